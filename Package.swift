@@ -1,0 +1,27 @@
+// swift-tools-version:6.1
+// Chorus: a leaderless, Dynamo-style key-value store. No package dependencies, by design.
+import PackageDescription
+
+let optimize: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Chorus",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Storage", targets: ["Storage"]),
+        .executable(name: "chorus", targets: ["chorus"]),
+    ],
+    targets: [
+        .target(name: "CSystem"),
+        .target(name: "Storage", swiftSettings: optimize),
+        .target(name: "Ring"),
+        .target(name: "Gossip", dependencies: ["Ring"]),
+        .target(name: "Peer", dependencies: ["Storage", "Ring", "Gossip", "CSystem"]),
+        .executableTarget(name: "chorus", dependencies: ["Storage", "Ring", "Gossip", "Peer"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(name: "RingTests", dependencies: ["Ring"]),
+        .testTarget(name: "GossipTests", dependencies: ["Gossip", "Ring"]),
+        .testTarget(name: "PeerTests", dependencies: ["Peer", "Storage", "Ring", "Gossip"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+// The Gossip module; see ../../../shared/SPEC.md.

@@ -1,0 +1,1 @@
+// The Peer module; see ../../../shared/SPEC.md.

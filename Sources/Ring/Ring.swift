@@ -1,0 +1,1 @@
+// The Ring module; see ../../../shared/SPEC.md.

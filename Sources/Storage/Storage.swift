@@ -1,0 +1,1 @@
+// The Storage module: an embeddable LSM engine; see FORMAT.md.

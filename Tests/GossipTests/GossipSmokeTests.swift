@@ -1,0 +1,6 @@
+import XCTest
+@testable import Gossip
+
+final class GossipSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

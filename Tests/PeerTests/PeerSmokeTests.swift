@@ -1,0 +1,6 @@
+import XCTest
+@testable import Peer
+
+final class PeerSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

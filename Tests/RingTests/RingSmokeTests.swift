@@ -1,0 +1,6 @@
+import XCTest
+@testable import Ring
+
+final class RingSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import Storage
+
+final class StorageSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}
