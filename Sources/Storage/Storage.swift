@@ -1,1 +1,0 @@
-// The Storage module: an embeddable LSM engine; see FORMAT.md.
