@@ -13,7 +13,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "CSystem"),
-        .target(name: "Storage", swiftSettings: optimize),
+        .target(name: "Storage", exclude: ["FORMAT.md"], swiftSettings: optimize),
         .target(name: "Ring"),
         .target(name: "Gossip"),
         .target(name: "Peer", dependencies: ["Storage", "Ring", "Gossip", "CSystem"]),

@@ -83,3 +83,16 @@ enum Coding {
         return Array(buf[o..<(o + n)])
     }
 }
+
+extension Array where Element == UInt8 {
+    /// `withUnsafeBytes` for bodies with typed `StorageError` throws.
+    @inlinable
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws(StorageError) -> R) throws(StorageError) -> R {
+        var result: Result<R, StorageError>?
+        withUnsafeBytes { buf in
+            do throws(StorageError) { result = .success(try body(buf)) } catch { result = .failure(error) }
+        }
+        guard let result else { preconditionFailure("withUnsafeBytes did not call its body") }
+        return try result.get()
+    }
+}

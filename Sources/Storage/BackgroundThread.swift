@@ -1,0 +1,37 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A joinable OS thread running one closure (the store's flush/compaction and sync loops).
+final class BackgroundThread: @unchecked Sendable {
+    private var thread = pthread_t()
+    private var started = false
+
+    private final class Box {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+
+    init(name: String, _ body: @escaping () -> Void) {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let rc = pthread_create(&thread, nil, { raw in
+            guard let raw else { return nil }
+            let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+        if rc == 0 {
+            started = true
+        } else {
+            Unmanaged<Box>.fromOpaque(box).release()
+        }
+    }
+
+    var isRunning: Bool { started }
+
+    func join() {
+        guard started else { return }
+        pthread_join(thread, nil)
+        started = false
+    }
+}

@@ -1,0 +1,178 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One queued write: its batch, and its outcome once a group commit covered it.
+final class Writer {
+    let batch: WriteBatch
+    var done = false
+    var error: StorageError?
+    init(_ batch: WriteBatch) { self.batch = batch }
+}
+
+extension Store {
+    public func put(_ key: [UInt8], _ value: [UInt8]) throws(StorageError) {
+        var batch = WriteBatch()
+        batch.put(key, value)
+        try write(batch)
+    }
+
+    public func delete(_ key: [UInt8]) throws(StorageError) {
+        var batch = WriteBatch()
+        batch.delete(key)
+        try write(batch)
+    }
+
+    /// Applies `batch` atomically. Under `.always` it returns only after an fsync covered it.
+    ///
+    /// Group commit: writers queue; the one at the head becomes leader, merges the batches
+    /// queued behind it (up to 1 MiB), appends them as one WAL record, syncs once, applies
+    /// them to the memtable, and wakes the followers it covered.
+    public func write(_ batch: WriteBatch) throws(StorageError) {
+        guard !batch.isEmpty else { return }
+        let me = Writer(batch)
+        mutex.lock()
+        writers.append(me)
+        while !me.done && writers.first !== me { mutex.wait() }
+        if me.done {
+            mutex.unlock()
+            if let error = me.error { throw error }
+            return
+        }
+        // This writer leads a group.
+        do {
+            try makeRoomForWrite()
+        } catch {
+            writers.removeFirst()
+            mutex.broadcast()
+            mutex.unlock()
+            throw error
+        }
+        var last = 0
+        var group = me.batch
+        let limit = me.batch.byteSize <= 128 << 10 ? me.batch.byteSize + (128 << 10) : 1 << 20
+        var i = 1
+        while i < writers.count, group.byteSize + writers[i].batch.byteSize <= limit {
+            group.append(writers[i].batch)
+            last = i
+            i += 1
+        }
+        let first = versions.lastSequence + 1
+        group.sequence = first
+        versions.lastSequence += SequenceNumber(group.count)
+        let table = mem
+        let log = wal
+        mutex.unlock()
+
+        var failure: StorageError?
+        do throws(StorageError) {
+            try walMutex.withLock { () throws(StorageError) in
+                guard let log else { throw StorageError.closed("no write-ahead log") }
+                try log.addRecord(group.rep)
+                if options.sync == .always {
+                    try log.file.sync()
+                    StatsCounters.add(counters.walSyncs, 1)
+                } else {
+                    try log.file.flush()
+                }
+            }
+            try apply(group, to: table, file: "write batch", offset: 0)
+        } catch {
+            failure = error
+        }
+        StatsCounters.add(counters.walBytesWritten, UInt64(group.byteSize))
+        StatsCounters.add(counters.userBytesWritten, UInt64(group.byteSize - WriteBatch.headerSize))
+        StatsCounters.add(counters.writeGroups, 1)
+        StatsCounters.add(counters.writes, UInt64(last + 1))
+
+        mutex.lock()
+        if let failure {
+            // The log may now hold a partial record: refuse further writes rather than risk
+            // acknowledging one that recovery would not find.
+            if backgroundError == nil { backgroundError = failure }
+        } else {
+            visibleSequence = versions.lastSequence
+        }
+        for w in writers[0...last] {
+            w.error = failure
+            w.done = true
+        }
+        writers.removeFirst(last + 1)
+        mutex.broadcast()
+        mutex.unlock()
+        if let failure { throw failure }
+    }
+
+    /// Ensures the memtable has room, switching to a new one (and log) when full and
+    /// stalling while flushes or level-0 compactions fall behind. Lock held.
+    func makeRoomForWrite() throws(StorageError) {
+        var allowDelay = true
+        while true {
+            if let backgroundError { throw backgroundError }
+            if closing { throw .closed("write on a closed store") }
+            let level0 = versions.current.files[0].count
+            if allowDelay && level0 >= options.l0SlowdownTrigger {
+                // Spread the slowdown over many writes instead of one long stall.
+                StatsCounters.add(counters.slowdowns, 1)
+                mutex.unlock()
+                usleep(1000)
+                mutex.lock()
+                allowDelay = false
+            } else if mem.approximateMemoryUsage <= options.memtableSizeBytes {
+                return
+            } else if imm != nil || level0 >= options.l0StopTrigger {
+                StatsCounters.add(counters.stalls, 1)
+                let start = monotonicMicros()
+                mutex.wait(milliseconds: 100)
+                StatsCounters.add(counters.stallMicros, monotonicMicros() - start)
+            } else {
+                try switchMemtable()
+            }
+        }
+    }
+
+    /// Starts a new log and memtable; the full memtable becomes immutable. Lock held.
+    func switchMemtable() throws(StorageError) {
+        let number = versions.newFileNumber()
+        let file = try fs.createWritable(StoreFiles.logPath(path, number))
+        try fs.syncDirectory(path)
+        try walMutex.withLock { () throws(StorageError) in
+            if let old = wal {
+                // The old log's tail must be durable before its memtable is trusted to a flush.
+                try old.file.sync()
+                try old.file.close()
+            }
+            wal = LogWriter(file: file)
+        }
+        walNumber = number
+        imm = mem
+        mem = MemTable(capacityBytes: options.memtableSizeBytes)
+        mutex.broadcast()
+    }
+
+    /// Under `.periodic(ms)`: sync the log every interval until the store closes.
+    func syncLoop(intervalMs: Int) {
+        mutex.lock()
+        while !closing {
+            mutex.wait(milliseconds: intervalMs)
+            if closing { break }
+            mutex.unlock()
+            walMutex.withLock {
+                do throws(StorageError) {
+                    try wal?.file.sync()
+                    StatsCounters.add(counters.walSyncs, 1)
+                } catch {
+                    mutex.withLock { if backgroundError == nil { backgroundError = error } }
+                }
+            }
+            mutex.lock()
+        }
+        mutex.unlock()
+    }
+}
+
+func monotonicMicros() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
+}

@@ -1,0 +1,80 @@
+/// Walks the live user keys of a range in ascending order, as of one sequence number:
+/// the newest visible version of each key, skipping deleted ones. Single-threaded.
+///
+/// Usage: `while it.isValid { use(it.key, it.value); try it.next() }`. The iterator starts
+/// positioned at the first key of its range.
+public final class StoreIterator {
+    private let input: InternalIterator
+    private let sequence: SequenceNumber
+    private let range: KeyRange
+    private let version: Version
+    private let snapshot: Snapshot
+    public private(set) var isValid = false
+    /// The current user key.
+    public private(set) var key: [UInt8] = []
+    /// The current value (may share storage with a cached block).
+    public private(set) var value: ArraySlice<UInt8> = []
+
+    init(input: InternalIterator, sequence: SequenceNumber, range: KeyRange, version: Version, snapshot: Snapshot) throws(StorageError) {
+        self.input = input
+        self.sequence = sequence
+        self.range = range
+        self.version = version
+        self.snapshot = snapshot
+        try seek(range.start ?? [])
+    }
+
+    /// Positions at the first live key >= `userKey` (and inside the range).
+    public func seek(_ userKey: [UInt8]) throws(StorageError) {
+        var target = userKey
+        if let start = range.start, Bytes.compare(target, start) < 0 { target = start }
+        if target.isEmpty {
+            try input.seekToFirst()
+        } else {
+            try input.seek(InternalKey.lookup(userKey: target, sequence: sequence))
+        }
+        try findNextUserEntry(skipping: nil)
+    }
+
+    public func next() throws(StorageError) {
+        guard isValid else { return }
+        let skip = key
+        try input.next()
+        try findNextUserEntry(skipping: skip)
+    }
+
+    private func findNextUserEntry(skipping initialSkip: [UInt8]?) throws(StorageError) {
+        var skip = initialSkip
+        while input.isValid {
+            let ikey = input.key
+            guard ikey.count >= 8, let trailer = InternalKey.trailer(ikey) else {
+                throw .corruption(file: "iterator", offset: 0, reason: "internal key shorter than its trailer")
+            }
+            let entrySequence = trailer >> 8
+            let user = ikey[0..<(ikey.count - 8)]
+            if entrySequence > sequence {
+                try input.next()
+                continue
+            }
+            if let s = skip, Bytes.compare(user, s) == 0 {
+                try input.next()
+                continue
+            }
+            if let end = range.end, Bytes.compare(user, end) >= 0 { break }
+            let isDeletion = trailer & 0xff == UInt64(ValueType.deletion.rawValue)
+            if isDeletion || version.isRangeDeleted(user, entrySequence: entrySequence, snapshot: sequence) {
+                skip = Array(user)
+                try input.next()
+                continue
+            }
+            key.removeAll(keepingCapacity: true)
+            key.append(contentsOf: user)
+            value = input.value
+            isValid = true
+            return
+        }
+        isValid = false
+        key = []
+        value = []
+    }
+}

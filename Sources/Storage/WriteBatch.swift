@@ -1,0 +1,94 @@
+/// Puts and deletes applied atomically, in order. Its bytes are what the WAL records:
+/// `fixed64 sequence, fixed32 count, (type key [value])*` (FORMAT.md, "Write batches").
+public struct WriteBatch: Sendable {
+    static let headerSize = 12
+    private(set) var rep: [UInt8]
+
+    public init() {
+        rep = [UInt8](repeating: 0, count: WriteBatch.headerSize)
+    }
+
+    init(rep: [UInt8]) { self.rep = rep }
+
+    public var count: Int { Int(rep.withUnsafeBytes { Coding.fixed32($0, at: 8) } ?? 0) }
+    public var isEmpty: Bool { count == 0 }
+    /// Bytes of the encoded batch: a measure for group commit bounds.
+    public var byteSize: Int { rep.count }
+
+    var sequence: SequenceNumber {
+        get { rep.withUnsafeBytes { Coding.fixed64($0, at: 0) } ?? 0 }
+        set {
+            var v = newValue
+            for i in 0..<8 {
+                rep[i] = UInt8(truncatingIfNeeded: v)
+                v >>= 8
+            }
+        }
+    }
+
+    private mutating func bumpCount() {
+        rep.storeFixed32(UInt32(count + 1), at: 8)
+    }
+
+    public mutating func put<K: Collection, V: Collection>(_ key: K, _ value: V) where K.Element == UInt8, V.Element == UInt8 {
+        bumpCount()
+        rep.append(ValueType.value.rawValue)
+        rep.appendLengthPrefixed(key)
+        rep.appendLengthPrefixed(value)
+    }
+
+    public mutating func delete<K: Collection>(_ key: K) where K.Element == UInt8 {
+        bumpCount()
+        rep.append(ValueType.deletion.rawValue)
+        rep.appendLengthPrefixed(key)
+    }
+
+    public mutating func clear() {
+        rep.removeAll(keepingCapacity: true)
+        rep.append(contentsOf: repeatElement(0, count: WriteBatch.headerSize))
+    }
+
+    /// Appends every record of `other` (used by group commit).
+    mutating func append(_ other: WriteBatch) {
+        rep.storeFixed32(UInt32(count + other.count), at: 8)
+        rep.append(contentsOf: other.rep[WriteBatch.headerSize...])
+    }
+
+    /// Calls `body(type, key, value)` for each record in order, with sequence numbers
+    /// starting at `sequence`. Throws corruption (naming `file`/`offset`) on malformed bytes.
+    func forEach(file: String, offset: Int,
+                 _ body: (ValueType, UnsafeRawBufferPointer, UnsafeRawBufferPointer, SequenceNumber) -> Void) throws(StorageError) {
+        try rep.withBytes { (buf) throws(StorageError) in
+            guard buf.count >= WriteBatch.headerSize, let seq = Coding.fixed64(buf, at: 0), let n = Coding.fixed32(buf, at: 8) else {
+                throw .corruption(file: file, offset: offset, reason: "write batch shorter than its header")
+            }
+            var at = WriteBatch.headerSize
+            var found: UInt32 = 0
+            while at < buf.count {
+                let tag = buf[at]
+                at += 1
+                guard let type = ValueType(rawValue: tag) else {
+                    throw .corruption(file: file, offset: offset, reason: "unknown write batch record type \(tag)")
+                }
+                guard let keyLength = Coding.varintInt(buf, at: &at), at + keyLength <= buf.count else {
+                    throw .corruption(file: file, offset: offset, reason: "bad key in write batch")
+                }
+                let key = UnsafeRawBufferPointer(rebasing: buf[at..<(at + keyLength)])
+                at += keyLength
+                var value = UnsafeRawBufferPointer(start: nil, count: 0)
+                if type == .value {
+                    guard let valueLength = Coding.varintInt(buf, at: &at), at + valueLength <= buf.count else {
+                        throw .corruption(file: file, offset: offset, reason: "bad value in write batch")
+                    }
+                    value = UnsafeRawBufferPointer(rebasing: buf[at..<(at + valueLength)])
+                    at += valueLength
+                }
+                body(type, key, value, seq + SequenceNumber(found))
+                found += 1
+            }
+            guard found == n else {
+                throw .corruption(file: file, offset: offset, reason: "write batch says \(n) records, holds \(found)")
+            }
+        }
+    }
+}
