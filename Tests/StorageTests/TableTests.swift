@@ -419,6 +419,25 @@ final class TableTests: XCTestCase {
         }
     }
 
+    /// FORMAT.md's worked example, byte for byte: the documented format is the written one.
+    func testWorkedExampleInFormatDocIsByteExact() throws {
+        let fs = try memoryFS()
+        try write([(ikey("ab", 5), Array("x".utf8)), (ikey("ac", 6), Array("yz".utf8))], to: fs)
+        let hex = """
+            00 0a 01 61 62 01 05 00 00 00 00 00 00 78 01 09 02 63 01 06 00 00 00 00 00 00 79 7a
+            00 00 00 00 01 00 00 00 00 c2 e2 e2 35
+            42 01 a8 50 00 0a 15 80 07 00 c4 49 13 53
+            00 13 02 66 69 6c 74 65 72 2e 63 68 6f 72 75 73 2e 62 6c 6f 6f 6d 29 09
+            00 00 00 00 01 00 00 00 00 64 4a 45 0e
+            00 09 02 62 01 ff ff ff ff ff ff ff 00 24 00 00 00 00 01 00 00 00 00 43 40 0c 68
+            37 20 5c 16 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+            00 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00 d1 b0 a2 4d 43 48 4f 52 55 53 53 54
+            """
+        let expected = hex.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { UInt8($0, radix: 16) }
+        XCTAssertEqual(expected.count, 175)
+        XCTAssertEqual(try fs.readFile(path), expected)
+    }
+
     // MARK: - Real files
 
     func testRoundTripOnPosixFileSystem() throws {
