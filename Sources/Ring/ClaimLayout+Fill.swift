@@ -42,14 +42,16 @@ extension ClaimLayout {
         var budget = 256 * q + 64 * memberCount
 
         func augment(_ i: Int, _ visited: inout [Bool]) -> Bool {
+            // A free slot directly first: most orphans need no augmenting path.
+            budget -= fits[i].count
+            for x in fits[i] where !visited[x] && matched[x].count < capacity[x] {
+                matched[x].append(i)
+                return true
+            }
             for x in fits[i] where !visited[x] && capacity[x] > 0 {
                 budget -= 1
                 if budget <= 0 { return false }
                 visited[x] = true
-                if matched[x].count < capacity[x] {
-                    matched[x].append(i)
-                    return true
-                }
                 for (slot, other) in matched[x].enumerated() where augment(other, &visited) {
                     matched[x][slot] = i
                     return true
@@ -58,11 +60,16 @@ extension ClaimLayout {
             return false
         }
 
+        // Each success fills one slot; with no free slot left no path can exist.
+        var freeSlots = capacity.reduce(0, +)
         var unmatched: [Int] = []
         for i in orphans.indices {
             var visited = Array(repeating: false, count: memberCount)
-            if !augment(i, &visited) { unmatched.append(i) }
-            if budget <= 0 { break }
+            if freeSlots > 0 && budget > 0 && augment(i, &visited) {
+                freeSlots -= 1
+            } else {
+                unmatched.append(i)
+            }
         }
         // Spare ceil slots: one more for each member at floor, at most spareCeil in all.
         if !unmatched.isEmpty && spareCeil > 0 && budget > 0 {
@@ -72,6 +79,7 @@ extension ClaimLayout {
                 (0..<memberCount).reduce(0) { $0 + max(0, matched[$1].count - mandatory[$1]) }
             }
             for i in unmatched where budget > 0 && optionalUsed() < spareCeil {
+                // (optionalUsed is O(m); this loop runs at most spareCeil + unmatched times.)
                 var visited = Array(repeating: false, count: memberCount)
                 _ = augment(i, &visited)
             }

@@ -82,6 +82,22 @@ final class NamespaceTests: XCTestCase {
         XCTAssertThrowsError(try NamespaceTable(decoding: try Ring(partitionCount: 4, owner: "a").encode()), "a ring is not a table")
     }
 
+    /// The worked example of FORMAT.md, byte for byte.
+    func testTableEncodingMatchesTheWorkedExampleInFormatDoc() throws {
+        let table = try NamespaceTable(version: 2, namespaces: [
+            try Namespace(name: "logs", n: 2, r: .one, w: .count(2), conflict: .lww, siblingLimit: 8, tombstoneGraceMs: 60000),
+            try Namespace(name: "default"),
+        ])
+        let expected: [UInt8] = [
+            0x43, 0x4E, 0x53, 0x54, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+            0x07, 0x64, 0x65, 0x66, 0x61, 0x75, 0x6C, 0x74, 0x03, 0x02, 0x02, 0x00, 0x40, 0x80, 0xDD, 0xDB, 0x01,
+            0x04, 0x6C, 0x6F, 0x67, 0x73, 0x02, 0x01, 0x00, 0x02, 0x01, 0x08, 0xE0, 0xD4, 0x03,
+            0x5C, 0xDF, 0x6B, 0x87, 0xE5, 0x9E, 0x41, 0x05,
+        ]
+        XCTAssertEqual(table.encode(), expected)
+        XCTAssertEqual(try NamespaceTable(decoding: expected), table)
+    }
+
     func testTableMergeIsDeterministicAndCommutative() throws {
         let base = NamespaceTable()
         let left = try base.upserting(try Namespace(name: "left"))

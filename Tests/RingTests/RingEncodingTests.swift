@@ -8,6 +8,18 @@ final class RingEncodingTests: XCTestCase {
         return Claim.next(current: base, members: members, targetN: 3)
     }
 
+    /// The worked example of FORMAT.md, byte for byte.
+    func testEncodingMatchesTheWorkedExampleInFormatDoc() throws {
+        let ring = try Ring(partitionCount: 4, version: 7, targetN: 2, owners: ["a", "b", "a", "b"], nextOwners: [nil, nil, nil, "c"])
+        let expected: [UInt8] = [
+            0x43, 0x52, 0x4E, 0x47, 0x01, 0x00, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x02,
+            0x03, 0x01, 0x61, 0x01, 0x62, 0x01, 0x63, 0x00, 0x01, 0x00, 0x01, 0x01, 0x03, 0x02,
+            0x6F, 0xE7, 0x0E, 0x5F, 0xB4, 0x0B, 0x9E, 0xA1,
+        ]
+        XCTAssertEqual(ring.encode(), expected)
+        XCTAssertEqual(try Ring(decoding: expected), ring)
+    }
+
     func testRoundTripWithTransfersInFlight() throws {
         let ring = try sampleRing()
         XCTAssertTrue(ring.isTransferring)
