@@ -75,11 +75,18 @@ public enum Claim {
             layout = ClaimLayout.striped(base: base, memberCount: m, window: window, targetN: targetN)
             layout.repairBySwaps(allowExtraMoves: true)
         } else {
-            layout = ClaimLayout(base: base, memberCount: m, window: window)
-            layout.assignOrphans()
             let anchors = members.map { Int(KeyHash.xxh64(Array($0.utf8)) % UInt64(q)) }
-            layout.fillReceivers(anchors: anchors)
-            layout.repairBySwaps(allowExtraMoves: spacingRequired)
+            layout = incremental(base: base, memberCount: m, window: window, anchors: anchors, spacingRequired: spacingRequired)
+            // Where the moves did not meet the bound, spreading the receivers' new partitions
+            // from other starting points sometimes does; a few deterministic retries.
+            let bound = ClaimLayout.lowerBound(base: base, memberCount: m)
+            var retry: UInt64 = 1
+            while retry <= 3 && (layout.violations > 0 || layout.moves > bound) {
+                let shifted = anchors.map { Int((UInt64($0) &+ retry &* 0x9E37_79B9_7F4A_7C15) % UInt64(q)) }
+                let other = incremental(base: base, memberCount: m, window: window, anchors: shifted, spacingRequired: spacingRequired)
+                if (other.violations, other.moves) < (layout.violations, layout.moves) { layout = other }
+                retry += 1
+            }
             if !spacingRequired {
                 // Below N members, prefer the prepared stripe when it moves no more.
                 let prepared = ClaimLayout.striped(base: base, memberCount: m, window: window, targetN: targetN)
@@ -88,8 +95,23 @@ public enum Claim {
                 var stripe = ClaimLayout.striped(base: base, memberCount: m, window: window)
                 stripe.repairBySwaps(allowExtraMoves: true)
                 if (stripe.violations, stripe.moves) < (layout.violations, layout.moves) { layout = stripe }
+                // Small clusters: solve the whole ring, starting where the best layout starts.
+                let start = Array(layout.owner.prefix(window - 1))
+                if let solved = ClaimLayout.viterbi(base: base, memberCount: m, window: window, start: start, anchors: anchors),
+                   (solved.violations, solved.moves) < (layout.violations, layout.moves) {
+                    layout = solved
+                }
             }
         }
         return layout.owner.map { members[$0] }
+    }
+
+    /// Orphans first, then receivers from donors, then swaps for what is left.
+    static func incremental(base: [Int], memberCount m: Int, window: Int, anchors: [Int], spacingRequired: Bool) -> ClaimLayout {
+        var layout = ClaimLayout(base: base, memberCount: m, window: window)
+        layout.assignOrphans()
+        layout.fillReceivers(anchors: anchors)
+        layout.repairBySwaps(allowExtraMoves: spacingRequired)
+        return layout
     }
 }

@@ -26,7 +26,6 @@ extension ClaimLayout {
             }
             assign(p, to: best)
         }
-        promoteHolders()
     }
 
     /// Kuhn's augmenting-path matching with capacities, bounded in work. Orphans near each
@@ -36,7 +35,8 @@ extension ClaimLayout {
         let orphans = (0..<q).filter { owner[$0] < 0 }
         guard !orphans.isEmpty else { return }
         var capacity = (0..<memberCount).map { max(0, target[$0] - count[$0]) }
-        let optional = (0..<memberCount).filter { spareCeil > 0 && target[$0] == floorCount }
+        let optional = (0..<memberCount).filter { target[$0] == floorCount && count[$0] <= floorCount }
+        let unclaimed = max(0, spareCeil - holders)
         var matched: [[Int]] = Array(repeating: [], count: memberCount) // orphan slots per member
         var fits: [[Int]] = orphans.map { p in (0..<memberCount).filter { conflicts($0, at: p) == 0 } }
         var budget = 256 * q + 64 * memberCount
@@ -72,13 +72,13 @@ extension ClaimLayout {
             }
         }
         // Spare ceil slots: one more for each member at floor, at most spareCeil in all.
-        if !unmatched.isEmpty && spareCeil > 0 && budget > 0 {
+        if !unmatched.isEmpty && unclaimed > 0 && budget > 0 {
             let mandatory = capacity
             for x in optional { capacity[x] += 1 }
             func optionalUsed() -> Int {
                 (0..<memberCount).reduce(0) { $0 + max(0, matched[$1].count - mandatory[$1]) }
             }
-            for i in unmatched where budget > 0 && optionalUsed() < spareCeil {
+            for i in unmatched where budget > 0 && optionalUsed() < unclaimed {
                 // (optionalUsed is O(m); this loop runs at most spareCeil + unmatched times.)
                 var visited = Array(repeating: false, count: memberCount)
                 _ = augment(i, &visited)

@@ -75,10 +75,11 @@ extension ClaimLayout {
 
         var layout = ClaimLayout(base: base, memberCount: m, window: window)
         for p in 0..<q { layout.owner[p] = memberOfLabel[labels[p]] }
-        layout.count = Array(repeating: 0, count: m)
-        for o in layout.owner { layout.count[o] += 1 }
+        // The stripe is balanced by construction: its counts are the targets.
+        layout.recount()
         layout.target = layout.count
         layout.spareCeil = 0
+        layout.holders = 0
         return layout
     }
 }

@@ -3,10 +3,12 @@
 // owner left or was removed). Everything here is deterministic: scans run in a fixed
 // order and ties break on the smaller index, so every node computes the same ring.
 //
-// Balance bookkeeping: every member's target is floor(Q/m) or ceil(Q/m). Members that
-// already hold ceil or more keep a ceil target first (largest holders first), which is the
-// assignment that moves the fewest partitions; the remaining `spareCeil` slots go to
-// whichever floor members can take one more partition without breaking the spacing.
+// Balance bookkeeping: every member ends with floor(Q/m) or ceil(Q/m) partitions, exactly
+// r = Q mod m of them with ceil. Targets start at floor; the r ceil slots (`spareCeil`) are
+// handed out lazily. A member at floor target holding more than floor is a "holder": it
+// keeps its extra partition only while there are no more holders than spare slots, so the
+// members that end at ceil are whichever the moves did not need to touch, and the
+// lower bound (ceil slots to the largest holders) is met whenever spacing allows.
 
 /// Mutable owners-by-index, counts and targets for the claim in progress.
 struct ClaimLayout {
@@ -22,6 +24,9 @@ struct ClaimLayout {
     let floorCount: Int
     var spareCeil: Int
 
+    /// Members at floor target holding more than floor partitions.
+    var holders: Int
+
     init(base: [Int], memberCount m: Int, window: Int) {
         q = base.count
         memberCount = m
@@ -29,22 +34,32 @@ struct ClaimLayout {
         self.base = base
         owner = base
         count = Array(repeating: 0, count: m)
-        for o in base where o >= 0 { count[o] += 1 }
         floorCount = q / m
         target = Array(repeating: floorCount, count: m)
         spareCeil = q % m
-        promoteHolders()
+        holders = 0
+        recount()
     }
 
-    /// Gives ceil targets to members already holding ceil or more, largest first.
+    /// Recomputes counts and holders from `owner` (after the owners were set wholesale).
+    mutating func recount() {
+        count = Array(repeating: 0, count: memberCount)
+        for o in owner where o >= 0 { count[o] += 1 }
+        holders = (0..<memberCount).reduce(0) { $0 + (isHolder($1) ? 1 : 0) }
+    }
+
+    @inline(__always) func isHolder(_ x: Int) -> Bool { target[x] == floorCount && count[x] > floorCount }
+
+    /// Gives the spare ceil targets to holders, largest first: the end of a claim.
     mutating func promoteHolders() {
         guard spareCeil > 0 else { return }
-        let holders = (0..<memberCount)
-            .filter { count[$0] > floorCount && target[$0] == floorCount }
+        let list = (0..<memberCount)
+            .filter { isHolder($0) }
             .sorted { (count[$0], -$0) > (count[$1], -$1) }
-        for x in holders where spareCeil > 0 {
+        for x in list where spareCeil > 0 {
             target[x] = floorCount + 1
             spareCeil -= 1
+            holders -= 1
         }
     }
 
@@ -62,24 +77,43 @@ struct ClaimLayout {
         return c
     }
 
-    /// 2: must receive (below target); 1: may take one spare ceil slot; 0: full.
+    /// 2: must receive (below target); 1: may take an unclaimed ceil slot; 0: full.
     @inline(__always) func want(_ x: Int) -> Int {
         if count[x] < target[x] { return 2 }
-        if spareCeil > 0 && target[x] == floorCount && count[x] == floorCount { return 1 }
+        if spareCeil > holders && target[x] == floorCount && count[x] == floorCount { return 1 }
         return 0
     }
 
-    @inline(__always) func isDonor(_ y: Int) -> Bool { y >= 0 && count[y] > target[y] }
+    /// May give a partition away: above target by two, or by one when that extra is not
+    /// needed to fill the ceil slots.
+    @inline(__always) func isDonor(_ y: Int) -> Bool {
+        guard y >= 0 else { return false }
+        let over = count[y] - target[y]
+        return over > 1 || (over == 1 && (target[y] > floorCount || holders > spareCeil))
+    }
 
     mutating func assign(_ p: Int, to x: Int) {
         let y = owner[p]
-        if y >= 0 { count[y] -= 1 }
+        var before = isHolder(x) ? 1 : 0
+        if y >= 0 {
+            before += isHolder(y) ? 1 : 0
+            count[y] -= 1
+        }
         owner[p] = x
         count[x] += 1
-        if count[x] > target[x] && spareCeil > 0 && target[x] == floorCount {
-            target[x] = floorCount + 1
-            spareCeil -= 1
-        }
+        holders += (isHolder(x) ? 1 : 0) + (y >= 0 && isHolder(y) ? 1 : 0) - before
+    }
+
+    /// The fewest moves any balanced layout needs from `base`: what members lack of their
+    /// target when the ceil targets go to the largest holders (see RingAudit.minimumMoves).
+    static func lowerBound(base: [Int], memberCount m: Int) -> Int {
+        let q = base.count
+        var held = Array(repeating: 0, count: m)
+        for o in base where o >= 0 { held[o] += 1 }
+        held.sort(by: >)
+        var gains = 0
+        for (i, c) in held.enumerated() { gains += max(0, q / m + (i < q % m ? 1 : 0) - c) }
+        return gains
     }
 
     /// Partitions whose owner differs from the owner before the claim.
