@@ -13,6 +13,14 @@ enum GossipMessage: Sendable, Equatable {
     case member(Member, from: String)
     case state(ClusterStateValue)
 
+    /// Membership or state news (as opposed to probe traffic).
+    var isUpdate: Bool {
+        switch self {
+        case .member, .state: true
+        case .ping, .pingReq, .ack, .nack: false
+        }
+    }
+
     func encode(into out: inout [UInt8]) {
         let start = out.count
         out.append(0); out.append(0); out.append(0)

@@ -94,7 +94,8 @@ extension SwimCore {
 
     mutating func suspicionTimers(now: UInt64, actions: inout [GossipAction]) {
         guard !suspicions.isEmpty else { return }
-        for (id, s) in suspicions where now >= s.deadlineNs {
+        for id in suspicions.keys.sorted() {
+            guard let s = suspicions[id], now >= s.deadlineNs else { continue }
             suspicions[id] = nil
             guard var m = table[id]?.member, m.status == .suspect, m.incarnation == s.incarnation else { continue }
             m.status = .dead
@@ -108,7 +109,13 @@ extension SwimCore {
     /// News about ourselves: refute anything but our own current record, or accept an
     /// operator's removal.
     private mutating func selfNews(_ m: Member, now: UInt64, actions: inout [GossipAction]) {
-        guard m.incarnation >= me.incarnation, m != me else { return }
+        guard m.incarnation >= me.incarnation else {
+            // Someone still holds an old suspicion of us (it missed our refutation): say
+            // it again; the reply to its buddy ping will carry it.
+            if m.status == .suspect || m.status == .dead { broadcastSelf() }
+            return
+        }
+        guard m != me else { return }
         if m.admin == .removed, me.admin != .removed {
             me.admin = .removed
             me.status = .left

@@ -76,7 +76,9 @@ extension SwimCore {
 
     mutating func relayTimers(now: UInt64, actions: inout [GossipAction]) {
         guard !relays.isEmpty else { return }
-        for (seq, relay) in relays where now >= relay.deadlineNs {
+        // Sorted: dictionary order is seeded per process and would break replay from a seed.
+        for seq in relays.keys.sorted() {
+            guard let relay = relays[seq], now >= relay.deadlineNs else { continue }
             relays[seq] = nil
             if relay.wantNack {
                 send([.nack(seq: relay.requesterSeq)], to: relay.requester, now: now, actions: &actions)

@@ -9,7 +9,8 @@
 
 extension SwimCore {
     mutating func pushPullTimers(now: UInt64, actions: inout [GossipAction]) {
-        for (endpoint, p) in pending where now >= p.deadlineNs {
+        for endpoint in pending.keys.sorted() {
+            guard let p = pending[endpoint], now >= p.deadlineNs else { continue }
             pending[endpoint] = nil
             counters.pushPullsFailed += 1
             if p.isJoin { joinFailed(now: now) }
@@ -70,10 +71,10 @@ extension SwimCore {
         var body = [UInt8]()
         body.reserveCapacity(table.count * 80)
         GossipMessage.member(me, from: me.id).encode(into: &body)
-        for r in table.values where r.member.id != me.id {
-            GossipMessage.member(r.member, from: me.id).encode(into: &body)
+        for id in memberIds {
+            if let r = table[id] { GossipMessage.member(r.member, from: me.id).encode(into: &body) }
         }
-        for v in state.values { GossipMessage.state(v).encode(into: &body) }
+        for v in stateValues { GossipMessage.state(v).encode(into: &body) }
         return codec.pushPullFrame(kind: kind, messages: body, timestampMs: now / GossipConfig.nsPerMs)
     }
 

@@ -183,7 +183,12 @@ public struct SwimCore: Sendable {
             return []
         }
         var actions: [GossipAction] = []
-        for message in messages {
+        // News first, probes second: an ack then carries whatever the news provoked
+        // (a refutation of a suspicion the ping brought, in Lifeguard's buddy system).
+        for message in messages where message.isUpdate {
+            handle(message, from: from, now: now, actions: &actions)
+        }
+        for message in messages where !message.isUpdate {
             handle(message, from: from, now: now, actions: &actions)
         }
         return actions
@@ -254,7 +259,7 @@ public struct SwimCore: Sendable {
         guard !broadcasts.isEmpty else { return }
         let deadWindow = config.gossipToTheDeadMs * GossipConfig.nsPerMs
         let targets = randomMembers(config.gossipNodes) { r in
-            r.member.isLive || (r.member.status == .dead && now - r.changedNs < deadWindow)
+            r.member.isLive || now - r.changedNs < deadWindow
         }
         for t in targets {
             send([], to: t.member.gossip, now: now, actions: &actions)
