@@ -31,11 +31,12 @@ extension SwimCore {
         guard !p.acked else { return }
         // Lifeguard: relays that did not even nack point at our own network, not the target.
         awareness.apply(delta: p.expectedNacks > 0 ? p.expectedNacks - p.nacks : 1)
-        guard let r = table[p.target], r.member.status == .alive || r.member.status == .suspect else { return }
-        guard r.member.status == .alive else { return }
+        guard let r = table[p.target], r.member.isLive else { return }
+        // Already suspect: our failed probe is an independent confirmation (Lifeguard),
+        // which shortens every suspecter's timer once gossiped.
+        if r.member.status == .alive { counters.suspicions += 1 }
         var suspect = r.member
         suspect.status = .suspect
-        counters.suspicions += 1
         applyUpdate(suspect, from: me.id, now: now, actions: &actions)
     }
 
