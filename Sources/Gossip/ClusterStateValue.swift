@@ -13,6 +13,11 @@ public struct ClusterStateValue: Hashable, Sendable {
         self.payload = payload
     }
 
+    /// First 8 bytes of the payload's SHA-256, big-endian: equal on every machine.
+    public var checksum: UInt64 {
+        SHA256.hash(payload).prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
     /// The value every node picks between two with the same key, without a resolver:
     /// higher version, then the longer payload, then the lexicographically greater one.
     public static func defaultWinner(_ a: ClusterStateValue, _ b: ClusterStateValue) -> ClusterStateValue {

@@ -12,11 +12,13 @@ enum GossipMessage: Sendable, Equatable {
     /// A membership assertion; `from` names who asserts it (counts suspicion confirmations).
     case member(Member, from: String)
     case state(ClusterStateValue)
+    /// A cluster-state value too big for a packet: who lacks it pulls it by push-pull.
+    case stateDigest(key: String, version: UInt64, checksum: UInt64)
 
     /// Membership or state news (as opposed to probe traffic).
     var isUpdate: Bool {
         switch self {
-        case .member, .state: true
+        case .member, .state, .stateDigest: true
         case .ping, .pingReq, .ack, .nack: false
         }
     }
@@ -48,6 +50,9 @@ enum GossipMessage: Sendable, Equatable {
             type = WireFormat.typeState
             out.putString8(v.key); out.put(v.version)
             out.append(contentsOf: v.payload)
+        case let .stateDigest(key, version, checksum):
+            type = WireFormat.typeStateDigest
+            out.putString8(key); out.put(version); out.put(checksum)
         }
         let bodyLength = out.count - start - WireFormat.messageHeaderBytes
         precondition(bodyLength <= WireFormat.maxMessageBodyBytes, "gossip message body over 64 KiB")
@@ -118,6 +123,9 @@ enum GossipMessage: Sendable, Equatable {
             guard let key = r.string8(), !key.isEmpty, let version = r.u64(), let payload = r.take(r.remaining)
             else { throw .malformed }
             return .state(ClusterStateValue(key: key, version: version, payload: payload))
+        case WireFormat.typeStateDigest:
+            guard let key = r.string8(), !key.isEmpty, let version = r.u64(), let checksum = r.u64() else { throw .malformed }
+            return .stateDigest(key: key, version: version, checksum: checksum)
         default:
             return nil
         }

@@ -122,6 +122,8 @@ extension SwimCore {
             applyUpdate(m, from: from, now: now, actions: &actions)
         case let .state(v):
             applyState(v, now: now, actions: &actions)
+        case let .stateDigest(key, version, checksum):
+            pullStateIfNewer(key: key, version: version, checksum: checksum, from: from, now: now, actions: &actions)
         }
     }
 }

@@ -58,7 +58,7 @@ extension SwimCore {
         join = j
     }
 
-    private mutating func startPushPull(to: Endpoint, isJoin: Bool, now: UInt64, actions: inout [GossipAction]) {
+    mutating func startPushPull(to: Endpoint, isJoin: Bool, now: UInt64, actions: inout [GossipAction]) {
         guard pending[to] == nil, pending.count < config.maxConcurrentPushPulls else { return }
         pending[to] = PendingPushPull(deadlineNs: now + config.pushPullTimeoutMs * GossipConfig.nsPerMs, isJoin: isJoin)
         counters.pushPullsStarted += 1
@@ -130,6 +130,8 @@ extension SwimCore {
                 applyUpdate(m, from: from, now: now, actions: &actions)
             case let .state(v):
                 applyState(v, now: now, actions: &actions)
+            case .stateDigest:
+                break
             default:
                 counters.drop(.unexpected)
             }
@@ -180,9 +182,17 @@ extension SwimCore {
         if message.encodedSize <= config.maxPacketBytes - codec.packetOverheadBytes - 200 {
             broadcasts.enqueue(subject: "\u{1}state:" + v.key, message: message)
         } else {
-            for peer in randomMembers(2, where: { $0.member.status == .alive }) {
-                startPushPull(to: peer.member.gossip, isJoin: false, now: now, actions: &actions)
-            }
+            broadcasts.enqueue(subject: "\u{1}state:" + v.key,
+                               message: .stateDigest(key: adopted.key, version: adopted.version, checksum: adopted.checksum))
         }
+    }
+
+    /// A digest names a value we lack (newer, or same version with other bytes): pull it
+    /// from the sender, which gossips a digest only for a value it holds.
+    mutating func pullStateIfNewer(key: String, version: UInt64, checksum: UInt64, from: Endpoint, now: UInt64, actions: inout [GossipAction]) {
+        if let current = state[key] {
+            if current.version > version || (current.version == version && current.checksum == checksum) { return }
+        }
+        startPushPull(to: from, isJoin: false, now: now, actions: &actions)
     }
 }

@@ -29,6 +29,7 @@ enum WireFormat {
     static let typeNack: UInt8 = 4
     static let typeMember: UInt8 = 5
     static let typeState: UInt8 = 6
+    static let typeStateDigest: UInt8 = 7
 
     // Push-pull kinds (append-only).
     static let pushPullRequest: UInt8 = 1
