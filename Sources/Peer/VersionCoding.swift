@@ -1,7 +1,8 @@
 // Bounds-checked byte reading and writing for the versioning formats (RECORDS.md).
 // Every read returns nil when the bytes run out or a value is out of range: decoders of
 // outside bytes never trap. Varints are LEB128 (7 bits per byte, low group first), at most
-// 10 bytes for a UInt64, and a 10th byte above 1 is rejected as overflow.
+// 10 bytes for a UInt64; a 10th byte above 1 (overflow) and a final zero byte after the
+// first (an overlong encoding) are rejected, so every value has exactly one encoding.
 
 /// Appends encoded fields to a byte array.
 struct VersionWriter {
@@ -80,6 +81,7 @@ struct VersionReader {
         while shift < 64 {
             guard let b = u8() else { return nil }
             if shift == 63 && b > 1 { return nil }  // would overflow 64 bits
+            if b == 0 && shift > 0 { return nil }   // overlong: one value, one encoding
             result |= UInt64(b & 0x7f) << shift
             if b < 0x80 { return result }
             shift += 7

@@ -12,6 +12,7 @@
 /// `-ERR bad context`.
 public enum ContextError: Error, Equatable, Sendable {
     case unknownVersion(UInt8)
+    /// The bytes ran out, or a varint at `offset` is malformed (overlong or > 64 bits).
     case truncated(offset: Int)
     case tooManyEntries(Int)
     case badNodeID(offset: Int)
@@ -73,7 +74,8 @@ extension VersionVector {
             guard let actor = r.nodeID() else {
                 throw r.isAtEnd ? .truncated(offset: at) : .badNodeID(offset: at)
             }
-            guard let counter = r.varint() else { throw .truncated(offset: r.offset) }
+            let counterAt = r.offset
+            guard let counter = r.varint() else { throw .truncated(offset: counterAt) }
             guard counter > 0 else { throw .zeroCounter(offset: at) }
             if let last = entries.last, !(last.actor < actor) { throw .notSorted(offset: at) }
             entries.append(Entry(actor: actor, counter: counter))
