@@ -215,6 +215,11 @@ extension Store {
                 }
                 lastSequenceForKey = sequence
                 if !drop {
+                    if let b = builder, b.estimatedFileSize >= UInt64(options.targetFileSizeBytes),
+                       Bytes.compare(user, lastAddedUserKey) != 0 {
+                        // Cut only between user keys, so no key spans two files of a level.
+                        try finishOutput()
+                    }
                     if builder == nil {
                         number = mutex.withLock {
                             let n = versions.newFileNumber()
@@ -224,11 +229,6 @@ extension Store {
                         let f = try fs.createWritable(StoreFiles.tablePath(path, number))
                         file = f
                         builder = TableBuilder(file: f, options: tableOptions)
-                    } else if let b = builder, b.estimatedFileSize >= UInt64(options.targetFileSizeBytes),
-                              Bytes.compare(user, lastAddedUserKey) != 0 {
-                        // Cut only between user keys, so no key spans two files of a level.
-                        try finishOutput()
-                        continue  // re-run this entry to open the next file
                     }
                     if emitAsDeletion {
                         rewritten.removeAll(keepingCapacity: true)

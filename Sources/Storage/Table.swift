@@ -1,0 +1,324 @@
+// Reading an immutable table file (layout: TableBuilder.swift and FORMAT.md, "Tables").
+//
+// `open` reads and checks the footer (size, magic, version, checksum), then the index block
+// and the bloom filter, which stay in memory for the table's life. Data blocks are read on
+// demand, checksum-verified, parsed and, when a cache is given, shared through it.
+//
+// Thread-safety: a `Table` is immutable after `open`; `get`, `makeIterator` and
+// `approximateOffset` may run on many threads at once (the file is read with positional
+// reads, the cache has its own locks). Each iterator belongs to one thread at a time.
+
+/// An open table: point lookups, ordered iteration and offset estimates over its entries.
+public final class Table: Sendable {
+    public let file: any RandomAccessFile
+    public let fileNumber: UInt64
+    public let fileSize: UInt64
+    let cache: BlockCache?
+    let verifyChecksums: Bool
+    let indexBlock: Block
+    let filter: BloomFilter?
+    /// End of the area where blocks may lie (the footer's offset).
+    let blocksEnd: UInt64
+
+    private init(file: any RandomAccessFile, fileNumber: UInt64, cache: BlockCache?, verifyChecksums: Bool,
+                 indexBlock: Block, filter: BloomFilter?, blocksEnd: UInt64) {
+        self.file = file
+        self.fileNumber = fileNumber
+        self.fileSize = UInt64(file.size)
+        self.cache = cache
+        self.verifyChecksums = verifyChecksums
+        self.indexBlock = indexBlock
+        self.filter = filter
+        self.blocksEnd = blocksEnd
+    }
+
+    /// Opens a table; a bad footer, index or filter throws `.corruption` naming the file.
+    /// The footer, index, metaindex and filter are always checksum-verified; data blocks
+    /// only if `verifyChecksums`.
+    public static func open(file: any RandomAccessFile, fileNumber: UInt64, cache: BlockCache?,
+                            verifyChecksums: Bool = true) throws(StorageError) -> Table {
+        let size = file.size
+        guard size >= TableFormat.footerSize else {
+            throw .corruption(file: file.path, offset: 0,
+                              reason: "file of \(size) bytes is too short to be a table")
+        }
+        let footerOffset = size - TableFormat.footerSize
+        let footer = try file.read(offset: footerOffset, count: TableFormat.footerSize)
+        let (metaHandle, indexHandle) = try decodeFooter(footer, path: file.path, at: footerOffset)
+        let end = UInt64(footerOffset)
+        let indexBlock = try readBlock(file, indexHandle, verify: true, end: end)
+        try checkEveryEntryIsRestart(indexBlock)
+        let meta = try readBlock(file, metaHandle, verify: true, end: end)
+        var filter: BloomFilter?
+        var cursor = BlockCursor(block: meta)
+        try cursor.seekToFirst()
+        while cursor.isValid {
+            if cursor.key == TableFormat.filterMetaKey {
+                guard let handle = BlockHandle.decode(cursor.value) else {
+                    throw meta.corruption("bad filter handle in metaindex")
+                }
+                let block = try readRawBlock(file, handle, verify: true, end: end)
+                filter = BloomFilter(bytes: Array(block[0..<Int(handle.size)]))
+            }
+            try cursor.next()
+        }
+        return Table(file: file, fileNumber: fileNumber, cache: cache, verifyChecksums: verifyChecksums,
+                     indexBlock: indexBlock, filter: filter, blocksEnd: end)
+    }
+
+    /// The first entry whose internal key is >= `lookupKey`, if it has the same user key;
+    /// nil otherwise (also when the bloom filter rules the user key out). The caller reads
+    /// the entry's type and sequence from the returned key.
+    public func get(_ lookupKey: [UInt8]) throws(StorageError) -> (key: [UInt8], value: [UInt8])? {
+        guard lookupKey.count >= InternalKey.trailerSize else {
+            throw .invalidArgument("lookup key of \(lookupKey.count) bytes has no internal key trailer")
+        }
+        return try lookupKey.withUnsafeBufferPointer { (raw) throws(StorageError) -> (key: [UInt8], value: [UInt8])? in
+            let target = UnsafeRawBufferPointer(raw)
+            let user = UnsafeRawBufferPointer(rebasing: target[0..<(target.count - InternalKey.trailerSize)])
+            if let filter, !filter.mayContain(userKey: user) { return nil }
+            guard var entry = try indexLowerBound(target) else { return nil }
+            var cursor = BlockCursor(block: try dataBlock(entry.handle, fillCache: true))
+            while true {
+                try cursor.seek(target)
+                if cursor.isValid {
+                    let same = cursor.key.withUnsafeBytes { k in
+                        Bytes.compare(UnsafeRawBufferPointer(rebasing: k[0..<max(0, k.count - InternalKey.trailerSize)]), user) == 0
+                    }
+                    return same ? (cursor.key, Array(cursor.value)) : nil
+                }
+                // Every key of that block is < target: the answer is the next block's first.
+                guard let next = try indexEntry(at: entry.index + 1) else { return nil }
+                entry = next
+                cursor.reset(to: try dataBlock(entry.handle, fillCache: true))
+            }
+        }
+    }
+
+    /// A two-level iterator (index, then data blocks) over every entry of the table.
+    /// `fillCache: false` keeps a long scan (compaction) from flushing the block cache.
+    public func makeIterator(fillCache: Bool = true) -> InternalIterator {
+        TableIterator(table: self, fillCache: fillCache)
+    }
+
+    /// The file offset of the data block that would hold `internalKey`; the file size if
+    /// the key is past the last block (or the index cannot be read).
+    public func approximateOffset(of internalKey: [UInt8]) -> UInt64 {
+        let found = internalKey.withUnsafeBytes { target in try? indexLowerBound(target) }
+        guard let entry = found ?? nil else { return fileSize }
+        return entry.handle.offset
+    }
+
+    // MARK: - Index search
+
+    struct IndexEntry {
+        var index: Int
+        var handle: BlockHandle
+    }
+
+    /// The first index entry whose separator is >= target, by binary search over the index
+    /// block's restart points (every index entry is one, checked at open): no key copies.
+    func indexLowerBound(_ target: UnsafeRawBufferPointer) throws(StorageError) -> IndexEntry? {
+        let block = indexBlock
+        guard block.restartsOffset > 0 else { return nil }  // a table without entries
+        var bad = false
+        let found: Int? = block.bytes.withUnsafeBytes { buf in
+            var left = 0
+            var right = block.restartCount  // answer in left...right; right = none
+            while left < right {
+                let mid = (left + right) >> 1
+                guard let h = BlockCursor.decodeHeader(buf, at: block.restart(buf, mid), limit: block.restartsOffset) else {
+                    bad = true
+                    return nil
+                }
+                let key = UnsafeRawBufferPointer(rebasing: buf[h.keyStart..<(h.keyStart + h.nonShared)])
+                if InternalKey.compare(key, target) < 0 { left = mid + 1 } else { right = mid }
+            }
+            return left
+        }
+        if bad { throw block.corruption("bad index entry") }
+        guard let i = found else { return nil }
+        return try indexEntry(at: i)
+    }
+
+    /// Index entry number `i`, nil past the end.
+    func indexEntry(at i: Int) throws(StorageError) -> IndexEntry? {
+        let block = indexBlock
+        guard i < block.restartCount, block.restartsOffset > 0 else { return nil }
+        let handle: BlockHandle? = block.bytes.withUnsafeBytes { buf in
+            guard let h = BlockCursor.decodeHeader(buf, at: block.restart(buf, i), limit: block.restartsOffset) else { return nil }
+            var p = h.keyStart + h.nonShared
+            let valueEnd = p + h.valueCount
+            guard let handle = BlockHandle.decode(UnsafeRawBufferPointer(rebasing: buf[0..<valueEnd]), at: &p),
+                  p == valueEnd else { return nil }
+            return handle
+        }
+        guard let handle else { throw block.corruption("bad block handle in index entry \(i)") }
+        return IndexEntry(index: i, handle: handle)
+    }
+
+    /// The index block must have one entry per restart point (restart interval 1), which
+    /// lets lookups binary-search it without decoding keys: check that once, at open.
+    static func checkEveryEntryIsRestart(_ block: Block) throws(StorageError) {
+        let ok: Bool = block.bytes.withUnsafeBytes { buf in
+            if block.restartsOffset == 0 { return true }
+            for i in 0..<block.restartCount {
+                guard let h = BlockCursor.decodeHeader(buf, at: block.restart(buf, i), limit: block.restartsOffset),
+                      h.shared == 0 else { return false }
+                let end = h.keyStart + h.nonShared + h.valueCount
+                let expected = i + 1 < block.restartCount ? block.restart(buf, i + 1) : block.restartsOffset
+                guard end == expected else { return false }
+            }
+            return true
+        }
+        guard ok else { throw block.corruption("index block entries are not all restart points") }
+    }
+
+    // MARK: - Block reads
+
+    /// A data block, from the cache when present.
+    func dataBlock(_ handle: BlockHandle, fillCache: Bool) throws(StorageError) -> Block {
+        guard let cache else { return try Table.readBlock(file, handle, verify: verifyChecksums, end: blocksEnd) }
+        if let block = cache.lookup(fileNumber: fileNumber, offset: handle.offset) { return block }
+        let block = try Table.readBlock(file, handle, verify: verifyChecksums, end: blocksEnd)
+        if fillCache { cache.insert(fileNumber: fileNumber, offset: handle.offset, block: block) }
+        return block
+    }
+
+    static func readBlock(_ file: any RandomAccessFile, _ handle: BlockHandle, verify: Bool, end: UInt64) throws(StorageError) -> Block {
+        let bytes = try readRawBlock(file, handle, verify: verify, end: end)
+        return try Block(bytes: bytes, contentSize: Int(handle.size), file: file.path, fileOffset: Int(handle.offset))
+    }
+
+    /// Reads block contents plus trailer; checks bounds, the compression type and (if
+    /// `verify`) the checksum. The result's first `handle.size` bytes are the contents.
+    static func readRawBlock(_ file: any RandomAccessFile, _ handle: BlockHandle, verify: Bool, end: UInt64) throws(StorageError) -> [UInt8] {
+        let trailer = UInt64(TableFormat.blockTrailerSize)
+        guard end >= trailer, handle.size <= end - trailer, handle.offset <= end - trailer - handle.size else {
+            let offset = handle.offset <= UInt64(Int.max) ? Int(handle.offset) : Int.max
+            throw .corruption(file: file.path, offset: offset,
+                              reason: "block handle (offset \(handle.offset), size \(handle.size)) is outside the file's \(end) block bytes")
+        }
+        let offset = Int(handle.offset), size = Int(handle.size)
+        let bytes = try file.read(offset: offset, count: size + TableFormat.blockTrailerSize)
+        guard bytes.count == size + TableFormat.blockTrailerSize else {
+            throw .corruption(file: file.path, offset: offset, reason: "truncated block")
+        }
+        if verify {
+            let valid: Bool = bytes.withUnsafeBytes { buf in
+                guard let stored = Coding.fixed32(buf, at: size + 1) else { return false }
+                return CRC32C.unmask(stored) == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buf[0...size]))
+            }
+            guard valid else { throw .corruption(file: file.path, offset: offset, reason: "block checksum mismatch") }
+        }
+        guard bytes[size] == TableFormat.compressionNone else {
+            throw .corruption(file: file.path, offset: offset, reason: "unknown compression type \(bytes[size])")
+        }
+        return bytes
+    }
+
+    /// Checks the footer and returns the metaindex and index handles.
+    static func decodeFooter(_ footer: [UInt8], path: String, at offset: Int) throws(StorageError) -> (BlockHandle, BlockHandle) {
+        let fail = { (reason: String) in StorageError.corruption(file: path, offset: offset, reason: reason) }
+        guard footer.count == TableFormat.footerSize else { throw fail("truncated footer") }
+        let decoded: (UInt64, UInt32, UInt32, UInt32, BlockHandle?, BlockHandle?) = footer.withUnsafeBytes { buf in
+            let magic = Coding.fixed64(buf, at: TableFormat.footerSize - 8) ?? 0
+            let version = Coding.fixed32(buf, at: TableFormat.footerHandlesSize) ?? 0
+            let stored = Coding.fixed32(buf, at: TableFormat.footerHandlesSize + 4) ?? 0
+            let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buf[0..<(TableFormat.footerHandlesSize + 4)]))
+            let handles = UnsafeRawBufferPointer(rebasing: buf[0..<TableFormat.footerHandlesSize])
+            var p = 0
+            let meta = BlockHandle.decode(handles, at: &p)
+            let index = BlockHandle.decode(handles, at: &p)
+            return (magic, version, CRC32C.unmask(stored), actual, meta, index)
+        }
+        let (magic, version, stored, actual, meta, index) = decoded
+        guard magic == TableFormat.magic else { throw fail("bad table magic number 0x\(String(magic, radix: 16))") }
+        guard stored == actual else { throw fail("footer checksum mismatch") }
+        guard version == TableFormat.formatVersion else { throw fail("unsupported table format version \(version)") }
+        guard let meta, let index else { throw fail("bad block handle in footer") }
+        return (meta, index)
+    }
+}
+
+/// The two-level iterator of a table: a position in the index (an entry number, found by
+/// binary search without copying keys) and a cursor over the data block it points to.
+final class TableIterator: InternalIterator {
+    let table: Table
+    let fillCache: Bool
+    /// Index entry of the loaded data block.
+    private var indexPosition = 0
+    private var loadedHandle: BlockHandle?
+    private var data: BlockCursor
+    private var hasData = false
+
+    init(table: Table, fillCache: Bool) {
+        self.table = table
+        self.fillCache = fillCache
+        data = BlockCursor(block: table.indexBlock)  // placeholder until a data block loads
+    }
+
+    var isValid: Bool { hasData && data.isValid }
+    var key: [UInt8] { data.key }
+    var value: ArraySlice<UInt8> { data.value }
+
+    func seekToFirst() throws(StorageError) {
+        do throws(StorageError) {
+            try load(table.indexEntry(at: 0))
+            if hasData { try data.seekToFirst() }
+            try skipExhaustedBlocks()
+        } catch {
+            hasData = false
+            throw error
+        }
+    }
+
+    func seek(_ target: [UInt8]) throws(StorageError) {
+        do throws(StorageError) {
+            let entry = try target.withUnsafeBufferPointer { (t) throws(StorageError) in
+                try table.indexLowerBound(UnsafeRawBufferPointer(t))
+            }
+            try load(entry)
+            if hasData { try data.seek(target) }
+            try skipExhaustedBlocks()
+        } catch {
+            hasData = false
+            throw error
+        }
+    }
+
+    func next() throws(StorageError) {
+        precondition(isValid, "next on an invalid table iterator")
+        do throws(StorageError) {
+            try data.next()
+            try skipExhaustedBlocks()
+        } catch {
+            hasData = false
+            throw error
+        }
+    }
+
+    /// Loads the data block of `entry` (kept if it is already loaded); none = exhausted.
+    private func load(_ entry: Table.IndexEntry?) throws(StorageError) {
+        guard let entry else {
+            hasData = false
+            return
+        }
+        if entry.handle != loadedHandle {
+            loadedHandle = nil
+            let block = try table.dataBlock(entry.handle, fillCache: fillCache)
+            data.reset(to: block)
+            loadedHandle = entry.handle
+        }
+        indexPosition = entry.index
+        hasData = true
+    }
+
+    /// Moves past data blocks with no (further) entries.
+    private func skipExhaustedBlocks() throws(StorageError) {
+        while hasData && !data.isValid {
+            try load(table.indexEntry(at: indexPosition + 1))
+            if hasData { try data.seekToFirst() }
+        }
+    }
+}

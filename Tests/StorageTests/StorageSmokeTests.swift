@@ -1,6 +1,0 @@
-import XCTest
-@testable import Storage
-
-final class StorageSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}
