@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Benchmarks: figures, not tests.
+#   scripts/bench.sh storage [db_bench flags]   Chorus vs LevelDB, side by side, with ratios
+#   scripts/bench.sh ring|gossip [flags]        runs `chorus bench ring|gossip` (release)
+# storage: installs libleveldb-dev and g++ if missing (apt-get, as root), compiles the
+# reference bench/leveldb_bench.cc into .build-bench/, builds chorus in release, runs both
+# on fresh temporary directories with the same flags (default --num 1000000), and prints
+# Chorus/LevelDB ratios per workload with the issue-2 targets. LevelDB is a benchmark tool
+# only, never a dependency of Chorus.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+what=${1:-}
+[ $# -gt 0 ] && shift
+case "$what" in
+  storage) ;;
+  ring|gossip)
+    flock /tmp/chorus-build.lock swift build -c release >/dev/null
+    exec .build/release/chorus bench "$what" "$@"
+    ;;
+  *)
+    echo "usage: scripts/bench.sh storage|ring|gossip [flags]" >&2
+    exit 2
+    ;;
+esac
+
+for arg in "$@"; do
+  case "$arg" in
+    --db|--db=*) echo "bench.sh: --db is chosen by the script (fresh temporary directories)" >&2; exit 2 ;;
+    --help|-h) .build/release/chorus bench storage --help 2>/dev/null || echo "usage: scripts/bench.sh storage [db_bench flags]"; exit 0 ;;
+  esac
+done
+
+# 1. The LevelDB reference program.
+if [ ! -f /usr/include/leveldb/db.h ] || ! command -v g++ >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "bench.sh: installing libleveldb-dev and g++" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libleveldb-dev g++) >/dev/null
+  else
+    echo "bench.sh: needs libleveldb-dev and g++ (apt-get install libleveldb-dev g++ as root)" >&2
+    exit 1
+  fi
+fi
+mkdir -p .build-bench
+ref=.build-bench/leveldb_bench
+if [ ! -x "$ref" ] || [ bench/leveldb_bench.cc -nt "$ref" ]; then
+  g++ -O2 -std=c++17 -o "$ref" bench/leveldb_bench.cc -lleveldb
+fi
+
+# 2. Chorus, release.
+flock /tmp/chorus-build.lock swift build -c release --product chorus 2>&1 | grep -E "error|warning: unre" || true
+chorus=.build/release/chorus
+[ -x "$chorus" ] || { echo "bench.sh: release build failed" >&2; exit 1; }
+
+# 3. Both, one after the other, on fresh directories, with the same flags.
+flags=(--num=1000000 "$@")
+work=$(mktemp -d "${TMPDIR:-/tmp}/chorus-benchsh-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+echo "== command: scripts/bench.sh storage $*"
+echo "== LevelDB: $ref ${flags[*]}"
+"$ref" "${flags[@]}" --db="$work/leveldb" | tee "$work/leveldb.out"
+rm -rf "$work/leveldb"
+echo
+echo "== Chorus: $chorus bench storage ${flags[*]}"
+"$chorus" bench storage "${flags[@]}" --db="$work/chorus" | tee "$work/chorus.out"
+rm -rf "$work/chorus"
+echo
+
+# 4. Side by side. Ratios are Chorus/LevelDB: ops/s (higher is better), bytes (lower is better).
+awk '
+  function field(label, off,   i) { for (i = 1; i <= NF; i++) if ($i == label) return $(i + off); return "" }
+  / : .*micros\/op/ {
+    side = (FILENAME ~ /leveldb.out$/) ? "L" : "C"
+    name = $1
+    if (side == "C") order[++n] = name
+    ops[side, name] = field("ops/sec;", -1)
+    p99[side, name] = field("p99", 1)
+    disk[side, name] = field("disk", 1)
+    r = field("rss", 1) + 0
+    if (r > rss[side]) rss[side] = r
+    d = field("disk", 1) + 0
+    if (d > maxdisk[side]) maxdisk[side] = d
+  }
+  END {
+    target["fillrandom"] = 1.0; target["overwrite"] = 1.0; target["readrandom"] = 1.0
+    target["readseq"] = 1.0; target["fillseq"] = 0.8
+    printf "%-14s %14s %14s %8s %10s %10s %8s  %s\n", "workload", "Chorus ops/s", "LevelDB ops/s", "ratio", "C p99 us", "L p99 us", "target", "met"
+    met = 0; total = 0
+    for (i = 1; i <= n; i++) {
+      w = order[i]
+      ratio = (ops["L", w] > 0) ? ops["C", w] / ops["L", w] : 0
+      t = "-"; ok = ""
+      if (w in target) {
+        t = sprintf(">=%.1fx", target[w]); total++
+        if (ratio >= target[w]) { ok = "yes"; met++ } else ok = "NO"
+      }
+      printf "%-14s %14d %14d %7.2fx %10.2f %10.2f %8s  %s\n", w, ops["C", w], ops["L", w], ratio, p99["C", w], p99["L", w], t, ok
+    }
+    print ""
+    printf "%-22s %10s %10s %8s %8s  %s\n", "", "Chorus", "LevelDB", "ratio", "target", "met"
+    sr = (maxdisk["L"] > 0) ? maxdisk["C"] / maxdisk["L"] : 0
+    ok = (sr <= 1.1) ? "yes" : "NO"; total++; if (ok == "yes") met++
+    printf "%-22s %7.1f MB %7.1f MB %7.2fx %8s  %s\n", "space on disk (max)", maxdisk["C"], maxdisk["L"], sr, "<=1.1x", ok
+    rr = (rss["L"] > 0) ? rss["C"] / rss["L"] : 0
+    ok = (rss["C"] < 256) ? "yes" : "NO"; total++; if (ok == "yes") met++
+    printf "%-22s %7.1f MB %7.1f MB %7.2fx %8s  %s\n", "peak RSS", rss["C"], rss["L"], rr, "<256MiB", ok
+    print ""
+    printf "targets met: %d of %d\n", met, total
+  }
+' "$work/leveldb.out" "$work/chorus.out"
