@@ -36,7 +36,8 @@ namespace {
 const char* kDefaultBenchmarks =
     "fillseq,fillrandom,overwrite,readrandom,readmissing,readseq,fillsync,deleterandom";
 const char* kKnown[] = {"fillseq",  "fillrandom", "overwrite",    "readrandom", "readmissing",
-                        "readseq",  "fillsync",   "deleterandom", "deleteseq",  "compact"};
+                        "readseq",  "fillsync",   "deleterandom", "deleteseq",  "compact",
+                        "stats"};
 
 struct Config {
   std::vector<std::string> benchmarks;
@@ -50,6 +51,7 @@ struct Config {
   size_t write_buffer_size = 4 << 20;
   size_t cache_size = 8 << 20;
   int bloom_bits = 10;
+  int verify_checksums = -1;  // -1: LevelDB's default (ReadOptions::verify_checksums = false)
 };
 
 // LevelDB's util/random.h (Park-Miller), so both programs draw the same keys.
@@ -219,7 +221,7 @@ Config Parse(int argc, char** argv) {
     if (name == "help") {
       std::printf("usage: leveldb_bench [--benchmarks=LIST] [--num=N] [--reads=N] [--key_size=B] "
                   "[--value_size=B] [--db=DIR] [--use_existing_db=0|1] [--compression_ratio=R] "
-                  "[--write_buffer_size=B] [--cache_size=B] [--bloom_bits=N] [--histogram=0|1] "
+                  "[--write_buffer_size=B] [--cache_size=B] [--bloom_bits=N] [--verify_checksums=0|1] [--histogram=0|1] "
                   "[--sync=POLICY (accepted, ignored: LevelDB syncs per write)]\n");
       std::exit(0);
     }
@@ -239,6 +241,7 @@ Config Parse(int argc, char** argv) {
     else if (name == "cache_size") { ParseLong(name, value, 0, 1L << 40, &v); c.cache_size = v; }
     else if (name == "bloom_bits") { ParseLong(name, value, 0, 64, &v); c.bloom_bits = static_cast<int>(v); }
     else if (name == "histogram") { ParseLong(name, value, 0, 1, &v); }
+    else if (name == "verify_checksums") { ParseLong(name, value, 0, 1, &v); c.verify_checksums = static_cast<int>(v); }
     else if (name == "sync") { /* Chorus's per-store policy; LevelDB takes sync per write. */ }
     else if (name == "compression_ratio") {
       char* end = nullptr;
@@ -281,6 +284,7 @@ class Benchmark {
     options_.write_buffer_size = c.write_buffer_size;
     options_.block_cache = cache_.get();
     options_.filter_policy = filter_.get();
+    if (c.verify_checksums >= 0) read_options_.verify_checksums = c.verify_checksums == 1;
     if (!c.use_existing_db) leveldb::DestroyDB(c.db, options_);
     Open();
   }
@@ -301,7 +305,8 @@ class Benchmark {
                 (static_cast<double>(c_.key_size + c_.value_size) * c_.num) / 1048576.0);
     std::printf("Sync:       fillsync: sync=true; other writes: sync=false\n");
     std::printf("Options:    write buffer %zu B, block cache %zu B, bloom %d bits/key, block %zu B, "
-                "kNoCompression\n", c_.write_buffer_size, c_.cache_size, c_.bloom_bits, options_.block_size);
+                "verify checksums %d, kNoCompression\n", c_.write_buffer_size, c_.cache_size, c_.bloom_bits,
+                options_.block_size, read_options_.verify_checksums ? 1 : 0);
     std::printf("DB:         %s\n", c_.db.c_str());
     std::printf("------------------------------------------------\n");
     std::fflush(stdout);
@@ -323,6 +328,12 @@ class Benchmark {
     else if (name == "readmissing") ReadRandom(true, seed);
     else if (name == "readseq") ReadSequential();
     else if (name == "compact") Compact();
+    else if (name == "stats") {
+      std::string stats;
+      db_->GetProperty("leveldb.stats", &stats);
+      std::printf("%s\n", stats.c_str());
+      return;
+    }
     Report(name);
   }
 
@@ -395,7 +406,7 @@ class Benchmark {
     // readmissing asks for "%016d." keys, which sort between stored ones.
     std::string key(c_.key_size + (missing ? 1 : 0), '.');
     std::string value;
-    leveldb::ReadOptions ro;
+    const leveldb::ReadOptions& ro = read_options_;
     long found = 0;
     Start();
     for (long i = 0; i < c_.reads; i++) {
@@ -412,7 +423,7 @@ class Benchmark {
 
   void ReadSequential() {
     Start();
-    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read_options_));
     long done = 0;
     for (it->SeekToFirst(); done < c_.reads && it->Valid(); it->Next()) {
       bytes_ += it->key().size() + it->value().size();
@@ -448,6 +459,7 @@ class Benchmark {
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<const leveldb::FilterPolicy> filter_;
   leveldb::Options options_;
+  leveldb::ReadOptions read_options_;
   leveldb::DB* db_ = nullptr;
   Histogram hist_;
   uint64_t start_ = 0, last_ = 0;

@@ -9,7 +9,7 @@ import Storage
 /// The storage benchmark: parses db_bench flags, runs each workload, prints one line each.
 enum StorageBench {
     static let workloads = ["fillseq", "fillrandom", "overwrite", "readrandom", "readmissing",
-                            "readseq", "fillsync", "deleterandom", "deleteseq", "compact"]
+                            "readseq", "fillsync", "deleterandom", "deleteseq", "compact", "stats"]
     static let defaultBenchmarks = "fillseq,fillrandom,overwrite,readrandom,readmissing,readseq,fillsync,deleterandom"
 
     static let help = """
@@ -19,7 +19,7 @@ enum StorageBench {
       name : micros/op, ops/sec, MB/s, p50/p99 micros, size on disk, peak RSS
     Flags take --flag=value or --flag value; '_' and '-' are interchangeable.
       --benchmarks=LIST      comma-separated, in order (default \(defaultBenchmarks))
-                             also: deleteseq, compact
+                             also: deleteseq, compact, stats (the store's counters)
       --num=N                entries (default 1000000); fillsync writes N/1000, as db_bench
       --reads=N              reads for readrandom/readmissing/readseq (default --num)
       --key_size=B           key bytes: zero-padded decimal, db_bench's %016d (default 16)
@@ -33,6 +33,7 @@ enum StorageBench {
       --write_buffer_size=B  memtable bytes (default: StorageOptions, 4 MiB)
       --cache_size=B         block cache bytes (default: StorageOptions, 8 MiB)
       --bloom_bits=N         bloom filter bits per key (default: StorageOptions, 10)
+      --verify_checksums=0|1 check each block's CRC when read (default: StorageOptions, 1)
       --histogram=0|1        accepted for db_bench compatibility; percentiles always print
     """
 
@@ -83,7 +84,7 @@ enum StorageBench {
     static func parse(_ args: [String]) throws -> Config? {
         let flags = try Flags(args, valued: ["benchmarks", "num", "reads", "key-size", "value-size", "db",
                                              "use-existing-db", "sync", "write-buffer-size", "cache-size",
-                                             "bloom-bits", "compression-ratio", "histogram"],
+                                             "bloom-bits", "compression-ratio", "histogram", "verify-checksums"],
                               boolean: ["help"])
         if flags.has("help") { return nil }
         if let extra = flags.positional.first { throw Flags.UsageError(description: "unexpected argument \(extra)") }
@@ -122,6 +123,7 @@ enum StorageBench {
         c.options.memtableSizeBytes = try flags.int("write-buffer-size", default: c.options.memtableSizeBytes, range: 4096...(1 << 30))
         c.options.blockCacheBytes = try flags.int("cache-size", default: c.options.blockCacheBytes, range: 0...(1 << 40))
         c.options.bloomBitsPerKey = try flags.int("bloom-bits", default: c.options.bloomBitsPerKey, range: 0...64)
+        c.options.verifyChecksums = try flags.int("verify-checksums", default: c.options.verifyChecksums ? 1 : 0, range: 0...1) == 1
         return c
     }
 
@@ -137,12 +139,12 @@ enum StorageBench {
             "Entries:    \(c.num)",
             format("RawSize:    %.1f MB (estimated)", rawMB),
             "Sync:       fillsync: SyncPolicy.always (db_bench sync=true); other writes: SyncPolicy.\(c.sync) (db_bench sync=false)",
-            "Options:    memtable \(c.options.memtableSizeBytes) B, block cache \(c.options.blockCacheBytes) B, bloom \(c.options.bloomBitsPerKey) bits/key, block \(c.options.blockSizeBytes) B",
+            "Options:    memtable \(c.options.memtableSizeBytes) B, block cache \(c.options.blockCacheBytes) B, bloom \(c.options.bloomBitsPerKey) bits/key, block \(c.options.blockSizeBytes) B, verify checksums \(c.options.verifyChecksums ? 1 : 0)",
             "DB:         \(path)",
         ]
-        if _isDebugAssertConfiguration() {
-            lines.append("WARNING: debug build; build with -c release for figures")
-        }
+        #if DEBUG
+        lines.append("WARNING: debug build; build with -c release for figures")
+        #endif
         lines.append(String(repeating: "-", count: 48))
         print(lines.joined(separator: "\n"))
         fflush(stdout)

@@ -107,6 +107,7 @@ extension StorageBench {
             case "readmissing": outcome = try readRandom(name, store: storeFor(sync: nil), missing: true, seed: seed)
             case "readseq": outcome = try readSequential(name, store: storeFor(sync: nil))
             case "compact": outcome = try compact(name, store: storeFor(sync: nil))
+            case "stats": return try storeFor(sync: nil).stats().description
             default: throw DirectoryError.io("unknown benchmark \(name)")
             }
             return outcome.line(diskBytes: bytesOnDisk(path), peakRSS: peakRSSBytes())
