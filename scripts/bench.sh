@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+orig=("$@")
 what=${1:-}
 [ $# -gt 0 ] && shift
 case "$what" in
@@ -24,12 +25,22 @@ case "$what" in
     ;;
 esac
 
-for arg in "$@"; do
-  case "$arg" in
+repeat=1
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --repeat=*) repeat=${1#--repeat=} ;;
+    --repeat) repeat=${2:-}; shift ;;
     --db|--db=*) echo "bench.sh: --db is chosen by the script (fresh temporary directories)" >&2; exit 2 ;;
-    --help|-h) .build/release/chorus bench storage --help 2>/dev/null || echo "usage: scripts/bench.sh storage [db_bench flags]"; exit 0 ;;
+    --help|-h)
+      echo "usage: scripts/bench.sh storage [--repeat N] [chorus bench storage flags, e.g. --num=N]"
+      echo "  --repeat N  run both N times, alternating, and compare the best run of each (default 1)"
+      exit 0 ;;
+    *) args+=("$1") ;;
   esac
+  shift
 done
+case "$repeat" in ''|*[!0-9]*|0) echo "bench.sh: bad value for --repeat: $repeat" >&2; exit 2 ;; esac
 
 # 1. The LevelDB reference program.
 if [ ! -f /usr/include/leveldb/db.h ] || ! command -v g++ >/dev/null; then
@@ -53,35 +64,48 @@ chorus=.build/release/chorus
 [ -x "$chorus" ] || { echo "bench.sh: release build failed" >&2; exit 1; }
 
 # 3. Both, one after the other, on fresh directories, with the same flags.
-flags=(--num=1000000 "$@")
+flags=(--num=1000000 ${args[@]+"${args[@]}"})
 work=$(mktemp -d "${TMPDIR:-/tmp}/chorus-benchsh-XXXXXX")
 trap 'rm -rf "$work"' EXIT
-echo "== command: scripts/bench.sh storage $*"
-echo "== LevelDB: $ref ${flags[*]}"
-"$ref" "${flags[@]}" --db="$work/leveldb" | tee "$work/leveldb.out"
-rm -rf "$work/leveldb"
-echo
-echo "== Chorus: $chorus bench storage ${flags[*]}"
-"$chorus" bench storage "${flags[@]}" --db="$work/chorus" | tee "$work/chorus.out"
-rm -rf "$work/chorus"
-echo
+echo "== command: scripts/bench.sh ${orig[*]}"
+for r in $(seq 1 "$repeat"); do
+  echo "== run $r of $repeat: LevelDB: $ref ${flags[*]}"
+  "$ref" "${flags[@]}" --db="$work/leveldb" | tee "$work/leveldb.$r.out"
+  rm -rf "$work/leveldb"
+  echo
+  echo "== run $r of $repeat: Chorus: $chorus bench storage ${flags[*]}"
+  "$chorus" bench storage "${flags[@]}" --db="$work/chorus" | tee "$work/chorus.$r.out"
+  rm -rf "$work/chorus"
+  echo
+done
 
 # 4. Side by side. Ratios are Chorus/LevelDB: ops/s (higher is better), bytes (lower is better).
+# With --repeat, each side's best run per workload (highest ops/s, with that run's p99); space
+# and RSS are each run's maximum over its workloads, and the smallest of those over runs.
+[ "$repeat" -gt 1 ] && echo "== best of $repeat runs per side"
 awk '
   function field(label, off,   i) { for (i = 1; i <= NF; i++) if ($i == label) return $(i + off); return "" }
+  function endfile() {
+    if (file == "") return
+    if (!((cur, "disk") in best) || fdisk < best[cur, "disk"]) best[cur, "disk"] = fdisk
+    if (!((cur, "rss") in best) || frss < best[cur, "rss"]) best[cur, "rss"] = frss
+  }
+  FNR == 1 { endfile(); file = FILENAME; cur = (FILENAME ~ /leveldb/) ? "L" : "C"; fdisk = 0; frss = 0 }
   / : .*micros\/op/ {
-    side = (FILENAME ~ /leveldb.out$/) ? "L" : "C"
+    side = cur
     name = $1
-    if (side == "C") order[++n] = name
-    ops[side, name] = field("ops/sec;", -1)
-    p99[side, name] = field("p99", 1)
-    disk[side, name] = field("disk", 1)
+    if (side == "C" && !(name in listed)) { order[++n] = name; listed[name] = 1 }
+    o = field("ops/sec;", -1) + 0
+    if (!((side, name) in ops) || o > ops[side, name]) { ops[side, name] = o; p99[side, name] = field("p99", 1) }
     r = field("rss", 1) + 0
-    if (r > rss[side]) rss[side] = r
+    if (r > frss) frss = r
     d = field("disk", 1) + 0
-    if (d > maxdisk[side]) maxdisk[side] = d
+    if (d > fdisk) fdisk = d
   }
   END {
+    endfile()
+    maxdisk["C"] = best["C", "disk"]; maxdisk["L"] = best["L", "disk"]
+    rss["C"] = best["C", "rss"]; rss["L"] = best["L", "rss"]
     target["fillrandom"] = 1.0; target["overwrite"] = 1.0; target["readrandom"] = 1.0
     target["readseq"] = 1.0; target["fillseq"] = 0.8
     printf "%-14s %14s %14s %8s %10s %10s %8s  %s\n", "workload", "Chorus ops/s", "LevelDB ops/s", "ratio", "C p99 us", "L p99 us", "target", "met"
@@ -107,4 +131,4 @@ awk '
     print ""
     printf "targets met: %d of %d\n", met, total
   }
-' "$work/leveldb.out" "$work/chorus.out"
+' "$work"/leveldb.*.out "$work"/chorus.*.out
