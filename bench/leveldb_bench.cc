@@ -17,6 +17,7 @@
 #include <leveldb/write_batch.h>
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -155,6 +156,13 @@ uint64_t NowNanos() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+}
+
+// User plus system CPU time of this process so far, all threads, in microseconds.
+double CpuMicros() {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 + (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
 uint64_t PeakRSSBytes() {
@@ -317,6 +325,7 @@ class Benchmark {
     bytes_ = 0;
     message_.clear();
     hist_ = Histogram();
+    cpu_before_ = CpuMicros();
     leveldb::WriteOptions wo;
     if (name == "fillseq") { Fresh(); Write(wo, c_.num, true, seed); }
     else if (name == "fillrandom") { Fresh(); Write(wo, c_.num, false, seed); }
@@ -446,10 +455,10 @@ class Benchmark {
     uint64_t elapsed = last_ - start_;
     double seconds = (elapsed == 0 ? 1 : elapsed) / 1e9;
     std::printf("%-12s : %11.3f micros/op %11.0f ops/sec; %7.1f MB/s; p50 %9.3f p99 %9.3f micros; "
-                "disk %9.2f MB; rss %7.1f MB%s%s\n",
+                "disk %9.2f MB; rss %7.1f MB; cpu %9.3f micros/op%s%s\n",
                 name.c_str(), seconds * 1e6 / ops, ops / seconds, bytes_ / 1048576.0 / seconds,
                 hist_.PercentileMicros(50), hist_.PercentileMicros(99),
-                BytesOnDisk(c_.db) / 1048576.0, PeakRSSBytes() / 1048576.0,
+                BytesOnDisk(c_.db) / 1048576.0, PeakRSSBytes() / 1048576.0, (CpuMicros() - cpu_before_) / ops,
                 message_.empty() ? "" : " ", message_.c_str());
     std::fflush(stdout);
   }
@@ -463,6 +472,7 @@ class Benchmark {
   leveldb::DB* db_ = nullptr;
   Histogram hist_;
   uint64_t start_ = 0, last_ = 0;
+  double cpu_before_ = 0;
   long done_ = 0;
   uint64_t bytes_ = 0;
   std::string message_;

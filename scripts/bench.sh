@@ -80,6 +80,8 @@ for r in $(seq 1 "$repeat"); do
 done
 
 # 4. Side by side. Ratios are Chorus/LevelDB: ops/s (higher is better), bytes (lower is better).
+# cpu/op is the process's user+system CPU (all threads) per op, in microseconds: less noisy
+# than ops/s when other work shares the machine.
 # With --repeat, each side's best run per workload (highest ops/s, with that run's p99); space
 # and RSS are each run's maximum over its workloads, and the smallest of those over runs.
 [ "$repeat" -gt 1 ] && echo "== best of $repeat runs per side"
@@ -96,7 +98,7 @@ awk '
     name = $1
     if (side == "C" && !(name in listed)) { order[++n] = name; listed[name] = 1 }
     o = field("ops/sec;", -1) + 0
-    if (!((side, name) in ops) || o > ops[side, name]) { ops[side, name] = o; p99[side, name] = field("p99", 1) }
+    if (!((side, name) in ops) || o > ops[side, name]) { ops[side, name] = o; p99[side, name] = field("p99", 1); cpu[side, name] = field("cpu", 1) }
     r = field("rss", 1) + 0
     if (r > frss) frss = r
     d = field("disk", 1) + 0
@@ -108,7 +110,7 @@ awk '
     rss["C"] = best["C", "rss"]; rss["L"] = best["L", "rss"]
     target["fillrandom"] = 1.0; target["overwrite"] = 1.0; target["readrandom"] = 1.0
     target["readseq"] = 1.0; target["fillseq"] = 0.8
-    printf "%-14s %14s %14s %8s %10s %10s %8s  %s\n", "workload", "Chorus ops/s", "LevelDB ops/s", "ratio", "C p99 us", "L p99 us", "target", "met"
+    printf "%-13s %13s %13s %7s %9s %9s %9s %9s %7s  %s\n", "workload", "Chorus ops/s", "LevelDB ops/s", "ratio", "C p99 us", "L p99 us", "C cpu/op", "L cpu/op", "target", "met"
     met = 0; total = 0
     for (i = 1; i <= n; i++) {
       w = order[i]
@@ -118,7 +120,7 @@ awk '
         t = sprintf(">=%.1fx", target[w]); total++
         if (ratio >= target[w]) { ok = "yes"; met++ } else ok = "NO"
       }
-      printf "%-14s %14d %14d %7.2fx %10.2f %10.2f %8s  %s\n", w, ops["C", w], ops["L", w], ratio, p99["C", w], p99["L", w], t, ok
+      printf "%-13s %13d %13d %6.2fx %9.2f %9.2f %9.2f %9.2f %7s  %s\n", w, ops["C", w], ops["L", w], ratio, p99["C", w], p99["L", w], cpu["C", w], cpu["L", w], t, ok
     }
     print ""
     printf "%-22s %10s %10s %8s %8s  %s\n", "", "Chorus", "LevelDB", "ratio", "target", "met"

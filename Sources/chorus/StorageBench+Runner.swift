@@ -15,6 +15,8 @@ extension StorageBench {
         var elapsedNanos: UInt64 = 0
         var histogram = Histogram()
         var message = ""
+        /// User plus system CPU of the whole process (background threads too) during the run.
+        var cpuMicros: Double = 0
 
         func line(diskBytes: UInt64, peakRSS: UInt64) -> String {
             let ops = max(done, 1)
@@ -22,10 +24,10 @@ extension StorageBench {
             let micros = seconds * 1e6 / Double(ops)
             let mbps = Double(bytes) / 1_048_576 / seconds
             let padded = name.count >= 12 ? name : name + String(repeating: " ", count: 12 - name.count)
-            var text = padded + format(" : %11.3f micros/op %11.0f ops/sec; %7.1f MB/s; p50 %9.3f p99 %9.3f micros; disk %9.2f MB; rss %7.1f MB",
+            var text = padded + format(" : %11.3f micros/op %11.0f ops/sec; %7.1f MB/s; p50 %9.3f p99 %9.3f micros; disk %9.2f MB; rss %7.1f MB; cpu %9.3f micros/op",
                               micros, Double(ops) / seconds, mbps,
                               histogram.percentileMicros(50), histogram.percentileMicros(99),
-                              Double(diskBytes) / 1_048_576, Double(peakRSS) / 1_048_576)
+                              Double(diskBytes) / 1_048_576, Double(peakRSS) / 1_048_576, cpuMicros / Double(ops))
             if !message.isEmpty { text += " " + message }
             return text
         }
@@ -96,6 +98,7 @@ extension StorageBench {
 
         func run(_ name: String, seed: UInt32) throws -> String {
             var outcome: Outcome
+            let cpuBefore = cpuMicros()
             switch name {
             case "fillseq": outcome = try write(name, store: freshStore(sync: config.sync), count: config.num, sequential: true, seed: seed)
             case "fillrandom": outcome = try write(name, store: freshStore(sync: config.sync), count: config.num, sequential: false, seed: seed)
@@ -110,6 +113,7 @@ extension StorageBench {
             case "stats": return try storeFor(sync: nil).stats().description
             default: throw DirectoryError.io("unknown benchmark \(name)")
             }
+            outcome.cpuMicros = cpuMicros() - cpuBefore
             return outcome.line(diskBytes: bytesOnDisk(path), peakRSS: peakRSSBytes())
         }
 

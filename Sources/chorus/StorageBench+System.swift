@@ -11,6 +11,14 @@ extension StorageBench {
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
+    /// User plus system CPU time of this process so far, all threads, in microseconds.
+    static func cpuMicros() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+    }
+
     /// Peak resident set size of this process in bytes (VmHWM in /proc/self/status), 0 if unknown.
     static func peakRSSBytes() -> UInt64 {
         guard let f = fopen("/proc/self/status", "r") else { return 0 }
