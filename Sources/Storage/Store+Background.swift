@@ -22,6 +22,8 @@ extension Store {
                 } else if let c = CompactionPicker(options: options).pick(versions.current, compactPointers: versions.compactPointers, busy: compactingFiles) {
                     try runCompaction(c)
                 }
+                // Here, not inside the steps: their locals may still hold the old version.
+                deleteObsoleteFiles()
             } catch {
                 backgroundError = error
                 if let manual = manualCompaction {
@@ -58,7 +60,6 @@ extension Store {
         try versions.logAndApply(edit)
         imm = nil
         StatsCounters.add(counters.flushes, 1)
-        deleteObsoleteFiles()
         mutex.broadcast()
     }
 
@@ -143,7 +144,6 @@ extension Store {
         StatsCounters.add(counters.compactions, 1)
         StatsCounters.add(counters.compactionBytesRead, c.inputBytes)
         StatsCounters.add(counters.compactionBytesWritten, outputs.reduce(0) { $0 + $1.size })
-        deleteObsoleteFiles()
     }
 
     /// Merges the inputs into new tables, dropping what no reader can see. Unlocked.

@@ -95,7 +95,9 @@ extension Store {
             let tombstone = RangeTombstone(sequence: versions.lastSequence, start: start, end: end)
             var edit = VersionEdit()
             edit.addedRangeTombstones.append(tombstone)
-            for (level, files) in versions.current.files.enumerated() {
+            // Whole tables inside the range can go at once, unless a snapshot (or an open
+            // iterator) may still read what they hold.
+            for (level, files) in versions.current.files.enumerated() where snapshots.isEmpty {
                 for f in files where !compactingFiles.contains(f.number)
                     && Bytes.compare(f.smallestUserKey, start) >= 0 && Bytes.compare(f.largestUserKey, end) < 0 {
                     edit.deletedFiles.append((level, f.number))

@@ -10,6 +10,8 @@ import Glibc
 /// groups (one WAL append and, under `.always`, one fsync per group); reads never wait for
 /// writers except for a brief read lock on the memtable. Errors are `StorageError`; a failed
 /// WAL write or background error makes later writes fail with it (reads continue).
+/// Call order: `open`, any operations, then `close()` (which ends the background threads;
+/// a store that is never closed keeps them, and its lock, for the life of the process).
 public final class Store: @unchecked Sendable {
     public let path: String
     let options: StorageOptions
@@ -71,9 +73,10 @@ public final class Store: @unchecked Sendable {
             fs.unlock(lock)
             throw error
         }
-        store.background = BackgroundThread(name: "chorus-compact") { [unowned store] in store.backgroundLoop() }
+        // The threads hold the store until `close()` ends them: a store must be closed.
+        store.background = BackgroundThread(name: "chorus-compact") { store.backgroundLoop() }
         if case let .periodic(ms) = options.sync {
-            store.syncer = BackgroundThread(name: "chorus-walsync") { [unowned store] in store.syncLoop(intervalMs: ms) }
+            store.syncer = BackgroundThread(name: "chorus-walsync") { store.syncLoop(intervalMs: ms) }
         }
         return store
     }
@@ -167,10 +170,6 @@ public final class Store: @unchecked Sendable {
         mutex.withLock { versions.closeManifest() }
         fs.unlock(lockFile)
         if let failure { throw failure }
-    }
-
-    deinit {
-        if !closing { try? close() }
     }
 
     // MARK: Reads

@@ -99,6 +99,8 @@ final class VersionSet {
         try builder.apply(edit, file: "version edit", offset: 0)
         let version = builder.build()
         guard let manifest else { throw .closed("manifest is not open") }
+        // New tables' directory entries must be durable before the manifest names them.
+        if !edit.newFiles.isEmpty { try fileSystem.syncDirectory(directory) }
         try manifest.addRecord(edit.encode())
         try manifest.file.sync()
         for p in edit.compactPointers where p.level < Version.levelCount { compactPointers[p.level] = p.key }
