@@ -34,6 +34,8 @@ case "bench":
         printError("bench needs one of: storage, ring, gossip")
         status = 2
     }
+case "storage-tool":  // hidden: the crash test's writer and checker
+    status = StorageTool.run(Array(args.dropFirst()))
 default:
     printError("unknown command \(args[0]); see chorus --help")
     status = 2
