@@ -14,9 +14,9 @@ let package = Package(
     targets: [
         .target(name: "CSystem"),
         .target(name: "Storage", exclude: ["FORMAT.md"], swiftSettings: optimize),
-        .target(name: "Ring"),
+        .target(name: "Ring", exclude: ["FORMAT.md"]),
         .target(name: "Gossip"),
-        .target(name: "Peer", dependencies: ["Storage", "Ring", "Gossip", "CSystem"]),
+        .target(name: "Peer", dependencies: ["Storage", "Ring", "Gossip", "CSystem"], exclude: ["RPC.md"]),
         .executableTarget(name: "chorus", dependencies: ["Storage", "Ring", "Gossip", "Peer"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "RingTests", dependencies: ["Ring"]),
