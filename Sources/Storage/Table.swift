@@ -9,6 +9,7 @@
 // reads, the cache has its own locks). Each iterator belongs to one thread at a time.
 
 /// An open table: point lookups, ordered iteration and offset estimates over its entries.
+/// It keeps `file` open for its whole life (the file closes when the last reference goes).
 public final class Table: Sendable {
     public let file: any RandomAccessFile
     public let fileNumber: UInt64

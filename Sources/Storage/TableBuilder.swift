@@ -114,12 +114,14 @@ public final class TableBuilder {
                 let handle = try writeBlock(filter.bytes)
                 TableFormat.filterMetaKey.withUnsafeBytes { meta.add($0, handle.encoded) }
             }
-            let metaHandle = try writeBlock(meta.finish())
+            meta.seal()
+            let metaHandle = try writeBlock(meta.finishedBytes)
             if let handle = pendingHandle {
                 indexBlock.add(TableBuilder.shortSuccessor(lastKey), handle.encoded)
                 pendingHandle = nil
             }
-            let indexHandle = try writeBlock(indexBlock.finish())
+            indexBlock.seal()
+            let indexHandle = try writeBlock(indexBlock.finishedBytes)
             let footer = TableBuilder.footer(metaindex: metaHandle, index: indexHandle)
             try file.append(footer)
             offset += UInt64(footer.count)

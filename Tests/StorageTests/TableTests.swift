@@ -286,6 +286,18 @@ final class TableTests: XCTestCase {
         assertCorruption({ _ = try open(fs) })
     }
 
+    func testWriteErrorIsRethrownByLaterCalls() throws {
+        let fs = try memoryFS()
+        let builder = TableBuilder(file: try fs.createWritable(path), options: TableOptions(blockSizeBytes: 64))
+        try builder.add(ikey("a", 1), [UInt8](repeating: 1, count: 10))
+        fs.crash()  // the open file now rejects writes
+        XCTAssertThrowsError(try builder.add(ikey("b", 1), [UInt8](repeating: 2, count: 100))) { error in
+            guard case .io = error as? StorageError else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try builder.add(ikey("c", 1), [UInt8]()))
+        XCTAssertThrowsError(try builder.finish())
+    }
+
     func testApproximateOffsetIsMonotonicAndFileSizePastEnd() throws {
         let fs = try memoryFS()
         let input = entries(count: 2000, valueBytes: 100)
