@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The one test command: installs what the tests need, builds, runs every suite.
-set -euo pipefail
+# The one test command: installs what the tests need, builds, runs every suite, and ends
+# with one line "N passed, N failed" over everything it ran.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
@@ -17,13 +18,41 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-echo "== swift build"
-swift build --build-tests
-echo "== swift test"
-swift test --skip-build --parallel --num-workers 2
+echo "== swift build --build-tests"
+if ! swift build --build-tests; then
+  echo "test.sh: build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+echo "== swift test"
+swift test --skip-build 2>&1 | tee "$log"
+swift_status=${PIPESTATUS[0]}
+# XCTest's last summary line: "Executed N tests, with F failures ..."
+summary=$(grep -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' "$log" | tail -n 1)
+executed=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
+failures=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+executed=${executed:-0}
+failures=${failures:-0}
+if [ "$swift_status" -ne 0 ] && [ "$failures" -eq 0 ]; then failures=1; fi
+passed=$((executed - failures))
+[ "$passed" -lt 0 ] && passed=0
+
+suite_pass=0
+suite_fail=0
 shopt -s nullglob
 for suite in scripts/suites/*.sh; do
   echo "== $suite"
-  bash "$suite"
+  if bash "$suite"; then
+    suite_pass=$((suite_pass + 1))
+  else
+    echo "test.sh: $suite FAILED"
+    suite_fail=$((suite_fail + 1))
+  fi
 done
+
+echo "== summary: swift test $passed passed, $failures failed; suites $suite_pass passed, $suite_fail failed"
+echo "$((passed + suite_pass)) passed, $((failures + suite_fail)) failed"
+[ "$failures" -eq 0 ] && [ "$suite_fail" -eq 0 ] && [ "$swift_status" -eq 0 ]

@@ -59,6 +59,8 @@ enum Coding {
         while i < buf.count, shift <= 63 {
             let byte = buf[i]
             i += 1
+            // The tenth byte may carry only the top bit of a UInt64.
+            if shift == 63 && byte > 1 { return nil }
             result |= UInt64(byte & 0x7f) << shift
             if byte < 0x80 {
                 offset = i

@@ -60,3 +60,15 @@ final class VersionEditTests: XCTestCase {
         XCTAssertEqual(StoreFiles.tablePath("/d", 5), "/d/000005.sst")
     }
 }
+
+final class VarintOverflowTests: XCTestCase {
+    func testTenthVarintByteAboveOneIsRejected() {
+        var max: [UInt8] = []
+        max.appendVarint(UInt64.max)
+        XCTAssertEqual(max.count, 10)
+        XCTAssertEqual(max.withUnsafeBytes { buf -> UInt64? in var at = 0; return Coding.varint(buf, at: &at) }, UInt64.max)
+        var overflow = max
+        overflow[9] = 0x02
+        XCTAssertNil(overflow.withUnsafeBytes { buf -> UInt64? in var at = 0; return Coding.varint(buf, at: &at) })
+    }
+}
