@@ -161,7 +161,9 @@ final class CoordinatorWriteTableTests: XCTestCase {
         var coordinator = WriteCoordinator(replicas: replicas("a:P b:P c:P"), localNode: "a", w: 2, strict: false, timeoutMs: 100)
         _ = coordinator.start()
         XCTAssertEqual(coordinator.onTimeout().map(renderAction), ["reply timeout 0/2"])
+        XCTAssertFalse(coordinator.isFinished, "the shell must still deliver onLocalApplied")
         XCTAssertEqual(coordinator.onLocalApplied(ok: true), [.replicate(to: "b", hintFor: nil), .replicate(to: "c", hintFor: nil)])
+        XCTAssertTrue(coordinator.isFinished)
         XCTAssertEqual(coordinator.onAck(from: "b"), [], "no second reply")
         XCTAssertEqual(coordinator.onTimeout(), [], "a second timeout is ignored")
     }
