@@ -32,8 +32,10 @@ public struct QuorumPlan: Equatable, Sendable {
         var owners: [QuorumTarget] = []
         var downPrimaries: [String] = []
         var upFallbacks: [String] = []
-        var seen: Set<String> = []
-        for replica in replicas where seen.insert(replica.node).inserted {
+        owners.reserveCapacity(replicas.count)
+        // Duplicates (a node listed twice) keep their first place. A linear scan: lists are a
+        // handful of nodes, and a Set would hash and allocate on every request.
+        for (index, replica) in replicas.enumerated() where !replicas[..<index].contains(where: { $0.node == replica.node }) {
             let up = replica.isUp || replica.node == localNode
             switch replica.role {
             case .primary:

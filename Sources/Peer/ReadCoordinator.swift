@@ -25,18 +25,18 @@
 
 /// Per-request read coordination: asks all targets, replies at R with the merge, repairs stale primaries after.
 public struct ReadCoordinator<State: QuorumMergeable & Equatable>: Equatable, Sendable {
-    public let localNode: String?
-    public let r: Int
-    public let strict: Bool
-    public let timeoutMs: Int
-    public let plan: QuorumPlan
-    public private(set) var started = false
     /// One target's answer: its state of the key, nil = not found.
     public struct Reply: Equatable, Sendable {
         public var node: String
         public var state: State?
     }
 
+    public let localNode: String?
+    public let r: Int
+    public let strict: Bool
+    public let timeoutMs: Int
+    public let plan: QuorumPlan
+    public private(set) var started = false
     /// Replies in order of arrival.
     public private(set) var replies: [Reply] = []
     /// Targets that failed, in order of arrival.
