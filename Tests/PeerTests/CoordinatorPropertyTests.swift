@@ -36,7 +36,7 @@ final class CoordinatorPropertyTests: XCTestCase {
             let pendingUp = list.contains { $0.role == .pendingOwner && ($0.isUp || $0.node == local) } ? 1 : 0
             let required = w + pendingUp
 
-            var actions = coordinator.start()
+            let actions = coordinator.start()
             var acked: Set<String> = []
             var sent: [String] = []
             var replies = 0
