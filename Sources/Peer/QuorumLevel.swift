@@ -16,11 +16,13 @@ public enum QuorumLevel: Equatable, Hashable, Sendable, CustomStringConvertible 
     /// Parses `one`, `quorum`, `all` (any case) or a decimal number of at most `maxDigits`
     /// digits. Returns nil for anything else; never traps on client bytes.
     public init?(word: [UInt8]) {
-        switch QuorumLevel.lowercased(word) {
-        case Array("one".utf8): self = .one
-        case Array("quorum".utf8): self = .quorum
-        case Array("all".utf8): self = .all
-        default:
+        if QuorumLevel.word(word, is: "one") {
+            self = .one
+        } else if QuorumLevel.word(word, is: "quorum") {
+            self = .quorum
+        } else if QuorumLevel.word(word, is: "all") {
+            self = .all
+        } else {
             guard let value = QuorumLevel.decimal(word, maxDigits: QuorumLevel.maxDigits) else { return nil }
             self = .count(value)
         }
@@ -49,9 +51,18 @@ public enum QuorumLevel: Equatable, Hashable, Sendable, CustomStringConvertible 
         }
     }
 
-    /// ASCII lower-casing of a short word; bytes outside A-Z are kept as they are.
-    static func lowercased(_ word: [UInt8]) -> [UInt8] {
-        word.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
+    /// True when `word` equals the lower-case ASCII `keyword` in any letter case. No allocation:
+    /// option words are matched on every request.
+    static func word(_ word: [UInt8], is keyword: StaticString) -> Bool {
+        guard word.count == keyword.utf8CodeUnitCount else { return false }
+        return keyword.withUTF8Buffer { expected in
+            for index in 0..<expected.count {
+                let byte = word[index]
+                let lower = (0x41...0x5A).contains(byte) ? byte | 0x20 : byte
+                if lower != expected[index] { return false }
+            }
+            return true
+        }
     }
 
     /// A plain decimal number (digits only, no sign) of 1...maxDigits digits, else nil.

@@ -23,7 +23,7 @@ public struct QuorumPlan: Equatable, Sendable {
     public private(set) var targets: [QuorumTarget]
     /// Down primaries left without a fallback.
     public private(set) var unserved: [String]
-    /// Up fallbacks not chosen yet, in preference order (empty with STRICT).
+    /// Up fallbacks not chosen yet, in preference order, never the local node (empty with STRICT).
     public private(set) var spares: [String]
     public let strict: Bool
 
@@ -32,8 +32,10 @@ public struct QuorumPlan: Equatable, Sendable {
         var owners: [QuorumTarget] = []
         var downPrimaries: [String] = []
         var upFallbacks: [String] = []
-        var seen: Set<String> = []
-        for replica in replicas where seen.insert(replica.node).inserted {
+        owners.reserveCapacity(replicas.count)
+        // Duplicates (a node listed twice) keep their first place. A linear scan: lists are a
+        // handful of nodes, and a Set would hash and allocate on every request.
+        for (index, replica) in replicas.enumerated() where !replicas[..<index].contains(where: { $0.node == replica.node }) {
             let up = replica.isUp || replica.node == localNode
             switch replica.role {
             case .primary:
@@ -55,7 +57,9 @@ public struct QuorumPlan: Equatable, Sendable {
         }
         self.targets = owners + fallbacks
         self.unserved = unserved
-        self.spares = upFallbacks
+        // The local node never stands in later: by then it has versioned and stored the
+        // write (or not) as what it already is, and it never sends to itself.
+        self.spares = upFallbacks.filter { $0 != localNode }
     }
 
     /// Number of pending owners among the targets; a write needs W plus this many acks, so

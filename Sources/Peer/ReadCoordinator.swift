@@ -25,14 +25,20 @@
 
 /// Per-request read coordination: asks all targets, replies at R with the merge, repairs stale primaries after.
 public struct ReadCoordinator<State: QuorumMergeable & Equatable>: Equatable, Sendable {
+    /// One target's answer: its state of the key, nil = not found.
+    public struct Reply: Equatable, Sendable {
+        public var node: String
+        public var state: State?
+    }
+
     public let localNode: String?
     public let r: Int
     public let strict: Bool
     public let timeoutMs: Int
     public let plan: QuorumPlan
     public private(set) var started = false
-    /// Replies in order of arrival (nil state = not found).
-    public private(set) var replies: [(node: String, state: State?)] = []
+    /// Replies in order of arrival.
+    public private(set) var replies: [Reply] = []
     /// Targets that failed, in order of arrival.
     public private(set) var failed: [String] = []
     /// The merge of every reply so far; nil while all replies were "not found".
@@ -50,13 +56,6 @@ public struct ReadCoordinator<State: QuorumMergeable & Equatable>: Equatable, Se
         self.strict = strict
         self.timeoutMs = timeoutMs
         self.plan = QuorumPlan(replicas: replicas, purpose: .read, strict: strict, localNode: localNode)
-    }
-
-    public static func == (a: Self, b: Self) -> Bool {
-        a.plan == b.plan && a.r == b.r && a.strict == b.strict && a.timeoutMs == b.timeoutMs
-            && a.replies.map(\.node) == b.replies.map(\.node) && a.replies.map(\.state) == b.replies.map(\.state)
-            && a.failed == b.failed && a.merged == b.merged && a.reply == b.reply
-            && a.timedOut == b.timedOut && a.repairDone == b.repairDone && a.started == b.started
     }
 
     /// Replied, and nothing more will be emitted.
@@ -78,7 +77,7 @@ public struct ReadCoordinator<State: QuorumMergeable & Equatable>: Equatable, Se
     /// A target answered with its state of the key (nil = not found).
     public mutating func onReply(from node: String, state: State?) -> [ReadCoordinatorAction<State>] {
         guard started, !repairDone, plan.target(node) != nil, !answered(node) else { return [] }
-        replies.append((node, state))
+        replies.append(Reply(node: node, state: state))
         if let state { merged = merged.map { State.merge($0, state) } ?? state }
         return decide()
     }

@@ -59,21 +59,20 @@ public struct RequestOptions: Equatable, Sendable {
         var options = RequestOptions()
         var index = words.startIndex
         while index < words.endIndex {
-            let word = QuorumLevel.lowercased(words[index])
+            let word = words[index]
             index += 1
-            switch word {
-            case Array("strict".utf8):
+            if QuorumLevel.word(word, is: "strict") {
                 guard !options.strict else { throw .duplicate(option: "STRICT") }
                 options.strict = true
-            case Array("r".utf8), Array("w".utf8):
-                let option: QuorumOptionError.Option = word == Array("r".utf8) ? .r : .w
+            } else if QuorumLevel.word(word, is: "r") || QuorumLevel.word(word, is: "w") {
+                let option: QuorumOptionError.Option = QuorumLevel.word(word, is: "r") ? .r : .w
                 guard (option == .r ? options.r : options.w) == nil else { throw .duplicate(option: option.rawValue) }
                 guard index < words.endIndex else { throw .missingValue(option: option) }
                 let valueWord = words[index]
                 index += 1
                 guard let level = QuorumLevel(word: valueWord) else { throw .badLevel(option: option, word: valueWord) }
                 if option == .r { options.r = level } else { options.w = level }
-            case Array("timeout".utf8):
+            } else if QuorumLevel.word(word, is: "timeout") {
                 guard options.timeoutMs == nil else { throw .duplicate(option: "TIMEOUT") }
                 guard index < words.endIndex else { throw .missingValue(option: .timeout) }
                 let valueWord = words[index]
@@ -82,8 +81,8 @@ public struct RequestOptions: Equatable, Sendable {
                     throw .badTimeout(word: valueWord)
                 }
                 options.timeoutMs = ms
-            default:
-                throw .unknownOption(word: words[index - 1])
+            } else {
+                throw .unknownOption(word: word)
             }
         }
         return options

@@ -67,8 +67,9 @@ public struct WriteCoordinator: Equatable, Sendable {
     public var acks: Int { acked.count }
 
     /// Replied, and nothing more can happen: every target answered or the timeout passed.
+    /// Never while the local apply is outstanding: `onLocalApplied` still replicates.
     public var isFinished: Bool {
-        guard reply != nil else { return false }
+        guard reply != nil, phase != .applyingLocally else { return false }
         return timedOut || phase == .created || unanswered == 0
     }
 

@@ -78,6 +78,8 @@ final class CoordinatorWriteTableTests: XCTestCase {
         Row(line: #line, replicas: "a:P- b:P- c:P- d:F e:F f:F", local: "d", w: .quorum, answers: "e+", outcome: "ok", sends: "e>b f>c"),
         Row(line: #line, replicas: "a:P- b:P- c:P- d:F e:F f:F", local: "d", w: .quorum, strict: true, answers: "", outcome: "unreachable 0/2", sends: ""),
         Row(line: #line, replicas: "a:P- b:P- c:P- d:F", local: "d", w: .quorum, answers: "", outcome: "unreachable 1/2", sends: ""),
+        // a local spare fallback (forwarded here) never takes a failed copy: no send to itself
+        Row(line: #line, replicas: n3, local: "e", w: .quorum, answers: "a+ b- d+", outcome: "ok", sends: "a b c d>b"),
         // the local node is a down primary in the list: it is up, whatever the list says
         Row(line: #line, replicas: "a:P- b:P c:P", w: .all, answers: "b+ c+", outcome: "ok", sends: "b c"),
         // the local node is not a target in its own view (forwarded): versions, does not count
@@ -159,7 +161,9 @@ final class CoordinatorWriteTableTests: XCTestCase {
         var coordinator = WriteCoordinator(replicas: replicas("a:P b:P c:P"), localNode: "a", w: 2, strict: false, timeoutMs: 100)
         _ = coordinator.start()
         XCTAssertEqual(coordinator.onTimeout().map(renderAction), ["reply timeout 0/2"])
+        XCTAssertFalse(coordinator.isFinished, "the shell must still deliver onLocalApplied")
         XCTAssertEqual(coordinator.onLocalApplied(ok: true), [.replicate(to: "b", hintFor: nil), .replicate(to: "c", hintFor: nil)])
+        XCTAssertTrue(coordinator.isFinished)
         XCTAssertEqual(coordinator.onAck(from: "b"), [], "no second reply")
         XCTAssertEqual(coordinator.onTimeout(), [], "a second timeout is ignored")
     }
