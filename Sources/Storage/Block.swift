@@ -10,11 +10,18 @@
 // `BlockCursor`/`BlockIterator` belongs to one thread at a time.
 
 /// A parsed, immutable table block: its bytes and where its restart array lies.
-public final class Block: Sendable {
+///
+/// `base` points at `bytes`' storage. That is sound because `bytes` is a `let` that is never
+/// mutated, so its heap storage neither moves nor is freed while the block lives, and every
+/// user of `base` (cursors, the table's index search) holds a strong reference to the block.
+/// It lets the per-entry paths read bytes with no closure and no retain/release.
+public final class Block: @unchecked Sendable {
     /// Block contents, possibly followed by bytes that are not part of the block (the trailer
     /// of the read), so that a read needs no copy.
     let bytes: [UInt8]
-    /// Bytes `0..<restartsOffset` hold the entries.
+    /// Start of `bytes`' storage (see the type's comment).
+    let base: UnsafeRawPointer
+    /// Bytes `0..<restartsOffset` hold the entries; the restart array follows.
     let restartsOffset: Int
     let restartCount: Int
     /// File and file offset of the block, for error messages.
@@ -26,8 +33,8 @@ public final class Block: Sendable {
         guard contentSize >= 4, contentSize <= bytes.count else {
             throw .corruption(file: file, offset: fileOffset, reason: "block of \(contentSize) bytes is too short")
         }
-        let parsed: (Int, Int)? = bytes.withUnsafeBytes { buf in
-            guard let count = Coding.fixed32(buf, at: contentSize - 4) else { return nil }
+        let parsed: (Int, Int, UnsafeRawPointer)? = bytes.withUnsafeBytes { buf in
+            guard let base = buf.baseAddress, let count = Coding.fixed32(buf, at: contentSize - 4) else { return nil }
             let n = Int(count)
             guard n >= 1, n <= (contentSize - 4) / 4 else { return nil }
             let limit = contentSize - 4 - 4 * n
@@ -40,12 +47,13 @@ public final class Block: Sendable {
                 guard r < limit || (limit == 0 && n == 1) else { return nil }
                 previous = r
             }
-            return (limit, n)
+            return (limit, n, base)
         }
-        guard let (limit, n) = parsed else {
+        guard let (limit, n, base) = parsed else {
             throw .corruption(file: file, offset: fileOffset, reason: "bad restart array in block of \(contentSize) bytes")
         }
         self.bytes = bytes
+        self.base = base
         self.restartsOffset = limit
         self.restartCount = n
         self.file = file
@@ -55,10 +63,14 @@ public final class Block: Sendable {
     /// Bytes this block costs in a cache.
     var charge: Int { bytes.count + 64 }
 
-    /// The offset of restart point `index` (validated at init).
+    /// The entry area, `0..<restartsOffset`.
     @inline(__always)
-    func restart(_ buf: UnsafeRawBufferPointer, _ index: Int) -> Int {
-        Int(UInt32(littleEndian: buf.loadUnaligned(fromByteOffset: restartsOffset + 4 * index, as: UInt32.self)))
+    var entries: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: restartsOffset) }
+
+    /// The offset of restart point `index` (validated at init; `index < restartCount`).
+    @inline(__always)
+    func restart(_ index: Int) -> Int {
+        Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: restartsOffset + 4 * index, as: UInt32.self)))
     }
 
     func corruption(_ reason: String) -> StorageError {
@@ -70,25 +82,32 @@ public final class Block: Sendable {
 }
 
 /// A position in a block: the current key (reused buffer), value range and next offset.
-/// A value type so the table's two-level iterator and `Table.get` hold it inline.
+/// A value type so the table's two-level iterator and `Table.get` hold it inline. It copies
+/// the block's base pointer and sizes so that stepping touches only its own fields.
 struct BlockCursor {
     private(set) var block: Block
+    private var base: UnsafeRawPointer
+    /// `block.restartsOffset`: end of the entry area.
+    private var limit: Int
+    private var restartCount: Int
     /// The current key; valid only while `isValid`.
     private(set) var key: [UInt8] = []
     private(set) var valueStart = 0
     private(set) var valueEnd = 0
-    /// Offset of the current entry; `block.restartsOffset` when not valid.
+    /// Offset of the current entry; `limit` when not valid.
     private(set) var current: Int
     private var nextOffset: Int
 
     init(block: Block) {
         self.block = block
-        current = block.restartsOffset
-        nextOffset = block.restartsOffset
-        key.reserveCapacity(32)
+        base = block.base
+        limit = block.restartsOffset
+        restartCount = block.restartCount
+        current = limit
+        nextOffset = limit
     }
 
-    var isValid: Bool { current < block.restartsOffset }
+    var isValid: Bool { current < limit }
 
     /// The current value, sharing the block's storage.
     var value: ArraySlice<UInt8> { block.bytes[valueStart..<valueEnd] }
@@ -96,12 +115,15 @@ struct BlockCursor {
     /// Switches to another block, keeping the key buffer's capacity.
     mutating func reset(to block: Block) {
         self.block = block
+        base = block.base
+        limit = block.restartsOffset
+        restartCount = block.restartCount
         invalidate()
     }
 
     mutating func invalidate() {
-        current = block.restartsOffset
-        nextOffset = block.restartsOffset
+        current = limit
+        nextOffset = limit
         key.removeAll(keepingCapacity: true)
     }
 
@@ -116,34 +138,33 @@ struct BlockCursor {
         try parseNext()
     }
 
+    @inline(__always)
+    private func restart(_ index: Int) -> Int {
+        Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: limit + 4 * index, as: UInt32.self)))
+    }
+
     /// Positions at the first entry with key >= `target` (InternalKey order), or invalid.
     mutating func seek(_ target: UnsafeRawBufferPointer) throws(StorageError) {
-        let block = self.block
+        let entries = UnsafeRawBufferPointer(start: base, count: limit)
         // Binary search: the last restart point whose key is < target (or restart 0).
-        let found: Int? = block.bytes.withUnsafeBytes { buf in
-            var left = 0
-            var right = block.restartCount - 1
-            while left < right {
-                let mid = (left + right + 1) >> 1
-                let offset = block.restart(buf, mid)
-                guard let entry = Self.decodeHeader(buf, at: offset, limit: block.restartsOffset),
-                      entry.shared == 0 else { return nil }
-                let midKey = UnsafeRawBufferPointer(rebasing: buf[entry.keyStart..<(entry.keyStart + entry.nonShared)])
-                if InternalKey.compare(midKey, target) < 0 { left = mid } else { right = mid - 1 }
+        var left = 0
+        var right = restartCount - 1
+        while left < right {
+            let mid = (left + right + 1) >> 1
+            guard let entry = Self.decodeHeader(entries, at: restart(mid), limit: limit), entry.shared == 0 else {
+                invalidate()
+                throw block.corruption("bad entry at restart point \(mid)")
             }
-            return block.restart(buf, left)
-        }
-        guard let start = found else {
-            invalidate()
-            throw block.corruption("bad entry at a restart point")
+            let midKey = UnsafeRawBufferPointer(start: base + entry.keyStart, count: entry.nonShared)
+            if TableKeyOrder.compare(midKey, target) < 0 { left = mid } else { right = mid - 1 }
         }
         key.removeAll(keepingCapacity: true)
-        nextOffset = start
+        nextOffset = restart(left)
         // Linear scan within the restart interval.
         while true {
             try parseNext()
             guard isValid else { return }
-            let done = key.withUnsafeBytes { InternalKey.compare($0, target) >= 0 }
+            let done = key.withUnsafeBytes { TableKeyOrder.compare($0, target) >= 0 }
             if done { return }
         }
     }
@@ -162,7 +183,7 @@ struct BlockCursor {
     /// Decodes an entry's three lengths at `offset`; nil if malformed or past `limit`.
     @inline(__always)
     static func decodeHeader(_ buf: UnsafeRawBufferPointer, at offset: Int, limit: Int) -> Header? {
-        guard offset + 3 <= limit else { return nil }
+        guard offset >= 0, offset + 3 <= limit, limit <= buf.count else { return nil }
         var p = offset
         let shared: Int, nonShared: Int, valueCount: Int
         let a = buf[p], b = buf[p + 1], c = buf[p + 2]
@@ -183,26 +204,67 @@ struct BlockCursor {
     /// Decodes the entry at `nextOffset` into key/value, or becomes invalid at the end.
     @inline(__always)
     private mutating func parseNext() throws(StorageError) {
-        let limit = block.restartsOffset
         let offset = nextOffset
         guard offset < limit else {
             invalidate()
             return
         }
-        let ok: Bool = block.bytes.withUnsafeBytes { buf in
-            guard let h = Self.decodeHeader(buf, at: offset, limit: limit), h.shared <= key.count else { return false }
-            key.removeLast(key.count - h.shared)
-            key.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[h.keyStart..<(h.keyStart + h.nonShared)]))
-            valueStart = h.keyStart + h.nonShared
-            valueEnd = valueStart + h.valueCount
-            return true
-        }
-        guard ok else {
+        let entries = UnsafeRawBufferPointer(start: base, count: limit)
+        guard let h = Self.decodeHeader(entries, at: offset, limit: limit), h.shared <= key.count else {
             invalidate()
             throw block.corruption("bad entry at block byte \(offset)")
         }
+        let delta = UnsafeRawBufferPointer(start: base + h.keyStart, count: h.nonShared)
+        if h.shared + h.nonShared == key.count {
+            // Common with fixed-size keys: overwrite the differing suffix in place.
+            if h.nonShared > 0 {
+                key.withUnsafeMutableBytes { dst in
+                    (dst.baseAddress.unsafelyUnwrapped + h.shared).copyMemory(from: delta.baseAddress.unsafelyUnwrapped, byteCount: h.nonShared)
+                }
+            }
+        } else {
+            key.replaceSubrange(h.shared..<key.count, with: delta)
+        }
+        valueStart = h.keyStart + h.nonShared
+        valueEnd = valueStart + h.valueCount
         current = offset
         nextOffset = valueEnd
+    }
+}
+
+/// `InternalKey.compare`, specialised for the search loops of blocks and the index: inlined,
+/// comparing eight bytes at a time as big-endian words instead of calling memcmp. Same
+/// order, same sign (pinned against `InternalKey.compare` by BlockTests).
+enum TableKeyOrder {
+    @inline(__always)
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        guard let pa = a.baseAddress, let pb = b.baseAddress else { return a.count < b.count ? -1 : (a.count == b.count ? 0 : 1) }
+        let t = InternalKey.trailerSize
+        guard a.count >= t, b.count >= t else { return compareBytes(pa, a.count, pb, b.count) }
+        let c = compareBytes(pa, a.count - t, pb, b.count - t)
+        if c != 0 { return c }
+        let x = UInt64(littleEndian: pa.loadUnaligned(fromByteOffset: a.count - t, as: UInt64.self))
+        let y = UInt64(littleEndian: pb.loadUnaligned(fromByteOffset: b.count - t, as: UInt64.self))
+        return x > y ? -1 : (x < y ? 1 : 0)
+    }
+
+    /// Bytewise order of `pa[0..<na]` and `pb[0..<nb]`: -1, 0 or 1.
+    @inline(__always)
+    static func compareBytes(_ pa: UnsafeRawPointer, _ na: Int, _ pb: UnsafeRawPointer, _ nb: Int) -> Int {
+        let n = min(na, nb)
+        var i = 0
+        while i &+ 8 <= n {
+            let x = UInt64(bigEndian: pa.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let y = UInt64(bigEndian: pb.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            if x != y { return x < y ? -1 : 1 }
+            i &+= 8
+        }
+        while i < n {
+            let x = pa.load(fromByteOffset: i, as: UInt8.self), y = pb.load(fromByteOffset: i, as: UInt8.self)
+            if x != y { return x < y ? -1 : 1 }
+            i &+= 1
+        }
+        return na < nb ? -1 : (na > nb ? 1 : 0)
     }
 }
 

@@ -14,25 +14,89 @@
 // caller guarantees it); `finish` seals the block until `reset`. Not thread-safe.
 
 /// Accumulates prefix-compressed entries and restart points into one block's bytes.
+///
+/// The block and the previous key live in buffers this builder owns and grows (doubling),
+/// so adding an entry is a few bounds-checked memcpys, not Array appends.
 final class BlockBuilder {
     let restartInterval: Int
-    /// The block under construction; after `finish`, the whole block.
-    private(set) var buffer: [UInt8] = []
+    private var storage: UnsafeMutableRawPointer
+    private var capacity: Int
+    /// Bytes of the block written so far.
+    private(set) var count = 0
     private var restarts: [UInt32] = [0]
     private var sinceRestart = 0
     private(set) var entryCount = 0
-    private(set) var lastKey: [UInt8] = []
+    private var lastKey: UnsafeMutableRawPointer
+    private var lastKeyCapacity: Int
+    private var lastKeyCount = 0
     private(set) var isFinished = false
 
-    init(restartInterval: Int = 16) {
+    init(restartInterval: Int = 16, initialCapacityBytes: Int = 4096 + 1024) {
         precondition(restartInterval >= 1, "restart interval must be at least 1")
         self.restartInterval = restartInterval
+        capacity = max(64, initialCapacityBytes)
+        storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+        lastKeyCapacity = 64
+        lastKey = UnsafeMutableRawPointer.allocate(byteCount: lastKeyCapacity, alignment: 8)
+    }
+
+    deinit {
+        storage.deallocate()
+        lastKey.deallocate()
     }
 
     var isEmpty: Bool { entryCount == 0 }
 
     /// Size of the block if it were finished now (entries + restart array + count).
-    var sizeEstimate: Int { buffer.count + restarts.count * 4 + 4 }
+    var sizeEstimate: Int { count + restarts.count * 4 + 4 }
+
+    /// The finished block's bytes; valid until the next `reset` (or the builder's end).
+    var finishedBytes: UnsafeRawBufferPointer {
+        precondition(isFinished, "block not finished")
+        return UnsafeRawBufferPointer(start: storage, count: count)
+    }
+
+    @inline(__always)
+    private func reserve(_ extra: Int) {
+        let needed = count + extra
+        if needed > capacity { grow(to: needed) }
+    }
+
+    private func grow(to needed: Int) {
+        let newCapacity = max(needed, capacity * 2)
+        let bigger = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 8)
+        bigger.copyMemory(from: storage, byteCount: count)
+        storage.deallocate()
+        storage = bigger
+        capacity = newCapacity
+    }
+
+    @inline(__always)
+    private func write(_ bytes: UnsafeRawBufferPointer) {
+        guard let src = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count)
+        (storage + count).copyMemory(from: src, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    @inline(__always)
+    private func writeVarint(_ value: Int) {
+        reserve(10)
+        var v = UInt64(value)
+        while v >= 0x80 {
+            storage.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: count, as: UInt8.self)
+            count += 1
+            v >>= 7
+        }
+        storage.storeBytes(of: UInt8(v), toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
+
+    private func writeFixed32(_ value: UInt32) {
+        reserve(4)
+        storage.storeBytes(of: value.littleEndian, toByteOffset: count, as: UInt32.self)
+        count += 4
+    }
 
     /// Appends one entry. `key` must sort after every key added since the last reset.
     func add<V: Collection>(_ key: UnsafeRawBufferPointer, _ value: V) where V.Element == UInt8 {
@@ -40,29 +104,45 @@ final class BlockBuilder {
         precondition(key.count <= Int(UInt32.max) && value.count <= Int(UInt32.max), "entry too large")
         var shared = 0
         if sinceRestart < restartInterval {
-            shared = lastKey.withUnsafeBytes { last in Self.commonPrefix(last, key) }
+            shared = Self.commonPrefix(UnsafeRawBufferPointer(start: lastKey, count: lastKeyCount), key)
         } else {
-            restarts.append(UInt32(truncatingIfNeeded: buffer.count))
+            restarts.append(UInt32(truncatingIfNeeded: count))
             sinceRestart = 0
         }
         let nonShared = key.count - shared
         let valueCount = value.count
         // Common case first: all three lengths fit one varint byte each.
         if shared < 128 && nonShared < 128 && valueCount < 128 {
-            buffer.append(UInt8(truncatingIfNeeded: shared))
-            buffer.append(UInt8(truncatingIfNeeded: nonShared))
-            buffer.append(UInt8(truncatingIfNeeded: valueCount))
+            reserve(3)
+            storage.storeBytes(of: UInt8(truncatingIfNeeded: shared), toByteOffset: count, as: UInt8.self)
+            storage.storeBytes(of: UInt8(truncatingIfNeeded: nonShared), toByteOffset: count + 1, as: UInt8.self)
+            storage.storeBytes(of: UInt8(truncatingIfNeeded: valueCount), toByteOffset: count + 2, as: UInt8.self)
+            count += 3
         } else {
-            buffer.appendVarint(shared)
-            buffer.appendVarint(nonShared)
-            buffer.appendVarint(valueCount)
+            writeVarint(shared)
+            writeVarint(nonShared)
+            writeVarint(valueCount)
         }
         let delta = UnsafeRawBufferPointer(rebasing: key[shared...])
-        buffer.append(contentsOf: delta)
-        buffer.append(contentsOf: value)
+        write(delta)
+        let contiguous: Void? = value.withContiguousStorageIfAvailable { write(UnsafeRawBufferPointer($0)) }
+        if contiguous == nil {
+            reserve(valueCount)
+            for byte in value {
+                storage.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+                count += 1
+            }
+        }
 
-        lastKey.removeLast(lastKey.count - shared)
-        lastKey.append(contentsOf: delta)
+        if key.count > lastKeyCapacity {
+            let bigger = UnsafeMutableRawPointer.allocate(byteCount: max(key.count, 2 * lastKeyCapacity), alignment: 8)
+            bigger.copyMemory(from: lastKey, byteCount: shared)
+            lastKey.deallocate()
+            lastKey = bigger
+            lastKeyCapacity = max(key.count, 2 * lastKeyCapacity)
+        }
+        if let src = delta.baseAddress, nonShared > 0 { (lastKey + shared).copyMemory(from: src, byteCount: nonShared) }
+        lastKeyCount = key.count
         sinceRestart += 1
         entryCount += 1
     }
@@ -71,23 +151,29 @@ final class BlockBuilder {
         key.withUnsafeBytes { add($0, value) }
     }
 
-    /// Appends the restart array and its count; returns the finished block's bytes.
+    /// Appends the restart array and its count; returns a copy of the finished block.
+    /// (`TableBuilder` writes `finishedBytes` instead, without the copy.)
     @discardableResult
     func finish() -> [UInt8] {
-        if !isFinished {
-            for r in restarts { buffer.appendFixed32(r) }
-            buffer.appendFixed32(UInt32(truncatingIfNeeded: restarts.count))
-            isFinished = true
-        }
-        return buffer
+        seal()
+        return Array(finishedBytes)
     }
 
-    /// Empties the builder for the next block, keeping its allocated capacity.
+    /// Appends the restart array and its count, once.
+    func seal() {
+        guard !isFinished else { return }
+        reserve(restarts.count * 4 + 4)
+        for r in restarts { writeFixed32(r) }
+        writeFixed32(UInt32(truncatingIfNeeded: restarts.count))
+        isFinished = true
+    }
+
+    /// Empties the builder for the next block, keeping its buffers.
     func reset() {
-        buffer.removeAll(keepingCapacity: true)
+        count = 0
         restarts.removeAll(keepingCapacity: true)
         restarts.append(0)
-        lastKey.removeAll(keepingCapacity: true)
+        lastKeyCount = 0
         sinceRestart = 0
         entryCount = 0
         isFinished = false

@@ -22,16 +22,19 @@ public final class BlockCache: Sendable {
         public var entryCount = 0
     }
 
-    struct Key: Hashable {
+    struct Key: Equatable {
         var fileNumber: UInt64
         var offset: UInt64
     }
 
-    /// One LRU shard: nodes in an array linked by index (no per-entry class), a free list,
-    /// and a dictionary from key to node index.
+    /// One LRU shard: nodes in an array linked by index (no per-entry object), a free list,
+    /// and an open-addressing table (linear probing, at most half full, backward-shift
+    /// deletion) from the key's stable hash to node index. No Hasher, no Dictionary: a
+    /// lookup is a few array reads.
     struct Shard {
         struct Node {
             var key: Key
+            var hash: UInt64
             var block: Block?
             var charge: Int
             var prev: Int32
@@ -39,9 +42,10 @@ public final class BlockCache: Sendable {
         }
 
         let capacityBytes: Int
-        var map: [Key: Int32] = [:]
         var nodes: [Node] = []
         var free: [Int32] = []
+        /// Node index per slot, -1 when empty. Count is a power of two.
+        var slots = [Int32](repeating: -1, count: 64)
         /// Most and least recently used nodes; -1 when empty.
         var head: Int32 = -1
         var tail: Int32 = -1
@@ -49,10 +53,53 @@ public final class BlockCache: Sendable {
 
         init(capacityBytes: Int) { self.capacityBytes = capacityBytes }
 
+        @inline(__always)
+        func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> 16) & (slots.count - 1) }
+
+        /// The slot holding `key`, or the empty slot where it would go.
+        @inline(__always)
+        func find(_ key: Key, _ hash: UInt64) -> (slot: Int, node: Int32?) {
+            let mask = slots.count - 1
+            var i = home(hash)
+            while true {
+                let n = slots[i]
+                if n < 0 { return (i, nil) }
+                if nodes[Int(n)].key == key { return (i, n) }
+                i = (i + 1) & mask
+            }
+        }
+
+        /// Empties `slot`, shifting later entries of the probe run back so lookups stay correct.
+        mutating func removeSlot(_ slot: Int) {
+            let mask = slots.count - 1
+            var hole = slot
+            var j = (slot + 1) & mask
+            while slots[j] >= 0 {
+                let h = home(nodes[Int(slots[j])].hash)
+                // The entry at j may fill the hole if the hole lies on its probe path h...j.
+                if (j - h) & mask >= (j - hole) & mask {
+                    slots[hole] = slots[j]
+                    hole = j
+                }
+                j = (j + 1) & mask
+            }
+            slots[hole] = -1
+        }
+
+        mutating func growSlots() {
+            slots = [Int32](repeating: -1, count: slots.count * 2)
+            var i = head
+            while i >= 0 {
+                let (slot, _) = find(nodes[Int(i)].key, nodes[Int(i)].hash)
+                slots[slot] = i
+                i = nodes[Int(i)].next
+            }
+        }
+
         mutating func unlink(_ i: Int32) {
-            let n = nodes[Int(i)]
-            if n.prev >= 0 { nodes[Int(n.prev)].next = n.next } else { head = n.next }
-            if n.next >= 0 { nodes[Int(n.next)].prev = n.prev } else { tail = n.prev }
+            let prev = nodes[Int(i)].prev, next = nodes[Int(i)].next
+            if prev >= 0 { nodes[Int(prev)].next = next } else { head = next }
+            if next >= 0 { nodes[Int(next)].prev = prev } else { tail = prev }
         }
 
         mutating func pushFront(_ i: Int32) {
@@ -63,8 +110,8 @@ public final class BlockCache: Sendable {
             if tail < 0 { tail = i }
         }
 
-        mutating func lookup(_ key: Key) -> Block? {
-            guard let i = map[key] else {
+        mutating func lookup(_ key: Key, _ hash: UInt64) -> Block? {
+            guard let i = find(key, hash).node else {
                 stats.misses += 1
                 return nil
             }
@@ -76,18 +123,21 @@ public final class BlockCache: Sendable {
             return nodes[Int(i)].block
         }
 
-        mutating func insert(_ key: Key, _ block: Block) {
+        mutating func insert(_ key: Key, _ hash: UInt64, _ block: Block) -> Block? {
             let charge = block.charge
             // A block larger than the whole shard would only flush everything else out.
-            guard charge <= capacityBytes else { return }
-            if let i = map[key] {
+            guard charge <= capacityBytes else { return nil }
+            let (slot, existing) = find(key, hash)
+            var replaced: Block?
+            if let i = existing {
                 stats.usageBytes += charge - nodes[Int(i)].charge
+                replaced = nodes[Int(i)].block
                 nodes[Int(i)].block = block
                 nodes[Int(i)].charge = charge
                 unlink(i)
                 pushFront(i)
             } else {
-                let node = Node(key: key, block: block, charge: charge, prev: -1, next: -1)
+                let node = Node(key: key, hash: hash, block: block, charge: charge, prev: -1, next: -1)
                 let i: Int32
                 if let reused = free.popLast() {
                     i = reused
@@ -96,21 +146,27 @@ public final class BlockCache: Sendable {
                     i = Int32(nodes.count)
                     nodes.append(node)
                 }
-                map[key] = i
+                slots[slot] = i
                 pushFront(i)
                 stats.usageBytes += charge
                 stats.entryCount += 1
+                if stats.entryCount * 2 > slots.count { growSlots() }
             }
             while stats.usageBytes > capacityBytes, tail >= 0 {
                 let victim = tail
                 unlink(victim)
-                map[nodes[Int(victim)].key] = nil
+                var slot = home(nodes[Int(victim)].hash)
+                while slots[slot] != victim { slot = (slot + 1) & (slots.count - 1) }
+                removeSlot(slot)
                 stats.usageBytes -= nodes[Int(victim)].charge
+                // Hand one released block back so it is freed outside the lock.
+                if replaced == nil { replaced = nodes[Int(victim)].block }
                 nodes[Int(victim)].block = nil
                 free.append(victim)
                 stats.entryCount -= 1
                 stats.evictions += 1
             }
+            return replaced
         }
     }
 
@@ -130,26 +186,34 @@ public final class BlockCache: Sendable {
         shards = (0..<shardCount).map { _ in ShardBox(capacityBytes: capacityBytes / shardCount) }
     }
 
-    /// A stable 64-bit mix of the key (splitmix64 finaliser); the top bits pick the shard.
+    /// A stable 64-bit mix of the key (splitmix64 finaliser): low bits pick the shard,
+    /// higher bits the slot inside it.
     @inline(__always)
-    private func shard(_ key: Key) -> ShardBox {
+    static func hash(_ key: Key) -> UInt64 {
         var z = key.fileNumber &* 0x9E37_79B9_7F4A_7C15 ^ key.offset
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return shards[Int(truncatingIfNeeded: z & UInt64(shards.count - 1))]
+        return z ^ (z >> 31)
+    }
+
+    @inline(__always)
+    private func shard(_ hash: UInt64) -> ShardBox {
+        shards[Int(truncatingIfNeeded: hash & UInt64(shards.count - 1))]
     }
 
     /// The cached block, marked most recently used; nil (a miss) if absent.
     public func lookup(fileNumber: UInt64, offset: UInt64) -> Block? {
         let key = Key(fileNumber: fileNumber, offset: offset)
-        return shard(key).state.withLock { $0.lookup(key) }
+        let h = Self.hash(key)
+        return shard(h).state.withLock { $0.lookup(key, h) }
     }
 
     /// Caches `block`, evicting least-recently-used blocks of its shard beyond capacity.
     public func insert(fileNumber: UInt64, offset: UInt64, block: Block) {
         let key = Key(fileNumber: fileNumber, offset: offset)
-        shard(key).state.withLock { $0.insert(key, block) }
+        let h = Self.hash(key)
+        let released = shard(h).state.withLock { $0.insert(key, h, block) }
+        _ = released  // dropped here, outside the lock
     }
 
     /// Counters and occupancy summed over all shards.

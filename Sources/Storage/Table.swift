@@ -83,7 +83,8 @@ public final class Table: Sendable {
                 try cursor.seek(target)
                 if cursor.isValid {
                     let same = cursor.key.withUnsafeBytes { k in
-                        Bytes.compare(UnsafeRawBufferPointer(rebasing: k[0..<max(0, k.count - InternalKey.trailerSize)]), user) == 0
+                        k.count >= InternalKey.trailerSize
+                            && Bytes.compare(UnsafeRawBufferPointer(rebasing: k[0..<(k.count - InternalKey.trailerSize)]), user) == 0
                     }
                     return same ? (cursor.key, Array(cursor.value)) : nil
                 }
@@ -121,37 +122,31 @@ public final class Table: Sendable {
     func indexLowerBound(_ target: UnsafeRawBufferPointer) throws(StorageError) -> IndexEntry? {
         let block = indexBlock
         guard block.restartsOffset > 0 else { return nil }  // a table without entries
-        var bad = false
-        let found: Int? = block.bytes.withUnsafeBytes { buf in
-            var left = 0
-            var right = block.restartCount  // answer in left...right; right = none
-            while left < right {
-                let mid = (left + right) >> 1
-                guard let h = BlockCursor.decodeHeader(buf, at: block.restart(buf, mid), limit: block.restartsOffset) else {
-                    bad = true
-                    return nil
-                }
-                let key = UnsafeRawBufferPointer(rebasing: buf[h.keyStart..<(h.keyStart + h.nonShared)])
-                if InternalKey.compare(key, target) < 0 { left = mid + 1 } else { right = mid }
+        let entries = block.entries
+        var left = 0
+        var right = block.restartCount  // the answer is in left...right; restartCount = none
+        while left < right {
+            let mid = (left + right) >> 1
+            guard let h = BlockCursor.decodeHeader(entries, at: block.restart(mid), limit: block.restartsOffset) else {
+                throw block.corruption("bad index entry \(mid)")
             }
-            return left
+            let key = UnsafeRawBufferPointer(start: block.base + h.keyStart, count: h.nonShared)
+            if TableKeyOrder.compare(key, target) < 0 { left = mid + 1 } else { right = mid }
         }
-        if bad { throw block.corruption("bad index entry") }
-        guard let i = found else { return nil }
-        return try indexEntry(at: i)
+        return try indexEntry(at: left)
     }
 
     /// Index entry number `i`, nil past the end.
     func indexEntry(at i: Int) throws(StorageError) -> IndexEntry? {
         let block = indexBlock
         guard i < block.restartCount, block.restartsOffset > 0 else { return nil }
-        let handle: BlockHandle? = block.bytes.withUnsafeBytes { buf in
-            guard let h = BlockCursor.decodeHeader(buf, at: block.restart(buf, i), limit: block.restartsOffset) else { return nil }
+        let entries = block.entries
+        var handle: BlockHandle?
+        if let h = BlockCursor.decodeHeader(entries, at: block.restart(i), limit: block.restartsOffset) {
             var p = h.keyStart + h.nonShared
             let valueEnd = p + h.valueCount
-            guard let handle = BlockHandle.decode(UnsafeRawBufferPointer(rebasing: buf[0..<valueEnd]), at: &p),
-                  p == valueEnd else { return nil }
-            return handle
+            let decoded = BlockHandle.decode(UnsafeRawBufferPointer(rebasing: entries[0..<valueEnd]), at: &p)
+            if p == valueEnd { handle = decoded }
         }
         guard let handle else { throw block.corruption("bad block handle in index entry \(i)") }
         return IndexEntry(index: i, handle: handle)
@@ -160,16 +155,21 @@ public final class Table: Sendable {
     /// The index block must have one entry per restart point (restart interval 1), which
     /// lets lookups binary-search it without decoding keys: check that once, at open.
     static func checkEveryEntryIsRestart(_ block: Block) throws(StorageError) {
-        let ok: Bool = block.bytes.withUnsafeBytes { buf in
-            if block.restartsOffset == 0 { return true }
+        var ok = true
+        if block.restartsOffset > 0 {
             for i in 0..<block.restartCount {
-                guard let h = BlockCursor.decodeHeader(buf, at: block.restart(buf, i), limit: block.restartsOffset),
-                      h.shared == 0 else { return false }
+                guard let h = BlockCursor.decodeHeader(block.entries, at: block.restart(i), limit: block.restartsOffset),
+                      h.shared == 0 else {
+                    ok = false
+                    break
+                }
                 let end = h.keyStart + h.nonShared + h.valueCount
-                let expected = i + 1 < block.restartCount ? block.restart(buf, i + 1) : block.restartsOffset
-                guard end == expected else { return false }
+                let expected = i + 1 < block.restartCount ? block.restart(i + 1) : block.restartsOffset
+                if end != expected {
+                    ok = false
+                    break
+                }
             }
-            return true
         }
         guard ok else { throw block.corruption("index block entries are not all restart points") }
     }

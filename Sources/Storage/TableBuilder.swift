@@ -70,8 +70,9 @@ public final class TableBuilder {
         precondition(!closed, "add after finish or abandon")
         if let failure { throw failure }
         precondition(internalKey.count >= InternalKey.trailerSize, "not an internal key")
-        precondition(numEntries == 0 || InternalKey.compare(lastKey, internalKey) < 0,
-                     "table entries must be added in increasing internal key order")
+        precondition(numEntries == 0 || lastKey.withUnsafeBytes { last in
+            internalKey.withUnsafeBytes { TableKeyOrder.compare(last, $0) < 0 }
+        }, "table entries must be added in increasing internal key order")
         if let handle = pendingHandle {
             let separator = TableBuilder.shortestSeparator(lastKey, internalKey)
             indexBlock.add(separator, handle.encoded)
@@ -87,8 +88,13 @@ public final class TableBuilder {
             dataBlock.add(key, value)
         }
         if numEntries == 0 { smallestKey = internalKey }
-        lastKey.removeAll(keepingCapacity: true)
-        lastKey.append(contentsOf: internalKey)
+        if lastKey.count == internalKey.count {
+            // Fixed-size keys (the common case): overwrite in place, no reallocation.
+            lastKey.withUnsafeMutableBytes { dst in internalKey.withUnsafeBytes { dst.copyMemory(from: $0) } }
+        } else {
+            lastKey.removeAll(keepingCapacity: true)
+            lastKey.append(contentsOf: internalKey)
+        }
         numEntries += 1
         if dataBlock.sizeEstimate >= options.blockSizeBytes { try flushDataBlock() }
     }
@@ -132,7 +138,8 @@ public final class TableBuilder {
     private func flushDataBlock() throws(StorageError) {
         guard !dataBlock.isEmpty else { return }
         do throws(StorageError) {
-            pendingHandle = try writeBlock(dataBlock.finish())
+            dataBlock.seal()
+            pendingHandle = try writeBlock(dataBlock.finishedBytes)
         } catch {
             failure = error
             throw error
@@ -141,16 +148,22 @@ public final class TableBuilder {
     }
 
     /// Appends block contents and their trailer; returns the block's handle.
-    private func writeBlock(_ contents: [UInt8]) throws(StorageError) -> BlockHandle {
+    private func writeBlock(_ contents: UnsafeRawBufferPointer) throws(StorageError) -> BlockHandle {
         let handle = BlockHandle(offset: offset, size: UInt64(contents.count))
         let type = TableFormat.compressionNone
         let crc = withUnsafeBytes(of: type) { CRC32C.extend(CRC32C.checksum(contents), $0) }
-        var trailer: [UInt8] = [type]
-        trailer.appendFixed32(CRC32C.mask(crc))
+        // The 5-byte trailer, little-endian in the low bytes of a word: type, then masked CRC.
+        let trailer = (UInt64(type) | UInt64(CRC32C.mask(crc)) << 8).littleEndian
         try file.append(contents)
-        try file.append(trailer)
+        try withUnsafeBytes(of: trailer) { (raw) throws(StorageError) in
+            try file.append(UnsafeRawBufferPointer(rebasing: raw[0..<TableFormat.blockTrailerSize]))
+        }
         offset += UInt64(contents.count + TableFormat.blockTrailerSize)
         return handle
+    }
+
+    private func writeBlock(_ contents: [UInt8]) throws(StorageError) -> BlockHandle {
+        try contents.withUnsafeBufferPointer { (buf) throws(StorageError) in try writeBlock(UnsafeRawBufferPointer(buf)) }
     }
 
     static func footer(metaindex: BlockHandle, index: BlockHandle) -> [UInt8] {

@@ -1,7 +1,189 @@
-// Placeholder until the Ring benchmark lands: it says so and fails.
+// `chorus bench ring`: grows a simulated cluster one join at a time from 1 node to
+// --nodes and shrinks it back by seeded random removals, claiming at every step, and
+// prints per step the partitions moved against the lower bound, the ownership spread,
+// N-distinct violations and the claim time. Transfers are settled at once (no data).
+import Ring
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
 enum RingBench {
+    static let help = """
+    usage: chorus bench ring [--nodes 1000] [--partitions 4096] [--n 3] [--seed 1] [--every 1]
+
+    Grows a simulated cluster from 1 to --nodes members and shrinks it back (seeded random
+    removals), with Q = --partitions and target N = --n. One line per step (every --every-th
+    step; the first, last and any step missing a target are always shown), then a summary
+    saying whether each target was met:
+      moves within 1.1x of the minimum (summed over all steps, and per step where m > N+1)
+      ownership within floor(Q/m)..ceil(Q/m) at every step
+      0 N-distinct violations wherever m >= N+1 (m == N is reported: impossible unless N | Q)
+      each claim under 50 ms at --nodes members
+    """
+
+    struct Step {
+        let index: Int
+        let op: String
+        let members: Int
+        let moved: Int
+        let minimum: Int
+        let ownMin: Int
+        let ownMax: Int
+        let bounds: ClosedRange<Int>
+        let violations: Int
+        let claimMs: Double
+    }
+
     static func run(_ args: [String]) -> Int32 {
-        printError("bench ring is not built yet")
-        return 1
+        let flags: Flags
+        let nodes, q, n, every: Int
+        let seed: UInt64
+        do {
+            flags = try Flags(args, valued: ["nodes", "partitions", "n", "seed", "every"], boolean: ["help"])
+            if flags.has("help") {
+                print(help)
+                return 0
+            }
+            nodes = try flags.int("nodes", default: 1000, range: 1...100_000)
+            q = try flags.int("partitions", default: 4096, range: 1...65_536)
+            n = try flags.int("n", default: 3, range: 1...64)
+            seed = UInt64(try flags.int("seed", default: 1, range: 0...Int.max))
+            every = try flags.int("every", default: 1, range: 1...Int.max)
+        } catch {
+            printError("\(error)")
+            return 2
+        }
+        guard (try? Ring.partitionBits(of: q)) != nil else {
+            printError("--partitions must be a power of two up to 65536, got \(q)")
+            return 2
+        }
+        let ids = (0..<nodes).map { "10.\($0 / 62_500).\($0 / 250 % 250).\($0 % 250 + 1):7946" }
+        guard var ring = try? Ring(partitionCount: q, owner: ids[0], targetN: n) else { return 1 }
+
+        print("bench ring: Q=\(q) N=\(n) nodes 1 -> \(nodes) -> 1, seed \(seed)")
+        print(header)
+        var steps: [Step] = []
+        var members = [ids[0]]
+        var rng = SplitMix64(seed: seed)
+        let clock = ContinuousClock()
+
+        func claim(_ op: String) {
+            let before = ring.owners
+            let minimum = RingAudit.minimumMoves(from: before, members: members)
+            var next = ring
+            let elapsed = clock.measure { next = Claim.next(current: ring, members: members, targetN: n) }
+            let moved = ring.transitions(to: next).count
+            ring = next.settled()
+            let counts = ring.ownershipCounts()
+            let owned = members.map { counts[$0] ?? 0 }
+            let step = Step(index: steps.count + 1, op: op, members: members.count, moved: moved, minimum: minimum,
+                            ownMin: owned.min() ?? 0, ownMax: owned.max() ?? 0,
+                            bounds: RingAudit.balanceBounds(partitionCount: q, memberCount: members.count),
+                            violations: RingAudit.violations(ring.owners, n: n),
+                            claimMs: Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3)
+            steps.append(step)
+            let total = 2 * (nodes - 1)
+            if step.index % every == 0 || step.index == 1 || step.index == total || !meets(step, n: n, nodes: nodes) {
+                print(line(step))
+            }
+        }
+
+        for i in 1..<nodes {
+            members.append(ids[i])
+            claim("join")
+        }
+        while members.count > 1 {
+            let victim = Int(rng.next() % UInt64(members.count))
+            members.remove(at: victim)
+            claim("remove")
+        }
+        return summarize(steps, n: n, q: q, nodes: nodes)
+    }
+
+    static let header = " step  op       m    moved      min  ratio   own min..max  bound      viol  claim ms"
+
+    static func line(_ s: Step) -> String {
+        let ratio = s.minimum == 0 ? (s.moved == 0 ? "1.00" : "  inf") : fmt(Double(s.moved) / Double(s.minimum), 2)
+        var out = pad(s.index, 5) + "  "
+        out += padRight(s.op, 6)
+        out += pad(s.members, 6) + pad(s.moved, 9) + pad(s.minimum, 9)
+        out += " " + pad(ratio, 6) + "   "
+        out += pad("\(s.ownMin)..\(s.ownMax)", 12) + "  "
+        out += padRight("\(s.bounds.lowerBound)..\(s.bounds.upperBound)", 9)
+        out += pad(s.violations, 6) + pad(fmt(s.claimMs, 2), 10)
+        return out
+    }
+
+    /// Whether a step meets the per-step targets (moves judged only where m > N+1).
+    static func meets(_ s: Step, n: Int, nodes: Int) -> Bool {
+        let balanced = s.bounds.contains(s.ownMin) && s.bounds.contains(s.ownMax)
+        let spaced = s.members < n + 1 || s.violations == 0
+        let moves = s.members <= n + 1 || Double(s.moved) <= 1.1 * Double(s.minimum)
+        return balanced && spaced && moves
+    }
+
+    static func summarize(_ steps: [Step], n: Int, q: Int, nodes: Int) -> Int32 {
+        let moved = steps.reduce(0) { $0 + $1.moved }
+        let minimum = steps.reduce(0) { $0 + $1.minimum }
+        let totalRatio = minimum == 0 ? 1 : Double(moved) / Double(minimum)
+        let large = steps.filter { $0.members > n + 1 }
+        let overMoves = large.filter { Double($0.moved) > 1.1 * Double($0.minimum) }
+        let worstLarge = large.map { $0.minimum == 0 ? ($0.moved == 0 ? 1 : .infinity) : Double($0.moved) / Double($0.minimum) }.max() ?? 1
+        let unbalanced = steps.filter { !($0.bounds.contains($0.ownMin) && $0.bounds.contains($0.ownMax)) }
+        let spacedSteps = steps.filter { $0.members >= n + 1 }
+        let violating = spacedSteps.filter { $0.violations > 0 }
+        let atN = steps.filter { $0.members == n }
+        let atMax = steps.filter { $0.members >= nodes - nodes / 100 }
+        let maxMsAtMax = atMax.map(\.claimMs).max() ?? 0
+        let maxMs = steps.map(\.claimMs).max() ?? 0
+        let meanMs = steps.isEmpty ? 0 : steps.reduce(0) { $0 + $1.claimMs } / Double(steps.count)
+
+        func verdict(_ ok: Bool) -> String { ok ? "MET" : "NOT MET" }
+        let movesOK = totalRatio <= 1.1 && overMoves.isEmpty
+        let balanceOK = unbalanced.isEmpty
+        let spacingOK = violating.isEmpty
+        let timeOK = maxMsAtMax < 50
+        print("")
+        print("summary: \(steps.count) claims, Q=\(q), N=\(n), up to \(nodes) nodes")
+        print("  moves: \(moved) moved vs \(minimum) minimum = \(fmt(totalRatio, 3))x overall; worst step with m > N+1: \(fmt(worstLarge, 3))x; steps over 1.1x with m > N+1: \(overMoves.count) -> \(verdict(movesOK))")
+        if let over = overMoves.first { print("    first over: \(line(over))") }
+        let smallSteps = steps.filter { $0.members <= n + 1 }
+        print("    steps with m <= N+1 (not judged, spacing forces re-striping): " + smallSteps.map { "m=\($0.members) \($0.moved)/\($0.minimum)" }.joined(separator: ", "))
+        print("  balance: \(unbalanced.count) steps outside floor..ceil -> \(verdict(balanceOK))")
+        print("  N-distinct: \(violating.count) steps with violations where m >= N+1 -> \(verdict(spacingOK)); at m == N: " + atN.map { "\($0.violations)" }.joined(separator: ", ") + " violating windows (\(q % n == 0 ? "N divides Q" : "N does not divide Q: at least one is unavoidable; bound N-1"))")
+        print("  claim time: max \(fmt(maxMsAtMax, 2)) ms at m >= \(nodes - nodes / 100), max \(fmt(maxMs, 2)) ms overall, mean \(fmt(meanMs, 3)) ms -> \(verdict(timeOK))")
+        let all = movesOK && balanceOK && spacingOK && timeOK
+        print("result: " + (all ? "all targets met" : "some targets NOT met"))
+        return all ? 0 : 1
+    }
+
+    static func pad(_ v: Int, _ width: Int) -> String { pad(String(v), width) }
+    static func pad(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
+    static func padRight(_ s: String, _ width: Int) -> String { s + String(repeating: " ", count: max(0, width - s.count)) }
+    static func fmt(_ v: Double, _ digits: Int) -> String {
+        if v.isInfinite { return "inf" }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let r = (v * scale).rounded() / scale
+        var s = String(r)
+        if let dot = s.firstIndex(of: ".") {
+            let decimals = s.distance(from: dot, to: s.endIndex) - 1
+            if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
+        }
+        return s
+    }
+
+    /// A small seeded generator (SplitMix64) so runs replay exactly.
+    struct SplitMix64 {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
     }
 }

@@ -136,4 +136,45 @@ final class BlockCacheTests: XCTestCase {
         XCTAssertLessThanOrEqual(s.usageBytes, cache.capacityBytes)
         XCTAssertEqual(s.usageBytes, s.entryCount * blocks[0].charge)
     }
+
+    /// Random inserts and lookups against a plain reference LRU: same hits, same contents,
+    /// same usage, through many evictions, probe-run deletions and table growth. Seeded.
+    func testMatchesReferenceLRUModelUnderRandomOperations() throws {
+        let seed: UInt64 = 0x1ca_c4e
+        var rng = SeededRandom(seed: seed)
+        let payloads = [0, 50, 200, 1000, 3000]
+        let blocks = try payloads.map { try block(payload: $0) }
+        let capacity = 20_000
+        let cache = BlockCache(capacityBytes: capacity, shardCount: 1)
+        var model: [(key: UInt64, block: Block)] = []  // most recent first
+        var hits: UInt64 = 0, misses: UInt64 = 0
+        for step in 0..<30_000 {
+            let key = UInt64.random(in: 0..<300, using: &rng)
+            let file = key % 7, offset = key * 4096
+            if Bool.random(using: &rng) {
+                let b = blocks[Int.random(in: 0..<blocks.count, using: &rng)]
+                cache.insert(fileNumber: file, offset: offset, block: b)
+                model.removeAll { $0.key == key }
+                model.insert((key, b), at: 0)
+                while model.reduce(0, { $0 + $1.block.charge }) > capacity { model.removeLast() }
+            } else {
+                let got = cache.lookup(fileNumber: file, offset: offset)
+                if let i = model.firstIndex(where: { $0.key == key }) {
+                    hits += 1
+                    XCTAssertTrue(got === model[i].block, "step \(step), seed \(seed): wrong block for \(key)")
+                    model.insert(model.remove(at: i), at: 0)
+                } else {
+                    misses += 1
+                    XCTAssertNil(got, "step \(step), seed \(seed): \(key) should have been evicted")
+                }
+                if (got == nil) != (model.first?.key != key) { return XCTFail("diverged at step \(step), seed \(seed)") }
+            }
+        }
+        let s = cache.stats
+        XCTAssertEqual(s.hits, hits)
+        XCTAssertEqual(s.misses, misses)
+        XCTAssertEqual(s.entryCount, model.count)
+        XCTAssertEqual(s.usageBytes, model.reduce(0) { $0 + $1.block.charge })
+        XCTAssertGreaterThan(s.evictions, 1000)
+    }
 }

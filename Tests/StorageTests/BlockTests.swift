@@ -271,4 +271,23 @@ final class BlockTests: XCTestCase {
         let short = a.withUnsafeBytes { x in [UInt8](a.prefix(5)).withUnsafeBytes { y in BlockBuilder.commonPrefix(x, y) } }
         XCTAssertEqual(short, 5)
     }
+
+    /// The inlined comparator of the search loops orders keys exactly as InternalKey.compare:
+    /// random keys over a tiny alphabet (many ties and shared prefixes), short and long.
+    func testTableKeyOrderAgreesWithInternalKeyCompare() {
+        let seed: UInt64 = 0xc0ffee
+        var rng = SeededRandom(seed: seed)
+        let alphabet: [UInt8] = [0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff]
+        func randomKey() -> [UInt8] {
+            (0..<Int.random(in: 0...26, using: &rng)).map { _ in alphabet.randomElement(using: &rng) ?? 0 }
+        }
+        for round in 0..<20_000 {
+            let a = randomKey()
+            let b = Bool.random(using: &rng) ? randomKey() : a.prefix(Int.random(in: 0...a.count, using: &rng)) + randomKey()
+            let expected = InternalKey.compare(a, b).signum()
+            let got = a.withUnsafeBytes { x in b.withUnsafeBytes { y in TableKeyOrder.compare(x, y) } }
+            XCTAssertEqual(got, expected, "round \(round), seed \(seed): \(a) vs \(b)")
+            if got != expected { return }
+        }
+    }
 }

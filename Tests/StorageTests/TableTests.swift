@@ -225,6 +225,32 @@ final class TableTests: XCTestCase {
         XCTAssertEqual(failures.withLock { $0 }, 0)
     }
 
+    func testRepeatedGetIsServedFromCache() throws {
+        let fs = try memoryFS()
+        try write(entries(count: 1000), to: fs)
+        let cache = BlockCache()
+        let table = try open(fs, cache: cache)
+        XCTAssertNotNil(try table.get(ikey(userKey(500), 5000)))
+        XCTAssertEqual(cache.stats.misses, 1)
+        XCTAssertEqual(cache.stats.hits, 0)
+        XCTAssertNotNil(try table.get(ikey(userKey(500), 5000)))
+        XCTAssertNotNil(try table.get(ikey(userKey(502), 5000)))  // same block
+        XCTAssertEqual(cache.stats.misses, 1)
+        XCTAssertEqual(cache.stats.hits, 2)
+    }
+
+    func testScanWithoutFillCacheLeavesCacheEmpty() throws {
+        let fs = try memoryFS()
+        let input = entries(count: 2000)
+        try write(input, to: fs)
+        let cache = BlockCache()
+        let table = try open(fs, cache: cache)
+        XCTAssertEqual(try scan(table.makeIterator(fillCache: false)).count, input.count)
+        XCTAssertEqual(cache.stats.entryCount, 0)
+        XCTAssertEqual(try scan(table.makeIterator()).count, input.count)
+        XCTAssertEqual(cache.stats.entryCount, table.indexBlock.restartCount)
+    }
+
     // MARK: - Builder bookkeeping
 
     func testSmallestAndLargestKeysAndCountAreRecorded() throws {

@@ -1,1 +1,0 @@
-// The Gossip module; see ../../../shared/SPEC.md.

@@ -1,0 +1,241 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Synchronization
+
+/// The thin shell around `SwimCore`: one UDP socket and one TCP listener (push-pull) on the
+/// same port of this node's own host address, a receive thread, an accept thread and a
+/// timer thread. It performs the core's actions and hands events to `onEvent`.
+///
+/// Threading: the core sits behind one `Mutex`, held only while a core function runs;
+/// sends, push-pull connections and event callbacks happen outside it. `onEvent` is called
+/// from the gossip threads, in order per thread; it must not block for long.
+/// Lifecycle: `init` binds, `start` joins, `leave` announces and stops, `stop` stops
+/// without a word (as a crash would). Both wait for every thread to finish.
+public final class GossipNode: @unchecked Sendable {
+    public let endpoint: Endpoint
+    private let core: Mutex<SwimCore>
+    private let codec: PacketCodec
+    private let config: GossipConfig
+    private let onEvent: @Sendable (GossipEvent) -> Void
+    private let udp: Int32
+    private let tcp: Int32
+    private let stopping = Atomic<Bool>(false)
+    private let threads = DispatchGroup()
+    private let outgoing = Atomic<Int>(0)
+    private let clock = Mutex<UInt64>(0)
+
+    /// Binds UDP and TCP on `me.gossip` (port 0 picks a free port for both). Logs a warning
+    /// to stderr when no cluster secret is set.
+    public init(config: GossipConfig, me: Member, seed: UInt64? = nil,
+                onEvent: @escaping @Sendable (GossipEvent) -> Void) throws(SocketError) {
+        var me = me
+        var udp: Int32 = -1
+        var tcp: Int32 = -1
+        // With port 0 the kernel picks the UDP port; TCP must then get the same number,
+        // which can be taken: try a few times.
+        for attempt in 0..<8 {
+            udp = try Sockets.udp(bindTo: me.gossip)
+            let port = Sockets.localPort(udp)
+            do {
+                tcp = try Sockets.tcpListen(Endpoint(host: me.gossip.host, port: port))
+                if me.gossip.port == 0 {
+                    me.gossip.port = port
+                    if me.peer.port == 0 { me.peer = me.gossip }
+                    if me.client.port == 0 { me.client = me.gossip }
+                    if me.http.port == 0 { me.http = me.gossip }
+                }
+                break
+            } catch {
+                close(udp)
+                udp = -1
+                if me.gossip.port != 0 || attempt == 7 { throw error }
+            }
+        }
+        Sockets.setReceiveTimeout(udp, ms: 50)
+        self.udp = udp
+        self.tcp = tcp
+        self.endpoint = me.gossip
+        self.config = config
+        self.codec = PacketCodec(secret: config.secret, maxPacketBytes: config.maxPacketBytes, maxClockSkewMs: config.maxClockSkewMs)
+        self.onEvent = onEvent
+        let s = seed ?? UInt64(truncatingIfNeeded: GossipNode.wallClockNs()) ^ UInt64(me.gossip.port) << 48
+        self.core = Mutex(SwimCore(config: config, me: me, seed: s))
+        if config.secret?.isEmpty ?? true {
+            let line = "warning: gossip on \(me.gossip) has no cluster secret; packets are not authenticated\n"
+            _ = line.withCString { fputs($0, stderr) }
+        }
+    }
+
+    deinit {
+        stop()
+    }
+
+    // MARK: Node-layer API
+
+    /// Starts the threads and joins through `seeds` (none: a new cluster).
+    public func start(seeds: [Endpoint]) {
+        let actions = core.withLock { $0.start(seeds: seeds, now: now()) }
+        spawn { self.receiveLoop() }
+        spawn { self.acceptLoop() }
+        spawn { self.timerLoop() }
+        perform(actions)
+    }
+
+    /// Stops at once, as a crash would (no leave message). Idempotent.
+    public func stop() {
+        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        _ = threads.wait(timeout: .now() + .seconds(10))
+        close(udp)
+        close(tcp)
+    }
+
+    /// Announces a graceful leave, then stops.
+    public func leave() {
+        let actions = core.withLock { $0.leave(now: now()) }
+        perform(actions)
+        stop()
+    }
+
+    public var me: Member { core.withLock { $0.me } }
+    public var members: [Member] { core.withLock { $0.members } }
+    public func member(_ id: String) -> Member? { core.withLock { $0.member(id) } }
+    public var counters: GossipCounters { core.withLock { $0.counters } }
+    public var healthScore: Int { core.withLock { $0.healthScore } }
+    public func stateValue(_ key: String) -> ClusterStateValue? { core.withLock { $0.stateValue(key) } }
+    public var stateValues: [ClusterStateValue] { core.withLock { $0.stateValues } }
+
+    public func setAdminState(_ admin: AdminState) {
+        perform(core.withLock { $0.setAdminState(admin, now: now()) })
+    }
+
+    public func publishState(key: String, version: UInt64, payload: [UInt8]) {
+        perform(core.withLock { $0.publishState(key: key, version: version, payload: payload, now: now()) })
+    }
+
+    /// Operator command: remove another member for good.
+    public func removeMember(_ id: String) {
+        perform(core.withLock { $0.removeMember(id, now: now()) })
+    }
+
+    // MARK: Shell
+
+    static func wallClockNs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    /// Wall-clock time (signed packets carry it), never moving backwards (the core's rule).
+    private func now() -> UInt64 {
+        clock.withLock { last in
+            last = max(last, GossipNode.wallClockNs())
+            return last
+        }
+    }
+
+    private func spawn(_ body: @escaping @Sendable () -> Void) {
+        threads.enter()
+        let t = Thread {
+            body()
+            self.threads.leave()
+        }
+        t.start()
+    }
+
+    private var isStopping: Bool { stopping.load(ordering: .acquiring) }
+
+    private func perform(_ actions: [GossipAction]) {
+        for action in actions {
+            switch action {
+            case let .send(to, bytes):
+                _ = Sockets.sendTo(udp, bytes, to)
+            case let .pushPull(to, bytes):
+                guard !isStopping, outgoing.load(ordering: .relaxed) < config.maxConcurrentPushPulls else {
+                    let more = core.withLock { $0.onPushPullFailed(to: to, now: now()) }
+                    perform(more)
+                    continue
+                }
+                outgoing.add(1, ordering: .relaxed)
+                spawn {
+                    self.pushPull(to: to, bytes: bytes)
+                    self.outgoing.subtract(1, ordering: .relaxed)
+                }
+            case let .emit(event):
+                onEvent(event)
+            }
+        }
+    }
+
+    private func receiveLoop() {
+        while !isStopping {
+            guard let (from, bytes) = Sockets.receive(udp, maxBytes: config.maxPacketBytes) else { continue }
+            let actions = core.withLock { $0.onPacket(from: from, bytes: bytes, now: now()) }
+            perform(actions)
+        }
+    }
+
+    private func timerLoop() {
+        while !isStopping {
+            let t = now()
+            let deadline = core.withLock { $0.nextDeadlineNs }
+            if deadline <= t {
+                let actions = core.withLock { $0.onTick(now: now()) }
+                perform(actions)
+                continue
+            }
+            // Sleep in short steps so stop() is prompt and new deadlines are noticed.
+            let sleepNs = min(deadline - t, 10_000_000)
+            usleep(useconds_t(max(1, sleepNs / 1000)))
+        }
+    }
+
+    private var ioTimeoutMs: Int { Int(min(config.pushPullTimeoutMs, 10_000)) }
+
+    private func acceptLoop() {
+        while !isStopping {
+            var p = pollfd(fd: tcp, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, 50) == 1 else { continue }
+            var a = sockaddr_in()
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let fd = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(tcp, $0, &len) } }
+            guard fd >= 0 else { continue }
+            // Served inline: one bounded exchange at a time, each under the I/O timeout.
+            Sockets.setReceiveTimeout(fd, ms: ioTimeoutMs)
+            if let request = readFrame(fd) {
+                let (reply, actions) = core.withLock { $0.onPushPullRequest(from: Sockets.endpoint(a), bytes: request, now: now()) }
+                if let reply { _ = Sockets.writeAll(fd, reply) }
+                perform(actions)
+            }
+            close(fd)
+        }
+    }
+
+    /// One push-pull frame from a stream, its length bounded before anything is allocated.
+    private func readFrame(_ fd: Int32) -> [UInt8]? {
+        guard let header = Sockets.readExact(fd, WireFormat.pushPullHeaderBytes) else { return nil }
+        let remaining: Int
+        do {
+            remaining = try codec.pushPullRemainingBytes(header: header)
+        } catch {
+            core.withLock { $0.counters.drop(error) }
+            return nil
+        }
+        guard let rest = Sockets.readExact(fd, remaining) else { return nil }
+        return header + rest
+    }
+
+    private func pushPull(to: Endpoint, bytes: [UInt8]) {
+        var reply: [UInt8]? = nil
+        if let fd = try? Sockets.tcpConnect(from: endpoint.host, to: to, timeoutMs: ioTimeoutMs) {
+            if Sockets.writeAll(fd, bytes) { reply = readFrame(fd) }
+            close(fd)
+        }
+        let actions = core.withLock { c in
+            if let reply { return c.onPushPullReply(from: to, bytes: reply, now: now()) }
+            return c.onPushPullFailed(to: to, now: now())
+        }
+        perform(actions)
+    }
+}

@@ -1,0 +1,68 @@
+// Which node coordinates a write (stage 1 of a write; WriteCoordinator is stage 2).
+//
+// A write without a context supersedes everything its coordinator has seen (VERSIONS.md),
+// so it must be coordinated by the same replica every time: the FIRST UP PRIMARY of the
+// preference list. Any peer a client reaches routes the write there; sequential writes then
+// never create siblings while that primary lives.
+//
+// Candidates, in order: the up primaries (preference order), then, without STRICT, the
+// fallbacks QuorumPlan chose for the down primaries (such a coordinator stores its own copy
+// as a hint). Pending owners never coordinate. The local node is always up.
+//
+// - A request already forwarded once is always coordinated where it lands (at most one
+//   hop, so differing failure-detector views can never make two peers bounce it).
+// - If the first candidate is the local node: coordinate locally. Else `.forward(to:)`.
+// - `onForwardFailed(to:)`: the hop could not be made (connection refused or reset before
+//   the request was sent); move to the next candidate. The shell should NOT call it when
+//   the request was sent and then timed out: the remote may have applied it, so the client
+//   gets TIMEOUT rather than a second coordinator versioning the same write.
+// - No candidate left: `.fail(.noCoordinator)`.
+
+/// Stage 1 of a write: picks the coordinating replica, moving on when a forward hop fails.
+public struct CoordinatorRouter: Equatable, Sendable {
+    public let localNode: String
+    public let strict: Bool
+    public let forwarded: Bool
+    /// Candidate coordinators in order; `next` indexes the one currently tried.
+    public let candidates: [String]
+    private var next: Int = 0
+    public private(set) var decision: RouterDecision?
+
+    public init(replicas: [QuorumReplica], localNode: String, strict: Bool, forwarded: Bool) {
+        self.localNode = localNode
+        self.strict = strict
+        self.forwarded = forwarded
+        let plan = QuorumPlan(replicas: replicas, purpose: .write, strict: strict, localNode: localNode)
+        self.candidates = plan.targets.filter { $0.role != .pendingOwner }.map(\.node)
+    }
+
+    /// The first decision. Call once.
+    public mutating func start() -> RouterDecision {
+        precondition(decision == nil, "CoordinatorRouter.start() called twice (decision \(String(describing: decision)))")
+        return decide()
+    }
+
+    /// The forward hop to `node` failed before the request was sent: try the next candidate.
+    /// A call for any node other than the current forward target (a stale or duplicate
+    /// report) changes nothing and returns the current decision.
+    public mutating func onForwardFailed(to node: String) -> RouterDecision {
+        guard case .forward(let current)? = decision, current == node else {
+            return decision ?? decide()
+        }
+        next += 1
+        return decide()
+    }
+
+    private mutating func decide() -> RouterDecision {
+        let result: RouterDecision
+        if forwarded {
+            result = .coordinateLocally
+        } else if next < candidates.count {
+            result = candidates[next] == localNode ? .coordinateLocally : .forward(to: candidates[next])
+        } else {
+            result = .fail(CoordinatorFailure(reason: .noCoordinator, operation: .write, answered: 0, required: 1, strict: strict))
+        }
+        decision = result
+        return result
+    }
+}

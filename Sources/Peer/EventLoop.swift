@@ -1,0 +1,222 @@
+// One epoll loop on its own thread.
+//
+// Thread-safety contract:
+// - `register`, `modify`, `unregister`, `addTick`, `addIterationHook` and every handler
+//   callback run on the loop thread only (hooks may be added before `start`).
+// - `execute` and `stop` may be called from any thread; `execute` wakes the loop through an
+//   eventfd, coalesced: one write per batch of tasks, not per task.
+// - `inLoop` tells a caller whether it runs on this loop's thread (for reply fast paths).
+// Order of one iteration: epoll_wait → ready handlers → queued tasks → due ticks → iteration
+// hooks (where the server does its single write per connection) → sleep again.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSystem
+import Synchronization
+
+/// Something that reacts to readiness of one file descriptor on an event loop.
+protocol EventLoopHandler: AnyObject {
+    /// Called on the loop thread with the epoll event bits (EPOLLIN, EPOLLOUT, ...).
+    func handleEvents(_ events: UInt32)
+}
+
+/// An epoll event loop running on one dedicated thread.
+public final class EventLoop: @unchecked Sendable {
+    static let readable = EPOLLIN.rawValue
+    static let writable = EPOLLOUT.rawValue
+    static let hangup = EPOLLHUP.rawValue | EPOLLERR.rawValue
+
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    private var handlers: [EventLoopHandler?] = []
+    private let tasks = Mutex<[() -> Void]>([])
+    private let wakePending = Atomic<Bool>(false)
+    private let stopping = Atomic<Bool>(false)
+    private let threadID = Atomic<UInt>(0)
+    private var thread = pthread_t()
+    private var started = false
+    private var ticks: [(intervalMs: Int64, nextMs: Int64, body: (Int64) -> Void)] = []
+    private var iterationHooks: [() -> Void] = []
+    public let name: String
+
+    public init(name: String) throws(SocketError) {
+        self.name = name
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epollFD >= 0 else { throw .system(operation: "epoll_create1", errno: errno) }
+        wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        guard wakeFD >= 0 else {
+            let code = errno
+            close(epollFD)
+            throw .system(operation: "eventfd", errno: code)
+        }
+        var event = epoll_event()
+        event.events = EventLoop.readable
+        event.data.u64 = UInt64(UInt32(bitPattern: wakeFD))
+        guard epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event) == 0 else {
+            let code = errno
+            close(wakeFD)
+            close(epollFD)
+            throw .system(operation: "epoll_ctl wake", errno: code)
+        }
+    }
+
+    deinit {
+        close(wakeFD)
+        close(epollFD)
+    }
+
+    /// Monotonic milliseconds: the loop's notion of now (ticks and idle timeouts).
+    public static func nowMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// True on this loop's thread.
+    public var inLoop: Bool {
+        threadID.load(ordering: .relaxed) == UInt(pthread_self())
+    }
+
+    // MARK: Loop-thread API
+
+    func register(fd: Int32, events: UInt32, handler: EventLoopHandler) throws(SocketError) {
+        var event = epoll_event()
+        event.events = events
+        event.data.u64 = UInt64(UInt32(bitPattern: fd))
+        guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else {
+            throw .system(operation: "epoll_ctl add", errno: errno)
+        }
+        let index = Int(fd)
+        if index >= handlers.count {
+            handlers.append(contentsOf: repeatElement(nil, count: index + 1 - handlers.count))
+        }
+        handlers[index] = handler
+    }
+
+    func modify(fd: Int32, events: UInt32) {
+        var event = epoll_event()
+        event.events = events
+        event.data.u64 = UInt64(UInt32(bitPattern: fd))
+        epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event)
+    }
+
+    /// Removes the registration; call before closing `fd`.
+    func unregister(fd: Int32) {
+        epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
+        if Int(fd) < handlers.count { handlers[Int(fd)] = nil }
+    }
+
+    /// Calls `body(nowMs)` every `intervalMs` on the loop thread.
+    func addTick(intervalMs: Int64, _ body: @escaping (Int64) -> Void) {
+        ticks.append((max(1, intervalMs), EventLoop.nowMs() + max(1, intervalMs), body))
+    }
+
+    /// Calls `body` at the end of every iteration, before the loop sleeps.
+    func addIterationHook(_ body: @escaping () -> Void) {
+        iterationHooks.append(body)
+    }
+
+    // MARK: Any-thread API
+
+    /// Runs `task` on the loop thread soon (FIFO with other tasks).
+    public func execute(_ task: @escaping @Sendable () -> Void) {
+        tasks.withLock { $0.append(task) }
+        if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
+            var one: UInt64 = 1
+            _ = write(wakeFD, &one, 8)
+        }
+    }
+
+    /// Starts the loop thread.
+    public func start() throws(SocketError) {
+        precondition(!started, "EventLoop \(name) started twice")
+        let box = Unmanaged.passRetained(self).toOpaque()
+        let rc = pthread_create(&thread, nil, { raw in
+            guard let raw else { return nil }
+            let loop = Unmanaged<EventLoop>.fromOpaque(raw).takeRetainedValue()
+            loop.run()
+            return nil
+        }, box)
+        guard rc == 0 else {
+            Unmanaged<EventLoop>.fromOpaque(box).release()
+            throw .system(operation: "pthread_create", errno: rc)
+        }
+        started = true
+    }
+
+    /// Asks the loop to exit after its current iteration; does not wait.
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    /// Waits for the loop thread to exit (after `stop`); must not be called on the loop.
+    public func join() {
+        precondition(!inLoop, "EventLoop \(name) joined from its own thread")
+        guard started else { return }
+        pthread_join(thread, nil)
+        started = false
+    }
+
+    // MARK: The loop
+
+    private func run() {
+        threadID.store(UInt(pthread_self()), ordering: .relaxed)
+        let capacity = 256
+        let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
+        defer { events.deallocate() }
+        while !stopping.load(ordering: .acquiring) {
+            let n = epoll_wait(epollFD, events, Int32(capacity), waitTimeoutMs())
+            if n > 0 {
+                for i in 0..<Int(n) {
+                    let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: events[i].data.u64))
+                    if fd == wakeFD {
+                        var counter: UInt64 = 0
+                        _ = read(wakeFD, &counter, 8)
+                        continue
+                    }
+                    if Int(fd) < handlers.count, let handler = handlers[Int(fd)] {
+                        handler.handleEvents(events[i].events)
+                    }
+                }
+            }
+            runTasks()
+            runDueTicks()
+            for hook in iterationHooks { hook() }
+        }
+        // Tasks queued before the stop still run, so no reply or registration is silently lost.
+        runTasks()
+        for hook in iterationHooks { hook() }
+        threadID.store(0, ordering: .relaxed)
+    }
+
+    private func runTasks() {
+        wakePending.store(false, ordering: .releasing)
+        let batch = tasks.withLock { queue -> [() -> Void] in
+            if queue.isEmpty { return [] }
+            let taken = queue
+            queue.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for task in batch { task() }
+    }
+
+    private func waitTimeoutMs() -> Int32 {
+        guard !ticks.isEmpty else { return -1 }
+        let now = EventLoop.nowMs()
+        var soonest = Int64.max
+        for tick in ticks { soonest = min(soonest, tick.nextMs) }
+        return Int32(clamping: max(0, soonest - now))
+    }
+
+    private func runDueTicks() {
+        guard !ticks.isEmpty else { return }
+        let now = EventLoop.nowMs()
+        for i in ticks.indices where ticks[i].nextMs <= now {
+            ticks[i].nextMs = now + ticks[i].intervalMs
+            ticks[i].body(now)
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Storage
+
+/// Incremental frame decoder: feed it bytes as they arrive, take complete frames out.
+///
+/// Contract: `next()` returns a frame, nil when more bytes are needed, or throws
+/// `FrameError`; it never traps on any input. The header is checked (magic, version,
+/// kind, length bound) as soon as its 26 bytes are in, before buffering the payload, so a
+/// bad or oversized length never makes the decoder allocate. After an error the decoder
+/// stays failed (it throws the same error again): the caller closes the connection.
+/// Not thread-safe; one decoder per connection reader.
+public struct FrameDecoder: Sendable {
+    public let maxFrameBytes: Int
+    private var buffer: [UInt8] = []
+    /// Start of unread bytes in `buffer`; bytes before it are consumed.
+    private var readIndex = 0
+    private var failure: FrameError?
+
+    public init(maxFrameBytes: Int = FrameFormat.defaultMaxFrameBytes) {
+        self.maxFrameBytes = max(maxFrameBytes, FrameFormat.headerBytes)
+    }
+
+    /// Bytes received but not yet returned as frames.
+    public var bufferedBytes: Int { buffer.count - readIndex }
+
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        compactIfWorthwhile()
+        buffer.append(contentsOf: bytes)
+    }
+
+    public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        compactIfWorthwhile()
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// The next complete frame, nil if more bytes are needed.
+    public mutating func next() throws(FrameError) -> Frame? {
+        if let failure { throw failure }
+        do {
+            return try decodeOne()
+        } catch {
+            failure = error
+            throw error
+        }
+    }
+
+    private mutating func decodeOne() throws(FrameError) -> Frame? {
+        let available = buffer.count - readIndex
+        // Reject garbage as early as its first bytes allow, even before a full header.
+        if available >= 1, buffer[readIndex] != FrameFormat.magic0 { throw .badMagic }
+        if available >= 2, buffer[readIndex + 1] != FrameFormat.magic1 { throw .badMagic }
+        if available >= 3, buffer[readIndex + 2] != FrameFormat.version { throw .unsupportedVersion(buffer[readIndex + 2]) }
+        if available >= 4, FrameKind(rawValue: buffer[readIndex + 3]) == nil { throw .unknownKind(buffer[readIndex + 3]) }
+        guard available >= FrameFormat.headerBytes else { return nil }
+
+        let h = readIndex
+        let payloadBytes = Int(readBigEndian(h + 18, 4))
+        let total = FrameFormat.headerBytes + payloadBytes
+        guard total <= maxFrameBytes else { throw .tooLarge(bytes: total, max: maxFrameBytes) }
+        guard available >= total else {
+            buffer.reserveCapacity(readIndex + total)
+            return nil
+        }
+        let payloadStart = h + FrameFormat.headerBytes
+        let stored = UInt32(readBigEndian(h + FrameFormat.crcOffset, 4))
+        let computed = buffer.withUnsafeBytes { raw -> UInt32 in
+            let head = CRC32C.extend(0, UnsafeRawBufferPointer(rebasing: raw[h..<(h + FrameFormat.crcOffset)]))
+            return CRC32C.extend(head, UnsafeRawBufferPointer(rebasing: raw[payloadStart..<(payloadStart + payloadBytes)]))
+        }
+        guard stored == computed else { throw .checksumMismatch }
+        guard let kind = FrameKind(rawValue: buffer[h + 3]) else { throw .unknownKind(buffer[h + 3]) }
+        let frame = Frame(
+            kind: kind,
+            type: UInt16(readBigEndian(h + 4, 2)),
+            requestID: readBigEndian(h + 6, 8),
+            timeoutMs: UInt32(readBigEndian(h + 14, 4)),
+            payload: Array(buffer[payloadStart..<(payloadStart + payloadBytes)]))
+        readIndex += total
+        if readIndex == buffer.count {
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
+            readIndex = 0
+        }
+        return frame
+    }
+
+    /// Callers check bounds first; this reads exactly `count` bytes at `offset`.
+    private func readBigEndian(_ offset: Int, _ count: Int) -> UInt64 {
+        var v: UInt64 = 0
+        for i in 0..<count { v = v << 8 | UInt64(buffer[offset + i]) }
+        return v
+    }
+
+    /// Drops consumed bytes once they are most of the buffer, so memory stays bounded by
+    /// about two frames and appends stay amortized O(1).
+    private mutating func compactIfWorthwhile() {
+        guard readIndex > 0, readIndex >= buffer.count / 2 else { return }
+        buffer.removeSubrange(0..<readIndex)
+        readIndex = 0
+    }
+}

@@ -1,0 +1,176 @@
+// The stored form of one key's state, the value under a data key in Storage
+// (RECORDS.md, "Key records"):
+//
+//   record  := version=0x01 crc:u32LE kind:u8 body          -- crc: masked CRC-32C of kind+body
+//   body    := siblingsBody (kind 's') | lwwBody (kind 'l')
+//   siblingsBody := vector count:varint sibling{count}
+//   vector  := n:varint (idLen:u8 id counter:varint){n}     -- sorted by id, as in contexts
+//   sibling := actorIndex:varint counter:varint payload      -- actor = vector entry #index
+//   lwwBody := physicalMs:varint logical:varint idLen:u8 id payload
+//   payload := 0x00 len:varint bytes | 0x01                  -- value | tombstone
+//
+// Decoding never traps: every read is bounds-checked, every length is checked against
+// what remains before anything is allocated, and the decoded state must pass
+// `KeyState.validate()`. Encoding is canonical (one state, one byte string), which the
+// digest relies on.
+
+import Storage
+
+/// Why stored bytes did not decode as a key record (or a counter lease).
+public enum KeyRecordError: Error, Equatable, Sendable {
+    case empty
+    case unknownVersion(UInt8)
+    case truncated(offset: Int)
+    case checksumMismatch
+    case unknownKind(UInt8)
+    case badVector(ContextError)
+    case badActorIndex(offset: Int)
+    case badNodeID(offset: Int)
+    case badPayloadTag(offset: Int)
+    case trailingBytes(offset: Int)
+    case valueOutOfRange(offset: Int)
+    case invalidState(KeyStateError)
+    /// Merging a `siblings` record with an `lww` one: the namespace's mode is fixed.
+    case kindMismatch
+}
+
+/// One key's stored state: a dotted version vector set or a last-writer-wins value.
+public enum KeyRecord: Hashable, Sendable {
+    case siblings(KeyState)
+    case lww(LWWKeyState)
+
+    /// Header: version byte and checksum.
+    static let headerBytes = 5
+
+    public var isAbsent: Bool {
+        switch self {
+        case .siblings(let s): return s.isAbsent
+        case .lww(let l): return l.isAbsent
+        }
+    }
+
+    /// The merge of two replicas' records of one key; throws if their kinds differ.
+    public func merged(with other: KeyRecord) throws(KeyRecordError) -> KeyRecord {
+        switch (self, other) {
+        case (.siblings(let a), .siblings(let b)): return .siblings(a.merged(with: b))
+        case (.lww(let a), .lww(let b)): return .lww(a.merged(with: b))
+        default: throw .kindMismatch
+        }
+    }
+
+    /// The record's bytes: header, then kind and body.
+    public func encode() -> [UInt8] {
+        var w = VersionWriter(capacity: 64)
+        w.u8(VersionFormat.recordVersion1)
+        w.u32LE(0)  // checksum, filled in below
+        encodeBody(into: &w)
+        let crc = CRC32C.mask(w.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[KeyRecord.headerBytes...])) })
+        for i in 0..<4 { w.bytes[1 + i] = UInt8(truncatingIfNeeded: crc >> UInt32(8 * i)) }
+        return w.bytes
+    }
+
+    /// Kind byte and body: the canonical bytes the checksum and the digest cover.
+    func encodeBody(into w: inout VersionWriter) {
+        switch self {
+        case .siblings(let s):
+            w.u8(VersionFormat.recordKindSiblings)
+            s.context.appendEntries(to: &w)
+            w.varint(s.siblings.count)
+            var index = 0
+            for sib in s.siblings {
+                // Siblings and vector entries are both sorted by actor, so the index only
+                // moves forward; every sibling's actor is in the vector (invariant 3).
+                while s.context.entries[index].actor != sib.dot.actor { index += 1 }
+                w.varint(index)
+                w.varint(sib.dot.counter)
+                KeyRecord.appendPayload(sib.value, to: &w)
+            }
+        case .lww(let l):
+            w.u8(VersionFormat.recordKindLWW)
+            w.varint(l.timestamp.physicalMs)
+            w.varint(UInt64(l.timestamp.logical))
+            w.nodeID(l.timestamp.node)
+            KeyRecord.appendPayload(l.value, to: &w)
+        }
+    }
+
+    static func appendPayload(_ v: SiblingValue, to w: inout VersionWriter) {
+        switch v {
+        case .value(let bytes):
+            w.u8(VersionFormat.valueTagValue)
+            w.lengthPrefixed(bytes)
+        case .tombstone:
+            w.u8(VersionFormat.valueTagTombstone)
+        }
+    }
+
+    public init(decoding bytes: [UInt8]) throws(KeyRecordError) {
+        try self.init(decoding: bytes[...])
+    }
+
+    /// Decodes a record; throws a typed error on any damage, never traps.
+    public init(decoding bytes: ArraySlice<UInt8>) throws(KeyRecordError) {
+        guard let version = bytes.first else { throw .empty }
+        guard version == VersionFormat.recordVersion1 else { throw .unknownVersion(version) }
+        var r = VersionReader(bytes)
+        _ = r.u8()
+        guard let stored = r.u32LE() else { throw .truncated(offset: 1) }
+        let body = bytes[r.position...]
+        guard !body.isEmpty else { throw .truncated(offset: KeyRecord.headerBytes) }
+        guard CRC32C.unmask(stored) == CRC32C.checksum(body) else { throw .checksumMismatch }
+        self = try KeyRecord.decodeBody(&r)
+        guard r.isAtEnd else { throw .trailingBytes(offset: r.offset) }
+    }
+
+    static func decodeBody(_ r: inout VersionReader) throws(KeyRecordError) -> KeyRecord {
+        guard let kind = r.u8() else { throw .truncated(offset: r.offset) }
+        switch kind {
+        case VersionFormat.recordKindSiblings:
+            let context: VersionVector
+            do { context = try VersionVector.readEntries(from: &r) } catch { throw .badVector(error) }
+            let countAt = r.offset
+            // A sibling takes at least 3 bytes: bound the count by what remains.
+            guard let count = r.varintInt(limit: r.remaining / 3) else { throw .truncated(offset: countAt) }
+            var siblings: [Sibling] = []
+            siblings.reserveCapacity(count)
+            for _ in 0..<count {
+                let at = r.offset
+                guard let index = r.varint() else { throw .truncated(offset: at) }
+                guard index < UInt64(context.entries.count) else { throw .badActorIndex(offset: at) }
+                guard let counter = r.varint() else { throw .truncated(offset: r.offset) }
+                let value = try readPayload(&r)
+                siblings.append(Sibling(dot: Dot(actor: context.entries[Int(index)].actor, counter: counter), value: value))
+            }
+            let state = KeyState(uncheckedContext: context, siblings: siblings)
+            do { try state.validate() } catch { throw .invalidState(error) }
+            return .siblings(state)
+        case VersionFormat.recordKindLWW:
+            let at = r.offset
+            guard let physical = r.varint() else { throw .truncated(offset: at) }
+            guard let logical = r.varint() else { throw .truncated(offset: r.offset) }
+            guard logical <= UInt64(UInt32.max) else { throw .valueOutOfRange(offset: at) }
+            let nodeAt = r.offset
+            guard let node = r.nodeID() else {
+                throw r.isAtEnd ? .truncated(offset: nodeAt) : .badNodeID(offset: nodeAt)
+            }
+            let value = try readPayload(&r)
+            return .lww(LWWKeyState(timestamp: HLCTimestamp(physicalMs: physical, logical: UInt32(logical), node: node), value: value))
+        default:
+            throw .unknownKind(kind)
+        }
+    }
+
+    static func readPayload(_ r: inout VersionReader) throws(KeyRecordError) -> SiblingValue {
+        let at = r.offset
+        guard let tag = r.u8() else { throw .truncated(offset: at) }
+        switch tag {
+        case VersionFormat.valueTagValue:
+            guard let bytes = r.lengthPrefixed() else { throw .truncated(offset: r.offset) }
+            return .value(bytes)
+        case VersionFormat.valueTagTombstone:
+            return .tombstone
+        default:
+            throw .badPayloadTag(offset: at)
+        }
+    }
+}

@@ -1,0 +1,127 @@
+// The state of one key on one replica in a `siblings` namespace: a dotted version vector
+// set (Almeida et al., DAIS 2014; VERSIONS.md). Pure value type, no I/O.
+//
+// Invariants (checked by `validate()`, which every decoder runs):
+//   1. the context is canonical (sorted by actor, no zero counters);
+//   2. siblings are sorted strictly by dot (actor bytes, then counter), so no two share a dot;
+//   3. every sibling's dot is covered by the context.
+// Keeping siblings sorted makes equal states structurally equal, so `==`, encodings and
+// digests agree on every replica.
+//
+// Operations: `write` (KeyState+Write.swift), `merge` (KeyState+Merge.swift), `read` and
+// delete (a write of `.tombstone`).
+
+/// A sibling's payload: a value, or a tombstone left by a delete.
+public enum SiblingValue: Hashable, Sendable {
+    case value([UInt8])
+    case tombstone
+
+    public var isTombstone: Bool { if case .tombstone = self { return true } else { return false } }
+
+    public var bytes: [UInt8]? { if case .value(let b) = self { return b } else { return nil } }
+
+    /// A total order used only to pick deterministically between two different payloads
+    /// under one dot, which happens only if a counter was reused (a bug elsewhere); it keeps
+    /// merge commutative even then. Tombstone < any value; values by bytes.
+    static func deterministicMax(_ a: SiblingValue, _ b: SiblingValue) -> SiblingValue {
+        switch (a, b) {
+        case (.tombstone, _): return b
+        case (_, .tombstone): return a
+        case (.value(let x), .value(let y)): return x.lexicographicallyPrecedes(y) ? b : a
+        }
+    }
+}
+
+/// One version of a key: the write's dot and its value or tombstone.
+public struct Sibling: Hashable, Sendable {
+    public let dot: Dot
+    public let value: SiblingValue
+    public init(dot: Dot, value: SiblingValue) {
+        self.dot = dot
+        self.value = value
+    }
+}
+
+/// Why a key state breaks the invariants above.
+public enum KeyStateError: Error, Equatable, Sendable {
+    case contextNotCanonical
+    case siblingsNotSorted(Dot)
+    case duplicateDot(Dot)
+    case siblingNotCovered(Dot)
+}
+
+/// What a read of one replica's (or a merged) state returns.
+public struct KeyRead: Equatable, Sendable {
+    /// What the client sends back with PUTV/DELV to say "I have seen all of this".
+    public let context: VersionVector
+    /// The values of the non-tombstone siblings, in dot order.
+    public let values: [[UInt8]]
+    /// How many siblings are tombstones.
+    public let tombstones: Int
+
+    /// True when every sibling is a tombstone (or there are none): the key reads as absent,
+    /// but `context` must still be kept and returned — it is what stops an old value from
+    /// coming back.
+    public var isAbsent: Bool { values.isEmpty }
+}
+
+/// A key's dotted version vector set: the causal context and the concurrent siblings.
+public struct KeyState: Hashable, Sendable {
+    public internal(set) var context: VersionVector
+    /// Sorted by dot; see the invariants at the top of the file.
+    public internal(set) var siblings: [Sibling]
+
+    /// The state of a key never written on this replica.
+    public init() {
+        context = VersionVector()
+        siblings = []
+    }
+
+    /// A state from parts; siblings may come in any order. Throws if the parts break an
+    /// invariant (a duplicate dot, a dot the context does not cover).
+    public init(context: VersionVector, siblings: [Sibling]) throws(KeyStateError) {
+        self.context = context
+        self.siblings = siblings.sorted { $0.dot < $1.dot }
+        try validate()
+    }
+
+    /// Parts already known to satisfy the invariants.
+    init(uncheckedContext context: VersionVector, siblings: [Sibling]) {
+        self.context = context
+        self.siblings = siblings
+    }
+
+    /// Checks the invariants; decoders call this and refuse a state that fails.
+    public func validate() throws(KeyStateError) {
+        guard context.isCanonical else { throw .contextNotCanonical }
+        for (i, s) in siblings.enumerated() {
+            if i > 0 {
+                let prev = siblings[i - 1].dot
+                if prev == s.dot { throw .duplicateDot(s.dot) }
+                if !(prev < s.dot) { throw .siblingsNotSorted(s.dot) }
+            }
+            guard context.covers(s.dot) else { throw .siblingNotCovered(s.dot) }
+        }
+    }
+
+    /// True when every sibling is a tombstone or there are none.
+    public var isAbsent: Bool { siblings.allSatisfy { $0.value.isTombstone } }
+
+    /// True for a state that was never written (no context at all): nothing to store.
+    public var isEmpty: Bool { siblings.isEmpty && context.isEmpty }
+
+    public var dots: [Dot] { siblings.map(\.dot) }
+
+    /// The siblings and the context (VERSIONS.md operation 3).
+    public func read() -> KeyRead {
+        var values: [[UInt8]] = []
+        var tombstones = 0
+        for s in siblings {
+            switch s.value {
+            case .value(let v): values.append(v)
+            case .tombstone: tombstones += 1
+            }
+        }
+        return KeyRead(context: context, values: values, tombstones: tombstones)
+    }
+}

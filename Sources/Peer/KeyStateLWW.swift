@@ -1,0 +1,44 @@
+// The state of one key in an `lww` namespace (VERSIONS.md, "Last-writer-wins
+// namespaces"): one value or tombstone with the hybrid logical clock timestamp of its
+// write. Merge keeps the highest (timestamp, node id); no siblings ever.
+//
+// A write observes the timestamp this replica already holds before taking its own, so a
+// write always wins over every version its coordinator had seen, even when that version
+// came from a node whose wall clock runs ahead. Replicas receiving a state should also
+// `observe` its timestamp so their next writes sort after it.
+
+/// A last-writer-wins key state.
+public struct LWWKeyState: Hashable, Sendable {
+    public let timestamp: HLCTimestamp
+    public let value: SiblingValue
+
+    public init(timestamp: HLCTimestamp, value: SiblingValue) {
+        self.timestamp = timestamp
+        self.value = value
+    }
+
+    /// A tombstone reads as absent.
+    public var isAbsent: Bool { value.isTombstone }
+
+    /// The value, or nil if deleted.
+    public func read() -> [UInt8]? { value.bytes }
+
+    /// The merge of two replicas' states: the later timestamp wins. Equal timestamps with
+    /// different payloads (only possible through a bug) are settled by a total order on the
+    /// payload so that merge stays commutative.
+    public func merged(with other: LWWKeyState) -> LWWKeyState {
+        if timestamp != other.timestamp { return timestamp > other.timestamp ? self : other }
+        if value == other.value { return self }
+        return LWWKeyState(timestamp: timestamp, value: SiblingValue.deterministicMax(value, other.value))
+    }
+
+    public mutating func merge(_ other: LWWKeyState) { self = merged(with: other) }
+
+    /// A write (or, with `.tombstone`, a delete) at the local node over `existing`: the new
+    /// state, whose timestamp is above `existing`'s.
+    public static func written(_ value: SiblingValue, over existing: LWWKeyState?,
+                               clock: inout HybridClock, wallMs: UInt64) -> LWWKeyState {
+        let ts = existing.map { clock.observe(remote: $0.timestamp, wallMs: wallMs) } ?? clock.now(wallMs: wallMs)
+        return LWWKeyState(timestamp: ts, value: value)
+    }
+}

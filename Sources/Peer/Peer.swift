@@ -1,1 +1,0 @@
-// The Peer module; see ../../../shared/SPEC.md.

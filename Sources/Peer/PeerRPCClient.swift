@@ -1,0 +1,115 @@
+import Foundation
+import Gossip
+import Synchronization
+
+/// Sends RPCs to peers: one `ConnectionPool` per peer address, request ids, deadlines.
+///
+/// Every request completes exactly once: with the answer, the peer's error, `.timeout` when
+/// its deadline passes (a scan thread checks every `deadlineScanIntervalMs`),
+/// `.connectionLost`, `.overloaded`, `.unreachable`, `.authenticationFailed` or `.shutdown`.
+/// Completions run on the connection reader, the scan thread or the caller's thread (for
+/// immediate failures), never under a lock; they must not block for long.
+/// Thread-safe; call `shutdown()` to stop its threads.
+public final class PeerRPCClient: @unchecked Sendable {
+    public let config: PeerRPCConfig
+    public let counters: RPCCounters
+    private let pools = Mutex<[Endpoint: ConnectionPool]>([:])
+    private let nextID = Atomic<UInt64>(1)
+    private let stopped = Atomic(false)
+    private let scanWake = DispatchSemaphore(value: 0)
+    private let scanDone = DispatchSemaphore(value: 0)
+
+    public init(config: PeerRPCConfig, counters: RPCCounters = RPCCounters()) {
+        self.config = config
+        self.counters = counters
+        let t = Thread { [self] in
+            scanLoop()
+            scanDone.signal()
+        }
+        t.name = "rpc-deadlines"
+        t.start()
+    }
+
+    /// Sends a request; `completion` gets the peer's answer or why there is none.
+    /// `timeoutMs` nil = `config.defaultTimeoutMs`.
+    public func send(to peer: Endpoint, type: PeerMessageType, payload: [UInt8], timeoutMs: Int? = nil,
+                     completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
+        let budget = max(1, timeoutMs ?? config.defaultTimeoutMs)
+        let size = FrameFormat.headerBytes + payload.count
+        guard size <= config.maxFrameBytes else { return completion(.failure(.frameTooLarge(bytes: size))) }
+        guard !stopped.load(ordering: .acquiring) else { return completion(.failure(.shutdown)) }
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let p = RPCPending(id: id, type: type, payload: payload, deadline: RPCDeadline.now().adding(ms: budget), completion: completion)
+        pool(for: peer).submit(p)
+    }
+
+    /// Blocks until the answer or the timeout: for tools and tests, never on a reader thread.
+    public func call(to peer: Endpoint, type: PeerMessageType, payload: [UInt8], timeoutMs: Int? = nil) -> Result<[UInt8], RPCError> {
+        let done = DispatchSemaphore(value: 0)
+        let box = Mutex<Result<[UInt8], RPCError>?>(nil)
+        send(to: peer, type: type, payload: payload, timeoutMs: timeoutMs) { r in
+            box.withLock { $0 = r }
+            done.signal()
+        }
+        // The scan completes the request by its deadline; the margin only guards against a bug.
+        let budget = max(1, timeoutMs ?? config.defaultTimeoutMs)
+        guard done.wait(timeout: .now() + .milliseconds(budget + 5_000)) == .success else { return .failure(.timeout) }
+        return box.withLock { $0 } ?? .failure(.timeout)
+    }
+
+    /// Best-effort one-way message: false when no connection to the peer is open right now
+    /// (one is then opened for the next time) or the write failed.
+    @discardableResult
+    public func sendOneWay(to peer: Endpoint, type: PeerMessageType, payload: [UInt8]) -> Bool {
+        guard !stopped.load(ordering: .acquiring), FrameFormat.headerBytes + payload.count <= config.maxFrameBytes else { return false }
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        return pool(for: peer).sendOneWay(Frame(kind: .oneWay, type: type.rawValue, requestID: id, payload: payload))
+    }
+
+    /// Open connections to `peer` (for tests and /status).
+    public func openConnections(to peer: Endpoint) -> Int {
+        pools.withLock { $0[peer] }?.openConnections ?? 0
+    }
+
+    /// Drops the pool of a peer that left the cluster: its connections close and its
+    /// pending requests fail with `.shutdown`.
+    public func forget(_ peer: Endpoint) {
+        pools.withLock { $0.removeValue(forKey: peer) }?.close()
+    }
+
+    /// Fails everything pending with `.shutdown`, closes all connections, stops the scan thread.
+    public func shutdown() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        scanWake.signal()
+        _ = scanDone.wait(timeout: .now() + .seconds(5))
+        let all = pools.withLock { p -> [ConnectionPool] in
+            defer { p.removeAll() }
+            return Array(p.values)
+        }
+        for pool in all { pool.close() }
+    }
+
+    private func pool(for peer: Endpoint) -> ConnectionPool {
+        pools.withLock { p in
+            if let existing = p[peer] { return existing }
+            let created = ConnectionPool(peer: peer, config: config, counters: counters)
+            p[peer] = created
+            return created
+        }
+    }
+
+    private func scanLoop() {
+        let interval = max(1, config.deadlineScanIntervalMs)
+        while !stopped.load(ordering: .acquiring) {
+            _ = scanWake.wait(timeout: .now() + .milliseconds(interval))
+            let now = RPCDeadline.now()
+            let all = pools.withLock { Array($0.values) }
+            for pool in all {
+                for p in pool.expire(now: now) {
+                    RPCCounters.add(counters.timeouts)
+                    p.completion(.failure(.timeout))
+                }
+            }
+        }
+    }
+}

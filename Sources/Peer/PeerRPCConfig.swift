@@ -1,0 +1,38 @@
+/// Settings shared by a node's RPC server and client. Every queue, frame and retry is bounded here.
+public struct PeerRPCConfig: Sendable {
+    /// This node's id, sent in the handshake (1 to 255 bytes of UTF-8).
+    public var nodeID: String
+    /// This node's --host: the server listens on it and every outgoing connection binds
+    /// to it before connecting, so traffic between two peers can be cut by address pair.
+    public var host: String
+    /// The cluster secret; nil or empty = none (connections are served unauthenticated).
+    public var secret: [UInt8]?
+    /// Bound on one frame, header included, both directions.
+    public var maxFrameBytes = FrameFormat.defaultMaxFrameBytes
+    /// Server: at most this many connections (one reader thread each); more are closed at accept.
+    public var maxConnections = 256
+    /// Bound on each handshake step's wait, both ends.
+    public var handshakeTimeoutMs = 2_000
+    /// A blocked write longer than this closes the connection (peer stopped reading).
+    public var sendTimeoutMs = 10_000
+    public var connectTimeoutMs = 1_000
+    /// Client: connections kept per peer; the second opens only under load.
+    public var connectionsPerPeer = 2
+    /// Client: a connection with this many requests in flight asks for another one.
+    public var inFlightPerConnectionBeforeSpreading = 32
+    /// Client: requests queued or in flight per peer; more fail with `.overloaded`.
+    public var maxOutstandingPerPeer = 4_096
+    /// Client: reconnect backoff after a failed connect, doubling from base to max, jittered.
+    public var backoffBaseMs = 50
+    public var backoffMaxMs = 2_000
+    /// Client: the timeout of requests sent without one.
+    public var defaultTimeoutMs = 5_000
+    /// Client: how often the deadline scan runs; a timeout fires at most this late.
+    public var deadlineScanIntervalMs = 5
+
+    public init(nodeID: String, host: String, secret: [UInt8]? = nil) {
+        self.nodeID = nodeID
+        self.host = host
+        self.secret = secret
+    }
+}

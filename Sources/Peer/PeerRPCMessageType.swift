@@ -1,0 +1,30 @@
+/// The message types peers exchange over RPC. Payloads are opaque at the RPC layer; the
+/// node layer encodes them.
+///
+/// FROZEN NUMBERING, APPEND-ONLY: a number, once released, keeps its meaning forever. Add
+/// new types at the end with the next free number; a retired type stays as a commented gap.
+/// A peer receiving a number it does not know answers `RPCErrorCode.unknownMessageType`.
+public enum PeerMessageType: UInt16, Sendable, CaseIterable {
+    /// Liveness and round-trip probe; the payload is echoed.
+    case ping = 1
+    /// Coordinator -> replica: apply a write (value or tombstone with its context).
+    case replicaWrite = 2
+    /// Coordinator -> replica: read a key's siblings and context.
+    case replicaRead = 3
+    /// Fallback -> owner: deliver stored hints.
+    case hintDelivery = 4
+    /// Old owner -> new owner: a batch of a partition's keys (ownership handoff).
+    case handoffBatch = 5
+    /// Old owner -> new owner: the partition's stream is complete.
+    case handoffDone = 6
+    /// Anti-entropy: ask for / answer with the Merkle tree nodes of a partition.
+    case merkleTree = 7
+    /// Anti-entropy: ask for / answer with the keys of differing Merkle segments.
+    case merkleSegment = 8
+    /// Anti-entropy or read repair: push keys to a stale replica.
+    case repair = 9
+    /// SCAN across the cluster: one chunk of a partition's keys.
+    case scanChunk = 10
+    /// Cluster-state sync too large for gossip (ring, namespaces).
+    case stateSync = 11
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One request as the server's handler sees it.
+public struct RPCRequest: Sendable {
+    /// The caller's node id (from the handshake; proven when `authenticated`).
+    public var from: String
+    public var authenticated: Bool
+    public var type: PeerMessageType
+    public var requestID: UInt64
+    public var payload: [UInt8]
+    /// When the caller gives up; nil when it sent no budget. Work past it is wasted.
+    public var deadline: RPCDeadline?
+    /// A one-way message: `respond` does nothing.
+    public var isOneWay: Bool
+}
+
+/// Answers one request. Call it once, from any thread, now or later; later calls are
+/// ignored. An answer after the request's deadline is dropped (and counted).
+public typealias RPCRespond = @Sendable (Result<[UInt8], RPCError>) -> Void
+
+/// The server's request handler. It runs on the connection's reader thread, so it must not
+/// block: slow work goes to the node's own queues and answers through `respond` later.
+/// Until it returns, that connection reads nothing else.
+public typealias PeerRPCHandler = @Sendable (RPCRequest, @escaping RPCRespond) -> Void
+
+/// The peer RPC listener: accepts peers on host:peerPort, runs the handshake, reads frames
+/// and hands requests to the handler.
+///
+/// Threading: one accept thread, and one reader thread per connection, bounded by
+/// `config.maxConnections` (connections past it are closed at accept and counted).
+/// Responses are written under a per-connection lock from whatever thread responds, so
+/// answers to multiplexed requests leave in any order. `stop()` closes everything and
+/// waits for the threads to exit.
+public final class PeerRPCServer: @unchecked Sendable {
+    public let config: PeerRPCConfig
+    public let counters: RPCCounters
+    let handler: PeerRPCHandler
+    private let listenFD: Int32
+    /// The bound port (useful when started with port 0).
+    public let port: UInt16
+    private let state = Mutex(State())
+    private let threads = DispatchGroup()
+
+    private struct State {
+        var connections: [ObjectIdentifier: PeerRPCServerConnection] = [:]
+        var stopped = false
+    }
+
+    /// Binds host:port (port 0 = ephemeral) and starts accepting.
+    public init(config: PeerRPCConfig, port: UInt16, counters: RPCCounters = RPCCounters(), handler: @escaping PeerRPCHandler) throws(RPCError) {
+        self.config = config
+        self.counters = counters
+        self.handler = handler
+        listenFD = try RPCSocket.listen(host: config.host, port: port, backlog: 128)
+        self.port = RPCSocket.localAddress(listenFD).port
+        threads.enter()
+        let t = Thread { [self] in
+            acceptLoop()
+            threads.leave()
+        }
+        t.name = "rpc-accept"
+        t.start()
+    }
+
+    deinit { stop() }
+
+    /// Live connections (handshaking or serving).
+    public var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    /// Remote addresses of live connections, as the kernel reports them (getpeername).
+    public var connectionPeerAddresses: [String] {
+        state.withLock { $0.connections.values.map { "\($0.remote.host):\($0.remote.port)" } }
+    }
+
+    /// Closes the listener and every connection, then waits (bounded) for the threads.
+    public func stop() {
+        let conns: [PeerRPCServerConnection]? = state.withLock { s in
+            guard !s.stopped else { return nil }
+            s.stopped = true
+            return Array(s.connections.values)
+        }
+        guard let conns else { return }
+        RPCSocket.shutdown(listenFD)
+        for c in conns { c.close() }
+        _ = threads.wait(timeout: .now() + .seconds(10))
+    }
+
+    private func acceptLoop() {
+        defer { Glibc.close(listenFD) }
+        while let fd = RPCSocket.accept(listenFD) {
+            let conn: PeerRPCServerConnection? = state.withLock { s in
+                guard !s.stopped, s.connections.count < config.maxConnections else { return nil }
+                let c = PeerRPCServerConnection(fd: fd, server: self)
+                s.connections[ObjectIdentifier(c)] = c
+                return c
+            }
+            guard let conn else {
+                let stopped = state.withLock { $0.stopped }
+                if !stopped { RPCCounters.add(counters.connectionsRefused) }
+                Glibc.close(fd)
+                if stopped { return }
+                continue
+            }
+            threads.enter()
+            let t = Thread { [self] in
+                conn.run()
+                state.withLock { _ = $0.connections.removeValue(forKey: ObjectIdentifier(conn)) }
+                threads.leave()
+            }
+            t.name = "rpc-conn"
+            t.start()
+        }
+    }
+}

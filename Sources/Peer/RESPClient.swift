@@ -1,0 +1,135 @@
+// A small blocking RESP2 client: the `chorus get/set/...` subcommands and tests use it.
+// One connection, one thread at a time (not thread-safe). Pipelining: call `send` several
+// times, then `readReply` as many times.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a client call failed.
+public enum RESPClientError: Error, Equatable, Sendable, CustomStringConvertible {
+    case socket(SocketError)
+    case protocolError(RESPProtocolError)
+
+    public var description: String {
+        switch self {
+        case .socket(let error): return error.description
+        case .protocolError(let error): return "protocol error: \(error.message)"
+        }
+    }
+}
+
+/// A blocking connection to a RESP server.
+public final class RESPClient {
+    private var fd: Int32
+    private var input: [UInt8] = []
+    private var inputStart = 0
+    private var output: [UInt8] = []
+    private let replyParser: RESPReplyParser
+    private let chunk = 64 << 10
+
+    /// Connects to `host:port`, binding to `sourceHost` first when given (so traffic leaves from
+    /// that address); `timeoutMs` bounds the connect and every later send and receive.
+    public init(host: String, port: UInt16, sourceHost: String? = nil, timeoutMs: Int = 5000,
+                replyParser: RESPReplyParser = RESPReplyParser()) throws(RESPClientError) {
+        self.replyParser = replyParser
+        do throws(SocketError) {
+            let address = try SocketAddress(host: host, port: port)
+            let source = try sourceHost.map { host throws(SocketError) in try SocketAddress(host: host, port: 0) }
+            fd = try Socket.connectTCP(to: address, from: source, timeoutMs: timeoutMs)
+        } catch {
+            throw .socket(error)
+        }
+    }
+
+    deinit { close() }
+
+    public var isOpen: Bool { fd >= 0 }
+
+    public func close() {
+        if fd >= 0 {
+            Glibc.close(fd)
+            fd = -1
+        }
+    }
+
+    /// Sends one command (buffered until `flush` or the next read).
+    public func send(_ arguments: [[UInt8]]) {
+        RESPWriter.appendCommand(arguments, to: &output)
+    }
+
+    /// Queues raw bytes (tests of malformed input, inline commands).
+    public func sendRaw(_ bytes: [UInt8]) {
+        output.append(contentsOf: bytes)
+    }
+
+    /// Writes everything queued.
+    public func flush() throws(RESPClientError) {
+        guard fd >= 0 else { throw .socket(.connectionClosed) }
+        guard !output.isEmpty else { return }
+        let fd = self.fd
+        let result = output.withUnsafeBytes { raw in
+            Result { () throws(SocketError) in try Socket.sendAll(fd, raw) }
+        }
+        if case .failure(let error) = result { throw .socket(error) }
+        output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
+    }
+
+    /// Reads the next reply (flushing queued commands first).
+    public func readReply() throws(RESPClientError) -> RESPValue {
+        try flush()
+        while true {
+            if inputStart < input.count {
+                let parsed: (value: RESPValue, consumed: Int)?
+                do throws(RESPProtocolError) {
+                    let start = inputStart
+                    parsed = try input.withUnsafeBytes { raw in
+                        Result { () throws(RESPProtocolError) in
+                            try replyParser.parse(UnsafeRawBufferPointer(rebasing: raw[start...]))
+                        }
+                    }.get()
+                } catch {
+                    throw .protocolError(error)
+                }
+                if let parsed {
+                    inputStart += parsed.consumed
+                    if inputStart == input.count {
+                        input.removeAll(keepingCapacity: input.capacity <= 1 << 20)
+                        inputStart = 0
+                    }
+                    return parsed.value
+                }
+            }
+            try receiveMore()
+        }
+    }
+
+    /// Sends one command and reads its reply.
+    public func command(_ arguments: [[UInt8]]) throws(RESPClientError) -> RESPValue {
+        send(arguments)
+        return try readReply()
+    }
+
+    /// Sends one command given as UTF-8 words and reads its reply.
+    public func command(_ words: String...) throws(RESPClientError) -> RESPValue {
+        try command(words.map { Array($0.utf8) })
+    }
+
+    private func receiveMore() throws(RESPClientError) {
+        guard fd >= 0 else { throw .socket(.connectionClosed) }
+        if inputStart > 0 && inputStart * 2 >= input.count {
+            input.removeSubrange(0..<inputStart)
+            inputStart = 0
+        }
+        let old = input.count
+        input.append(contentsOf: repeatElement(0, count: chunk))
+        let n = input.withUnsafeMutableBytes { raw in recv(fd, raw.baseAddress! + old, chunk, 0) }
+        let code = errno
+        input.removeSubrange((old + max(0, n))...)
+        if n > 0 { return }
+        if n == 0 { throw .socket(.connectionClosed) }
+        if code == EINTR { return }
+        if code == EAGAIN || code == EWOULDBLOCK { throw .socket(.timedOut) }
+        throw .socket(.system(operation: "recv", errno: code))
+    }
+}

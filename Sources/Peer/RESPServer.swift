@@ -1,0 +1,196 @@
+// The RESP2 client server: a TCP listener on loop 0 and `loopCount` epoll loops that own
+// connections. See RESPCommandHandler.swift for the handler contract and
+// RESPServerConnection.swift for the per-connection invariants.
+//
+// Life cycle: init → start() (binds; throws if the port is taken) → ... → shutdown() (from any
+// thread but a loop's: stops accepting, lets in-flight commands answer for
+// `shutdownGraceMs`, writes what is pending, closes everything, joins the threads).
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Counters of the client server (for /metrics).
+public struct RESPServerStats: Sendable, Equatable {
+    public var connections: Int
+    public var acceptedTotal: Int
+    public var rejectedTotal: Int
+    public var protocolErrorsTotal: Int
+    public var idleClosedTotal: Int
+}
+
+/// A RESP2 server over epoll; hands commands to a `RESPCommandHandler`.
+public final class RESPServer: @unchecked Sendable {
+    public let configuration: RESPServerConfiguration
+    private let handler: RESPCommandHandler
+    private var shards: [RESPServerShard] = []
+    private var listener: RESPServerListener?
+    private var boundAddress: SocketAddress?
+    private let state = Mutex<Int>(0) // 0 new, 1 running, 2 stopped
+    private let connectionCount = Atomic<Int>(0)
+    private let acceptedTotal = Atomic<Int>(0)
+    private let rejectedTotal = Atomic<Int>(0)
+    private let protocolErrorsTotal = Atomic<Int>(0)
+    private let idleClosedTotal = Atomic<Int>(0)
+    private let nextConnectionID = Atomic<UInt64>(1)
+    /// Round-robin cursor; touched only on loop 0 (the accepting loop).
+    private var nextShard = 0
+
+    public init(configuration: RESPServerConfiguration, handler: RESPCommandHandler) {
+        self.configuration = configuration
+        self.handler = handler
+    }
+
+    /// The bound port (the ephemeral one when the configuration asked for 0); 0 before start.
+    public var port: UInt16 { boundAddress?.port ?? 0 }
+
+    /// The bound address; nil before start.
+    public var address: SocketAddress? { boundAddress }
+
+    public var stats: RESPServerStats {
+        RESPServerStats(connections: connectionCount.load(ordering: .relaxed),
+                        acceptedTotal: acceptedTotal.load(ordering: .relaxed),
+                        rejectedTotal: rejectedTotal.load(ordering: .relaxed),
+                        protocolErrorsTotal: protocolErrorsTotal.load(ordering: .relaxed),
+                        idleClosedTotal: idleClosedTotal.load(ordering: .relaxed))
+    }
+
+    /// Binds and starts the loops.
+    public func start() throws(SocketError) {
+        let fresh = state.withLock { value -> Bool in
+            guard value == 0 else { return false }
+            value = 1
+            return true
+        }
+        precondition(fresh, "RESPServer started twice")
+        let address = try SocketAddress(host: configuration.host, port: configuration.port)
+        let (fd, bound) = try Socket.listenTCP(address, backlog: configuration.backlog)
+        boundAddress = bound
+        var loops: [EventLoop] = []
+        do throws(SocketError) {
+            for i in 0..<max(1, configuration.loopCount) {
+                let loop = try EventLoop(name: "resp-\(i)")
+                loops.append(loop)
+                shards.append(RESPServerShard(loop: loop, configuration: configuration, handler: handler, server: self))
+            }
+            let listener = RESPServerListener(fd: fd, server: self, loop: loops[0])
+            try loops[0].register(fd: fd, events: EventLoop.readable, handler: listener)
+            self.listener = listener
+            loops[0].addTick(intervalMs: 100) { [unowned listener] now in listener.tick(nowMs: now) }
+            for loop in loops { try loop.start() }
+        } catch {
+            close(fd)
+            for loop in loops { loop.stop(); loop.join() }
+            throw error
+        }
+    }
+
+    /// Stops accepting, drains and closes every connection, and joins the loop threads.
+    /// Idempotent; must not be called from a loop thread (e.g. inside `handle`).
+    public func shutdown() {
+        let running = state.withLock { value -> Bool in
+            guard value == 1 else { value = 2; return false }
+            value = 2
+            return true
+        }
+        guard running else { return }
+        if let listener {
+            shards[0].loop.execute { listener.close() }
+        }
+        let grace = configuration.shutdownGraceMs
+        for shard in shards {
+            shard.loop.execute { shard.beginShutdown(graceMs: grace) }
+        }
+        for shard in shards { shard.loop.join() }
+        listener = nil
+    }
+
+    // MARK: Called by the listener and shards (loop threads)
+
+    /// A new socket from accept(): reject it at the bound, else give it to a loop.
+    func accepted(fd: Int32, remote: String) {
+        if connectionCount.load(ordering: .relaxed) >= configuration.maxConnections {
+            let message: [UInt8] = Array("-ERR max number of clients reached\r\n".utf8)
+            message.withUnsafeBytes { _ = send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            close(fd)
+            rejectedTotal.add(1, ordering: .relaxed)
+            return
+        }
+        connectionCount.add(1, ordering: .relaxed)
+        acceptedTotal.add(1, ordering: .relaxed)
+        try? Socket.setNoDelay(fd)
+        let id = nextConnectionID.add(1, ordering: .relaxed).oldValue
+        let shard = shards[nextShard % shards.count]
+        nextShard &+= 1
+        if shard.loop.inLoop {
+            shard.adopt(fd: fd, id: id, remote: remote)
+        } else {
+            shard.loop.execute { shard.adopt(fd: fd, id: id, remote: remote) }
+        }
+    }
+
+    func connectionGone() { connectionCount.subtract(1, ordering: .relaxed) }
+    func countProtocolError() { protocolErrorsTotal.add(1, ordering: .relaxed) }
+    func countIdleClose() { idleClosedTotal.add(1, ordering: .relaxed) }
+}
+
+/// The listening socket on loop 0: accepts in batches; backs off briefly when out of fds.
+final class RESPServerListener: EventLoopHandler {
+    private var fd: Int32
+    private unowned let server: RESPServer
+    private let loop: EventLoop
+    private var pausedUntilMs: Int64 = 0
+
+    init(fd: Int32, server: RESPServer, loop: EventLoop) {
+        self.fd = fd
+        self.server = server
+        self.loop = loop
+    }
+
+    func handleEvents(_ events: UInt32) {
+        for _ in 0..<64 {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let client = withUnsafeMutableBytes(of: &storage) { raw in
+                accept(fd, raw.baseAddress?.assumingMemoryBound(to: sockaddr.self), &length)
+            }
+            if client >= 0 {
+                // accept4 is not exported by Glibc's module map; two fcntl calls instead.
+                _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+                guard (try? Socket.setNonBlocking(client, true)) != nil else {
+                    Glibc.close(client)
+                    continue
+                }
+                let remote = SocketAddress(storage: storage, length: length).description
+                server.accepted(fd: client, remote: remote)
+                continue
+            }
+            switch errno {
+            case EINTR, ECONNABORTED:
+                continue
+            case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                // Level-triggered: without a pause the loop would spin on the full backlog.
+                loop.modify(fd: fd, events: 0)
+                pausedUntilMs = EventLoop.nowMs() + 100
+                return
+            default:
+                return
+            }
+        }
+    }
+
+    func tick(nowMs: Int64) {
+        if fd >= 0 && pausedUntilMs != 0 && nowMs >= pausedUntilMs {
+            pausedUntilMs = 0
+            loop.modify(fd: fd, events: EventLoop.readable)
+        }
+    }
+
+    func close() {
+        guard fd >= 0 else { return }
+        loop.unregister(fd: fd)
+        Glibc.close(fd)
+        fd = -1
+    }
+}

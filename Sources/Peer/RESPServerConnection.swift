@@ -1,0 +1,208 @@
+// One client connection of the RESP server. Loop-thread only: every method runs on the
+// connection's event loop (cross-thread replies arrive through EventLoop.execute).
+//
+// Invariants:
+// - Commands get sequence numbers 0, 1, 2, ... in arrival order; `writtenSequence` is the
+//   first one whose reply is not yet in `output`. Replies that complete early wait in `parked`
+//   (at most `maxCommandsInFlight` of them) until every earlier reply is in `output`.
+// - Input is read and parsed only while fewer than `maxCommandsInFlight` commands are
+//   unanswered and fewer than `outputPauseBytes` reply bytes are unsent; past
+//   `maxOutputBytes` unsent the connection is closed.
+// - Output is written with one send() per loop iteration (from the shard's iteration hook),
+//   so every reply produced by a pipelined batch leaves in one system call.
+// - After QUIT, a protocol error or shutdown, nothing more is read or parsed; the connection
+//   closes once the last reply is written.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
+    let fd: Int32
+    let loop: EventLoop
+    let shard: RESPServerShard
+    let context: RESPConnectionContext
+    private var parser: RESPParser
+    private var output: [UInt8] = []
+    private var outputStart = 0
+    private var nextSequence: UInt64 = 0
+    private var writtenSequence: UInt64 = 0
+    private var parked: [UInt64: (bytes: [UInt8], close: Bool)] = [:]
+    /// Close once `output` is written (a reply asked for it).
+    private var closeAfterWrite = false
+    /// The client sent EOF: parse what is buffered, answer it, then close.
+    private var readClosed = false
+    /// QUIT, protocol error or shutdown: read and parse nothing more.
+    private var inputStopped = false
+    private var interest: UInt32 = EventLoop.readable
+    private(set) var lastActivityMs: Int64
+    private(set) var isClosed = false
+    private var isDirty = false
+
+    init(fd: Int32, shard: RESPServerShard, context: RESPConnectionContext, nowMs: Int64) {
+        self.fd = fd
+        self.shard = shard
+        self.loop = shard.loop
+        self.context = context
+        self.parser = RESPParser(limits: shard.configuration.limits)
+        self.lastActivityMs = nowMs
+    }
+
+    var commandsInFlight: Int { Int(nextSequence - writtenSequence) }
+    var unsentBytes: Int { output.count - outputStart }
+    var isQuiet: Bool { commandsInFlight == 0 && unsentBytes == 0 }
+
+    private var isPaused: Bool {
+        commandsInFlight >= shard.configuration.maxCommandsInFlight
+            || unsentBytes >= shard.configuration.outputPauseBytes
+    }
+
+    // MARK: Events
+
+    func handleEvents(_ events: UInt32) {
+        if events & EventLoop.hangup != 0 {
+            close() // both directions are gone: nothing can be delivered.
+            return
+        }
+        if events & EventLoop.readable != 0 { readInput() }
+        if events & EventLoop.writable != 0 { markDirty() }
+    }
+
+    private func readInput() {
+        guard !isClosed, !readClosed, !inputStopped else { return }
+        let scratch = shard.scratch
+        let n = recv(fd, scratch.baseAddress, scratch.count, 0)
+        if n > 0 {
+            parser.append(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
+            lastActivityMs = EventLoop.nowMs()
+            processInput()
+            markDirty()
+        } else if n == 0 {
+            readClosed = true
+            markDirty()
+        } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+            close()
+        }
+    }
+
+    /// Hands complete commands to the handler until the parser needs bytes or a bound pauses us.
+    private func processInput() {
+        while !inputStopped && !closeAfterWrite && !isPaused {
+            let command: [[UInt8]]
+            do {
+                guard let next = try parser.next() else { return }
+                command = next
+            } catch {
+                shard.protocolError()
+                inputStopped = true
+                let sequence = nextSequence
+                nextSequence += 1
+                deliver(sequence: sequence, close: true) { RESPWriter.appendError(error.replyText, to: &$0) }
+                return
+            }
+            let sequence = nextSequence
+            nextSequence += 1
+            if RESPCommandName.matches(command[0], "QUIT") {
+                inputStopped = true
+                deliver(sequence: sequence, close: true) { RESPWriter.appendOK(to: &$0) }
+                return
+            }
+            shard.handler.handle(command, context: context,
+                                 reply: RESPReplyToken(connection: self, sequence: sequence))
+        }
+    }
+
+    // MARK: Replies
+
+    /// Puts the reply of command `sequence` in order; see the invariants above.
+    func deliver(sequence: UInt64, close: Bool, _ encode: (inout [UInt8]) -> Void) {
+        guard !isClosed, sequence >= writtenSequence, sequence < nextSequence else { return }
+        if sequence == writtenSequence {
+            encode(&output)
+            writtenSequence += 1
+            if close { closeAfterWrite = true }
+            while !parked.isEmpty, let next = parked.removeValue(forKey: writtenSequence) {
+                output.append(contentsOf: next.bytes)
+                writtenSequence += 1
+                if next.close { closeAfterWrite = true }
+            }
+        } else {
+            guard parked[sequence] == nil else { return }
+            var bytes: [UInt8] = []
+            encode(&bytes)
+            parked[sequence] = (bytes, close)
+        }
+        markDirty()
+    }
+
+    private func markDirty() {
+        guard !isDirty, !isClosed else { return }
+        isDirty = true
+        shard.dirty.append(self)
+    }
+
+    /// The shard's end-of-iteration step: resume parsing, one send(), then decide to close.
+    func flush() {
+        guard !isClosed else { isDirty = false; return }
+        // Still marked dirty here, so replies made while parsing do not queue a second flush.
+        if parser.bufferedBytes > 0 { processInput() }
+        isDirty = false
+        if outputStart < output.count {
+            let n = output.withUnsafeBytes { raw in
+                send(fd, raw.baseAddress! + outputStart, raw.count - outputStart, Int32(MSG_NOSIGNAL))
+            }
+            if n > 0 {
+                outputStart += n
+                if outputStart == output.count {
+                    output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
+                    outputStart = 0
+                    lastActivityMs = EventLoop.nowMs()
+                } else if outputStart >= 1 << 20 && outputStart * 2 >= output.count {
+                    output.removeSubrange(0..<outputStart)
+                    outputStart = 0
+                }
+            } else if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+                close()
+                return
+            }
+        }
+        if unsentBytes > shard.configuration.maxOutputBytes {
+            close() // the client does not read its replies.
+            return
+        }
+        if unsentBytes == 0 && (closeAfterWrite || ((readClosed || inputStopped) && commandsInFlight == 0)) {
+            close()
+            return
+        }
+        updateInterest()
+    }
+
+    private func updateInterest() {
+        var wanted: UInt32 = 0
+        if !readClosed && !inputStopped && !isPaused { wanted |= EventLoop.readable }
+        if unsentBytes > 0 { wanted |= EventLoop.writable }
+        if wanted != interest {
+            interest = wanted
+            loop.modify(fd: fd, events: wanted)
+        }
+    }
+
+    // MARK: Lifecycle
+
+    /// Shutdown: stop reading; close once in-flight commands are answered and written.
+    func drain() {
+        inputStopped = true
+        markDirty()
+    }
+
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        loop.unregister(fd: fd)
+        Glibc.close(fd)
+        output = []
+        parked = [:]
+        parser = RESPParser(limits: shard.configuration.limits)
+        shard.connectionClosed(self)
+    }
+}

@@ -1,0 +1,98 @@
+// The part of the RESP server that lives on one event loop: its connections, the list of
+// connections to flush at the end of the iteration, and a scratch read buffer.
+// Loop-thread only, except `loop` and `configuration` (immutable).
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class RESPServerShard: @unchecked Sendable {
+    let loop: EventLoop
+    let configuration: RESPServerConfiguration
+    let handler: RESPCommandHandler
+    unowned let server: RESPServer
+    /// recv() target shared by every connection of this loop (one read at a time per thread).
+    let scratch: UnsafeMutableRawBufferPointer
+    var dirty: [RESPServerConnection] = []
+    private var flushing: [RESPServerConnection] = []
+    private(set) var connections: [UInt64: RESPServerConnection] = [:]
+    private var shuttingDown = false
+    private var shutdownDeadlineMs: Int64 = 0
+
+    init(loop: EventLoop, configuration: RESPServerConfiguration, handler: RESPCommandHandler, server: RESPServer) {
+        self.loop = loop
+        self.configuration = configuration
+        self.handler = handler
+        self.server = server
+        scratch = .allocate(byteCount: max(4096, configuration.readChunkBytes), alignment: 16)
+        loop.addIterationHook { [unowned self] in self.flushDirty() }
+        let idle = Int64(configuration.idleTimeoutMs)
+        let tickMs: Int64 = idle > 0 ? max(5, min(100, idle / 4)) : 100
+        loop.addTick(intervalMs: tickMs) { [unowned self] now in self.tick(nowMs: now) }
+    }
+
+    deinit { scratch.deallocate() }
+
+    /// Adopts an accepted socket (on this loop's thread).
+    func adopt(fd: Int32, id: UInt64, remote: String) {
+        guard !shuttingDown else {
+            close(fd)
+            server.connectionGone()
+            return
+        }
+        let context = RESPConnectionContext(id: id, remoteAddress: remote)
+        let connection = RESPServerConnection(fd: fd, shard: self, context: context, nowMs: EventLoop.nowMs())
+        do {
+            try loop.register(fd: fd, events: EventLoop.readable, handler: connection)
+        } catch {
+            close(fd)
+            server.connectionGone()
+            return
+        }
+        connections[id] = connection
+        handler.connectionOpened(context)
+    }
+
+    func connectionClosed(_ connection: RESPServerConnection) {
+        guard connections.removeValue(forKey: connection.context.id) != nil else { return }
+        server.connectionGone()
+        handler.connectionClosed(connection.context)
+    }
+
+    func protocolError() { server.countProtocolError() }
+
+    /// Flushes every connection marked during this iteration; flushing may mark more.
+    private func flushDirty() {
+        while !dirty.isEmpty {
+            swap(&dirty, &flushing)
+            for connection in flushing { connection.flush() }
+            flushing.removeAll(keepingCapacity: true)
+        }
+        if shuttingDown && connections.isEmpty { loop.stop() }
+    }
+
+    private func tick(nowMs: Int64) {
+        if shuttingDown {
+            if nowMs >= shutdownDeadlineMs {
+                for connection in Array(connections.values) { connection.close() }
+            }
+            return
+        }
+        let idle = Int64(configuration.idleTimeoutMs)
+        guard idle > 0 else { return }
+        for connection in Array(connections.values)
+        where connection.isQuiet && nowMs - connection.lastActivityMs >= idle {
+            server.countIdleClose()
+            connection.close()
+        }
+    }
+
+    /// Stop reading everywhere; connections close as their last replies are written, and all
+    /// are cut at the grace deadline. The loop stops once none is left.
+    func beginShutdown(graceMs: Int) {
+        shuttingDown = true
+        shutdownDeadlineMs = EventLoop.nowMs() + Int64(graceMs)
+        for connection in connections.values { connection.drain() }
+        flushDirty()
+    }
+}

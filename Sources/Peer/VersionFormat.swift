@@ -1,0 +1,40 @@
+// Format constants for contexts, key records, storage keys and counter leases.
+// The formats are described in RECORDS.md beside this file.
+//
+// FROZEN: these numbers are on disk and on the wire. Append new ones; never renumber or
+// reuse a retired value (leave a gap and a comment instead).
+
+/// Constants of the versioning formats (see RECORDS.md). Append-only.
+public enum VersionFormat {
+    /// First byte of an encoded context (`VersionVector.encodeContext()`).
+    public static let contextVersion1: UInt8 = 1
+
+    /// First byte of an encoded key record (`KeyRecord.encode()`).
+    public static let recordVersion1: UInt8 = 1
+    /// Key record kinds (the byte after the checksum).
+    public static let recordKindSiblings: UInt8 = 0x73  // 's'
+    public static let recordKindLWW: UInt8 = 0x6c       // 'l'
+
+    /// Sibling / LWW value tags.
+    public static let valueTagValue: UInt8 = 0
+    public static let valueTagTombstone: UInt8 = 1
+
+    /// First byte of every storage key: which keyspace it belongs to.
+    public static let keyspaceData: UInt8 = 0x64  // 'd'
+    public static let keyspaceHint: UInt8 = 0x68  // 'h'
+    public static let keyspaceMeta: UInt8 = 0x6d  // 'm'
+
+    /// First byte of a persisted counter lease (`CounterLease.encodePersisted`).
+    public static let leaseVersion1: UInt8 = 1
+
+    // Limits. Decoders enforce them so hostile input cannot make us allocate unboundedly.
+
+    /// Longest node id, in UTF-8 bytes (the length is stored in one byte).
+    public static let maxNodeIDBytes = 255
+    /// Most entries a version vector may have when decoded from a context or record.
+    public static let maxVectorEntries = 1024
+    /// Longest namespace name, in UTF-8 bytes (one length byte in storage keys).
+    public static let maxNamespaceBytes = 255
+    /// Default sibling limit of a `siblings` namespace (SPEC 3).
+    public static let defaultSiblingLimit = 64
+}

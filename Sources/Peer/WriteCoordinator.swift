@@ -1,0 +1,161 @@
+// Stage 2 of a write, run on the coordinating node (chosen by CoordinatorRouter): a pure,
+// per-request state machine, no I/O, no clock. Driven by the node layer:
+//
+//   start()                      -> [.scheduleTimeout, .applyLocally]   or [.reply(.failed(unreachable))]
+//   onLocalApplied(ok:)          -> [.replicate(to:hintFor:) ...] (+ .reply when that already decides)
+//   onAck(from:) / onNack(from:) -> [] or [.replicate] (sloppy replacement) or [.reply]
+//   onTimeout()                  -> [.reply(.failed(timedOut))] unless already replied
+//
+// Counting. Targets come from QuorumPlan (up primaries, up pending owners, and without
+// STRICT a fallback per down primary). `requiredAcks` = W + pending owners among the
+// targets. An ack is one target that stored the write durably (the local one included,
+// when the local node is a target); each target counts at most once, acks from nodes that
+// are not targets are ignored.
+//
+// Invariants (pinned by CoordinatorPropertyTests):
+// 1. `.reply` is emitted exactly once; `.reply(.ok)` only with acks >= requiredAcks.
+// 2. It replies `.failed(.failedReplies)` as soon as acks + unanswered targets < requiredAcks,
+//    `.failed(.timedOut)` on the timeout if neither happened before.
+// 3. With STRICT no `.replicate` ever goes to a fallback; without STRICT every fallback
+//    send carries `hintFor` (the down owner it stands in for).
+// 4. After the reply, answers are still recorded (late acks change nothing for the client)
+//    and a failed target is still replaced by a spare fallback until the timeout, so the
+//    write still reaches N nodes where it can.
+// 5. No node is sent the write twice.
+
+/// Per-request write coordination at the coordinating replica: versions locally, replicates, counts W acks.
+public struct WriteCoordinator: Equatable, Sendable {
+    public enum Phase: Equatable, Sendable {
+        case created
+        /// Waiting for `onLocalApplied`.
+        case applyingLocally
+        /// Replicas are being written.
+        case replicating
+    }
+
+    public let localNode: String
+    public let w: Int
+    public let strict: Bool
+    public let timeoutMs: Int
+    /// W plus the pending owners among the targets.
+    public let requiredAcks: Int
+    public private(set) var plan: QuorumPlan
+    public private(set) var phase: Phase = .created
+    /// Targets that acked, in order of arrival.
+    public private(set) var acked: [String] = []
+    /// Targets that failed, in order of arrival.
+    public private(set) var nacked: [String] = []
+    /// The answer given to the client, once given.
+    public private(set) var reply: WriteReply?
+    public private(set) var timedOut = false
+    /// Replicate actions that carried a hint (a fallback standing in for an owner).
+    public private(set) var hintsSent = 0
+
+    public init(replicas: [QuorumReplica], localNode: String, w: Int, strict: Bool, timeoutMs: Int) {
+        precondition(w >= 1, "WriteCoordinator: W must be resolved to >= 1 (QuorumSpec), got \(w)")
+        self.localNode = localNode
+        self.w = w
+        self.strict = strict
+        self.timeoutMs = timeoutMs
+        self.plan = QuorumPlan(replicas: replicas, purpose: .write, strict: strict, localNode: localNode)
+        self.requiredAcks = w + plan.pendingOwnerCount
+    }
+
+    /// The local node's own target entry, when it is one.
+    public var localTarget: QuorumTarget? { plan.target(localNode) }
+
+    public var acks: Int { acked.count }
+
+    /// Replied, and nothing more can happen: every target answered or the timeout passed.
+    public var isFinished: Bool {
+        guard reply != nil else { return false }
+        return timedOut || phase == .created || unanswered == 0
+    }
+
+    /// Targets that have not answered yet (the local one counts until `onLocalApplied`).
+    private var unanswered: Int { plan.targets.count - acked.count - nacked.count }
+
+    public mutating func start() -> [WriteCoordinatorAction] {
+        precondition(phase == .created && reply == nil, "WriteCoordinator.start() in phase \(phase)")
+        if plan.targets.count < requiredAcks {
+            return finish(.unreachable, answered: plan.targets.count)
+        }
+        phase = .applyingLocally
+        let local = localTarget
+        return [.scheduleTimeout(ms: timeoutMs), .applyLocally(hintFor: local?.hintFor, counted: local != nil)]
+    }
+
+    /// The local versioning and durable store finished. On success the local ack counts (when
+    /// the local node is a target) and the versioned write goes to every other target.
+    public mutating func onLocalApplied(ok: Bool) -> [WriteCoordinatorAction] {
+        precondition(phase == .applyingLocally, "WriteCoordinator.onLocalApplied in phase \(phase)")
+        phase = .replicating
+        guard ok else {
+            // Nothing was versioned, so nothing can be replicated: the write failed everywhere.
+            if localTarget != nil { nacked.append(localNode) }
+            nacked.append(contentsOf: plan.targets.map(\.node).filter { $0 != localNode })
+            return reply == nil ? finish(.localWriteFailed, answered: 0) : []
+        }
+        if localTarget != nil { acked.append(localNode) }
+        // Even past the timeout (the client already has TIMEOUT, "may be partially applied")
+        // the stored write still goes to the other targets: fewer replicas to repair later.
+        var actions: [WriteCoordinatorAction] = []
+        for target in plan.targets where target.node != localNode {
+            actions.append(send(target))
+        }
+        return actions + decide()
+    }
+
+    /// A target stored the write durably (a fallback: durably as a hint).
+    public mutating func onAck(from node: String) -> [WriteCoordinatorAction] {
+        guard phase == .replicating, node != localNode, plan.target(node) != nil, !answered(node) else { return [] }
+        acked.append(node)
+        return decide()
+    }
+
+    /// A target refused the write or could not be reached. Without STRICT the next spare
+    /// fallback takes its copy (hinted for the intended owner).
+    public mutating func onNack(from node: String) -> [WriteCoordinatorAction] {
+        guard phase == .replicating, node != localNode, plan.target(node) != nil, !answered(node) else { return [] }
+        nacked.append(node)
+        var actions: [WriteCoordinatorAction] = []
+        if !timedOut, let replacement = plan.replace(failed: node) {
+            actions.append(send(replacement))
+        }
+        return actions + decide()
+    }
+
+    /// The request's timer fired.
+    public mutating func onTimeout() -> [WriteCoordinatorAction] {
+        guard !timedOut else { return [] }
+        timedOut = true
+        guard reply == nil else { return [] }
+        return finish(.timedOut(afterMs: timeoutMs), answered: acks)
+    }
+
+    private func answered(_ node: String) -> Bool { acked.contains(node) || nacked.contains(node) }
+
+    private mutating func send(_ target: QuorumTarget) -> WriteCoordinatorAction {
+        if target.hintFor != nil { hintsSent += 1 }
+        return .replicate(to: target.node, hintFor: target.hintFor)
+    }
+
+    private mutating func decide() -> [WriteCoordinatorAction] {
+        guard reply == nil else { return [] }
+        if acks >= requiredAcks {
+            reply = .ok
+            return [.reply(.ok)]
+        }
+        if acks + unanswered < requiredAcks {
+            return finish(.failedReplies, answered: acks)
+        }
+        return []
+    }
+
+    private mutating func finish(_ reason: CoordinatorFailure.Reason, answered: Int) -> [WriteCoordinatorAction] {
+        precondition(reply == nil, "WriteCoordinator replying twice (phase \(phase))")
+        let failure = CoordinatorFailure(reason: reason, operation: .write, answered: answered, required: requiredAcks, strict: strict)
+        reply = .failed(failure)
+        return [.reply(.failed(failure))]
+    }
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import Gossip
-
-final class GossipSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}

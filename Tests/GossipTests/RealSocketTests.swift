@@ -1,0 +1,82 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import XCTest
+@testable import Gossip
+
+/// Three shells on 127.0.0.1-3 over real UDP and TCP, with short protocol periods.
+final class RealSocketTests: XCTestCase {
+    private func config() -> GossipConfig {
+        var c = GossipConfig()
+        c.probeIntervalMs = 100
+        c.probeTimeoutMs = 50
+        c.gossipIntervalMs = 30
+        c.pushPullIntervalMs = 1_000
+        c.pushPullTimeoutMs = 1_000
+        c.reconnectIntervalMs = 500
+        c.suspicionMult = 3
+        c.joinRetryInitialMs = 50
+        c.joinRetryMaxMs = 500
+        c.secret = Array("real-socket-test".utf8)
+        return c
+    }
+
+    /// Polls `condition` every 20 ms for at most `seconds` (bounded; not a speed assertion).
+    private func eventually(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+        for _ in 0..<Int(seconds * 50) {
+            if condition() { return true }
+            usleep(20_000)
+        }
+        return condition()
+    }
+
+    private func node(_ host: String, port: UInt16 = 0) throws -> GossipNode {
+        let e = Endpoint(host: host, port: port)
+        return try GossipNode(config: config(), me: Member(id: host, gossip: e), seed: UInt64(port) ^ 0xC0FFEE) { _ in }
+    }
+
+    func testThreeNodesOverUDPDetectAStoppedNodeAndSeeItReturn() throws {
+        let n1 = try node("127.0.0.1")
+        let n2 = try node("127.0.0.2")
+        var n3 = try node("127.0.0.3")
+        defer { n1.stop(); n2.stop(); n3.stop() }
+        n1.start(seeds: [])
+        n2.start(seeds: [n1.endpoint])
+        n3.start(seeds: [n2.endpoint])
+        let all = [n1, n2, n3]
+        XCTAssertTrue(eventually(10) { all.allSatisfy { $0.members.filter { $0.status == .alive }.count == 3 } },
+                      "cluster did not form: \(all.map(\.members))")
+
+        let port3 = n3.endpoint.port
+        let before = n3.me.incarnation
+        n3.stop()
+        XCTAssertTrue(eventually(10) { [n1, n2].allSatisfy { $0.member("127.0.0.3")?.status == .dead } },
+                      "stopped node not seen dead: \(n1.members) \(n2.members)")
+
+        n3 = try node("127.0.0.3", port: port3)
+        n3.start(seeds: [n1.endpoint])
+        let again = [n1, n2, n3]
+        XCTAssertTrue(eventually(10) {
+            again.allSatisfy { node in
+                guard let m = node.member("127.0.0.3") else { return false }
+                return m.status == .alive && m.incarnation > before && node.members.filter { $0.status == .alive }.count == 3
+            }
+        }, "restarted node not alive again: \(again.map(\.members))")
+        XCTAssertEqual(n1.counters.dropped(.badMAC), 0)
+    }
+
+    func testPacketsFromAStrangerWithoutTheSecretAreDroppedAndCounted() throws {
+        let n1 = try node("127.0.0.1")
+        defer { n1.stop() }
+        n1.start(seeds: [])
+        let fd = try Sockets.udp(bindTo: Endpoint(host: "127.0.0.2", port: 0))
+        defer { close(fd) }
+        let unsigned = PacketCodec(secret: nil)
+        var body = [UInt8]()
+        GossipMessage.ping(seq: 1, target: "127.0.0.1", source: "x").encode(into: &body)
+        XCTAssertTrue(Sockets.sendTo(fd, unsigned.packet(messages: body, timestampMs: GossipNode.wallClockNs() / 1_000_000), n1.endpoint))
+        XCTAssertTrue(Sockets.sendTo(fd, [0x43, 0x47, 9], n1.endpoint))
+        XCTAssertTrue(eventually(5) { n1.counters.dropped(.unauthenticated) == 1 && n1.counters.dropped(.badVersion) == 1 },
+                      "\(n1.counters)")
+    }
+}
