@@ -16,7 +16,7 @@ what=${1:-}
 case "$what" in
   storage) ;;
   ring|gossip)
-    flock /tmp/chorus-build.lock swift build -c release >/dev/null
+    flock /tmp/chorus-build.lock swift build -c release --product chorus >/dev/null
     exec .build/release/chorus bench "$what" "$@"
     ;;
   *)
@@ -59,9 +59,12 @@ if [ ! -x "$ref" ] || [ bench/leveldb_bench.cc -nt "$ref" ]; then
 fi
 
 # 2. Chorus, release.
-flock /tmp/chorus-build.lock swift build -c release --product chorus 2>&1 | grep -E "error|warning: unre" || true
 chorus=.build/release/chorus
-[ -x "$chorus" ] || { echo "bench.sh: release build failed" >&2; exit 1; }
+if ! flock /tmp/chorus-build.lock swift build -c release --product chorus >"${TMPDIR:-/tmp}/chorus-bench-build.log" 2>&1; then
+  grep -E "error" "${TMPDIR:-/tmp}/chorus-bench-build.log" | head -20 >&2
+  echo "bench.sh: release build failed (log: ${TMPDIR:-/tmp}/chorus-bench-build.log)" >&2
+  exit 1
+fi
 
 # 3. Both, one after the other, on fresh directories, with the same flags.
 flags=(--num=1000000 ${args[@]+"${args[@]}"})

@@ -7,6 +7,7 @@
 import Glibc
 #endif
 import Dispatch
+import Foundation
 import Storage
 import Synchronization
 
@@ -80,24 +81,32 @@ enum StorageTool {
         let store = try Store.open(path: db, options: options(flags, sync: sync))
         let output = Mutex(())
         let failure = Mutex<StorageError?>(nil)
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
-            var i = t
-            while i < count {
-                let key = makeKey(prefix: prefix, index: start + i)
-                do throws(StorageError) {
-                    try store.put(key, expectedValue(for: key))
-                } catch {
-                    failure.withLock { if $0 == nil { $0 = error } }
-                    return
+        // One OS thread per writer (not concurrentPerform, which runs only as many at once as
+        // there are cores), so --threads writers really queue for group commit together.
+        let finished = DispatchSemaphore(value: 0)
+        for t in 0..<threads {
+            let thread = Thread {
+                defer { finished.signal() }
+                var i = t
+                while i < count {
+                    let key = makeKey(prefix: prefix, index: start + i)
+                    do throws(StorageError) {
+                        try store.put(key, expectedValue(for: key))
+                    } catch {
+                        failure.withLock { if $0 == nil { $0 = error } }
+                        return
+                    }
+                    // Printed only now: the put is acknowledged (durable under --sync always).
+                    var line = key
+                    line.append(10)
+                    output.withLock { _ in writeAll(1, line) }
+                    if failure.withLock({ $0 != nil }) { return }
+                    i += threads
                 }
-                // Printed only now: the put is acknowledged (durable under --sync always).
-                var line = key
-                line.append(10)
-                output.withLock { _ in writeAll(1, line) }
-                if failure.withLock({ $0 != nil }) { return }
-                i += threads
             }
+            thread.start()
         }
+        for _ in 0..<threads { finished.wait() }
         if let error = failure.withLock({ $0 }) {
             printError("storage-tool write: \(error)")
             try? store.close()
