@@ -16,7 +16,7 @@ let package = Package(
         .target(name: "Storage", exclude: ["FORMAT.md"], swiftSettings: optimize),
         .target(name: "Ring", exclude: ["FORMAT.md"]),
         .target(name: "Gossip"),
-        .target(name: "Peer", dependencies: ["Storage", "Ring", "Gossip", "CSystem"], exclude: ["RPC.md"]),
+        .target(name: "Peer", dependencies: ["Storage", "Ring", "Gossip", "CSystem"], exclude: ["RPC.md", "COORDINATOR.md"]),
         .executableTarget(name: "chorus", dependencies: ["Storage", "Ring", "Gossip", "Peer"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "RingTests", dependencies: ["Ring"]),

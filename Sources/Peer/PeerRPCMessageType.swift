@@ -27,4 +27,6 @@ public enum PeerMessageType: UInt16, Sendable, CaseIterable {
     case scanChunk = 10
     /// Cluster-state sync too large for gossip (ring, namespaces).
     case stateSync = 11
+    /// Any peer -> the coordinating primary: a client write to version and replicate there.
+    case forwardWrite = 12
 }

@@ -5,16 +5,20 @@ import Glibc
 /// One queued write: its batch, and its outcome once a group commit covered it.
 final class Writer {
     let batch: WriteBatch
+    let sync: Bool
     var done = false
     var error: StorageError?
-    init(_ batch: WriteBatch) { self.batch = batch }
+    init(_ batch: WriteBatch, sync: Bool = false) {
+        self.batch = batch
+        self.sync = sync
+    }
 }
 
 extension Store {
-    public func put(_ key: [UInt8], _ value: [UInt8]) throws(StorageError) {
+    public func put(_ key: [UInt8], _ value: [UInt8], sync: Bool = false) throws(StorageError) {
         var batch = WriteBatch()
         batch.put(key, value)
-        try write(batch)
+        try write(batch, sync: sync)
     }
 
     public func delete(_ key: [UInt8]) throws(StorageError) {
@@ -28,9 +32,11 @@ extension Store {
     /// Group commit: writers queue; the one at the head becomes leader, merges the batches
     /// queued behind it (up to 1 MiB), appends them as one WAL record, syncs once, applies
     /// them to the memtable, and wakes the followers it covered.
-    public func write(_ batch: WriteBatch) throws(StorageError) {
+    /// `sync: true` fsyncs this write's group whatever the store's policy (for the few
+    /// records that must never be lost, such as a counter lease).
+    public func write(_ batch: WriteBatch, sync: Bool = false) throws(StorageError) {
         guard !batch.isEmpty else { return }
-        let me = Writer(batch)
+        let me = Writer(batch, sync: sync)
         mutex.lock()
         writers.append(me)
         while !me.done && writers.first !== me { mutex.wait() }
@@ -50,10 +56,12 @@ extension Store {
         }
         var last = 0
         var group = me.batch
+        var syncGroup = me.sync || options.sync == .always
         let limit = me.batch.byteSize <= 128 << 10 ? me.batch.byteSize + (128 << 10) : 1 << 20
         var i = 1
         while i < writers.count, group.byteSize + writers[i].batch.byteSize <= limit {
             group.append(writers[i].batch)
+            syncGroup = syncGroup || writers[i].sync
             last = i
             i += 1
         }
@@ -69,7 +77,7 @@ extension Store {
             try walMutex.withLock { () throws(StorageError) in
                 guard let log else { throw StorageError.closed("no write-ahead log") }
                 try log.addRecord(group.rep)
-                if options.sync == .always {
+                if syncGroup {
                     try log.file.sync()
                     StatsCounters.add(counters.walSyncs, 1)
                 } else {

@@ -1,0 +1,107 @@
+import Ring
+import Synchronization
+
+/// What this node believes about the cluster: the ring, the namespace table and each
+/// member's liveness and admin state (fed by gossip, or by a test). Thread-safe; requests
+/// take an immutable `ClusterSnapshot` and use it throughout.
+public final class ClusterView: @unchecked Sendable {
+    /// One member as the node layer needs it.
+    public struct MemberInfo: Equatable, Sendable {
+        public var id: String
+        public var isUp: Bool
+        public var status: String
+        public var admin: String
+        public var incarnation: UInt64
+        public var clientAddress: String
+        public var gossipAddress: String
+        public init(id: String, isUp: Bool, status: String, admin: String, incarnation: UInt64, clientAddress: String, gossipAddress: String) {
+            self.id = id
+            self.isUp = isUp
+            self.status = status
+            self.admin = admin
+            self.incarnation = incarnation
+            self.clientAddress = clientAddress
+            self.gossipAddress = gossipAddress
+        }
+    }
+
+    private struct State {
+        var ring: Ring?
+        var namespaces = NamespaceTable()
+        var members: [String: MemberInfo] = [:]
+    }
+
+    public let localID: String
+    private let state = Mutex(State())
+
+    public init(localID: String) { self.localID = localID }
+
+    public func snapshot() -> ClusterSnapshot {
+        state.withLock { ClusterSnapshot(localID: localID, ring: $0.ring, namespaces: $0.namespaces, members: $0.members) }
+    }
+
+    public func update(member: MemberInfo) { state.withLock { $0.members[member.id] = member } }
+
+    /// Adopts `ring` if it is newer (or wins the tie-break); true when the ring changed.
+    @discardableResult
+    public func adopt(ring: Ring) -> Bool {
+        state.withLock { s in
+            let next = s.ring.map { Ring.merge($0, ring) } ?? ring
+            guard next != s.ring else { return false }
+            s.ring = next
+            return true
+        }
+    }
+
+    @discardableResult
+    public func adopt(namespaces: NamespaceTable) -> Bool {
+        state.withLock { s in
+            let next = NamespaceTable.merge(s.namespaces, namespaces)
+            guard next != s.namespaces else { return false }
+            s.namespaces = next
+            return true
+        }
+    }
+
+    /// If this node is the claimant (lowest id among joined members), the ring that should
+    /// follow the current one for the members that are joining or joined; nil otherwise or
+    /// when nothing changes. Without ownership handoff, the new ring is settled at once.
+    public func proposedRing(partitionCount: Int) -> Ring? {
+        let s = state.withLock { $0 }
+        let owners = s.members.values.filter { $0.admin == "joining" || $0.admin == "joined" }.map(\.id)
+        let joined = s.members.values.filter { $0.admin == "joined" }.map(\.id)
+        guard Claim.claimant(members: joined) == localID else { return nil }
+        let targetN = s.namespaces.maxN
+        guard let current = s.ring else {
+            return try? Claim.initial(partitionCount: partitionCount, members: owners, targetN: targetN)
+        }
+        let next = Claim.next(current: current, members: owners, targetN: targetN).settled()
+        return next.owners == current.owners && next.targetN == current.targetN ? nil : next
+    }
+}
+
+/// An immutable view of the cluster for one request.
+public struct ClusterSnapshot: Sendable {
+    public let localID: String
+    public let ring: Ring?
+    public let namespaces: NamespaceTable
+    public let members: [String: ClusterView.MemberInfo]
+
+    /// A node is up if gossip says alive or suspect (a suspect may still answer); the local
+    /// node is always up.
+    public func isUp(_ node: String) -> Bool {
+        node == localID || (members[node]?.isUp ?? false)
+    }
+
+    /// The replicas of a key in preference order, with liveness, for the coordinators.
+    public func replicas(namespace: Namespace, key: [UInt8]) -> (partition: Int, replicas: [QuorumReplica], list: PreferenceList)? {
+        guard let ring else { return nil }
+        let partition = ring.partition(namespace: Array(namespace.name.utf8), key: key)
+        let list = PreferenceList(ring: ring, partition: partition, n: namespace.n, maxFallbacks: 8)
+        var out: [QuorumReplica] = []
+        for p in list.primaries { out.append(.primary(p, up: isUp(p))) }
+        for t in list.transferTargets { out.append(.pendingOwner(t, up: isUp(t))) }
+        for f in list.fallbacks { out.append(.fallback(f, up: isUp(f))) }
+        return (partition, out, list)
+    }
+}

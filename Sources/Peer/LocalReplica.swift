@@ -1,0 +1,158 @@
+import Storage
+import Synchronization
+import Ring
+
+/// This node's copy of the data: key records in the Storage engine, versioned writes with
+/// the node-wide dot counter, merges of other replicas' states, and the hint store.
+///
+/// Thread-safety: every method may be called from any thread. Read-modify-write of one key
+/// runs under one of `stripeCount` locks chosen by a stable hash of the key, so writes to
+/// different keys proceed in parallel and writes to one key are serialised.
+public final class LocalReplica: @unchecked Sendable {
+    public let store: Store
+    public let nodeID: NodeID
+    static let stripeCount = 64
+    private let stripes: [StripeLock]
+    private let lease: Mutex<CounterLease>
+    private let clock: Mutex<HybridClock>
+    let hints: HintStore
+
+    /// What a coordinated local write produced.
+    public enum WriteResult: Equatable, Sendable {
+        case written(KeyRecord)
+        /// Refused with this client-facing error line (no leading '-').
+        case refused(String)
+    }
+
+    public init(store: Store, nodeID: NodeID, maxHints: Int = 1_000_000) throws {
+        self.store = store
+        self.nodeID = nodeID
+        stripes = (0..<LocalReplica.stripeCount).map { _ in StripeLock() }
+        let leaseKey = StorageKey.meta(name: StorageKey.counterLeaseName).encode()
+        let persisted = try store.get(leaseKey).map { bytes throws in try CounterLease.decodePersisted(bytes) }
+        lease = Mutex(CounterLease(persistedLeasedUpTo: persisted))
+        clock = Mutex(HybridClock(node: nodeID))
+        hints = try HintStore(store: store, maxHints: maxHints)
+    }
+
+    private func stripe(_ storageKey: [UInt8]) -> Int {
+        Int(KeyHash.xxh64(storageKey, seed: 0) % UInt64(LocalReplica.stripeCount))
+    }
+
+    /// The stored record of a key, nil when there is none.
+    public func read(_ address: KeyAddress) throws -> KeyRecord? {
+        guard let bytes = try store.get(address.storageKey) else { return nil }
+        return try KeyRecord(decoding: bytes)
+    }
+
+    /// The raw stored bytes of a key's record (for replication without re-encoding).
+    public func readBytes(_ address: KeyAddress) throws -> [UInt8]? {
+        try store.get(address.storageKey)
+    }
+
+    /// Versions a client write at this node (the coordinating replica) and stores it.
+    /// `context` nil: a write without one, superseding all this replica has seen.
+    public func coordinateWrite(_ address: KeyAddress, conflict: ConflictMode, context: VersionVector?,
+                                value: SiblingValue, siblingLimit: Int) throws -> WriteResult {
+        let key = address.storageKey
+        return try stripes[stripe(key)].lock.withLock { _ throws -> WriteResult in
+            let existing = try store.get(key).map { bytes throws in try KeyRecord(decoding: bytes) }
+            let record: KeyRecord
+            switch conflict {
+            case .lww:
+                var old: LWWKeyState?
+                if case .lww(let l)? = existing { old = l }
+                let wall = UInt64(max(0, EventLoop.nowMs()))
+                let state = clock.withLock { LWWKeyState.written(value, over: old, clock: &$0, wallMs: wall) }
+                record = .lww(state)
+            case .siblings:
+                var state = KeyState()
+                if case .siblings(let s)? = existing { state = s }
+                var attempts = 0
+                while true {
+                    let outcome = try state.write(at: nodeID, context: context, value: value, siblingLimit: siblingLimit) { () throws -> UInt64 in
+                        try nextCounter()
+                    }
+                    switch outcome {
+                    case .written:
+                        break
+                    case let .refusedSiblingLimit(siblings, limit):
+                        return .refused("ERR key has \(siblings) siblings (limit \(limit)): read them with GETV and resolve with PUTV")
+                    case .refusedContextAhead:
+                        return .refused("ERR bad context")
+                    case let .counterBehind(highestSeen):
+                        // The stored state holds a dot of ours past the counter: skip beyond it.
+                        attempts += 1
+                        if attempts > 2 { return .refused("ERR internal counter error") }
+                        lease.withLock { $0.advance(past: highestSeen) }
+                        continue
+                    }
+                    break
+                }
+                record = .siblings(state)
+            }
+            try store.put(key, record.encode())
+            return .written(record)
+        }
+    }
+
+    /// Merges another replica's record into ours; true when ours changed.
+    @discardableResult
+    public func merge(_ address: KeyAddress, record incoming: KeyRecord) throws -> Bool {
+        let key = address.storageKey
+        return try stripes[stripe(key)].lock.withLock { _ throws -> Bool in
+            guard let bytes = try store.get(key) else {
+                try store.put(key, incoming.encode())
+                if case .lww(let l) = incoming { clock.withLock { _ = $0.observe(remote: l.timestamp, wallMs: UInt64(max(0, EventLoop.nowMs()))) } }
+                return true
+            }
+            let existing = try KeyRecord(decoding: bytes)
+            let merged = try existing.merged(with: incoming)
+            guard merged != existing else { return false }
+            try store.put(key, merged.encode())
+            return true
+        }
+    }
+
+    /// The next dot counter, persisting a new lease (fsynced) first when the current one is used up.
+    private func nextCounter() throws -> UInt64 {
+        try lease.withLock { l throws -> UInt64 in
+            while true {
+                switch l.next() {
+                case .counter(let c):
+                    return c
+                case .persist(let upTo):
+                    let key = StorageKey.meta(name: StorageKey.counterLeaseName).encode()
+                    try store.put(key, CounterLease.encodePersisted(upTo), sync: true)
+                    l.didPersist(leasedUpTo: upTo)
+                }
+            }
+        }
+    }
+
+    /// Reads a node metadata value (ring, namespaces).
+    public func meta(_ name: String) throws -> [UInt8]? {
+        try store.get(StorageKey.meta(name: Array(name.utf8)).encode())
+    }
+
+    public func setMeta(_ name: String, _ value: [UInt8]) throws {
+        try store.put(StorageKey.meta(name: Array(name.utf8)).encode(), value, sync: true)
+    }
+}
+
+extension KeyRecord: QuorumMergeable {
+    public static func merge(_ a: KeyRecord, _ b: KeyRecord) -> KeyRecord {
+        // Records of one key always share a kind (the namespace's mode is fixed); keep `a`
+        // if they ever differ rather than lose it.
+        (try? a.merged(with: b)) ?? a
+    }
+
+    public func isEquivalent(to merged: KeyRecord) -> Bool {
+        KeyRecord.merge(self, merged) == self
+    }
+}
+
+/// One lock of a striped set (a `Mutex` cannot live in an array by itself).
+final class StripeLock: Sendable {
+    let lock = Mutex(())
+}

@@ -1,0 +1,65 @@
+import Storage
+
+extension NodeEngine {
+    /// Serves one peer RPC. `respond` gets the answer bytes or an error, exactly once.
+    public func handleRPC(type: PeerMessageType, payload: [UInt8], respond: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
+        func fail(_ message: String) { respond(.failure(.remote(code: 500, message: message))) }
+        switch type {
+        case .ping:
+            respond(.success(payload))
+        case .replicaWrite:
+            counters.bump(counters.replicaWritesServed)
+            do {
+                let message = try ReplicaWriteMessage(decoding: payload)
+                let record = try KeyRecord(decoding: message.record)
+                if let owner = message.hintFor, owner != nodeID {
+                    // A fallback keeps the write readable here and as a hint for its owner;
+                    // it acknowledges only once the hint is durable.
+                    try replica.merge(message.address, record: record)
+                    guard try replica.hints.add(target: owner, address: message.address, record: message.record) else {
+                        counters.bump(counters.hintsRefused)
+                        return fail("hint store full")
+                    }
+                } else {
+                    try replica.merge(message.address, record: record)
+                }
+                respond(.success([]))
+            } catch {
+                fail("\(error)")
+            }
+        case .replicaRead:
+            counters.bump(counters.replicaReadsServed)
+            do {
+                let message = try ReplicaReadMessage(decoding: payload)
+                respond(.success(ReplicaReadAnswer.encode(try replica.readBytes(message.address))))
+            } catch {
+                fail("\(error)")
+            }
+        case .hintDelivery, .repair:
+            do {
+                let batch = try HintBatchMessage(decoding: payload)
+                for entry in batch.entries {
+                    try replica.merge(entry.address, record: try KeyRecord(decoding: entry.record))
+                }
+                respond(.success([]))
+            } catch {
+                fail("\(error)")
+            }
+        case .forwardWrite:
+            do {
+                let m = try ForwardWriteMessage(decoding: payload)
+                var options = RequestOptions()
+                options.w = .count(m.w)
+                options.strict = m.strict
+                options.timeoutMs = m.timeoutMs
+                let request = ClientWrite(namespace: String(decoding: m.namespace, as: UTF8.self), key: m.key,
+                                          value: m.value, context: m.context, options: options)
+                write(request, forwarded: true) { error in respond(.success(ForwardWriteAnswer.encode(error?.line))) }
+            } catch {
+                fail("\(error)")
+            }
+        default:
+            respond(.failure(.unknownMessageType(type.rawValue)))
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Ring
+import Storage
+import Synchronization
+
+/// The node's request logic, with no sockets of its own: client reads and writes run
+/// through the quorum coordinators over a `PeerTransport`; peer RPCs arrive through
+/// `handleRPC`; hinted handoff runs on the `NodeScheduler`. The real process (`Node`) and
+/// the in-process simulation tests drive the same engine.
+///
+/// Thread-safety: all methods may be called from any thread; per-request state lives in a
+/// locked box; completions are called exactly once, from any thread.
+public final class NodeEngine: @unchecked Sendable {
+    /// Bounds and defaults of client requests.
+    public struct Limits: Sendable {
+        public var maxKeyBytes = 8 * 1024
+        public var maxValueBytes = 16 * 1024 * 1024
+        public var defaultTimeoutMs = 5_000
+        public var hintBatchSize = 256
+        public var hintIntervalMs = 500
+        public init() {}
+    }
+
+    /// Counters for INFO and /metrics.
+    public final class Counters: Sendable {
+        public let reads = Atomic<UInt64>(0)
+        public let writes = Atomic<UInt64>(0)
+        public let forwardedWrites = Atomic<UInt64>(0)
+        public let readRepairs = Atomic<UInt64>(0)
+        public let hintsDelivered = Atomic<UInt64>(0)
+        public let hintsRefused = Atomic<UInt64>(0)
+        public let failedRequests = Atomic<UInt64>(0)
+        public let replicaWritesServed = Atomic<UInt64>(0)
+        public let replicaReadsServed = Atomic<UInt64>(0)
+        init() {}
+        func bump(_ a: borrowing Atomic<UInt64>, _ n: UInt64 = 1) { a.wrappingAdd(n, ordering: .relaxed) }
+    }
+
+    public let nodeID: String
+    public let replica: LocalReplica
+    public let cluster: ClusterView
+    let transport: PeerTransport
+    let scheduler: NodeScheduler
+    public let limits: Limits
+    public let counters = Counters()
+    private let stopped = Atomic<Bool>(false)
+    /// Targets with a hint delivery in flight (one batch at a time per owner).
+    let delivering = Mutex<Set<String>>([])
+
+    public init(nodeID: String, replica: LocalReplica, cluster: ClusterView, transport: PeerTransport,
+                scheduler: NodeScheduler, limits: Limits = Limits()) {
+        self.nodeID = nodeID
+        self.replica = replica
+        self.cluster = cluster
+        self.transport = transport
+        self.scheduler = scheduler
+        self.limits = limits
+    }
+
+    /// Starts the periodic hint delivery.
+    public func start() { scheduleHintDelivery() }
+
+    public func stop() { stopped.store(true, ordering: .relaxed) }
+
+    var isStopped: Bool { stopped.load(ordering: .relaxed) }
+
+    // MARK: Shared request plumbing
+
+    /// Looks up a namespace by name, or the client error for an unknown one.
+    func namespace(_ name: String, in snap: ClusterSnapshot) -> Result<Namespace, ClientError> {
+        guard let ns = snap.namespaces.namespace(named: name) else {
+            return .failure(ClientError("ERR unknown namespace '\(name)' (create it with NS.CREATE)"))
+        }
+        return .success(ns)
+    }
+
+    /// Checks a key (and value) against the size limits.
+    func validate(key: [UInt8], value: [UInt8]?) -> ClientError? {
+        if key.isEmpty { return ClientError("ERR empty key") }
+        if key.count > limits.maxKeyBytes { return ClientError("ERR key too large (max \(limits.maxKeyBytes) bytes)") }
+        if let value, value.count > limits.maxValueBytes { return ClientError("ERR value too large (max \(limits.maxValueBytes) bytes)") }
+        return nil
+    }
+
+    /// The request's resolved quorum options, or the client error.
+    func resolve(_ options: RequestOptions, for ns: Namespace) -> Result<RequestOptions.Resolved, ClientError> {
+        do {
+            return .success(try options.resolve(n: ns.n, defaultR: QuorumLevel(ns.r), defaultW: QuorumLevel(ns.w),
+                                                defaultTimeoutMs: limits.defaultTimeoutMs))
+        } catch {
+            return .failure(ClientError(error.message))
+        }
+    }
+}
+
+/// A one-line client error (no leading '-').
+public struct ClientError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let line: String
+    public init(_ line: String) { self.line = line }
+    public var description: String { line }
+}
+
+extension QuorumLevel {
+    /// The Ring module's namespace quorum as a request quorum level.
+    init(_ q: Quorum) {
+        switch q {
+        case .one: self = .one
+        case .quorum: self = .quorum
+        case .all: self = .all
+        case .count(let k): self = .count(k)
+        }
+    }
+}
+
+/// A coordinator and the request's other state behind one lock; actions run outside it.
+final class RequestBox<Machine>: @unchecked Sendable {
+    private let lock: Mutex<Machine>
+    init(_ machine: Machine) { lock = Mutex(machine) }
+    func step<R>(_ body: (inout Machine) -> R) -> R { lock.withLock { body(&$0) } }
+}

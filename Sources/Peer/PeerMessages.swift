@@ -1,0 +1,225 @@
+// Payloads of the node's peer RPCs (RPC.md, "Node messages"). Each is a small struct with
+// `encode()` and a throwing `init(decoding:)`; peer input can make them throw, never trap.
+
+/// A payload that did not decode.
+public struct PeerMessageError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let message: String
+    public var description: String { "malformed peer message: \(message)" }
+}
+
+/// Where a key lives: namespace, partition and the key itself.
+public struct KeyAddress: Hashable, Sendable {
+    public var namespace: [UInt8]
+    public var partition: UInt32
+    public var key: [UInt8]
+
+    public init(namespace: [UInt8], partition: UInt32, key: [UInt8]) {
+        self.namespace = namespace
+        self.partition = partition
+        self.key = key
+    }
+
+    var storageKey: [UInt8] { StorageKey.dataKey(partition: partition, namespace: namespace, key: key) }
+
+    func encode(into w: inout VersionWriter) {
+        w.lengthPrefixed(namespace)
+        w.u32BE(partition)
+        w.lengthPrefixed(key)
+    }
+
+    init(from r: inout VersionReader) throws(PeerMessageError) {
+        guard let ns = r.lengthPrefixed(), ns.count <= VersionFormat.maxNamespaceBytes, let p = r.u32BE(), let k = r.lengthPrefixed() else {
+            throw PeerMessageError(message: "bad key address")
+        }
+        namespace = ns
+        partition = p
+        key = k
+    }
+}
+
+/// Coordinator -> replica: merge this record (or keep it as a hint for `hintFor`).
+public struct ReplicaWriteMessage: Equatable, Sendable {
+    public var address: KeyAddress
+    public var record: [UInt8]
+    public var hintFor: String?
+
+    public func encode() -> [UInt8] {
+        var w = VersionWriter(capacity: 32 + record.count)
+        address.encode(into: &w)
+        w.lengthPrefixed(record)
+        if let hintFor {
+            w.u8(1)
+            w.lengthPrefixed(Array(hintFor.utf8))
+        } else {
+            w.u8(0)
+        }
+        return w.bytes
+    }
+
+    public init(address: KeyAddress, record: [UInt8], hintFor: String?) {
+        self.address = address
+        self.record = record
+        self.hintFor = hintFor
+    }
+
+    public init(decoding bytes: [UInt8]) throws(PeerMessageError) {
+        var r = VersionReader(bytes[...])
+        address = try KeyAddress(from: &r)
+        guard let rec = r.lengthPrefixed(), let flag = r.u8() else { throw PeerMessageError(message: "bad replica write") }
+        record = rec
+        if flag == 1 {
+            guard let h = r.lengthPrefixed() else { throw PeerMessageError(message: "bad hint target") }
+            hintFor = String(decoding: h, as: UTF8.self)
+        } else {
+            hintFor = nil
+        }
+        guard r.isAtEnd else { throw PeerMessageError(message: "trailing bytes in replica write") }
+    }
+}
+
+/// Coordinator -> replica: read a key. The answer is `ReplicaReadAnswer`.
+public struct ReplicaReadMessage: Equatable, Sendable {
+    public var address: KeyAddress
+
+    public init(address: KeyAddress) { self.address = address }
+
+    public func encode() -> [UInt8] {
+        var w = VersionWriter()
+        address.encode(into: &w)
+        return w.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws(PeerMessageError) {
+        var r = VersionReader(bytes[...])
+        address = try KeyAddress(from: &r)
+        guard r.isAtEnd else { throw PeerMessageError(message: "trailing bytes in replica read") }
+    }
+}
+
+/// A replica's answer to a read: its record bytes, or none.
+public enum ReplicaReadAnswer {
+    public static func encode(_ record: [UInt8]?) -> [UInt8] {
+        guard let record else { return [0] }
+        return [1] + record
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(PeerMessageError) -> [UInt8]? {
+        guard let first = bytes.first else { throw PeerMessageError(message: "empty read answer") }
+        switch first {
+        case 0 where bytes.count == 1: return nil
+        case 1: return Array(bytes.dropFirst())
+        default: throw PeerMessageError(message: "bad read answer")
+        }
+    }
+}
+
+/// Fallback -> owner: records held as hints for it.
+public struct HintBatchMessage: Equatable, Sendable {
+    public var entries: [(address: KeyAddress, record: [UInt8])]
+
+    public init(entries: [(address: KeyAddress, record: [UInt8])]) { self.entries = entries }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.entries.map(\.address) == b.entries.map(\.address) && a.entries.map(\.record) == b.entries.map(\.record)
+    }
+
+    public func encode() -> [UInt8] {
+        var w = VersionWriter()
+        w.varint(entries.count)
+        for e in entries {
+            e.address.encode(into: &w)
+            w.lengthPrefixed(e.record)
+        }
+        return w.bytes
+    }
+
+    public static let maxEntries = 10_000
+
+    public init(decoding bytes: [UInt8]) throws(PeerMessageError) {
+        var r = VersionReader(bytes[...])
+        guard let n = r.varintInt(limit: HintBatchMessage.maxEntries) else { throw PeerMessageError(message: "bad hint count") }
+        var out: [(KeyAddress, [UInt8])] = []
+        for _ in 0..<n {
+            let a = try KeyAddress(from: &r)
+            guard let rec = r.lengthPrefixed() else { throw PeerMessageError(message: "bad hint record") }
+            out.append((a, rec))
+        }
+        guard r.isAtEnd else { throw PeerMessageError(message: "trailing bytes in hint batch") }
+        entries = out
+    }
+}
+
+/// Any peer -> the coordinating primary: a client write to version and replicate there.
+public struct ForwardWriteMessage: Equatable, Sendable {
+    public var namespace: [UInt8]
+    public var key: [UInt8]
+    /// nil: a write without a context (SET, DEL).
+    public var context: [UInt8]?
+    /// nil: a delete (tombstone).
+    public var value: [UInt8]?
+    public var w: Int
+    public var strict: Bool
+    public var timeoutMs: Int
+
+    public init(namespace: [UInt8], key: [UInt8], context: [UInt8]?, value: [UInt8]?, w: Int, strict: Bool, timeoutMs: Int) {
+        self.namespace = namespace
+        self.key = key
+        self.context = context
+        self.value = value
+        self.w = w
+        self.strict = strict
+        self.timeoutMs = timeoutMs
+    }
+
+    public func encode() -> [UInt8] {
+        var w = VersionWriter(capacity: 32 + key.count + (value?.count ?? 0))
+        w.lengthPrefixed(namespace)
+        w.lengthPrefixed(key)
+        w.u8((context == nil ? 0 : 1) | (value == nil ? 0 : 2) | (strict ? 4 : 0))
+        if let context { w.lengthPrefixed(context) }
+        if let value { w.lengthPrefixed(value) }
+        w.varint(self.w)
+        w.varint(timeoutMs)
+        return w.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws(PeerMessageError) {
+        var r = VersionReader(bytes[...])
+        guard let ns = r.lengthPrefixed(), let k = r.lengthPrefixed(), let flags = r.u8() else {
+            throw PeerMessageError(message: "bad forwarded write")
+        }
+        namespace = ns
+        key = k
+        context = nil
+        value = nil
+        if flags & 1 != 0 {
+            guard let c = r.lengthPrefixed() else { throw PeerMessageError(message: "bad forwarded context") }
+            context = c
+        }
+        if flags & 2 != 0 {
+            guard let v = r.lengthPrefixed() else { throw PeerMessageError(message: "bad forwarded value") }
+            value = v
+        }
+        strict = flags & 4 != 0
+        guard let w = r.varintInt(limit: 1_000), let t = r.varintInt(limit: RequestOptions.maxTimeoutMs), r.isAtEnd else {
+            throw PeerMessageError(message: "bad forwarded options")
+        }
+        self.w = w
+        timeoutMs = t
+    }
+}
+
+/// The coordinator's answer to a forwarded write: OK, or the client-facing error line.
+public enum ForwardWriteAnswer {
+    public static func encode(_ error: String?) -> [UInt8] {
+        guard let error else { return [0] }
+        return [1] + Array(error.utf8)
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(PeerMessageError) -> String? {
+        guard let first = bytes.first else { throw PeerMessageError(message: "empty forward answer") }
+        if first == 0 && bytes.count == 1 { return nil }
+        if first == 1 { return String(decoding: bytes.dropFirst(), as: UTF8.self) }
+        throw PeerMessageError(message: "bad forward answer")
+    }
+}

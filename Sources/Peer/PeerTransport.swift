@@ -1,0 +1,42 @@
+import Dispatch
+import Gossip
+
+/// How the node reaches other peers by node id: the real RPC client, or a simulated network
+/// in tests. Completions may run on any thread.
+public protocol PeerTransport: AnyObject, Sendable {
+    func send(to node: String, type: PeerMessageType, payload: [UInt8], timeoutMs: Int,
+              completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void)
+}
+
+/// Runs work later or elsewhere: the real dispatch queues, or a simulated clock in tests.
+public protocol NodeScheduler: AnyObject, Sendable {
+    func after(ms: Int, _ work: @escaping @Sendable () -> Void)
+    func async(_ work: @escaping @Sendable () -> Void)
+}
+
+/// `NodeScheduler` on Dispatch's global queues.
+public final class DispatchNodeScheduler: NodeScheduler, @unchecked Sendable {
+    private let queue = DispatchQueue(label: "chorus.node", qos: .userInitiated, attributes: .concurrent)
+    public init() {}
+    public func after(ms: Int, _ work: @escaping @Sendable () -> Void) {
+        queue.asyncAfter(deadline: .now() + .milliseconds(ms), execute: work)
+    }
+    public func async(_ work: @escaping @Sendable () -> Void) { queue.async(execute: work) }
+}
+
+/// `PeerTransport` over `PeerRPCClient`, resolving node ids to peer endpoints through gossip.
+public final class RPCPeerTransport: PeerTransport, @unchecked Sendable {
+    let client: PeerRPCClient
+    let resolve: @Sendable (String) -> Endpoint?
+
+    public init(client: PeerRPCClient, resolve: @escaping @Sendable (String) -> Endpoint?) {
+        self.client = client
+        self.resolve = resolve
+    }
+
+    public func send(to node: String, type: PeerMessageType, payload: [UInt8], timeoutMs: Int,
+                     completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
+        guard let endpoint = resolve(node) else { return completion(.failure(.unreachable("no address known for \(node)"))) }
+        client.send(to: endpoint, type: type, payload: payload, timeoutMs: timeoutMs, completion: completion)
+    }
+}
