@@ -81,7 +81,9 @@ public enum Claim {
             // from other starting points sometimes does; a few deterministic retries.
             let bound = ClaimLayout.lowerBound(base: base, memberCount: m)
             var retry: UInt64 = 1
-            while retry <= 3 && (layout.violations > 0 || layout.moves > bound) {
+            // (Spacing left broken in a small cluster goes to the Viterbi pass instead.)
+            let solvable = spacingRequired && ClaimLayout.viterbiStates(memberCount: m, window: window) <= ClaimLayout.maxViterbiStates
+            while retry <= 3 && ((layout.violations > 0 && !solvable) || (layout.violations == 0 && layout.moves > bound)) {
                 let shifted = anchors.map { Int((UInt64($0) &+ retry &* 0x9E37_79B9_7F4A_7C15) % UInt64(q)) }
                 let other = incremental(base: base, memberCount: m, window: window, anchors: shifted, spacingRequired: spacingRequired)
                 if (other.violations, other.moves) < (layout.violations, layout.moves) { layout = other }

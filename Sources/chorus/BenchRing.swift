@@ -62,6 +62,7 @@ enum RingBench {
         guard var ring = try? Ring(partitionCount: q, owner: ids[0], targetN: n) else { return 1 }
 
         print("bench ring: Q=\(q) N=\(n) nodes 1 -> \(nodes) -> 1, seed \(seed)")
+        print(hashFigure())
         print(header)
         var steps: [Step] = []
         var members = [ids[0]]
@@ -99,6 +100,25 @@ enum RingBench {
             claim("remove")
         }
         return summarize(steps, n: n, q: q, nodes: nodes)
+    }
+
+    /// Key-hash speed on 16-byte keys (the placement hash every request computes).
+    static func hashFigure() -> String {
+        let keys = 4_000_000
+        var key = Array("user:0000000000x".utf8)
+        let seed = KeyHash.namespaceSeed("default")
+        var sink: UInt64 = 0
+        let clock = ContinuousClock()
+        let elapsed = clock.measure {
+            for i in 0..<keys {
+                key[6] = UInt8(truncatingIfNeeded: i)
+                key[7] = UInt8(truncatingIfNeeded: i >> 8)
+                key[8] = UInt8(truncatingIfNeeded: i >> 16)
+                sink ^= KeyHash.hash(seed: seed, key: key)
+            }
+        }
+        let ns = (Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9) / Double(keys)
+        return "key hash: \(fmt(ns, 1)) ns per 16-byte key (XXH64, \(keys) keys, checksum \(sink & 0xFF))"
     }
 
     static let header = " step  op       m    moved      min  ratio   own min..max  bound      viol  claim ms"
