@@ -2,16 +2,19 @@
 // remove) or the replication target changes. Never called because a node is merely down.
 //
 // Promises, for m joined members and target N (tested in ClaimPropertyTests):
-//  (a) balance: every member will own floor(Q/m) or ceil(Q/m) partitions;
+//  (a) balance: every member will own floor(Q/m) or ceil(Q/m) partitions, always.
 //  (b) spacing: any N consecutive partitions (wrapping) have N distinct owners whenever
-//      m >= N + 1, or m == N and N divides Q. With m == N and N not dividing Q no layout
-//      can do it (the N-th power of a Q-cycle needs N + 1 colours); then at most N - 1
-//      windows repeat an owner, all at one spot. Below N members, owners are still spread
-//      as far as the member count allows, but only where that costs no extra move.
-//  (c) movement: partitions move only from members above their target to members below it
-//      and from departed owners, which meets the lower bound whenever the spacing permits;
-//      where spacing forces more (a few swaps, or a re-stripe at small m) it says so in
-//      the move count, never by breaking (a) or (b).
+//      m >= N + 1 and the striped fallback can do it (r = Q mod m is 0, or r >= N, or
+//      m >= 2N - r: for N = 3 and Q a power of two that is every m >= 4), or m >= Q, or
+//      m == N with N dividing Q. With m == N and N not dividing Q no layout can do it (the
+//      (N-1)-th power of a Q-cycle needs N + 1 colours); then at most N - 1 windows repeat
+//      an owner, all at one spot. Below N members spacing is a preference that costs no move.
+//  (c) movement: partitions move from departed owners and from members above target to
+//      members below it. The lower bound (RingAudit.minimumMoves) is met by every single
+//      join with m > N + 1 and every single removal with m > 2N in the tested sequences.
+//      In smaller clusters an orphan's 2(N-1) neighbours can be all the other members, so
+//      spacing forces extra moves; there the whole ring is re-solved (Viterbi pass, or the
+//      stripe) for the fewest moves that keep (a) and (b).
 //  (d) determinism: members are sorted by the bytes of their id and every tie breaks on
 //      that order, so every node computes the same ring from the same input.
 
