@@ -28,7 +28,7 @@ public enum Claim {
     /// A new ring over `members`, striped from scratch (version 1, no transfers).
     public static func initial<S: Sequence>(partitionCount: Int = Ring.defaultPartitionCount, members: S,
                                             targetN: Int = Ring.defaultTargetN) throws(RingError) -> Ring where S.Element == String {
-        let sorted = Ring.sortedIDs(members)
+        let sorted = Ring.sortedIDs(members.filter(Ring.isValidNodeID))
         guard !sorted.isEmpty else { throw .invalidOwners("no members") }
         _ = try Ring.partitionBits(of: partitionCount)
         let n = clampN(targetN)
@@ -42,10 +42,11 @@ public enum Claim {
     /// The next ring: owners unchanged, and every partition whose owner must change marked
     /// with its next owner (so the node layer can hand it off), version + 1. The claim
     /// starts from where transfers in flight will land. If nothing changes, or `members`
-    /// is empty, `current` comes back as it is. `targetN` nil keeps the ring's own;
+    /// has no valid id, `current` comes back as it is. `targetN` nil keeps the ring's own;
     /// values outside 1...64 are clamped.
     public static func next<S: Sequence>(current: Ring, members: S, targetN: Int? = nil) -> Ring where S.Element == String {
-        let sorted = Ring.sortedIDs(members)
+        // Ids a ring cannot hold (empty, over 1024 bytes) are not members.
+        let sorted = Ring.sortedIDs(members.filter(Ring.isValidNodeID))
         guard !sorted.isEmpty else { return current }
         let n = clampN(targetN ?? current.targetN)
         let future = assignment(base: current.futureOwners, members: sorted, targetN: n)

@@ -160,6 +160,16 @@ final class ClaimTableTests: XCTestCase {
         XCTAssertEqual(ring.transitions(to: try Ring(partitionCount: 32, owner: "x")), [])
     }
 
+    /// Member ids arrive from gossip; ones a ring cannot encode are ignored, so the claimed
+    /// ring always round-trips.
+    func testInvalidMemberIdsAreIgnored() throws {
+        let ring = try Ring(partitionCount: 64, owner: "a")
+        let next = Claim.next(current: ring, members: ["a", "", String(repeating: "x", count: 1025), "b"])
+        XCTAssertEqual(Set(next.settled().owners), ["a", "b"])
+        XCTAssertEqual(try Ring(decoding: next.encode()), next)
+        XCTAssertEqual(Claim.next(current: ring, members: [""]), ring)
+    }
+
     func testClaimantIsLowestIdByBytes() {
         XCTAssertEqual(Claim.claimant(members: ["b:1", "a:2", "a:10"]), "a:10")
         XCTAssertEqual(Claim.claimant(members: ["Z", "a"]), "Z")
