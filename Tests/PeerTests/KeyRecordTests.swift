@@ -37,9 +37,23 @@ final class KeyRecordTests: XCTestCase {
         let bytes = KeyRecord.lww(l).encode()
         let body: [UInt8] = [0x6c, 0x80, 0xd0, 0x95, 0xff, 0xbc, 0x31, 0x02, 0x02, 0x6e, 0x31, 0x00, 0x02, 0x68, 0x69]
         XCTAssertEqual(Array(bytes[5...]), body)
+        XCTAssertEqual(bytes, [0x01, 0xdb, 0xdd, 0x70, 0x93] + body, "the bytes RECORDS.md shows")
         XCTAssertEqual(try KeyRecord(decoding: bytes), .lww(l))
         let tomb = LWWKeyState(timestamp: l.timestamp, value: .tombstone)
         XCTAssertEqual(try KeyRecord(decoding: KeyRecord.lww(tomb).encode()), .lww(tomb))
+    }
+
+    func testDecodesFromASliceInsideALargerBuffer() throws {
+        let record = KeyRecord.siblings(try exampleState())
+        let buffer: [UInt8] = [0xaa, 0xbb, 0xcc] + record.encode() + [0xdd]
+        XCTAssertEqual(try KeyRecord(decoding: buffer[3..<(buffer.count - 1)]), record)
+        XCTAssertThrowsError(try KeyRecord(decoding: buffer[3...])) { XCTAssertEqual($0 as? KeyRecordError, .checksumMismatch) }
+        let ctx = VersionVector([n1: 5]).encodeContext()
+        let wrapped: [UInt8] = [0x01] + ctx + [0x02]
+        XCTAssertEqual(try VersionVector(decodingContext: wrapped[1..<(wrapped.count - 1)]), VersionVector([n1: 5]))
+        let key = StorageKey.dataKey(partition: 7, namespace: [0x61], key: [0x62])
+        let kb: [UInt8] = [0x00] + key
+        XCTAssertEqual(try StorageKey(decoding: kb[1...]), .data(partition: 7, namespace: [0x61], key: [0x62]))
     }
 
     func testEmptyStateRoundTrips() throws {

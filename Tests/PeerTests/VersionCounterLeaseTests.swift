@@ -100,6 +100,12 @@ final class VersionCounterLeaseTests: XCTestCase {
         XCTAssertGreaterThan(issued.count, 1000)
     }
 
+    func testPersistedLeaseWorkedExampleFromRecordsMd() throws {
+        let bytes = CounterLease.encodePersisted(10_000)
+        XCTAssertEqual(bytes, [0x01, 0, 0, 0, 0, 0, 0, 0x27, 0x10, 0x9e, 0x9f, 0x09, 0x4a])
+        XCTAssertEqual(try CounterLease.decodePersisted(bytes), 10_000)
+    }
+
     func testPersistedLeaseRejectsDamage() {
         let bytes = CounterLease.encodePersisted(0x0102_0304_0506_0708)
         XCTAssertEqual(bytes.count, 13)
