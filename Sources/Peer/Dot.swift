@@ -18,10 +18,44 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible, E
     }
 
     /// An id from raw bytes; nil if they are not 1...255 bytes of valid UTF-8.
-    public init?<C: Collection>(validatingUTF8 bytes: C) where C.Element == UInt8 {
+    public init?(validatingUTF8 bytes: ArraySlice<UInt8>) {
         guard !bytes.isEmpty, bytes.count <= VersionFormat.maxNodeIDBytes,
-              String(validating: bytes, as: UTF8.self) != nil else { return nil }
+              bytes.withUnsafeBufferPointer({ NodeID.isValidUTF8($0) }) else { return nil }
         utf8 = Array(bytes)
+    }
+
+    public init?(validatingUTF8 bytes: [UInt8]) { self.init(validatingUTF8: bytes[...]) }
+
+    /// Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF), without
+    /// building a String: decoders check every id they read, so this is on the read path.
+    static func isValidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        let n = b.count
+        while i < n {
+            let c = b[i]
+            if c < 0x80 { i += 1; continue }
+            let need: Int
+            var lo: UInt8 = 0x80, hi: UInt8 = 0xbf  // allowed range of the second byte
+            switch c {
+            case 0xc2...0xdf: need = 1
+            case 0xe0: need = 2; lo = 0xa0
+            case 0xe1...0xec, 0xee, 0xef: need = 2
+            case 0xed: need = 2; hi = 0x9f
+            case 0xf0: need = 3; lo = 0x90
+            case 0xf1...0xf3: need = 3
+            case 0xf4: need = 3; hi = 0x8f
+            default: return false
+            }
+            guard i + need < n else { return false }
+            guard b[i + 1] >= lo && b[i + 1] <= hi else { return false }
+            var k = 2
+            while k <= need {
+                guard b[i + k] & 0xc0 == 0x80 else { return false }
+                k += 1
+            }
+            i += need + 1
+        }
+        return true
     }
 
     /// For literals in code and tests; an invalid literal is a programmer error.
@@ -33,7 +67,20 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible, E
     public var string: String { String(decoding: utf8, as: UTF8.self) }
     public var description: String { string }
 
-    public static func < (a: NodeID, b: NodeID) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+    /// Byte-wise order (shorter first on a common prefix), as memcmp would give.
+    public static func < (a: NodeID, b: NodeID) -> Bool {
+        a.utf8.withUnsafeBufferPointer { x in
+            b.utf8.withUnsafeBufferPointer { y in
+                let n = min(x.count, y.count)
+                var i = 0
+                while i < n {
+                    if x[i] != y[i] { return x[i] < y[i] }
+                    i += 1
+                }
+                return x.count < y.count
+            }
+        }
+    }
 }
 
 /// One write's name: the node that coordinated it and that node's counter at the time.
