@@ -58,7 +58,9 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible, E
         return true
     }
 
-    /// For literals in code and tests; an invalid literal is a programmer error.
+    /// For literals in code and tests; an invalid literal is a programmer error. Note that
+    /// `NodeID("x")` with a literal argument is this initializer (literal coercion), not
+    /// the failable one: build ids from input with `NodeID(someString)` (a String value).
     public init(stringLiteral value: String) {
         guard let id = NodeID(value) else { preconditionFailure("invalid node id literal \(value.debugDescription)") }
         self = id
