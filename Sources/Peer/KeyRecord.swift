@@ -58,6 +58,13 @@ public enum KeyRecord: Hashable, Sendable {
         }
     }
 
+    /// The merge of an incoming record into this (stored) one, or nil when the incoming one
+    /// adds nothing — the replication, read-repair and handoff paths then skip the write.
+    public func absorbing(_ incoming: KeyRecord) throws(KeyRecordError) -> KeyRecord? {
+        let m = try merged(with: incoming)
+        return m == self ? nil : m
+    }
+
     /// The record's bytes: header, then kind and body.
     public func encode() -> [UInt8] {
         var w = VersionWriter(capacity: estimatedBytes)

@@ -113,6 +113,16 @@ final class KeyRecordTests: XCTestCase {
         expect(sealed([0x6c, 0x01, 0x80, 0x80, 0x80, 0x80, 0x10, 0x02, 0x6e, 0x31, 0x01]), .valueOutOfRange(offset: 6), "logical > UInt32")
     }
 
+    func testAbsorbingReportsWhetherTheStoredRecordChanges() throws {
+        let stored = KeyRecord.siblings(try exampleState())
+        XCTAssertNil(try stored.absorbing(stored))
+        XCTAssertNil(try stored.absorbing(.siblings(KeyState())), "an empty state adds nothing")
+        var newer = try exampleState()
+        _ = newer.write(at: n2, context: nil, value: .value([9])) { 10 }
+        XCTAssertEqual(try stored.absorbing(.siblings(newer)), .siblings(newer))
+        XCTAssertNil(try KeyRecord.siblings(newer).absorbing(stored), "a stale replica's state adds nothing")
+    }
+
     func testMergeOfDifferentKindsIsRefused() throws {
         let l = KeyRecord.lww(LWWKeyState(timestamp: HLCTimestamp(physicalMs: 1, logical: 0, node: n1), value: .tombstone))
         XCTAssertThrowsError(try KeyRecord.siblings(KeyState()).merged(with: l)) {
