@@ -4,6 +4,12 @@
 // Unicode-aware comparison: two ids are the same actor only if their bytes are equal, and
 // their order (used for every sorted encoding) is the same on every machine.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The identity of a server node, used as the actor of dots and version vectors.
 /// 1 to 255 bytes of UTF-8, ordered byte-wise.
 public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
@@ -69,20 +75,22 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible, E
     public var string: String { String(decoding: utf8, as: UTF8.self) }
     public var description: String { string }
 
-    /// Byte-wise order (shorter first on a common prefix), as memcmp would give.
-    public static func < (a: NodeID, b: NodeID) -> Bool {
+    /// Three-way byte-wise comparison (shorter first on a common prefix): <0, 0 or >0.
+    /// One pass serves both equality and order on the sorted-merge paths.
+    public static func compare(_ a: NodeID, _ b: NodeID) -> Int {
         a.utf8.withUnsafeBufferPointer { x in
             b.utf8.withUnsafeBufferPointer { y in
                 let n = min(x.count, y.count)
-                var i = 0
-                while i < n {
-                    if x[i] != y[i] { return x[i] < y[i] }
-                    i += 1
+                if n > 0, let xp = x.baseAddress, let yp = y.baseAddress {
+                    let c = memcmp(xp, yp, n)
+                    if c != 0 { return Int(c) }
                 }
-                return x.count < y.count
+                return x.count - y.count
             }
         }
     }
+
+    public static func < (a: NodeID, b: NodeID) -> Bool { compare(a, b) < 0 }
 }
 
 /// One write's name: the node that coordinated it and that node's counter at the time.
@@ -99,7 +107,12 @@ public struct Dot: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var description: String { "\(actor):\(counter)" }
 
     /// Ordered by actor bytes, then counter: the order siblings are kept and encoded in.
-    public static func < (a: Dot, b: Dot) -> Bool {
-        a.actor != b.actor ? a.actor < b.actor : a.counter < b.counter
+    public static func < (a: Dot, b: Dot) -> Bool { compare(a, b) < 0 }
+
+    /// Three-way comparison in that order: <0, 0 or >0.
+    public static func compare(_ a: Dot, _ b: Dot) -> Int {
+        let c = NodeID.compare(a.actor, b.actor)
+        if c != 0 { return c }
+        return a.counter == b.counter ? 0 : (a.counter < b.counter ? -1 : 1)
     }
 }
