@@ -5,16 +5,19 @@
 // "counters up to L are taken" (an fsync through Storage); after a restart it starts above
 // the recorded L. One fsync buys `leaseSize` counters; a crash wastes at most that many.
 //
-// Call order (pure state machine; the node does the I/O):
+// Call order (pure state machine; the node does the I/O, one lease write at a time):
 //   var lease = CounterLease(persistedLeasedUpTo: storedL)   // nil on a new data directory
 //   switch lease.next() {
-//   case .counter(let n): use n
-//   case .persist(let l): durably store CounterLease.encodePersisted(l) under
-//                         StorageKey.meta(StorageKey.counterLeaseName), then
-//                         lease.didPersist(leasedUpTo: l) and call next() again
+//   case .counter(let n):        use n
+//   case .persist(let l):        durably store CounterLease.encodePersisted(l) under
+//                                StorageKey.meta(name: StorageKey.counterLeaseName), then
+//                                lease.didPersist(leasedUpTo: l) (or persistFailed()) and
+//                                ask again
+//   case .waitForPersist:        a lease write is in flight; ask again when it completes
 //   }
-// `renewalDue` says when to extend the lease early (in the background) so writers rarely
-// wait for the fsync.
+//   if let l = lease.renewIfDue() { persist l off the write path, then didPersist(l) }
+// At most one lease write is in flight and each asks for more than the one before, so
+// the stored lease never goes backwards even if the node writes them asynchronously.
 
 import Storage
 
@@ -27,8 +30,10 @@ public struct CounterLease: Sendable {
         /// Use this counter.
         case counter(UInt64)
         /// No counter is left in the lease: durably record `leasedUpTo`, call
-        /// `didPersist(leasedUpTo:)`, then ask again.
+        /// `didPersist(leasedUpTo:)` (or `persistFailed()`), then ask again.
         case persist(leasedUpTo: UInt64)
+        /// No counter is left and a lease write is already in flight: ask again after it.
+        case waitForPersist
     }
 
     public let leaseSize: UInt64
@@ -36,6 +41,8 @@ public struct CounterLease: Sendable {
     public private(set) var lastIssued: UInt64
     /// The durable bound: every counter up to it may have been handed out.
     public private(set) var leasedUpTo: UInt64
+    /// The lease being written, if any.
+    public private(set) var inFlight: UInt64?
 
     /// - Parameter persistedLeasedUpTo: the last durably recorded lease, or nil for a new
     ///   data directory (which must come with a new node id).
@@ -53,7 +60,21 @@ public struct CounterLease: Sendable {
             lastIssued += 1
             return .counter(lastIssued)
         }
-        return .persist(leasedUpTo: proposedLease)
+        if inFlight != nil { return .waitForPersist }
+        let l = proposedLease
+        guard l > leasedUpTo else { return .waitForPersist }  // the counter space is spent
+        inFlight = l
+        return .persist(leasedUpTo: l)
+    }
+
+    /// A lease to write now, off the write path, when less than a quarter of the current
+    /// one is left and no write is in flight; nil otherwise.
+    public mutating func renewIfDue() -> UInt64? {
+        guard inFlight == nil, renewalDue else { return nil }
+        let l = proposedLease
+        guard l > leasedUpTo else { return nil }
+        inFlight = l
+        return l
     }
 
     /// The lease to persist next: `leaseSize` counters beyond the last one handed out.
@@ -62,14 +83,20 @@ public struct CounterLease: Sendable {
         return overflow ? UInt64.max : l
     }
 
-    /// True when less than a quarter of the lease is left: persist `proposedLease` now,
-    /// off the write path, and writers will not have to wait.
-    public var renewalDue: Bool { leasedUpTo - lastIssued < max(1, leaseSize / 4) }
+    /// True when less than a quarter of the lease is left (see `renewIfDue`).
+    public var renewalDue: Bool { lastIssued >= leasedUpTo || leasedUpTo - lastIssued < max(1, leaseSize / 4) }
 
     /// Records that `leasedUpTo` is durably stored. A smaller value than the current lease
     /// (a late confirmation) changes nothing.
     public mutating func didPersist(leasedUpTo l: UInt64) {
         leasedUpTo = max(leasedUpTo, l)
+        if let f = inFlight, f <= l { inFlight = nil }
+    }
+
+    /// The in-flight lease write failed (or its outcome is unknown): nothing handed out
+    /// depends on it; the next `next()` or `renewIfDue()` asks again (for at least as much).
+    public mutating func persistFailed() {
+        inFlight = nil
     }
 
     /// Skips past a counter of this node seen in stored data (`KeyState.write` reported

@@ -7,7 +7,7 @@
 extension KeyRecord {
     /// XXH64 of the canonical kind+body bytes (the same bytes the checksum covers).
     public var digest: UInt64 {
-        var w = VersionWriter(capacity: 64)
+        var w = VersionWriter(capacity: estimatedBytes)
         encodeBody(into: &w)
         return XXH64.hash(w.bytes)
     }

@@ -58,15 +58,35 @@ public enum KeyRecord: Hashable, Sendable {
         }
     }
 
+    /// The merge of an incoming record into this (stored) one, or nil when the incoming one
+    /// adds nothing — the replication, read-repair and handoff paths then skip the write.
+    public func absorbing(_ incoming: KeyRecord) throws(KeyRecordError) -> KeyRecord? {
+        let m = try merged(with: incoming)
+        return m == self ? nil : m
+    }
+
     /// The record's bytes: header, then kind and body.
     public func encode() -> [UInt8] {
-        var w = VersionWriter(capacity: 64)
+        var w = VersionWriter(capacity: estimatedBytes)
         w.u8(VersionFormat.recordVersion1)
         w.u32LE(0)  // checksum, filled in below
         encodeBody(into: &w)
         let crc = CRC32C.mask(w.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[KeyRecord.headerBytes...])) })
         for i in 0..<4 { w.bytes[1 + i] = UInt8(truncatingIfNeeded: crc >> UInt32(8 * i)) }
         return w.bytes
+    }
+
+    /// An upper bound on the encoded size for plausible states, so encoding allocates once.
+    var estimatedBytes: Int {
+        switch self {
+        case .siblings(let s):
+            var n = KeyRecord.headerBytes + 12
+            for e in s.context.entries { n += e.actor.utf8.count + 11 }
+            for sib in s.siblings { n += 22 + (sib.value.bytes?.count ?? 0) }
+            return n
+        case .lww(let l):
+            return KeyRecord.headerBytes + 32 + l.timestamp.node.utf8.count + (l.value.bytes?.count ?? 0)
+        }
     }
 
     /// Kind byte and body: the canonical bytes the checksum and the digest cover.

@@ -13,10 +13,11 @@ extension KeyState {
         out.reserveCapacity(max(a.count, b.count))
         var i = 0, j = 0
         while i < a.count || j < b.count {
-            if j == b.count || (i < a.count && a[i].dot < b[j].dot) {
+            let c = i == a.count ? 1 : (j == b.count ? -1 : Dot.compare(a[i].dot, b[j].dot))
+            if c < 0 {
                 if !other.context.covers(a[i].dot) { out.append(a[i]) }
                 i += 1
-            } else if i == a.count || b[j].dot < a[i].dot {
+            } else if c > 0 {
                 if !context.covers(b[j].dot) { out.append(b[j]) }
                 j += 1
             } else {

@@ -65,6 +65,11 @@ public enum StorageKey: Hashable, Sendable {
         StorageKey.data(partition: partition, namespace: namespace, key: key).encode()
     }
 
+    /// Same as `init(decoding:)`.
+    public static func decode(_ bytes: ArraySlice<UInt8>) throws(StorageKeyError) -> StorageKey {
+        try StorageKey(decoding: bytes)
+    }
+
     public init(decoding bytes: [UInt8]) throws(StorageKeyError) {
         try self.init(decoding: bytes[...])
     }

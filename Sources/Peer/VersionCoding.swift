@@ -13,9 +13,9 @@ struct VersionWriter {
         bytes.reserveCapacity(capacity)
     }
 
-    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    @inline(__always) mutating func u8(_ v: UInt8) { bytes.append(v) }
 
-    mutating func varint(_ value: UInt64) {
+    @inline(__always) mutating func varint(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -24,30 +24,30 @@ struct VersionWriter {
         bytes.append(UInt8(v))
     }
 
-    mutating func varint(_ value: Int) { varint(UInt64(value)) }
+    @inline(__always) mutating func varint(_ value: Int) { varint(UInt64(value)) }
 
-    mutating func u32LE(_ v: UInt32) {
+    @inline(__always) mutating func u32LE(_ v: UInt32) {
         for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(shift))) }
     }
 
-    mutating func u32BE(_ v: UInt32) {
+    @inline(__always) mutating func u32BE(_ v: UInt32) {
         for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(shift))) }
     }
 
-    mutating func u64BE(_ v: UInt64) {
+    @inline(__always) mutating func u64BE(_ v: UInt64) {
         for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) }
     }
 
-    mutating func append<C: Collection>(_ c: C) where C.Element == UInt8 { bytes.append(contentsOf: c) }
+    @inline(__always) mutating func append<C: Collection>(_ c: C) where C.Element == UInt8 { bytes.append(contentsOf: c) }
 
     /// A node id: one length byte, then its UTF-8 bytes.
-    mutating func nodeID(_ id: NodeID) {
+    @inline(__always) mutating func nodeID(_ id: NodeID) {
         u8(UInt8(truncatingIfNeeded: id.utf8.count))
         bytes.append(contentsOf: id.utf8)
     }
 
     /// Length-prefixed bytes: varint length, then the bytes.
-    mutating func lengthPrefixed(_ b: [UInt8]) {
+    @inline(__always) mutating func lengthPrefixed(_ b: [UInt8]) {
         varint(b.count)
         bytes.append(contentsOf: b)
     }
@@ -69,13 +69,13 @@ struct VersionReader {
     /// Offset from the start of the slice, for error messages.
     var offset: Int { position - bytes.startIndex }
 
-    mutating func u8() -> UInt8? {
+    @inline(__always) mutating func u8() -> UInt8? {
         guard position < bytes.endIndex else { return nil }
         defer { position += 1 }
         return bytes[position]
     }
 
-    mutating func varint() -> UInt64? {
+    @inline(__always) mutating func varint() -> UInt64? {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while shift < 64 {
@@ -90,12 +90,12 @@ struct VersionReader {
     }
 
     /// A varint that must fit in `0...limit`.
-    mutating func varintInt(limit: Int) -> Int? {
+    @inline(__always) mutating func varintInt(limit: Int) -> Int? {
         guard let v = varint(), v <= UInt64(limit) else { return nil }
         return Int(v)
     }
 
-    mutating func u32LE() -> UInt32? {
+    @inline(__always) mutating func u32LE() -> UInt32? {
         guard remaining >= 4 else { return nil }
         var v: UInt32 = 0
         for i in 0..<4 { v |= UInt32(bytes[position + i]) << UInt32(8 * i) }
@@ -103,7 +103,7 @@ struct VersionReader {
         return v
     }
 
-    mutating func u32BE() -> UInt32? {
+    @inline(__always) mutating func u32BE() -> UInt32? {
         guard remaining >= 4 else { return nil }
         var v: UInt32 = 0
         for i in 0..<4 { v = (v << 8) | UInt32(bytes[position + i]) }
@@ -111,7 +111,7 @@ struct VersionReader {
         return v
     }
 
-    mutating func u64BE() -> UInt64? {
+    @inline(__always) mutating func u64BE() -> UInt64? {
         guard remaining >= 8 else { return nil }
         var v: UInt64 = 0
         for i in 0..<8 { v = (v << 8) | UInt64(bytes[position + i]) }
@@ -119,27 +119,27 @@ struct VersionReader {
         return v
     }
 
-    mutating func take(_ n: Int) -> ArraySlice<UInt8>? {
+    @inline(__always) mutating func take(_ n: Int) -> ArraySlice<UInt8>? {
         guard n >= 0, remaining >= n else { return nil }
         defer { position += n }
         return bytes[position..<(position + n)]
     }
 
     /// The rest of the bytes.
-    mutating func rest() -> ArraySlice<UInt8> {
+    @inline(__always) mutating func rest() -> ArraySlice<UInt8> {
         defer { position = bytes.endIndex }
         return bytes[position...]
     }
 
     /// A node id: one length byte (1...255), then that many bytes of valid UTF-8.
-    mutating func nodeID() -> NodeID? {
+    @inline(__always) mutating func nodeID() -> NodeID? {
         guard let n = u8(), n > 0, let raw = take(Int(n)) else { return nil }
         return NodeID(validatingUTF8: raw)
     }
 
     /// Length-prefixed bytes; the length must fit in what remains (so a hostile length
     /// cannot make us allocate more than the input holds).
-    mutating func lengthPrefixed() -> [UInt8]? {
+    @inline(__always) mutating func lengthPrefixed() -> [UInt8]? {
         guard let n = varintInt(limit: remaining), let raw = take(n) else { return nil }
         return Array(raw)
     }

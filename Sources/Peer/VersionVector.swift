@@ -44,9 +44,9 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
         var lo = 0, hi = entries.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            let a = entries[mid].actor
-            if a == actor { return (mid, true) }
-            if a < actor { lo = mid + 1 } else { hi = mid }
+            let c = NodeID.compare(entries[mid].actor, actor)
+            if c == 0 { return (mid, true) }
+            if c < 0 { lo = mid + 1 } else { hi = mid }
         }
         return (lo, false)
     }
@@ -86,9 +86,10 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
         var i = 0, j = 0
         let a = entries, b = other.entries
         while i < a.count || j < b.count {
-            if j == b.count || (i < a.count && a[i].actor < b[j].actor) {
+            let c = i == a.count ? 1 : (j == b.count ? -1 : NodeID.compare(a[i].actor, b[j].actor))
+            if c < 0 {
                 out.append(a[i]); i += 1
-            } else if i == a.count || b[j].actor < a[i].actor {
+            } else if c > 0 {
                 out.append(b[j]); j += 1
             } else {
                 out.append(a[i].counter >= b[j].counter ? a[i] : b[j]); i += 1; j += 1

@@ -2,16 +2,19 @@
 // remove) or the replication target changes. Never called because a node is merely down.
 //
 // Promises, for m joined members and target N (tested in ClaimPropertyTests):
-//  (a) balance: every member will own floor(Q/m) or ceil(Q/m) partitions;
+//  (a) balance: every member will own floor(Q/m) or ceil(Q/m) partitions, always.
 //  (b) spacing: any N consecutive partitions (wrapping) have N distinct owners whenever
-//      m >= N + 1, or m == N and N divides Q. With m == N and N not dividing Q no layout
-//      can do it (the N-th power of a Q-cycle needs N + 1 colours); then at most N - 1
-//      windows repeat an owner, all at one spot. Below N members, owners are still spread
-//      as far as the member count allows, but only where that costs no extra move.
-//  (c) movement: partitions move only from members above their target to members below it
-//      and from departed owners, which meets the lower bound whenever the spacing permits;
-//      where spacing forces more (a few swaps, or a re-stripe at small m) it says so in
-//      the move count, never by breaking (a) or (b).
+//      m >= N + 1 and the striped fallback can do it (r = Q mod m is 0, or r >= N, or
+//      m >= 2N - r: for N = 3 and Q a power of two that is every m >= 4), or m >= Q, or
+//      m == N with N dividing Q. With m == N and N not dividing Q no layout can do it (the
+//      (N-1)-th power of a Q-cycle needs N + 1 colours); then at most N - 1 windows repeat
+//      an owner, all at one spot. Below N members spacing is a preference that costs no move.
+//  (c) movement: partitions move from departed owners and from members above target to
+//      members below it. The lower bound (RingAudit.minimumMoves) is met by every single
+//      join with m > N + 1 and every single removal with m > 2N in the tested sequences.
+//      In smaller clusters an orphan's 2(N-1) neighbours can be all the other members, so
+//      spacing forces extra moves; there the whole ring is re-solved (Viterbi pass, or the
+//      stripe) for the fewest moves that keep (a) and (b).
 //  (d) determinism: members are sorted by the bytes of their id and every tie breaks on
 //      that order, so every node computes the same ring from the same input.
 
@@ -25,7 +28,7 @@ public enum Claim {
     /// A new ring over `members`, striped from scratch (version 1, no transfers).
     public static func initial<S: Sequence>(partitionCount: Int = Ring.defaultPartitionCount, members: S,
                                             targetN: Int = Ring.defaultTargetN) throws(RingError) -> Ring where S.Element == String {
-        let sorted = Ring.sortedIDs(members)
+        let sorted = Ring.sortedIDs(members.filter(Ring.isValidNodeID))
         guard !sorted.isEmpty else { throw .invalidOwners("no members") }
         _ = try Ring.partitionBits(of: partitionCount)
         let n = clampN(targetN)
@@ -39,10 +42,11 @@ public enum Claim {
     /// The next ring: owners unchanged, and every partition whose owner must change marked
     /// with its next owner (so the node layer can hand it off), version + 1. The claim
     /// starts from where transfers in flight will land. If nothing changes, or `members`
-    /// is empty, `current` comes back as it is. `targetN` nil keeps the ring's own;
+    /// has no valid id, `current` comes back as it is. `targetN` nil keeps the ring's own;
     /// values outside 1...64 are clamped.
     public static func next<S: Sequence>(current: Ring, members: S, targetN: Int? = nil) -> Ring where S.Element == String {
-        let sorted = Ring.sortedIDs(members)
+        // Ids a ring cannot hold (empty, over 1024 bytes) are not members.
+        let sorted = Ring.sortedIDs(members.filter(Ring.isValidNodeID))
         guard !sorted.isEmpty else { return current }
         let n = clampN(targetN ?? current.targetN)
         let future = assignment(base: current.futureOwners, members: sorted, targetN: n)
@@ -81,7 +85,9 @@ public enum Claim {
             // from other starting points sometimes does; a few deterministic retries.
             let bound = ClaimLayout.lowerBound(base: base, memberCount: m)
             var retry: UInt64 = 1
-            while retry <= 3 && (layout.violations > 0 || layout.moves > bound) {
+            // (Spacing left broken in a small cluster goes to the Viterbi pass instead.)
+            let solvable = spacingRequired && ClaimLayout.viterbiStates(memberCount: m, window: window) <= ClaimLayout.maxViterbiStates
+            while retry <= 3 && ((layout.violations > 0 && !solvable) || (layout.violations == 0 && layout.moves > bound)) {
                 let shifted = anchors.map { Int((UInt64($0) &+ retry &* 0x9E37_79B9_7F4A_7C15) % UInt64(q)) }
                 let other = incremental(base: base, memberCount: m, window: window, anchors: shifted, spacingRequired: spacingRequired)
                 if (other.violations, other.moves) < (layout.violations, layout.moves) { layout = other }

@@ -13,6 +13,16 @@ extension ClaimLayout {
     static let maxViterbiStates = 64
     static let viterbiPasses = 24
 
+    /// m!/(m-w+1)!: the Viterbi states for m members and window w (capped, no overflow).
+    static func viterbiStates(memberCount m: Int, window w: Int) -> Int {
+        var states = 1
+        for i in 0..<max(0, w - 1) {
+            states *= max(0, m - i)
+            if states > maxViterbiStates { return maxViterbiStates + 1 }
+        }
+        return states
+    }
+
     /// A spaced, balanced layout near `base`, or nil when the shape is too large or none fits.
     static func viterbi(base: [Int], memberCount m: Int, window w: Int, start: [Int], anchors: [Int]) -> ClaimLayout? {
         let q = base.count
@@ -28,10 +38,18 @@ extension ClaimLayout {
         var index: [[Int]: Int] = [:]
         for (i, s) in states.enumerated() { index[s] = i }
         guard start.count == w - 1, let startState = index[start] else { return nil }
-        // Successors: append x not in the state, drop the oldest.
-        let successors: [[(x: Int, to: Int)]] = states.map { s in
-            (0..<m).compactMap { x in s.contains(x) ? nil : index[Array(s.dropFirst()) + [x]].map { (x, $0) } }
+        // Successors: append x not in the state, drop the oldest. Every state has exactly
+        // m - (w - 1) of them, stored flat so the inner loop touches no nested arrays.
+        let fanout = m - (w - 1)
+        var succX: [Int] = []
+        var succTo: [Int] = []
+        for st in states {
+            for x in 0..<m where !st.contains(x) {
+                succX.append(x)
+                succTo.append(index[Array(st.dropFirst()) + [x]] ?? 0)
+            }
         }
+        let lastOwner = states.map { $0.last ?? 0 }
         // Final states whose owners, followed by the start again, keep every window distinct.
         let closes: [Bool] = states.map { f in
             for i in 0..<(w - 1) {
@@ -53,8 +71,9 @@ extension ClaimLayout {
         var bestKey = (Int.max, Int.max)
         var step = 0.5
         for _ in 0..<viterbiPasses {
-            guard let owners = pass(base: base, states: states, successors: successors, closes: closes,
-                                    start: start, startState: startState, price: price, back: &back) else { return nil }
+            guard let owners = pass(base: base, stateCount: states.count, fanout: fanout, succX: succX, succTo: succTo,
+                                    lastOwner: lastOwner, closes: closes, start: start, startState: startState,
+                                    price: price, back: &back) else { return nil }
             var counts = Array(repeating: 0, count: m)
             for o in owners { counts[o] += 1 }
             let imbalance = (0..<m).reduce(0) { $0 + abs(counts[$1] - targets[$1]) }
@@ -78,23 +97,25 @@ extension ClaimLayout {
     }
 
     /// One Viterbi pass: the cheapest valid sequence under `price`, or nil if none closes.
-    private static func pass(base: [Int], states: [[Int]], successors: [[(x: Int, to: Int)]], closes: [Bool],
-                             start: [Int], startState: Int, price: [Double], back: inout [UInt8]) -> [Int]? {
+    private static func pass(base: [Int], stateCount s: Int, fanout: Int, succX: [Int], succTo: [Int], lastOwner: [Int],
+                             closes: [Bool], start: [Int], startState: Int, price: [Double], back: inout [UInt8]) -> [Int]? {
         let q = base.count
-        let s = states.count
         let w1 = start.count
-        func cost(_ p: Int, _ x: Int) -> Double { (x == base[p] ? 0 : 1) + price[x] }
         var dp = Array(repeating: Double.infinity, count: s)
-        dp[startState] = (0..<w1).reduce(0.0) { $0 + cost($1, start[$1]) }
+        dp[startState] = (0..<w1).reduce(0.0) { $0 + (start[$1] == base[$1] ? 0 : 1) + price[start[$1]] }
         var next = dp
         for p in w1..<q {
+            let here = base[p]
             for t in 0..<s { next[t] = .infinity }
             for from in 0..<s where dp[from] < .infinity {
-                for (x, to) in successors[from] {
-                    let c = dp[from] + cost(p, x)
+                let d = dp[from]
+                for j in (from * fanout)..<(from * fanout + fanout) {
+                    let x = succX[j]
+                    let to = succTo[j]
+                    let c = d + (x == here ? 0 : 1) + price[x]
                     if c < next[to] {
                         next[to] = c
-                        back[p * s + to] = UInt8(from)
+                        back[p * s + to] = UInt8(truncatingIfNeeded: from)
                     }
                 }
             }
@@ -108,7 +129,7 @@ extension ClaimLayout {
         var state = final
         var p = q - 1
         while p >= w1 {
-            owners[p] = states[state].last ?? 0
+            owners[p] = lastOwner[state]
             state = Int(back[p * s + state])
             p -= 1
         }

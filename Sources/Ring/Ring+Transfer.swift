@@ -2,6 +2,11 @@
 // move with its next owner (`Claim.next`). The node layer streams that partition's data,
 // then calls `completingTransfer(of:)`, one partition at a time, so no partition is ever
 // without a node that holds its data. Until then both owners receive writes.
+//
+// Every completion raises the version, so two nodes completing different partitions from
+// the same ring produce equal versions and the merge keeps only one of them. The node
+// layer should therefore send completions to the claimant, which applies them in turn
+// (completing twice is harmless), as it does for every other ring change.
 
 /// One partition changing hands: `from` streams its data to `to`, then `to` owns it.
 public struct PartitionMove: Sendable, Hashable, CustomStringConvertible {

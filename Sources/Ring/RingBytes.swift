@@ -60,7 +60,7 @@ struct ByteReader {
         return value
     }
 
-    /// LEB128, at most 10 bytes; an overlong or overflowing varint is nil.
+    /// LEB128, at most 10 bytes; a non-minimal, overlong or overflowing varint is nil.
     mutating func readVarint() -> UInt64? {
         var value: UInt64 = 0
         var shift: UInt64 = 0
@@ -69,7 +69,11 @@ struct ByteReader {
             let payload = UInt64(byte & 0x7F)
             if shift == 63 && payload > 1 { return nil }
             value |= payload << shift
-            if byte & 0x80 == 0 { return value }
+            if byte & 0x80 == 0 {
+                // A zero final group after the first is a longer spelling of a smaller
+                // value; rejecting it keeps every encoding canonical.
+                return byte == 0 && shift > 0 ? nil : value
+            }
             shift += 7
         }
         return nil

@@ -157,4 +157,48 @@ final class DVVPropertyTests: XCTestCase {
             }
         }
     }
+
+    func testSiblingLimitHoldsForWritesWithoutContextAndNeverBlocksWritesWithOne() {
+        var refusals = 0, setRefusals = 0
+        for i in 0..<500 {
+            let seed = Self.baseSeed &+ 3_000_000 &+ UInt64(i)
+            var rng = SeededRandom(seed: seed)
+            let limit = rng.int(1...4)
+            let ids: [NodeID] = ["n0", "n1", "n2"]
+            var replicas = Array(repeating: KeyState(), count: 3)
+            var counters: [UInt64] = [0, 0, 0]
+            for step in 0..<40 {
+                let r = rng.int(0..<3)
+                if rng.chance(30) {
+                    replicas[r].merge(replicas[rng.int(0..<3)])
+                    continue
+                }
+                let kind = rng.int(0..<3)
+                let ctx: VersionVector? = kind == 0 ? nil : (kind == 1 ? VersionVector() : replicas[rng.int(0..<3)].read().context)
+                let before = replicas[r]
+                let outcome = replicas[r].write(at: ids[r], context: ctx, value: .value([UInt8(step)]), siblingLimit: limit) { () -> UInt64 in
+                    counters[r] += 1
+                    return counters[r]
+                }
+                switch outcome {
+                case .written:
+                    if ctx?.isEmpty ?? true {
+                        XCTAssertLessThanOrEqual(replicas[r].siblings.count, limit, "seed \(seed) step \(step)")
+                        XCTAssertLessThanOrEqual(before.siblings.count, limit, "seed \(seed) step \(step)")
+                    }
+                case .refusedSiblingLimit(let n, let l):
+                    XCTAssertTrue(ctx?.isEmpty ?? true, "a write with a context was refused, seed \(seed)")
+                    XCTAssertEqual(l, limit)
+                    XCTAssertGreaterThan(n, limit)
+                    XCTAssertEqual(replicas[r], before, "a refused write changed the state, seed \(seed)")
+                    refusals += 1
+                    if ctx == nil { setRefusals += 1 }
+                default:
+                    XCTFail("\(outcome), seed \(seed)")
+                }
+            }
+        }
+        XCTAssertGreaterThan(refusals, 100, "the histories must reach the limit")
+        XCTAssertGreaterThan(setRefusals, 0, "and SETs on keys already past it")
+    }
 }

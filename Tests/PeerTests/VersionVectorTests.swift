@@ -28,6 +28,20 @@ final class VersionVectorTests: XCTestCase {
         XCTAssertNil(NodeID(validatingUTF8: [0xff, 0xfe]))
     }
 
+    func testUTF8ValidatorAgreesWithTheStandardLibrary() {
+        var rng = SeededRandom(seed: 0x07F8)
+        let interesting: [[UInt8]] = [[0xc0, 0x80], [0xe0, 0x80, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80],
+                                      [0xf0, 0x9f, 0x98, 0x80], [0xe2, 0x82, 0xac], [0xc3, 0xa9], [0xe2, 0x82]]
+        for i in 0..<100_000 {
+            var bytes: [UInt8]
+            if i < interesting.count { bytes = interesting[i] } else {
+                bytes = (0..<rng.int(0..<8)).map { _ in rng.chance(50) ? UInt8(rng.int(0x80..<0x100)) : UInt8(rng.int(0..<0x100)) }
+            }
+            let ours = bytes.withUnsafeBufferPointer { NodeID.isValidUTF8($0) }
+            XCTAssertEqual(ours, String(validating: bytes, as: UTF8.self) != nil, "\(bytes)")
+        }
+    }
+
     func testMergeIsPointwiseMax() {
         let x = VersionVector([a: 5, b: 1]), y = VersionVector([b: 4, c: 2])
         XCTAssertEqual(x.merged(with: y), VersionVector([a: 5, b: 4, c: 2]))

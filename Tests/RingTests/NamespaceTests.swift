@@ -98,6 +98,27 @@ final class NamespaceTests: XCTestCase {
         XCTAssertEqual(try NamespaceTable(decoding: expected), table)
     }
 
+    func testResealedRandomMutationsThrowOrRoundTrip() throws {
+        var table = NamespaceTable()
+        table = try table.upserting(try Namespace(name: "logs", n: 2, r: .one, w: .count(2), conflict: .lww))
+        let body = Array(table.encode().dropLast(8))
+        var rng = SeededRandom(seed: 0xAB5)
+        for iteration in 0..<3000 {
+            var bytes = body
+            switch rng.next() % 3 {
+            case 0: bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: rng.next())
+            case 1: bytes.removeLast(Int(rng.next() % UInt64(bytes.count)))
+            default: bytes.insert(UInt8(truncatingIfNeeded: rng.next()), at: Int(rng.next() % UInt64(bytes.count)))
+            }
+            var w = ByteWriter()
+            w.write(bytes)
+            w.write(KeyHash.xxh64(bytes, seed: RingFormat.checksumSeed))
+            if let decoded = try? NamespaceTable(decoding: w.bytes) {
+                XCTAssertEqual(decoded.encode(), w.bytes, "iteration \(iteration) (seed 0xAB5)")
+            }
+        }
+    }
+
     func testTableMergeIsDeterministicAndCommutative() throws {
         let base = NamespaceTable()
         let left = try base.upserting(try Namespace(name: "left"))

@@ -128,6 +128,46 @@ final class RingEncodingTests: XCTestCase {
         XCTAssertThrowsError(try Ring(decoding: sealed(huge.bytes)))
     }
 
+    /// Mutations behind a valid checksum reach the parser itself: it must throw or yield a
+    /// ring whose encoding is exactly the input (canonical), never trap.
+    func testResealedRandomMutationsThrowOrRoundTrip() throws {
+        let body = Array(try sampleRing().encode().dropLast(8))
+        var rng = SeededRandom(seed: 0xF022)
+        var decoded = 0
+        for iteration in 0..<3000 {
+            var bytes = body
+            switch rng.next() % 4 {
+            case 0: bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: rng.next())
+            case 1: bytes.removeLast(Int(rng.next() % UInt64(bytes.count)))
+            case 2: bytes.insert(UInt8(truncatingIfNeeded: rng.next()), at: Int(rng.next() % UInt64(bytes.count)))
+            default:
+                for _ in 0..<4 { bytes[Int(rng.next() % UInt64(bytes.count))] ^= UInt8(truncatingIfNeeded: rng.next() | 1) }
+            }
+            let input = sealed(bytes)
+            if let ring = try? Ring(decoding: input) {
+                decoded += 1
+                XCTAssertEqual(ring.encode(), input, "iteration \(iteration) (seed 0xF022)")
+            }
+        }
+        XCTAssertLessThan(decoded, 3000)
+    }
+
+    func testTinyRingsClaimWithoutTrapping() throws {
+        for q in [1, 2, 4, 8] {
+            for m in 1...6 {
+                let members = (0..<m).map(nodeID)
+                let grown = Claim.next(current: try Ring(partitionCount: q, owner: nodeID(0)), members: members).settled()
+                let fresh = try Claim.initial(partitionCount: q, members: members)
+                for ring in [grown, fresh] {
+                    let counts = ring.ownershipCounts()
+                    let bounds = RingAudit.balanceBounds(partitionCount: q, memberCount: m)
+                    for id in members { XCTAssertTrue(bounds.contains(counts[id] ?? 0), "Q \(q) m \(m)") }
+                    if m >= q { XCTAssertEqual(Set(ring.owners).count, q, "Q \(q) m \(m)") }
+                }
+            }
+        }
+    }
+
     func testInvalidRingsAreRejectedAtConstruction() {
         XCTAssertThrowsError(try Ring(partitionCount: 0, owner: "a")) { XCTAssertEqual($0 as? RingError, .invalidPartitionCount(0)) }
         XCTAssertThrowsError(try Ring(partitionCount: 96, owner: "a")) { XCTAssertEqual($0 as? RingError, .invalidPartitionCount(96)) }
