@@ -25,7 +25,9 @@ final class RESPServerBenchmarkTests: XCTestCase {
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
-        print(text.split(separator: "\r").last.map(String.init) ?? text)
+        for line in text.split(whereSeparator: { $0 == "\r" || $0 == "\n" }) where line.contains("requests per second") {
+            print(line.trimmingCharacters(in: .whitespaces))
+        }
         XCTAssertEqual(process.terminationStatus, 0)
     }
 }
