@@ -21,12 +21,13 @@ public enum RESPClientError: Error, Equatable, Sendable, CustomStringConvertible
 
 /// A blocking connection to a RESP server.
 public final class RESPClient {
-    private var fd: Int32
+    private var fd: Int32 = -1
     private var input: [UInt8] = []
     private var inputStart = 0
     private var output: [UInt8] = []
     private let replyParser: RESPReplyParser
-    private let chunk = 64 << 10
+    /// recv() target; appended to `input` with one copy.
+    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
 
     /// Connects to `host:port`, binding to `sourceHost` first when given (so traffic leaves from
     /// that address); `timeoutMs` bounds the connect and every later send and receive.
@@ -42,7 +43,10 @@ public final class RESPClient {
         }
     }
 
-    deinit { close() }
+    deinit {
+        close()
+        scratch.deallocate()
+    }
 
     public var isOpen: Bool { fd >= 0 }
 
@@ -51,6 +55,11 @@ public final class RESPClient {
             Glibc.close(fd)
             fd = -1
         }
+    }
+
+    /// Half-closes: the server sees EOF after what was sent, and still answers it.
+    public func shutdownWrite() {
+        if fd >= 0 { _ = shutdown(fd, Int32(SHUT_WR)) }
     }
 
     /// Sends one command (buffered until `flush` or the next read).
@@ -121,12 +130,12 @@ public final class RESPClient {
             input.removeSubrange(0..<inputStart)
             inputStart = 0
         }
-        let old = input.count
-        input.append(contentsOf: repeatElement(0, count: chunk))
-        let n = input.withUnsafeMutableBytes { raw in recv(fd, raw.baseAddress! + old, chunk, 0) }
+        let n = recv(fd, scratch.baseAddress, scratch.count, 0)
         let code = errno
-        input.removeSubrange((old + max(0, n))...)
-        if n > 0 { return }
+        if n > 0 {
+            input.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
+            return
+        }
         if n == 0 { throw .socket(.connectionClosed) }
         if code == EINTR { return }
         if code == EAGAIN || code == EWOULDBLOCK { throw .socket(.timedOut) }

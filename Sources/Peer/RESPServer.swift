@@ -20,6 +20,24 @@ public struct RESPServerStats: Sendable, Equatable {
     public var idleClosedTotal: Int
 }
 
+/// The server's counters, shared by its loops (atomics: any thread).
+final class RESPServerCounters: Sendable {
+    let connections = Atomic<Int>(0)
+    let acceptedTotal = Atomic<Int>(0)
+    let rejectedTotal = Atomic<Int>(0)
+    let protocolErrorsTotal = Atomic<Int>(0)
+    let idleClosedTotal = Atomic<Int>(0)
+    let nextConnectionID = Atomic<UInt64>(1)
+
+    var snapshot: RESPServerStats {
+        RESPServerStats(connections: connections.load(ordering: .relaxed),
+                        acceptedTotal: acceptedTotal.load(ordering: .relaxed),
+                        rejectedTotal: rejectedTotal.load(ordering: .relaxed),
+                        protocolErrorsTotal: protocolErrorsTotal.load(ordering: .relaxed),
+                        idleClosedTotal: idleClosedTotal.load(ordering: .relaxed))
+    }
+}
+
 /// A RESP2 server over epoll; hands commands to a `RESPCommandHandler`.
 public final class RESPServer: @unchecked Sendable {
     public let configuration: RESPServerConfiguration
@@ -28,14 +46,7 @@ public final class RESPServer: @unchecked Sendable {
     private var listener: RESPServerListener?
     private var boundAddress: SocketAddress?
     private let state = Mutex<Int>(0) // 0 new, 1 running, 2 stopped
-    private let connectionCount = Atomic<Int>(0)
-    private let acceptedTotal = Atomic<Int>(0)
-    private let rejectedTotal = Atomic<Int>(0)
-    private let protocolErrorsTotal = Atomic<Int>(0)
-    private let idleClosedTotal = Atomic<Int>(0)
-    private let nextConnectionID = Atomic<UInt64>(1)
-    /// Round-robin cursor; touched only on loop 0 (the accepting loop).
-    private var nextShard = 0
+    private let counters = RESPServerCounters()
 
     public init(configuration: RESPServerConfiguration, handler: RESPCommandHandler) {
         self.configuration = configuration
@@ -48,13 +59,10 @@ public final class RESPServer: @unchecked Sendable {
     /// The bound address; nil before start.
     public var address: SocketAddress? { boundAddress }
 
-    public var stats: RESPServerStats {
-        RESPServerStats(connections: connectionCount.load(ordering: .relaxed),
-                        acceptedTotal: acceptedTotal.load(ordering: .relaxed),
-                        rejectedTotal: rejectedTotal.load(ordering: .relaxed),
-                        protocolErrorsTotal: protocolErrorsTotal.load(ordering: .relaxed),
-                        idleClosedTotal: idleClosedTotal.load(ordering: .relaxed))
-    }
+    public var stats: RESPServerStats { counters.snapshot }
+
+    /// A server dropped without `shutdown` still stops its threads.
+    deinit { shutdown() }
 
     /// Binds and starts the loops.
     public func start() throws(SocketError) {
@@ -72,9 +80,10 @@ public final class RESPServer: @unchecked Sendable {
             for i in 0..<max(1, configuration.loopCount) {
                 let loop = try EventLoop(name: "resp-\(i)")
                 loops.append(loop)
-                shards.append(RESPServerShard(loop: loop, configuration: configuration, handler: handler, server: self))
+                shards.append(RESPServerShard(loop: loop, configuration: configuration, handler: handler, counters: counters))
             }
-            let listener = RESPServerListener(fd: fd, server: self, loop: loops[0])
+            let listener = RESPServerListener(fd: fd, shards: shards, counters: counters,
+                                              maxConnections: configuration.maxConnections)
             try loops[0].register(fd: fd, events: EventLoop.readable, handler: listener)
             self.listener = listener
             loops[0].addTick(intervalMs: 100) { [unowned listener] now in listener.tick(nowMs: now) }
@@ -82,6 +91,7 @@ public final class RESPServer: @unchecked Sendable {
         } catch {
             close(fd)
             for loop in loops { loop.stop(); loop.join() }
+            state.withLock { $0 = 2 }
             throw error
         }
     }
@@ -105,47 +115,48 @@ public final class RESPServer: @unchecked Sendable {
         for shard in shards { shard.loop.join() }
         listener = nil
     }
-
-    // MARK: Called by the listener and shards (loop threads)
-
-    /// A new socket from accept(): reject it at the bound, else give it to a loop.
-    func accepted(fd: Int32, remote: String) {
-        if connectionCount.load(ordering: .relaxed) >= configuration.maxConnections {
-            let message: [UInt8] = Array("-ERR max number of clients reached\r\n".utf8)
-            message.withUnsafeBytes { _ = send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            close(fd)
-            rejectedTotal.add(1, ordering: .relaxed)
-            return
-        }
-        connectionCount.add(1, ordering: .relaxed)
-        acceptedTotal.add(1, ordering: .relaxed)
-        try? Socket.setNoDelay(fd)
-        let id = nextConnectionID.add(1, ordering: .relaxed).oldValue
-        let shard = shards[nextShard % shards.count]
-        nextShard &+= 1
-        if shard.loop.inLoop {
-            shard.adopt(fd: fd, id: id, remote: remote)
-        } else {
-            shard.loop.execute { shard.adopt(fd: fd, id: id, remote: remote) }
-        }
-    }
-
-    func connectionGone() { connectionCount.subtract(1, ordering: .relaxed) }
-    func countProtocolError() { protocolErrorsTotal.add(1, ordering: .relaxed) }
-    func countIdleClose() { idleClosedTotal.add(1, ordering: .relaxed) }
 }
 
 /// The listening socket on loop 0: accepts in batches; backs off briefly when out of fds.
-final class RESPServerListener: EventLoopHandler {
+/// Loop-0 thread only.
+final class RESPServerListener: EventLoopHandler, @unchecked Sendable {
     private var fd: Int32
-    private unowned let server: RESPServer
+    private let shards: [RESPServerShard]
+    private let counters: RESPServerCounters
+    private let maxConnections: Int
     private let loop: EventLoop
     private var pausedUntilMs: Int64 = 0
+    /// Round-robin cursor over the shards.
+    private var nextShard = 0
 
-    init(fd: Int32, server: RESPServer, loop: EventLoop) {
+    init(fd: Int32, shards: [RESPServerShard], counters: RESPServerCounters, maxConnections: Int) {
         self.fd = fd
-        self.server = server
-        self.loop = loop
+        self.shards = shards
+        self.counters = counters
+        self.maxConnections = maxConnections
+        self.loop = shards[0].loop
+    }
+
+    /// A new socket from accept(): reject it at the bound, else give it to a loop.
+    private func accepted(fd client: Int32, remote: String) {
+        if counters.connections.load(ordering: .relaxed) >= maxConnections {
+            let message: [UInt8] = Array("-ERR max number of clients reached\r\n".utf8)
+            message.withUnsafeBytes { _ = send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            Glibc.close(client)
+            counters.rejectedTotal.add(1, ordering: .relaxed)
+            return
+        }
+        counters.connections.add(1, ordering: .relaxed)
+        counters.acceptedTotal.add(1, ordering: .relaxed)
+        try? Socket.setNoDelay(client)
+        let id = counters.nextConnectionID.add(1, ordering: .relaxed).oldValue
+        let shard = shards[nextShard % shards.count]
+        nextShard &+= 1
+        if shard.loop.inLoop {
+            shard.adopt(fd: client, id: id, remote: remote)
+        } else {
+            shard.loop.execute { shard.adopt(fd: client, id: id, remote: remote) }
+        }
     }
 
     func handleEvents(_ events: UInt32) {
@@ -163,7 +174,7 @@ final class RESPServerListener: EventLoopHandler {
                     continue
                 }
                 let remote = SocketAddress(storage: storage, length: length).description
-                server.accepted(fd: client, remote: remote)
+                accepted(fd: client, remote: remote)
                 continue
             }
             switch errno {

@@ -38,6 +38,8 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
     private(set) var lastActivityMs: Int64
     private(set) var isClosed = false
     private var isDirty = false
+    /// processInput stopped at a bound, not for lack of bytes: commands may be buffered.
+    private var stalledOnBound = false
 
     init(fd: Int32, shard: RESPServerShard, context: RESPConnectionContext, nowMs: Int64) {
         self.fd = fd
@@ -87,7 +89,12 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
 
     /// Hands complete commands to the handler until the parser needs bytes or a bound pauses us.
     private func processInput() {
-        while !inputStopped && !closeAfterWrite && !isPaused {
+        stalledOnBound = false
+        while !inputStopped && !closeAfterWrite {
+            if isPaused {
+                stalledOnBound = true
+                return
+            }
             let command: [[UInt8]]
             do {
                 guard let next = try parser.next() else { return }
@@ -144,28 +151,16 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
     /// The shard's end-of-iteration step: resume parsing, one send(), then decide to close.
     func flush() {
         guard !isClosed else { isDirty = false; return }
-        // Still marked dirty here, so replies made while parsing do not queue a second flush.
-        if parser.bufferedBytes > 0 { processInput() }
-        isDirty = false
-        if outputStart < output.count {
-            let n = output.withUnsafeBytes { raw in
-                send(fd, raw.baseAddress! + outputStart, raw.count - outputStart, Int32(MSG_NOSIGNAL))
-            }
-            if n > 0 {
-                outputStart += n
-                if outputStart == output.count {
-                    output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
-                    outputStart = 0
-                    lastActivityMs = EventLoop.nowMs()
-                } else if outputStart >= 1 << 20 && outputStart * 2 >= output.count {
-                    output.removeSubrange(0..<outputStart)
-                    outputStart = 0
-                }
-            } else if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
-                close()
-                return
-            }
+        // Parse, send, and again while a send unpaused buffered commands: they would get no
+        // new EPOLLIN. Bounded, so one busy connection cannot hold the loop.
+        for _ in 0..<8 {
+            // Still marked dirty here, so replies made while parsing do not queue a second flush.
+            if parser.bufferedBytes > 0 { processInput() }
+            let wasPaused = isPaused
+            guard sendOnce() else { isDirty = false; return }
+            if !(wasPaused && !isPaused && parser.bufferedBytes > 0) { break }
         }
+        isDirty = false
         if unsentBytes > shard.configuration.maxOutputBytes {
             close() // the client does not read its replies.
             return
@@ -174,7 +169,33 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
             close()
             return
         }
+        if isPaused == false && parser.bufferedBytes > 0 && stalledOnBound {
+            markDirty() // the bounded loop above ran out: continue next iteration.
+        }
         updateInterest()
+    }
+
+    /// One send() of pending output; false when the connection was closed on an error.
+    private func sendOnce() -> Bool {
+        guard outputStart < output.count else { return true }
+        let n = output.withUnsafeBytes { raw in
+            send(fd, raw.baseAddress! + outputStart, raw.count - outputStart, Int32(MSG_NOSIGNAL))
+        }
+        if n > 0 {
+            outputStart += n
+            if outputStart == output.count {
+                output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
+                outputStart = 0
+                lastActivityMs = EventLoop.nowMs()
+            } else if outputStart >= 1 << 20 && outputStart * 2 >= output.count {
+                output.removeSubrange(0..<outputStart)
+                outputStart = 0
+            }
+        } else if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+            close()
+            return false
+        }
+        return true
     }
 
     private func updateInterest() {

@@ -10,7 +10,7 @@ final class RESPServerShard: @unchecked Sendable {
     let loop: EventLoop
     let configuration: RESPServerConfiguration
     let handler: RESPCommandHandler
-    unowned let server: RESPServer
+    let counters: RESPServerCounters
     /// recv() target shared by every connection of this loop (one read at a time per thread).
     let scratch: UnsafeMutableRawBufferPointer
     var dirty: [RESPServerConnection] = []
@@ -19,11 +19,11 @@ final class RESPServerShard: @unchecked Sendable {
     private var shuttingDown = false
     private var shutdownDeadlineMs: Int64 = 0
 
-    init(loop: EventLoop, configuration: RESPServerConfiguration, handler: RESPCommandHandler, server: RESPServer) {
+    init(loop: EventLoop, configuration: RESPServerConfiguration, handler: RESPCommandHandler, counters: RESPServerCounters) {
         self.loop = loop
         self.configuration = configuration
         self.handler = handler
-        self.server = server
+        self.counters = counters
         scratch = .allocate(byteCount: max(4096, configuration.readChunkBytes), alignment: 16)
         loop.addIterationHook { [unowned self] in self.flushDirty() }
         let idle = Int64(configuration.idleTimeoutMs)
@@ -37,7 +37,7 @@ final class RESPServerShard: @unchecked Sendable {
     func adopt(fd: Int32, id: UInt64, remote: String) {
         guard !shuttingDown else {
             close(fd)
-            server.connectionGone()
+            counters.connections.subtract(1, ordering: .relaxed)
             return
         }
         let context = RESPConnectionContext(id: id, remoteAddress: remote)
@@ -46,7 +46,7 @@ final class RESPServerShard: @unchecked Sendable {
             try loop.register(fd: fd, events: EventLoop.readable, handler: connection)
         } catch {
             close(fd)
-            server.connectionGone()
+            counters.connections.subtract(1, ordering: .relaxed)
             return
         }
         connections[id] = connection
@@ -55,11 +55,11 @@ final class RESPServerShard: @unchecked Sendable {
 
     func connectionClosed(_ connection: RESPServerConnection) {
         guard connections.removeValue(forKey: connection.context.id) != nil else { return }
-        server.connectionGone()
+        counters.connections.subtract(1, ordering: .relaxed)
         handler.connectionClosed(connection.context)
     }
 
-    func protocolError() { server.countProtocolError() }
+    func protocolError() { counters.protocolErrorsTotal.add(1, ordering: .relaxed) }
 
     /// Flushes every connection marked during this iteration; flushing may mark more.
     private func flushDirty() {
@@ -82,7 +82,7 @@ final class RESPServerShard: @unchecked Sendable {
         guard idle > 0 else { return }
         for connection in Array(connections.values)
         where connection.isQuiet && nowMs - connection.lastActivityMs >= idle {
-            server.countIdleClose()
+            counters.idleClosedTotal.add(1, ordering: .relaxed)
             connection.close()
         }
     }

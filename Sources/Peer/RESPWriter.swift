@@ -2,6 +2,10 @@
 // The server appends replies straight into a connection's output buffer, so one write()
 // carries every reply of a pipelined batch.
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Appends RESP2 encodings to a `[UInt8]`; no Strings on the bulk/integer paths.
 public enum RESPWriter {
     /// Appends the encoding of `value` (recursively for arrays).
@@ -128,8 +132,15 @@ public enum RESPWriter {
     }
 
     static func appendLine(_ text: String, to out: inout [UInt8]) {
-        for byte in text.utf8 {
-            out.append(byte == 0x0D || byte == 0x0A ? 0x20 : byte)
+        var text = text
+        // Native strings are contiguous UTF-8: copy in one go unless a line break needs fixing.
+        text.withUTF8 { bytes in
+            let start = out.count
+            out.append(contentsOf: bytes)
+            guard let base = bytes.baseAddress else { return }
+            if memchr(base, 0x0D, bytes.count) != nil || memchr(base, 0x0A, bytes.count) != nil {
+                for i in start..<out.count where out[i] == 0x0D || out[i] == 0x0A { out[i] = 0x20 }
+            }
         }
         appendCRLF(to: &out)
     }
