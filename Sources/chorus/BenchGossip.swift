@@ -104,29 +104,31 @@ enum GossipBench {
         let crashedAll = sawDead.count >= n
         let minSuspicionNs = UInt64(Double(config.suspicionMult) * max(1, log10(Double(n))) * Double(periodNs))
 
-        // Steady-state load over 60 s (after things settle).
+        // Steady-state load over 300 s (after things settle; covers push-pull rounds).
         sim.onEvent = nil
         sim.run(forMs: 40_000)
-        func totals() -> (packets: UInt64, bytes: UInt64) {
-            var p: UInt64 = 0, b: UInt64 = 0
+        func totals() -> (packets: UInt64, bytes: UInt64, tcp: UInt64) {
+            var p: UInt64 = 0, b: UInt64 = 0, t: UInt64 = 0
             for i in 0..<sim.count where sim.isUp(i) {
                 p += sim.core(i).counters.packetsSent
                 b += sim.core(i).counters.bytesSent
+                t += sim.core(i).counters.pushPullBytesSent
             }
-            return (p, b)
+            return (p, b, t)
         }
         let before = totals()
-        let windowSec = 60.0
+        let windowSec = 300.0
         sim.run(forMs: windowSec * 1000)
         let after = totals()
         let upNodes = Double(n)
         let pps = Double(after.packets - before.packets) / upNodes / windowSec
         let bps = Double(after.bytes - before.bytes) / upNodes / windowSec
+        let tcpBps = Double(after.tcp - before.tcp) / upNodes / windowSec
 
         print(String(format: "n=%-5d join: all know in %@ ms (%.1f periods)%@", n, ms(joinNs), Double(joinNs) / Double(periodNs), joinedAll ? "" : " NOT ALL"))
         print(String(format: "        crash: first suspect %@ ms, all mark dead in %@ ms (%.1f periods; suspicion min %.0f s)%@",
                      ms(firstSuspectNs), ms(crashNs), Double(crashNs) / Double(periodNs), Double(minSuspicionNs) / 1e9, crashedAll ? "" : " NOT ALL"))
-        print(String(format: "        load: %.2f packets and %.0f bytes sent per node per second (UDP)", pps, bps))
+        print(String(format: "        load: %.2f packets and %.0f bytes sent per node per second (UDP), plus %.0f bytes/s push-pull (TCP)", pps, bps, tcpBps))
 
         guard lossMinutes > 0 else { return }
         var lossy = network
