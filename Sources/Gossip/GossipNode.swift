@@ -22,6 +22,7 @@ public final class GossipNode: @unchecked Sendable {
     private let udp: Int32
     private let tcp: Int32
     private let stopping = Atomic<Bool>(false)
+    private let started = Atomic<Bool>(false)
     private let threads = DispatchGroup()
     private let outgoing = Atomic<Int>(0)
     private let clock = Mutex<UInt64>(0)
@@ -76,6 +77,7 @@ public final class GossipNode: @unchecked Sendable {
 
     /// Starts the threads and joins through `seeds` (none: a new cluster).
     public func start(seeds: [Endpoint]) {
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let actions = core.withLock { $0.start(seeds: seeds, now: now()) }
         spawn { self.receiveLoop() }
         spawn { self.acceptLoop() }
