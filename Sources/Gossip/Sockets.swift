@@ -17,7 +17,16 @@ enum Sockets {
         a.sin_family = sa_family_t(AF_INET)
         a.sin_port = e.port.bigEndian
         let ok = e.host.withCString { inet_pton(AF_INET, $0, &a.sin_addr) }
-        guard ok == 1 else { throw SocketError(call: "inet_pton(\(e.host))", errno: EINVAL) }
+        if ok == 1 { return a }
+        // A name (a seed given as localhost:7946): resolve to its first IPv4 address.
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        var result: UnsafeMutablePointer<addrinfo>? = nil
+        guard getaddrinfo(e.host, nil, &hints, &result) == 0, let first = result, let sa = first.pointee.ai_addr else {
+            throw SocketError(call: "resolve(\(e.host))", errno: EINVAL)
+        }
+        defer { freeaddrinfo(result) }
+        a.sin_addr = sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
         return a
     }
 
