@@ -70,6 +70,8 @@ final class SimulationTests: XCTestCase {
             sim.setSlow(2, probability: 0.3, extraDelayMs: 700)
             sim.run(forMs: 300_000)
             XCTAssertEqual(deaths, 0, "slow node declared dead, seed \(seed)")
+            // The slowness was real: probes of it timed out and went indirect.
+            XCTAssertGreaterThan((0..<5).reduce(UInt64(0)) { $0 + sim.core($1).counters.indirectProbes }, 20, "seed \(seed)")
             for o in [0, 1, 3, 4] { XCTAssertEqual(sim.status(of: 2, seenBy: o), .alive, "observer \(o), seed \(seed)") }
         }
     }
