@@ -67,7 +67,7 @@ enum Sockets {
     static func udp(bindTo e: Endpoint) throws(SocketError) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { throw SocketError(call: "socket(udp)", errno: errno) }
-        setReuseAddress(fd)
+        // No SO_REUSEADDR: on Linux it would let a second process share the port silently.
         do { try bind(fd, e) } catch { close(fd); throw error }
         return fd
     }
