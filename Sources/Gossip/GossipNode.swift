@@ -216,7 +216,8 @@ public final class GossipNode: @unchecked Sendable {
 
     /// One push-pull frame from a stream, its length bounded before anything is allocated.
     private func readFrame(_ fd: Int32) -> [UInt8]? {
-        guard let header = Sockets.readExact(fd, WireFormat.pushPullHeaderBytes) else { return nil }
+        let deadline = Sockets.monotonicNs() + UInt64(ioTimeoutMs) * 1_000_000
+        guard let header = Sockets.readExact(fd, WireFormat.pushPullHeaderBytes, deadlineNs: deadline) else { return nil }
         let remaining: Int
         do {
             remaining = try codec.pushPullRemainingBytes(header: header)
@@ -224,7 +225,7 @@ public final class GossipNode: @unchecked Sendable {
             core.withLock { $0.counters.drop(error) }
             return nil
         }
-        guard let rest = Sockets.readExact(fd, remaining) else { return nil }
+        guard let rest = Sockets.readExact(fd, remaining, deadlineNs: deadline) else { return nil }
         return header + rest
     }
 

@@ -152,14 +152,23 @@ enum Sockets {
         return true
     }
 
-    static func readExact(_ fd: Int32, _ count: Int) -> [UInt8]? {
+    /// Reads exactly `count` bytes, giving up at `deadlineNs` (CLOCK_MONOTONIC), so a peer
+    /// trickling bytes cannot hold the connection longer than the deadline.
+    static func readExact(_ fd: Int32, _ count: Int, deadlineNs: UInt64) -> [UInt8]? {
         var out = [UInt8](repeating: 0, count: count)
         var off = 0
         while off < count {
+            guard monotonicNs() < deadlineNs else { return nil }
             let n = out.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + off, count - off, 0) }
             guard n > 0 else { return nil }
             off += n
         }
         return out
+    }
+
+    static func monotonicNs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }
