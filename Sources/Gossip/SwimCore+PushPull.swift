@@ -31,14 +31,18 @@ extension SwimCore {
         }
         if now >= nextReconnectNs {
             nextReconnectNs = now + config.reconnectIntervalMs * GossipConfig.nsPerMs
-            let dead = memberIds.compactMap { id -> Endpoint? in
-                guard let r = table[id], r.member.status == .dead, r.member.admin != .removed else { return nil }
-                return r.member.gossip
-            }
             // With probability dead/live (serf's rule), so the cluster as a whole tries each
-            // dead member about once per interval, however large it is.
-            if !dead.isEmpty, rng.unit() * Double(max(1, liveTally)) < Double(dead.count) {
-                startPushPull(to: dead[rng.below(dead.count)], isJoin: false, now: now, actions: &actions)
+            // dead member about once per interval, however large it is. Non-live members
+            // (dead or left) are counted without a scan; the O(n) scan runs only on a try.
+            let notLive = memberIds.count - (liveTally - (me.isLive ? 1 : 0))
+            if notLive > 0, rng.unit() * Double(max(1, liveTally)) < Double(notLive) {
+                let dead = memberIds.compactMap { id -> Endpoint? in
+                    guard let r = table[id], r.member.status == .dead, r.member.admin != .removed else { return nil }
+                    return r.member.gossip
+                }
+                if !dead.isEmpty {
+                    startPushPull(to: dead[rng.below(dead.count)], isJoin: false, now: now, actions: &actions)
+                }
             }
         }
     }
