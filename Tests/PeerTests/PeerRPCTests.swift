@@ -93,7 +93,7 @@ final class PeerRPCTests: XCTestCase {
         let peer = Endpoint(host: "127.0.0.1", port: s.port)
         let done = DispatchSemaphore(value: 0)
         let results = Mutex<[(Int, Result<[UInt8], RPCError>)]>([])
-        for i in 0..<total {
+        DispatchQueue.concurrentPerform(iterations: total) { i in
             c.send(to: peer, type: .replicaWrite, payload: [UInt8(i >> 8), UInt8(i & 0xff)], timeoutMs: 30_000) { r in
                 results.withLock { $0.append((i, r)) }
                 done.signal()
@@ -155,6 +155,23 @@ final class PeerRPCTests: XCTestCase {
         let snap = c.counters.snapshot()
         XCTAssertEqual(snap.reconnects, 1)
         XCTAssertEqual(snap.connectionsLost, 1)
+    }
+
+    /// After a failed connect the pool backs off: calls inside the window fail at once with
+    /// `.unreachable` and make no new connection attempt.
+    func testFailedConnectStartsBackoffDuringWhichCallsFailFast() throws {
+        let s = try server()
+        let port = s.port
+        s.stop()  // nothing listens on this port now
+        let c = client { $0.backoffBaseMs = 60_000; $0.backoffMaxMs = 60_000 }
+        let peer = Endpoint(host: "127.0.0.1", port: port)
+        guard case .failure(.unreachable(let first)) = c.call(to: peer, type: .ping, payload: []) else { return XCTFail("connected to nothing") }
+        XCTAssertTrue(first.contains("connect"), first)
+        for _ in 0..<3 {
+            guard case .failure(.unreachable(let why)) = c.call(to: peer, type: .ping, payload: []) else { return XCTFail("no backoff") }
+            XCTAssertTrue(why.contains("backoff"), why)
+        }
+        XCTAssertEqual(c.counters.snapshot().connectFailures, 1)
     }
 
     func testWrongSecretIsRefusedAndCountedOnBothEnds() throws {
