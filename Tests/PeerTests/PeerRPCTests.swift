@@ -249,6 +249,35 @@ final class PeerRPCTests: XCTestCase {
         XCTAssertNoThrow(try client().call(to: Endpoint(host: "127.0.0.1", port: s.port), type: .ping, payload: []).get())
     }
 
+    func testOneWayMessagesOpenAConnectionAndReachTheHandlerWithoutAnswer() throws {
+        let got = Mutex<[RPCRequest]>([])
+        let s = try server { req, respond in
+            got.withLock { $0.append(req) }
+            respond(.success([9]))  // ignored for one-way messages
+        }
+        let c = client()
+        let peer = Endpoint(host: "127.0.0.1", port: s.port)
+        XCTAssertFalse(c.sendOneWay(to: peer, type: .hintDelivery, payload: [1]), "no connection yet: not queued")
+        XCTAssertTrue(eventually { c.openConnections(to: peer) == 1 })
+        XCTAssertTrue(c.sendOneWay(to: peer, type: .hintDelivery, payload: [2]))
+        XCTAssertTrue(eventually { got.withLock { $0.count } == 1 })
+        let req = try XCTUnwrap(got.withLock { $0.first })
+        XCTAssertTrue(req.isOneWay)
+        XCTAssertEqual(req.payload, [2])
+        XCTAssertNil(req.deadline)
+        XCTAssertNoThrow(try c.call(to: peer, type: .ping, payload: [3]).get())  // nothing stray came back
+        // hello, accept, one answer (counted just after the write, hence the poll)
+        XCTAssertTrue(eventually { s.counters.snapshot().framesSent == 3 })
+        XCTAssertEqual(s.counters.snapshot().framesSent, 3)
+    }
+
+    func testHugeTimeoutIsClampedNotWrapped() {
+        XCTAssertEqual(PeerRPCClient.budget(Int.max), Int(UInt32.max))
+        XCTAssertEqual(PeerRPCClient.budget(-5), 1)
+        let now = RPCDeadline.now()
+        XCTAssertFalse(now.adding(ms: PeerRPCClient.budget(Int.max)).hasPassed(at: now))
+    }
+
     func testOversizedRequestFailsWithoutSending() throws {
         let s = try server()
         let c = client { $0.maxFrameBytes = 1024 }
