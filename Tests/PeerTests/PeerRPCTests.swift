@@ -160,9 +160,11 @@ final class PeerRPCTests: XCTestCase {
     /// After a failed connect the pool backs off: calls inside the window fail at once with
     /// `.unreachable` and make no new connection attempt.
     func testFailedConnectStartsBackoffDuringWhichCallsFailFast() throws {
-        let s = try server()
-        let port = s.port
-        s.stop()  // nothing listens on this port now
+        // A bound socket that never listens: the port stays ours and refuses connections.
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        try RPCSocket.bind(holder, host: "127.0.0.1", port: 0)
+        let port = RPCSocket.localAddress(holder).port
         let c = client { $0.backoffBaseMs = 60_000; $0.backoffMaxMs = 60_000 }
         let peer = Endpoint(host: "127.0.0.1", port: port)
         guard case .failure(.unreachable(let first)) = c.call(to: peer, type: .ping, payload: []) else { return XCTFail("connected to nothing") }
