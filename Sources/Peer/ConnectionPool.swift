@@ -193,6 +193,11 @@ final class ConnectionPool: @unchecked Sendable {
                 RPCSocket.writeAll(fd, hello.encoded()) ? RPCSocket.readFrame(fd, &decoder) : .failure(.connectionLost)
             }
             .flatMap { auth.onServerReply($0) }
+        if case .success = outcome {
+            // Handshake frames count like any others: server hello and reply in, client hello out.
+            RPCCounters.add(counters.framesReceived, 2)
+            RPCCounters.add(counters.framesSent)
+        }
         switch outcome {
         case .failure(let e):
             Glibc.close(fd)

@@ -32,6 +32,6 @@ final class PeerRPCMemoryTransportTests: XCTestCase {
         let a = Endpoint(host: "127.0.0.1", port: 7947)
         net.register(a, nodeID: "n1") { _, _ in }
         let t2 = RPCMemoryTransport(network: net, nodeID: "n2", host: "127.0.0.2")
-        XCTAssertEqual(wait(t2, a, [], timeoutMs: 50)?.failureValue, .timeout)
+        XCTAssertEqual(wait(t2, a, [], timeoutMs: 50)?.rpcFailure, .timeout)
     }
 }

@@ -115,7 +115,7 @@ final class PeerRPCTests: XCTestCase {
         let s = try server { req, respond in held.withLock { $0.append((req, respond)) } }
         let c = client()
         let r = c.call(to: Endpoint(host: "127.0.0.1", port: s.port), type: .replicaRead, payload: [], timeoutMs: 100)
-        XCTAssertEqual(r.failureValue, .timeout)
+        XCTAssertEqual(r.rpcFailure, .timeout)
         XCTAssertEqual(c.counters.snapshot().timeouts, 1)
         let (req, respond) = try XCTUnwrap(held.withLock { $0.first })
         let deadline = try XCTUnwrap(req.deadline)
@@ -207,7 +207,7 @@ final class PeerRPCTests: XCTestCase {
         let failures = Mutex<[RPCError]>([])
         for _ in 0..<10 { c.send(to: peer, type: .ping, payload: [], timeoutMs: 30_000) { r in if case .failure(let e) = r { failures.withLock { $0.append(e) } } } }
         XCTAssertTrue(eventually { held.withLock { $0.count } == 10 })
-        XCTAssertEqual(c.call(to: peer, type: .ping, payload: []).failureValue, .overloaded)
+        XCTAssertEqual(c.call(to: peer, type: .ping, payload: []).rpcFailure, .overloaded)
         XCTAssertEqual(c.counters.snapshot().overloaded, 1)
         XCTAssertEqual(failures.withLock { $0 }, [])
         for r in held.withLock({ $0 }) { r(.failure(.overloaded)) }
@@ -284,7 +284,7 @@ final class PeerRPCTests: XCTestCase {
         let s = try server()
         let c = client { $0.maxFrameBytes = 1024 }
         let r = c.call(to: Endpoint(host: "127.0.0.1", port: s.port), type: .ping, payload: Array(repeating: 0, count: 2000))
-        XCTAssertEqual(r.failureValue, .frameTooLarge(bytes: 2026))
+        XCTAssertEqual(r.rpcFailure, .frameTooLarge(bytes: 2026))
         XCTAssertEqual(c.counters.snapshot().framesSent, 0)
     }
 
@@ -298,13 +298,13 @@ final class PeerRPCTests: XCTestCase {
         XCTAssertTrue(eventually { held.withLock { $0.count } == 1 })
         c.shutdown()
         XCTAssertTrue(eventually { result.withLock { $0 } != nil })
-        XCTAssertEqual(result.withLock { $0 }?.failureValue, .connectionLost)
-        XCTAssertEqual(c.call(to: peer, type: .ping, payload: []).failureValue, .shutdown)
+        XCTAssertEqual(result.withLock { $0 }?.rpcFailure, .connectionLost)
+        XCTAssertEqual(c.call(to: peer, type: .ping, payload: []).rpcFailure, .shutdown)
     }
 }
 
 extension Result {
-    var failureValue: Failure? {
+    var rpcFailure: Failure? {
         if case .failure(let e) = self { return e }
         return nil
     }
