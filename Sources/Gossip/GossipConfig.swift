@@ -23,7 +23,8 @@ public struct GossipConfig: Sendable {
     /// Full state exchange with one random live member.
     public var pushPullIntervalMs: UInt64 = 30_000
     public var pushPullTimeoutMs: UInt64 = 5_000
-    /// Push-pull with one random dead (not left) member, so healed partitions merge.
+    /// Push-pull with one random dead (not left) member, with probability dead/live (so
+    /// the cluster tries each dead member about once per interval): healed partitions merge.
     public var reconnectIntervalMs: UInt64 = 10_000
     /// Dead and left members are forgotten after this long.
     public var deadMemberRetentionMs: UInt64 = 24 * 3_600_000

@@ -21,6 +21,8 @@ public struct GossipCounters: Sendable, Equatable {
     public var pushPullsStarted: UInt64 = 0
     public var pushPullsServed: UInt64 = 0
     public var pushPullsFailed: UInt64 = 0
+    /// Push-pull frames written (requests and replies), TCP.
+    public var pushPullBytesSent: UInt64 = 0
 
     public init() {}
 

@@ -22,6 +22,7 @@ public final class GossipNode: @unchecked Sendable {
     private let udp: Int32
     private let tcp: Int32
     private let stopping = Atomic<Bool>(false)
+    private let started = Atomic<Bool>(false)
     private let threads = DispatchGroup()
     private let outgoing = Atomic<Int>(0)
     private let clock = Mutex<UInt64>(0)
@@ -76,6 +77,7 @@ public final class GossipNode: @unchecked Sendable {
 
     /// Starts the threads and joins through `seeds` (none: a new cluster).
     public func start(seeds: [Endpoint]) {
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let actions = core.withLock { $0.start(seeds: seeds, now: now()) }
         spawn { self.receiveLoop() }
         spawn { self.acceptLoop() }
@@ -214,7 +216,8 @@ public final class GossipNode: @unchecked Sendable {
 
     /// One push-pull frame from a stream, its length bounded before anything is allocated.
     private func readFrame(_ fd: Int32) -> [UInt8]? {
-        guard let header = Sockets.readExact(fd, WireFormat.pushPullHeaderBytes) else { return nil }
+        let deadline = Sockets.monotonicNs() + UInt64(ioTimeoutMs) * 1_000_000
+        guard let header = Sockets.readExact(fd, WireFormat.pushPullHeaderBytes, deadlineNs: deadline) else { return nil }
         let remaining: Int
         do {
             remaining = try codec.pushPullRemainingBytes(header: header)
@@ -222,7 +225,7 @@ public final class GossipNode: @unchecked Sendable {
             core.withLock { $0.counters.drop(error) }
             return nil
         }
-        guard let rest = Sockets.readExact(fd, remaining) else { return nil }
+        guard let rest = Sockets.readExact(fd, remaining, deadlineNs: deadline) else { return nil }
         return header + rest
     }
 

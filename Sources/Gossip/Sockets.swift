@@ -17,7 +17,16 @@ enum Sockets {
         a.sin_family = sa_family_t(AF_INET)
         a.sin_port = e.port.bigEndian
         let ok = e.host.withCString { inet_pton(AF_INET, $0, &a.sin_addr) }
-        guard ok == 1 else { throw SocketError(call: "inet_pton(\(e.host))", errno: EINVAL) }
+        if ok == 1 { return a }
+        // A name (a seed given as localhost:7946): resolve to its first IPv4 address.
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        var result: UnsafeMutablePointer<addrinfo>? = nil
+        guard getaddrinfo(e.host, nil, &hints, &result) == 0, let first = result, let sa = first.pointee.ai_addr else {
+            throw SocketError(call: "resolve(\(e.host))", errno: EINVAL)
+        }
+        defer { freeaddrinfo(result) }
+        a.sin_addr = sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
         return a
     }
 
@@ -58,7 +67,7 @@ enum Sockets {
     static func udp(bindTo e: Endpoint) throws(SocketError) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { throw SocketError(call: "socket(udp)", errno: errno) }
-        setReuseAddress(fd)
+        // No SO_REUSEADDR: on Linux it would let a second process share the port silently.
         do { try bind(fd, e) } catch { close(fd); throw error }
         return fd
     }
@@ -143,14 +152,23 @@ enum Sockets {
         return true
     }
 
-    static func readExact(_ fd: Int32, _ count: Int) -> [UInt8]? {
+    /// Reads exactly `count` bytes, giving up at `deadlineNs` (CLOCK_MONOTONIC), so a peer
+    /// trickling bytes cannot hold the connection longer than the deadline.
+    static func readExact(_ fd: Int32, _ count: Int, deadlineNs: UInt64) -> [UInt8]? {
         var out = [UInt8](repeating: 0, count: count)
         var off = 0
         while off < count {
+            guard monotonicNs() < deadlineNs else { return nil }
             let n = out.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + off, count - off, 0) }
             guard n > 0 else { return nil }
             off += n
         }
         return out
+    }
+
+    static func monotonicNs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }

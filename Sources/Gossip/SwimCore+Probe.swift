@@ -89,9 +89,15 @@ extension SwimCore {
 
     mutating func handle(_ message: GossipMessage, from: Endpoint, now: UInt64, actions: inout [GossipAction]) {
         switch message {
-        case let .ping(seq, target, _):
+        case let .ping(seq, target, source):
             guard target == me.id else { counters.drop(.unexpected); return }
             send([.ack(seq: seq)], to: from, now: now, actions: &actions)
+            // A member that knows us while we do not know it: our views diverged (its
+            // news ran out of retransmissions before reaching us). Repair now, not at the
+            // next push-pull round.
+            if table[source] == nil, !source.isEmpty {
+                startPushPull(to: from, isJoin: false, now: now, actions: &actions)
+            }
         case let .pingReq(seq, target, address, wantNack):
             guard relays.count < config.maxRelays, target != me.id else { counters.drop(.unexpected); return }
             let relaySeq = nextSeq()

@@ -1,3 +1,5 @@
+import Foundation
+
 // Push-pull: a full state exchange over TCP (members and cluster-state values), with one
 // random live member every push-pull interval, with a seed to join, and with a random dead
 // member every reconnect interval so that the two sides of a healed partition find each
@@ -21,7 +23,7 @@ extension SwimCore {
             attemptJoin(now: now, actions: &actions)
         }
         if now >= nextPushPullNs {
-            nextPushPullNs = now + config.pushPullIntervalMs * GossipConfig.nsPerMs
+            nextPushPullNs = now + pushPullIntervalNs
             if let peer = randomMembers(1, where: { $0.member.status == .alive }).first {
                 startPushPull(to: peer.member.gossip, isJoin: false, now: now, actions: &actions)
             }
@@ -29,14 +31,29 @@ extension SwimCore {
         }
         if now >= nextReconnectNs {
             nextReconnectNs = now + config.reconnectIntervalMs * GossipConfig.nsPerMs
-            let dead = memberIds.compactMap { id -> Endpoint? in
-                guard let r = table[id], r.member.status == .dead, r.member.admin != .removed else { return nil }
-                return r.member.gossip
-            }
-            if !dead.isEmpty {
-                startPushPull(to: dead[rng.below(dead.count)], isJoin: false, now: now, actions: &actions)
+            // With probability dead/live (serf's rule), so the cluster as a whole tries each
+            // dead member about once per interval, however large it is. Non-live members
+            // (dead or left) are counted without a scan; the O(n) scan runs only on a try.
+            let notLive = memberIds.count - (liveTally - (me.isLive ? 1 : 0))
+            if notLive > 0, rng.unit() * Double(max(1, liveTally)) < Double(notLive) {
+                let dead = memberIds.compactMap { id -> Endpoint? in
+                    guard let r = table[id], r.member.status == .dead, r.member.admin != .removed else { return nil }
+                    return r.member.gossip
+                }
+                if !dead.isEmpty {
+                    startPushPull(to: dead[rng.below(dead.count)], isJoin: false, now: now, actions: &actions)
+                }
             }
         }
+    }
+
+    /// The push-pull interval, stretched past 32 members as memberlist does
+    /// (x(ceil(log2 n - log2 32) + 1)), so full-state traffic per node grows only with log n.
+    var pushPullIntervalNs: UInt64 {
+        let base = config.pushPullIntervalMs * GossipConfig.nsPerMs
+        guard liveTally > 32 else { return base }
+        let scale = UInt64((log2(Double(liveTally)) - 5).rounded(.up)) + 1
+        return base * scale
     }
 
     mutating func attemptJoin(now: UInt64, actions: inout [GossipAction]) {
@@ -63,7 +80,9 @@ extension SwimCore {
         pending[to] = PendingPushPull(deadlineNs: now + config.pushPullTimeoutMs * GossipConfig.nsPerMs, isJoin: isJoin)
         counters.pushPullsStarted += 1
         let kind = isJoin ? WireFormat.pushPullJoinRequest : WireFormat.pushPullRequest
-        actions.append(.pushPull(to: to, bytes: fullStateFrame(kind: kind, now: now)))
+        let frame = fullStateFrame(kind: kind, now: now)
+        counters.pushPullBytesSent += UInt64(frame.count)
+        actions.append(.pushPull(to: to, bytes: frame))
     }
 
     /// Every member record and state value we hold, as one push-pull frame.
@@ -88,7 +107,9 @@ extension SwimCore {
             return (nil, actions)
         }
         counters.pushPullsServed += 1
-        return (fullStateFrame(kind: WireFormat.pushPullReply, now: now), actions)
+        let reply = fullStateFrame(kind: WireFormat.pushPullReply, now: now)
+        counters.pushPullBytesSent += UInt64(reply.count)
+        return (reply, actions)
     }
 
     /// The answer to a push-pull we started.

@@ -196,10 +196,16 @@ public struct SwimCore: Sendable {
 
     /// Loads members without a join (large simulations start from a formed cluster).
     public mutating func preload(_ known: [Member], now: UInt64) {
-        for var m in known where m.id != me.id && table[m.id] == nil {
+        for var m in known where m.id != me.id && table[m.id] == nil && table.count < config.maxMembers {
             m.status = .alive
-            insert(m, now: now)
+            table[m.id] = Record(member: m, changedNs: now)
+            memberIds.append(m.id)
+            liveTally += 1
         }
+        // One shuffle, not a random insert per member (O(n) each).
+        probeOrder = memberIds.filter { table[$0]?.member.isLive ?? false }
+        probeOrder.shuffle(using: &rng)
+        probeIndex = 0
     }
 
     // MARK: Shared helpers

@@ -136,7 +136,7 @@ final class ConnectionPool: @unchecked Sendable {
     /// Connect + handshake, blocking; then hands the connection its queue or records the failure.
     private func connectOnce() {
         switch establish() {
-        case .success(let conn):
+        case .success(let (conn, decoder)):
             let (queued, reconnect, closed) = state.withLock { s -> ([RPCPending], Bool, Bool) in
                 s.connecting = false
                 if s.closed { return ([], false, true) }
@@ -149,6 +149,9 @@ final class ConnectionPool: @unchecked Sendable {
                 defer { s.queue.removeAll() }
                 return (s.queue, reconnect, false)
             }
+            // Started only now that the pool lists it, so a connection the peer drops at
+            // once is removed again by onClosed instead of lingering.
+            conn.start(decoder: decoder) { [weak self] c in self?.onClosed(c) }
             if closed { conn.close(); return }
             RPCCounters.add(counters.connects)
             if reconnect { RPCCounters.add(counters.reconnects) }
@@ -174,7 +177,7 @@ final class ConnectionPool: @unchecked Sendable {
         }
     }
 
-    private func establish() -> Result<PeerRPCConnection, RPCError> {
+    private func establish() -> Result<(PeerRPCConnection, FrameDecoder), RPCError> {
         let fd: Int32
         do {
             fd = try RPCSocket.connect(from: config.host, to: peer.host, port: peer.port, timeoutMs: config.connectTimeoutMs)
@@ -190,6 +193,11 @@ final class ConnectionPool: @unchecked Sendable {
                 RPCSocket.writeAll(fd, hello.encoded()) ? RPCSocket.readFrame(fd, &decoder) : .failure(.connectionLost)
             }
             .flatMap { auth.onServerReply($0) }
+        if case .success = outcome {
+            // Handshake frames count like any others: server hello and reply in, client hello out.
+            RPCCounters.add(counters.framesReceived, 2)
+            RPCCounters.add(counters.framesSent)
+        }
         switch outcome {
         case .failure(let e):
             Glibc.close(fd)
@@ -198,10 +206,7 @@ final class ConnectionPool: @unchecked Sendable {
         case .success(let result):
             if !result.authenticated { RPCCounters.add(counters.unauthenticatedConnections) }
             RPCSocket.setTimeouts(fd, receiveMs: 0, sendMs: config.sendTimeoutMs)
-            let conn = PeerRPCConnection(fd: fd, peer: result, decoder: decoder, counters: counters) { [weak self] c in
-                self?.onClosed(c)
-            }
-            return .success(conn)
+            return .success((PeerRPCConnection(fd: fd, peer: result, counters: counters), decoder))
         }
     }
 

@@ -34,7 +34,7 @@ public final class PeerRPCClient: @unchecked Sendable {
     /// `timeoutMs` nil = `config.defaultTimeoutMs`.
     public func send(to peer: Endpoint, type: PeerMessageType, payload: [UInt8], timeoutMs: Int? = nil,
                      completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
-        let budget = max(1, timeoutMs ?? config.defaultTimeoutMs)
+        let budget = Self.budget(timeoutMs ?? config.defaultTimeoutMs)
         let size = FrameFormat.headerBytes + payload.count
         guard size <= config.maxFrameBytes else { return completion(.failure(.frameTooLarge(bytes: size))) }
         guard !stopped.load(ordering: .acquiring) else { return completion(.failure(.shutdown)) }
@@ -52,7 +52,7 @@ public final class PeerRPCClient: @unchecked Sendable {
             done.signal()
         }
         // The scan completes the request by its deadline; the margin only guards against a bug.
-        let budget = max(1, timeoutMs ?? config.defaultTimeoutMs)
+        let budget = Self.budget(timeoutMs ?? config.defaultTimeoutMs)
         guard done.wait(timeout: .now() + .milliseconds(budget + 5_000)) == .success else { return .failure(.timeout) }
         return box.withLock { $0 } ?? .failure(.timeout)
     }
@@ -88,6 +88,9 @@ public final class PeerRPCClient: @unchecked Sendable {
         }
         for pool in all { pool.close() }
     }
+
+    /// A request's budget in ms: at least 1, at most what the wire's u32 carries.
+    static func budget(_ ms: Int) -> Int { min(max(1, ms), Int(UInt32.max)) }
 
     private func pool(for peer: Endpoint) -> ConnectionPool {
         pools.withLock { p in

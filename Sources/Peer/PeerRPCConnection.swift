@@ -23,12 +23,16 @@ final class PeerRPCConnection: @unchecked Sendable {
         var closed = false
     }
 
-    /// Starts the reader thread. `decoder` may hold bytes read past the handshake.
-    init(fd: Int32, peer: PeerAuthResult, decoder: FrameDecoder, counters: RPCCounters,
-         onClosed: @escaping @Sendable (PeerRPCConnection) -> Void) {
+    /// `decoder` may hold bytes read past the handshake; `start` hands it to the reader.
+    init(fd: Int32, peer: PeerAuthResult, counters: RPCCounters) {
         self.fd = fd
         self.peer = peer
         self.counters = counters
+    }
+
+    /// Starts the reader thread. Call once, after the owner can handle `onClosed` (it may
+    /// run at once if the peer already hung up).
+    func start(decoder: FrameDecoder, onClosed: @escaping @Sendable (PeerRPCConnection) -> Void) {
         let t = Thread { [self] in
             var d = decoder
             readLoop(&d)

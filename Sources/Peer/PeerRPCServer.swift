@@ -84,14 +84,25 @@ public final class PeerRPCServer: @unchecked Sendable {
             return Array(s.connections.values)
         }
         guard let conns else { return }
+        // Shut down (wakes accept), and close only here: the accept thread never closes
+        // it, so no one can touch a reused descriptor number.
         RPCSocket.shutdown(listenFD)
         for c in conns { c.close() }
         _ = threads.wait(timeout: .now() + .seconds(10))
+        Glibc.close(listenFD)
     }
 
     private func acceptLoop() {
-        defer { Glibc.close(listenFD) }
-        while let fd = RPCSocket.accept(listenFD) {
+        while true {
+            let fd: Int32
+            switch RPCSocket.accept(listenFD) {
+            case .closed: return
+            case .retryLater:
+                if state.withLock({ $0.stopped }) { return }
+                usleep(10_000)
+                continue
+            case .connection(let accepted): fd = accepted
+            }
             let conn: PeerRPCServerConnection? = state.withLock { s in
                 guard !s.stopped, s.connections.count < config.maxConnections else { return nil }
                 let c = PeerRPCServerConnection(fd: fd, server: self)

@@ -59,13 +59,23 @@ enum RPCSocket {
         return describe(a)
     }
 
-    /// Accepts one connection; nil when the listener was shut down or failed.
-    static func accept(_ listener: Int32) -> Int32? {
+    enum Accepted {
+        case connection(Int32)
+        /// Out of descriptors or memory for now: wait a moment and accept again.
+        case retryLater
+        /// The listener was shut down.
+        case closed
+    }
+
+    static func accept(_ listener: Int32) -> Accepted {
         while true {
             let fd = Glibc.accept(listener, nil, nil)
-            if fd >= 0 { return fd }
-            if errno == EINTR || errno == ECONNABORTED { continue }
-            return nil
+            if fd >= 0 { return .connection(fd) }
+            switch errno {
+            case EINTR, ECONNABORTED, EPROTO: continue
+            case EMFILE, ENFILE, ENOBUFS, ENOMEM: return .retryLater
+            default: return .closed
+            }
         }
     }
 

@@ -79,4 +79,24 @@ final class RealSocketTests: XCTestCase {
         XCTAssertTrue(eventually(5) { n1.counters.dropped(.unauthenticated) == 1 && n1.counters.dropped(.badVersion) == 1 },
                       "\(n1.counters)")
     }
+
+    func testSeedGivenByNameIsResolved() throws {
+        let n1 = try node("127.0.0.1")
+        let n2 = try node("127.0.0.2")
+        defer { n1.stop(); n2.stop() }
+        n1.start(seeds: [])
+        n2.start(seeds: [Endpoint(host: "localhost", port: n1.endpoint.port)])
+        XCTAssertTrue(eventually(10) { n1.member("127.0.0.2")?.status == .alive && n2.member("127.0.0.1")?.status == .alive })
+    }
+
+    func testGracefulLeaveIsSeenAsLeft() throws {
+        let n1 = try node("127.0.0.1")
+        let n2 = try node("127.0.0.2")
+        defer { n1.stop(); n2.stop() }
+        n1.start(seeds: [])
+        n2.start(seeds: [n1.endpoint])
+        XCTAssertTrue(eventually(10) { n1.member("127.0.0.2")?.status == .alive })
+        n2.leave()
+        XCTAssertTrue(eventually(10) { n1.member("127.0.0.2")?.status == .left }, "\(n1.members)")
+    }
 }

@@ -70,6 +70,8 @@ final class SimulationTests: XCTestCase {
             sim.setSlow(2, probability: 0.3, extraDelayMs: 700)
             sim.run(forMs: 300_000)
             XCTAssertEqual(deaths, 0, "slow node declared dead, seed \(seed)")
+            // The slowness was real: probes of it timed out and went indirect.
+            XCTAssertGreaterThan((0..<5).reduce(UInt64(0)) { $0 + sim.core($1).counters.indirectProbes }, 20, "seed \(seed)")
             for o in [0, 1, 3, 4] { XCTAssertEqual(sim.status(of: 2, seenBy: o), .alive, "observer \(o), seed \(seed)") }
         }
     }
@@ -188,6 +190,33 @@ final class SimulationTests: XCTestCase {
             for o in 0..<3 { XCTAssertNil(sim.core(o).member("n3"), "node \(o) admitted a wrong-secret node, seed \(seed)") }
             XCTAssertTrue(sim.core(3).isJoining, "seed \(seed)")
             XCTAssertGreaterThan(sim.core(0).counters.dropped(.badMAC), 0, "seed \(seed)")
+        }
+    }
+
+    func testHeavyDuplicationAndReorderingCauseNoFalseDeaths() {
+        for seed in seeds([111]) {
+            // Delays from 1 to 300 ms reorder freely; 30% of packets arrive twice.
+            let sim = formed(5, seed: seed, network: NetworkProfile(minDelayMs: 1, maxDelayMs: 300, lossRate: 0, duplicateRate: 0.3))
+            var deaths = 0
+            sim.onEvent = { _, _, e in if case .memberDown = e { deaths += 1 } }
+            sim.run(forMs: 120_000)
+            XCTAssertEqual(deaths, 0, "seed \(seed)")
+            sim.crash(1)
+            sim.run(forMs: 60_000)
+            for o in [0, 2, 3, 4] { XCTAssertEqual(sim.status(of: 1, seenBy: o), .dead, "observer \(o), seed \(seed)") }
+        }
+    }
+
+    func testFiftyNodesFormFromOneSeedAndAllDetectACrash() {
+        for seed in seeds([121]) {
+            let sim = GossipSimulator(seed: seed)
+            sim.addNode()
+            for _ in 1..<50 { sim.addNode(seeds: [0]) }
+            sim.run(forMs: 30_000)
+            XCTAssertTrue(sim.converged(), "seed \(seed)")
+            sim.crash(17)
+            sim.run(forMs: 60_000)
+            XCTAssertTrue(sim.converged(), "crash of n17 not seen by all, seed \(seed)")
         }
     }
 }

@@ -93,7 +93,7 @@ final class PeerRPCTests: XCTestCase {
         let peer = Endpoint(host: "127.0.0.1", port: s.port)
         let done = DispatchSemaphore(value: 0)
         let results = Mutex<[(Int, Result<[UInt8], RPCError>)]>([])
-        for i in 0..<total {
+        DispatchQueue.concurrentPerform(iterations: total) { i in
             c.send(to: peer, type: .replicaWrite, payload: [UInt8(i >> 8), UInt8(i & 0xff)], timeoutMs: 30_000) { r in
                 results.withLock { $0.append((i, r)) }
                 done.signal()
@@ -115,7 +115,7 @@ final class PeerRPCTests: XCTestCase {
         let s = try server { req, respond in held.withLock { $0.append((req, respond)) } }
         let c = client()
         let r = c.call(to: Endpoint(host: "127.0.0.1", port: s.port), type: .replicaRead, payload: [], timeoutMs: 100)
-        XCTAssertEqual(r.failureValue, .timeout)
+        XCTAssertEqual(r.rpcFailure, .timeout)
         XCTAssertEqual(c.counters.snapshot().timeouts, 1)
         let (req, respond) = try XCTUnwrap(held.withLock { $0.first })
         let deadline = try XCTUnwrap(req.deadline)
@@ -157,6 +157,25 @@ final class PeerRPCTests: XCTestCase {
         XCTAssertEqual(snap.connectionsLost, 1)
     }
 
+    /// After a failed connect the pool backs off: calls inside the window fail at once with
+    /// `.unreachable` and make no new connection attempt.
+    func testFailedConnectStartsBackoffDuringWhichCallsFailFast() throws {
+        // A bound socket that never listens: the port stays ours and refuses connections.
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        try RPCSocket.bind(holder, host: "127.0.0.1", port: 0)
+        let port = RPCSocket.localAddress(holder).port
+        let c = client { $0.backoffBaseMs = 60_000; $0.backoffMaxMs = 60_000 }
+        let peer = Endpoint(host: "127.0.0.1", port: port)
+        guard case .failure(.unreachable(let first)) = c.call(to: peer, type: .ping, payload: []) else { return XCTFail("connected to nothing") }
+        XCTAssertTrue(first.contains("connect"), first)
+        for _ in 0..<3 {
+            guard case .failure(.unreachable(let why)) = c.call(to: peer, type: .ping, payload: []) else { return XCTFail("no backoff") }
+            XCTAssertTrue(why.contains("backoff"), why)
+        }
+        XCTAssertEqual(c.counters.snapshot().connectFailures, 1)
+    }
+
     func testWrongSecretIsRefusedAndCountedOnBothEnds() throws {
         let s = try server(secret: "right")
         let c = client(secret: "wrong")
@@ -188,7 +207,7 @@ final class PeerRPCTests: XCTestCase {
         let failures = Mutex<[RPCError]>([])
         for _ in 0..<10 { c.send(to: peer, type: .ping, payload: [], timeoutMs: 30_000) { r in if case .failure(let e) = r { failures.withLock { $0.append(e) } } } }
         XCTAssertTrue(eventually { held.withLock { $0.count } == 10 })
-        XCTAssertEqual(c.call(to: peer, type: .ping, payload: []).failureValue, .overloaded)
+        XCTAssertEqual(c.call(to: peer, type: .ping, payload: []).rpcFailure, .overloaded)
         XCTAssertEqual(c.counters.snapshot().overloaded, 1)
         XCTAssertEqual(failures.withLock { $0 }, [])
         for r in held.withLock({ $0 }) { r(.failure(.overloaded)) }
@@ -232,11 +251,40 @@ final class PeerRPCTests: XCTestCase {
         XCTAssertNoThrow(try client().call(to: Endpoint(host: "127.0.0.1", port: s.port), type: .ping, payload: []).get())
     }
 
+    func testOneWayMessagesOpenAConnectionAndReachTheHandlerWithoutAnswer() throws {
+        let got = Mutex<[RPCRequest]>([])
+        let s = try server { req, respond in
+            got.withLock { $0.append(req) }
+            respond(.success([9]))  // ignored for one-way messages
+        }
+        let c = client()
+        let peer = Endpoint(host: "127.0.0.1", port: s.port)
+        XCTAssertFalse(c.sendOneWay(to: peer, type: .hintDelivery, payload: [1]), "no connection yet: not queued")
+        XCTAssertTrue(eventually { c.openConnections(to: peer) == 1 })
+        XCTAssertTrue(c.sendOneWay(to: peer, type: .hintDelivery, payload: [2]))
+        XCTAssertTrue(eventually { got.withLock { $0.count } == 1 })
+        let req = try XCTUnwrap(got.withLock { $0.first })
+        XCTAssertTrue(req.isOneWay)
+        XCTAssertEqual(req.payload, [2])
+        XCTAssertNil(req.deadline)
+        XCTAssertNoThrow(try c.call(to: peer, type: .ping, payload: [3]).get())  // nothing stray came back
+        // hello, accept, one answer (counted just after the write, hence the poll)
+        XCTAssertTrue(eventually { s.counters.snapshot().framesSent == 3 })
+        XCTAssertEqual(s.counters.snapshot().framesSent, 3)
+    }
+
+    func testHugeTimeoutIsClampedNotWrapped() {
+        XCTAssertEqual(PeerRPCClient.budget(Int.max), Int(UInt32.max))
+        XCTAssertEqual(PeerRPCClient.budget(-5), 1)
+        let now = RPCDeadline.now()
+        XCTAssertFalse(now.adding(ms: PeerRPCClient.budget(Int.max)).hasPassed(at: now))
+    }
+
     func testOversizedRequestFailsWithoutSending() throws {
         let s = try server()
         let c = client { $0.maxFrameBytes = 1024 }
         let r = c.call(to: Endpoint(host: "127.0.0.1", port: s.port), type: .ping, payload: Array(repeating: 0, count: 2000))
-        XCTAssertEqual(r.failureValue, .frameTooLarge(bytes: 2026))
+        XCTAssertEqual(r.rpcFailure, .frameTooLarge(bytes: 2026))
         XCTAssertEqual(c.counters.snapshot().framesSent, 0)
     }
 
@@ -250,13 +298,13 @@ final class PeerRPCTests: XCTestCase {
         XCTAssertTrue(eventually { held.withLock { $0.count } == 1 })
         c.shutdown()
         XCTAssertTrue(eventually { result.withLock { $0 } != nil })
-        XCTAssertEqual(result.withLock { $0 }?.failureValue, .connectionLost)
-        XCTAssertEqual(c.call(to: peer, type: .ping, payload: []).failureValue, .shutdown)
+        XCTAssertEqual(result.withLock { $0 }?.rpcFailure, .connectionLost)
+        XCTAssertEqual(c.call(to: peer, type: .ping, payload: []).rpcFailure, .shutdown)
     }
 }
 
 extension Result {
-    var failureValue: Failure? {
+    var rpcFailure: Failure? {
         if case .failure(let e) = self { return e }
         return nil
     }

@@ -1,7 +1,7 @@
 import XCTest
 @testable import Peer
 
-final class PeerAuthTests: XCTestCase {
+final class PeerRPCAuthTests: XCTestCase {
     private func handshake(serverSecret: [UInt8]?, clientSecret: [UInt8]?,
                            tamper: ((inout Frame) -> Void)? = nil) -> (server: PeerAuthServer.Outcome?, client: Result<PeerAuthResult, RPCError>) {
         let server = PeerAuthServer(nodeID: "n1", secret: serverSecret, nonce: PeerAuth.makeNonce())
