@@ -13,10 +13,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "CSystem"),
-        .target(name: "Storage", exclude: ["FORMAT.md"], swiftSettings: optimize),
+        .target(name: "Storage", dependencies: ["CSystem"], exclude: ["FORMAT.md"], swiftSettings: optimize),
         .target(name: "Ring", exclude: ["FORMAT.md"]),
-        .target(name: "Gossip"),
-        .target(name: "Peer", dependencies: ["Storage", "Ring", "Gossip", "CSystem"], exclude: ["RPC.md", "COORDINATOR.md"]),
+        .target(name: "Gossip", exclude: ["PROTOCOL.md"]),
+        .target(name: "Peer", dependencies: ["Storage", "Ring", "Gossip", "CSystem"], exclude: ["RPC.md", "COORDINATOR.md", "RECORDS.md", "PROTOCOL.md"], swiftSettings: optimize),
         .executableTarget(name: "chorus", dependencies: ["Storage", "Ring", "Gossip", "Peer"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "RingTests", dependencies: ["Ring"]),

@@ -123,8 +123,16 @@ public final class LocalReplica: @unchecked Sendable {
                     return c
                 case .persist(let upTo):
                     let key = StorageKey.meta(name: StorageKey.counterLeaseName).encode()
-                    try store.put(key, CounterLease.encodePersisted(upTo), sync: true)
+                    do {
+                        try store.put(key, CounterLease.encodePersisted(upTo), sync: true)
+                    } catch {
+                        l.persistFailed()
+                        throw error
+                    }
                     l.didPersist(leasedUpTo: upTo)
+                case .waitForPersist:
+                    // Leases are persisted under this lock, so none can be in flight here.
+                    throw ClientError("ERR counter lease persist in flight")
                 }
             }
         }

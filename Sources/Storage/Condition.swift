@@ -2,11 +2,14 @@
 import Glibc
 #endif
 
-/// A pthread mutex with one condition variable: the store's metadata lock, under which
-/// writers queue for group commit and wait for background flushes.
+/// A pthread mutex with two condition variables: the store's metadata lock. Foreground
+/// waiters (queued writers, stalled writers, flush and compaction callers) wait on the main
+/// one; the background threads wait on `work`, which only new background work signals, so
+/// a commit does not wake the compaction thread.
 final class Condition: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let cond: UnsafeMutablePointer<pthread_cond_t>
+    private let workCond: UnsafeMutablePointer<pthread_cond_t>
 
     init() {
         mutex = .allocate(capacity: 1)
@@ -15,12 +18,17 @@ final class Condition: @unchecked Sendable {
         cond = .allocate(capacity: 1)
         cond.initialize(to: pthread_cond_t())
         pthread_cond_init(cond, nil)
+        workCond = .allocate(capacity: 1)
+        workCond.initialize(to: pthread_cond_t())
+        pthread_cond_init(workCond, nil)
     }
 
     deinit {
         pthread_cond_destroy(cond)
+        pthread_cond_destroy(workCond)
         pthread_mutex_destroy(mutex)
         cond.deallocate()
+        workCond.deallocate()
         mutex.deallocate()
     }
 
@@ -38,7 +46,16 @@ final class Condition: @unchecked Sendable {
     func wait() { pthread_cond_wait(cond, mutex) }
 
     /// Waits for a broadcast or `milliseconds`; call with the lock held.
-    func wait(milliseconds: Int) {
+    func wait(milliseconds: Int) { timedWait(cond, milliseconds) }
+
+    /// Background threads: waits for `signalWork` (or `milliseconds`); lock held.
+    func waitForWork() { pthread_cond_wait(workCond, mutex) }
+    func waitForWork(milliseconds: Int) { timedWait(workCond, milliseconds) }
+
+    /// Wakes the background threads: there is new work (or the store is closing).
+    func signalWork() { pthread_cond_broadcast(workCond) }
+
+    private func timedWait(_ c: UnsafeMutablePointer<pthread_cond_t>, _ milliseconds: Int) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var nanos = Int(now.tv_nsec) + (milliseconds % 1000) * 1_000_000
@@ -46,7 +63,7 @@ final class Condition: @unchecked Sendable {
         deadline.tv_sec = now.tv_sec + milliseconds / 1000 + nanos / 1_000_000_000
         nanos %= 1_000_000_000
         deadline.tv_nsec = nanos
-        pthread_cond_timedwait(cond, mutex, &deadline)
+        pthread_cond_timedwait(c, mutex, &deadline)
     }
 
     func broadcast() { pthread_cond_broadcast(cond) }

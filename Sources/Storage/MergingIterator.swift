@@ -29,6 +29,10 @@ final class MergingIterator: InternalIterator {
     }
 
     private func findSmallest() {
+        if children.count == 1 {
+            current = children[0].isValid ? 0 : -1
+            return
+        }
         var best = -1
         var bestKey: [UInt8] = []
         for (i, c) in children.enumerated() where c.isValid {

@@ -8,10 +8,10 @@ extension Store {
     func backgroundLoop() {
         mutex.lock()
         while true {
-            while !closing && backgroundError == nil && !hasBackgroundWork { mutex.wait() }
+            while !closing && backgroundError == nil && !hasBackgroundWork { mutex.waitForWork() }
             if closing { break }
             if backgroundError != nil {
-                mutex.wait()
+                mutex.waitForWork()
                 continue
             }
             do throws(StorageError) {

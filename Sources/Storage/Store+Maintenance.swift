@@ -47,7 +47,7 @@ extension Store {
                 mutex.wait()
             }
             manualCompaction = manual
-            mutex.broadcast()
+            mutex.signalWork()
             while !manual.done {
                 if closing { throw .closed("store closed during compaction") }
                 mutex.wait()

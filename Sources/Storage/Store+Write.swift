@@ -4,23 +4,32 @@ import Glibc
 
 /// One queued write: its batch, and its outcome once a group commit covered it.
 final class Writer {
-    let batch: WriteBatch
+    private(set) var batch: WriteBatch
     let sync: Bool
     var done = false
     var error: StorageError?
-    init(_ batch: WriteBatch, sync: Bool = false) {
+    init(_ batch: consuming WriteBatch, sync: Bool = false) {
         self.batch = batch
         self.sync = sync
+    }
+
+    /// Moves the batch out (so the leader can stamp its sequence without copying it).
+    func take() -> WriteBatch {
+        let b = batch
+        batch = WriteBatch(rep: [])
+        return b
     }
 }
 
 extension Store {
+    @inlinable
     public func put(_ key: [UInt8], _ value: [UInt8], sync: Bool = false) throws(StorageError) {
         var batch = WriteBatch()
         batch.put(key, value)
         try write(batch, sync: sync)
     }
 
+    @inlinable
     public func delete(_ key: [UInt8]) throws(StorageError) {
         var batch = WriteBatch()
         batch.delete(key)
@@ -34,7 +43,7 @@ extension Store {
     /// them to the memtable, and wakes the followers it covered.
     /// `sync: true` fsyncs this write's group whatever the store's policy (for the few
     /// records that must never be lost, such as a counter lease).
-    public func write(_ batch: WriteBatch, sync: Bool = false) throws(StorageError) {
+    public func write(_ batch: consuming WriteBatch, sync: Bool = false) throws(StorageError) {
         guard !batch.isEmpty else { return }
         let me = Writer(batch, sync: sync)
         mutex.lock()
@@ -55,9 +64,9 @@ extension Store {
             throw error
         }
         var last = 0
-        var group = me.batch
+        var group = me.take()
         var syncGroup = me.sync || options.sync == .always
-        let limit = me.batch.byteSize <= 128 << 10 ? me.batch.byteSize + (128 << 10) : 1 << 20
+        let limit = group.byteSize <= 128 << 10 ? group.byteSize + (128 << 10) : 1 << 20
         var i = 1
         while i < writers.count, group.byteSize + writers[i].batch.byteSize <= limit {
             group.append(writers[i].batch)
@@ -155,14 +164,20 @@ extension Store {
         walNumber = number
         imm = mem
         mem = MemTable(capacityBytes: options.memtableSizeBytes)
-        mutex.broadcast()
+        mutex.signalWork()
     }
 
     /// Under `.periodic(ms)`: sync the log every interval until the store closes.
     func syncLoop(intervalMs: Int) {
         mutex.lock()
         while !closing {
-            mutex.wait(milliseconds: intervalMs)
+            // Other work signals may wake this wait early: sleep out the whole interval.
+            let deadline = monotonicMicros() + UInt64(intervalMs) * 1000
+            var now = monotonicMicros()
+            while !closing && now < deadline {
+                mutex.waitForWork(milliseconds: max(1, Int((deadline - now) / 1000)))
+                now = monotonicMicros()
+            }
             if closing { break }
             mutex.unlock()
             walMutex.withLock {

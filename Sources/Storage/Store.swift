@@ -154,6 +154,7 @@ public final class Store: @unchecked Sendable {
             let was = closing
             closing = true
             mutex.broadcast()
+            mutex.signalWork()
             return was
         }
         if already { return }
@@ -229,7 +230,8 @@ public final class Store: @unchecked Sendable {
             (snapshot?.sequence ?? visibleSequence, self.mem, self.imm, versions.current, closing)
         }
         if closed { throw .closed("iterator on a closed store") }
-        var children: [InternalIterator] = [mem.makeIterator()]
+        // Skipping an empty memtable spares the merge a comparison on every step.
+        var children: [InternalIterator] = mem.count > 0 ? [mem.makeIterator()] : []
         if let imm { children.append(imm.makeIterator()) }
         for f in version.files[0].reversed() { children.append(try tables.table(f.number).makeIterator()) }
         for level in 1..<Version.levelCount where !version.files[level].isEmpty {

@@ -14,6 +14,8 @@ public final class StoreIterator {
     public private(set) var key: [UInt8] = []
     /// The current value (may share storage with a cached block).
     public private(set) var value: ArraySlice<UInt8> = []
+    /// The previous key's buffer, reused so that stepping allocates nothing.
+    private var previous: [UInt8] = []
 
     init(input: InternalIterator, sequence: SequenceNumber, range: KeyRange, version: Version, snapshot: Snapshot) throws(StorageError) {
         self.input = input
@@ -33,18 +35,20 @@ public final class StoreIterator {
         } else {
             try input.seek(InternalKey.lookup(userKey: target, sequence: sequence))
         }
-        try findNextUserEntry(skipping: nil)
+        try findNextUserEntry(skipping: false)
     }
 
     public func next() throws(StorageError) {
         guard isValid else { return }
-        let skip = key
+        swap(&key, &previous)
         try input.next()
-        try findNextUserEntry(skipping: skip)
+        try findNextUserEntry(skipping: true)
     }
 
-    private func findNextUserEntry(skipping initialSkip: [UInt8]?) throws(StorageError) {
-        var skip = initialSkip
+    /// Moves to the newest visible live entry of the next user key; with `skipping`, entries
+    /// of the user key in `previous` are passed over first.
+    private func findNextUserEntry(skipping: Bool) throws(StorageError) {
+        var skip = skipping
         while input.isValid {
             let ikey = input.key
             guard ikey.count >= 8, let trailer = InternalKey.trailer(ikey) else {
@@ -56,14 +60,16 @@ public final class StoreIterator {
                 try input.next()
                 continue
             }
-            if let s = skip, Bytes.compare(user, s) == 0 {
+            if skip, Bytes.compare(user, previous) == 0 {
                 try input.next()
                 continue
             }
             if let end = range.end, Bytes.compare(user, end) >= 0 { break }
             let isDeletion = trailer & 0xff == UInt64(ValueType.deletion.rawValue)
             if isDeletion || version.isRangeDeleted(user, entrySequence: entrySequence, snapshot: sequence) {
-                skip = Array(user)
+                previous.removeAll(keepingCapacity: true)
+                previous.append(contentsOf: user)
+                skip = true
                 try input.next()
                 continue
             }

@@ -1,9 +1,10 @@
 /// Puts and deletes applied atomically, in order. Its bytes are what the WAL records:
 /// `fixed64 sequence, fixed32 count, (type key [value])*` (FORMAT.md, "Write batches").
 public struct WriteBatch: Sendable {
-    static let headerSize = 12
-    private(set) var rep: [UInt8]
+    @usableFromInline static let headerSize = 12
+    @usableFromInline var rep: [UInt8]
 
+    @inlinable
     public init() {
         rep = [UInt8](repeating: 0, count: WriteBatch.headerSize)
     }
@@ -26,10 +27,18 @@ public struct WriteBatch: Sendable {
         }
     }
 
-    private mutating func bumpCount() {
-        rep.storeFixed32(UInt32(count + 1), at: 8)
+    @inlinable
+    mutating func bumpCount() {
+        // The count is little-endian at offset 8; carry through the four bytes.
+        var i = 8
+        while i < 12 {
+            rep[i] &+= 1
+            if rep[i] != 0 { break }
+            i += 1
+        }
     }
 
+    @inlinable
     public mutating func put<K: Collection, V: Collection>(_ key: K, _ value: V) where K.Element == UInt8, V.Element == UInt8 {
         bumpCount()
         rep.append(ValueType.value.rawValue)
@@ -37,6 +46,7 @@ public struct WriteBatch: Sendable {
         rep.appendLengthPrefixed(value)
     }
 
+    @inlinable
     public mutating func delete<K: Collection>(_ key: K) where K.Element == UInt8 {
         bumpCount()
         rep.append(ValueType.deletion.rawValue)

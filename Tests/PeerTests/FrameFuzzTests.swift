@@ -2,7 +2,7 @@ import XCTest
 @testable import Peer
 
 /// Seeded SplitMix64 for reproducible fuzzing; the seed is printed so a failure replays.
-struct FuzzRandom: RandomNumberGenerator {
+struct FrameFuzzRandom: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
@@ -22,7 +22,7 @@ final class FrameFuzzTests: XCTestCase {
         return UInt64(Date().timeIntervalSince1970 * 1000)
     }
 
-    private func validFrame(_ rng: inout FuzzRandom) -> [UInt8] {
+    private func validFrame(_ rng: inout FrameFuzzRandom) -> [UInt8] {
         let kind = FrameKind.allCases.randomElement(using: &rng) ?? .request
         let n = Int.random(in: 0...64, using: &rng)
         let payload = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
@@ -38,7 +38,7 @@ final class FrameFuzzTests: XCTestCase {
         return false
     }
 
-    private func mutate(_ input: [UInt8], _ rng: inout FuzzRandom) -> [UInt8] {
+    private func mutate(_ input: [UInt8], _ rng: inout FrameFuzzRandom) -> [UInt8] {
         var b = input
         for _ in 0..<Int.random(in: 1...4, using: &rng) {
             switch Int.random(in: 0..<6, using: &rng) {
@@ -62,7 +62,7 @@ final class FrameFuzzTests: XCTestCase {
     func testHundredThousandRandomAndMutatedInputsNeverTrap() throws {
         let s = seed()
         print("FrameFuzzTests seed \(s) (replay with CHORUS_FUZZ_SEED=\(s))")
-        var rng = FuzzRandom(seed: s)
+        var rng = FrameFuzzRandom(seed: s)
         var decoded = 0, failed = 0, waiting = 0
         for i in 0..<Self.cases {
             let input: [UInt8]

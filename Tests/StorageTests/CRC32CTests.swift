@@ -54,3 +54,21 @@ final class CRC32CTests: XCTestCase {
         }
     }
 }
+
+final class CRC32CPortableTests: XCTestCase {
+    /// The table code must match the RFC 3720 vectors on its own, whatever the CPU offers,
+    /// and agree with the path `extend` takes on random inputs of every length up to 300.
+    func testPortableTableCodeMatchesVectorsAndDispatchedPath() {
+        func portable(_ bytes: [UInt8]) -> UInt32 { bytes.withUnsafeBytes { CRC32C.extendPortable(0, $0) } }
+        XCTAssertEqual(portable([UInt8](repeating: 0, count: 32)), 0x8a91_36aa)
+        XCTAssertEqual(portable([UInt8](repeating: 0xff, count: 32)), 0x62a8_ab43)
+        XCTAssertEqual(portable((0..<32).map { UInt8($0) }), 0x46dd_794e)
+        XCTAssertEqual(portable((0..<32).map { UInt8(31 - $0) }), 0x113f_db5c)
+        XCTAssertEqual(portable(Array("123456789".utf8)), 0xe306_9283)
+        var rng = SeededRandom(seed: 42)
+        for n in 0...300 {
+            let bytes = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            XCTAssertEqual(portable(bytes), CRC32C.checksum(bytes), "length \(n), hardware \(CRC32C.usesHardware)")
+        }
+    }
+}

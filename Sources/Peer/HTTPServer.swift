@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Foundation
+import Synchronization
+
+/// A minimal HTTP/1.0-style server for `GET /metrics` and `GET /status`: one accept thread,
+/// each request answered and closed on a bounded number of worker threads. Requests are
+/// bounded (8 KiB of head, 2 s to send it); anything else gets 400/404/405.
+public final class HTTPServer: @unchecked Sendable {
+    public typealias Route = @Sendable () -> (contentType: String, body: String)
+    private let routes: [String: Route]
+    private let listener: Int32
+    public let port: UInt16
+    private let stopping = Atomic<Bool>(false)
+    private let active = Atomic<Int>(0)
+    private let done = DispatchSemaphore(value: 0)
+    static let maxActive = 16
+
+    public init(host: String, port: UInt16, routes: [String: Route]) throws {
+        self.routes = routes
+        let (fd, address) = try Socket.listenTCP(try SocketAddress(host: host, port: port), backlog: 64)
+        try Socket.setNonBlocking(fd, false)
+        listener = fd
+        self.port = address.port
+    }
+
+    public func start() {
+        let thread = Thread { [self] in acceptLoop() }
+        thread.start()
+    }
+
+    public func stop() {
+        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        _ = done.wait(timeout: .now() + .seconds(2))
+    }
+
+    private func acceptLoop() {
+        defer { done.signal() }
+        while !stopping.load(ordering: .relaxed) {
+            let fd = accept(listener, nil, nil)
+            if fd < 0 {
+                if errno == EINTR { continue }
+                if stopping.load(ordering: .relaxed) { break }
+                usleep(10_000)
+                continue
+            }
+            if active.load(ordering: .relaxed) >= HTTPServer.maxActive {
+                respond(fd, status: "503 Service Unavailable", type: "text/plain", body: "busy\n")
+                close(fd)
+                continue
+            }
+            active.wrappingAdd(1, ordering: .relaxed)
+            DispatchQueue.global().async { [self] in
+                serve(fd)
+                close(fd)
+                active.wrappingSubtract(1, ordering: .relaxed)
+            }
+        }
+    }
+
+    private func serve(_ fd: Int32) {
+        try? Socket.setTimeouts(fd, milliseconds: 2_000)
+        var head: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 2048)
+        while head.count < 8192 {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return }
+            head.append(contentsOf: buf[0..<n])
+            if head.count >= 4, containsBlankLine(head) { break }
+        }
+        let line = String(decoding: head.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
+        let parts = line.split(separator: " ")
+        guard parts.count >= 2 else { return respond(fd, status: "400 Bad Request", type: "text/plain", body: "bad request\n") }
+        guard parts[0] == "GET" else { return respond(fd, status: "405 Method Not Allowed", type: "text/plain", body: "GET only\n") }
+        let path = String(parts[1].split(separator: "?").first ?? "")
+        guard let route = routes[path] else { return respond(fd, status: "404 Not Found", type: "text/plain", body: "not found\n") }
+        let (type, body) = route()
+        respond(fd, status: "200 OK", type: type, body: body)
+    }
+
+    private func containsBlankLine(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count >= 4 else { return false }
+        for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+            return true
+        }
+        return false
+    }
+
+    private func respond(_ fd: Int32, status: String, type: String, body: String) {
+        let payload = Array(body.utf8)
+        let head = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(payload.count)\r\nConnection: close\r\n\r\n"
+        let bytes = Array(head.utf8) + payload
+        bytes.withUnsafeBytes { try? Socket.sendAll(fd, $0) }
+    }
+}

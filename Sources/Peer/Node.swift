@@ -1,0 +1,216 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Foundation
+import Gossip
+import Ring
+import Storage
+import Synchronization
+
+/// A running peer: the Storage engine, the gossip node, the peer RPC server and client, the
+/// RESP client server and the HTTP endpoint, wired around one `NodeEngine`.
+///
+/// Life cycle: `init` opens the data directory (identity, store, ring) and binds nothing;
+/// `start()` binds every port and joins; `shutdown()` stops accepting clients, lets
+/// in-flight requests finish, announces the leave, and closes the store.
+public final class Node: @unchecked Sendable {
+    public let config: NodeConfig
+    public let nodeID: String
+    public let store: Store
+    public let engine: NodeEngine
+    public let cluster: ClusterView
+    let replica: LocalReplica
+    let rpcClient: PeerRPCClient
+    private var gossip: GossipNode?
+    private var rpcServer: PeerRPCServer?
+    private var resp: RESPServer?
+    private var http: HTTPServer?
+    private let peers = PeerBook()
+    private let stopping = Atomic<Bool>(false)
+    private let incarnation: UInt64
+    let startTime = Date()
+    private var ticker: Thread?
+
+    public init(config: NodeConfig) throws {
+        self.config = config
+        let fs = PosixFileSystem.shared
+        try fs.createDirectory(config.dataDirectory)
+        nodeID = try Node.identity(config: config)
+        var options = StorageOptions()
+        options.sync = config.sync
+        options.memtableSizeBytes = config.memtableBytes
+        store = try Store.open(path: config.dataDirectory + "/store", options: options)
+        guard let id = NodeID(nodeID) else { throw ClientError("ERR invalid node id \(nodeID)") }
+        replica = try LocalReplica(store: store, nodeID: id, maxHints: config.maxHints)
+        cluster = ClusterView(localID: nodeID)
+        if let bytes = try replica.meta("ring"), let ring = try? Ring(decoding: bytes) { cluster.adopt(ring: ring) }
+        if let bytes = try replica.meta("namespaces"), let table = try? NamespaceTable(decoding: bytes) { cluster.adopt(namespaces: table) }
+        // A restart rejoins with a higher incarnation, so old suspicions cannot stick.
+        var previous: UInt64 = 0
+        if let bytes = try replica.meta("incarnation"), bytes.count == 8 {
+            previous = bytes.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) }
+        }
+        incarnation = previous + 1
+        try replica.setMeta("incarnation", withUnsafeBytes(of: incarnation.bigEndian) { Array($0) })
+
+        var rpcConfig = PeerRPCConfig(nodeID: nodeID, host: config.host, secret: config.clusterSecret)
+        rpcConfig.defaultTimeoutMs = config.limits.defaultTimeoutMs
+        rpcClient = PeerRPCClient(config: rpcConfig)
+        let peers = self.peers
+        let transport = RPCPeerTransport(client: rpcClient) { id in peers.map.withLock { $0[id] } }
+        engine = NodeEngine(nodeID: nodeID, replica: replica, cluster: cluster, transport: transport,
+                            scheduler: DispatchNodeScheduler(), limits: config.limits)
+    }
+
+    /// Reads the node id kept in the data directory, or records the first one.
+    static func identity(config: NodeConfig) throws -> String {
+        let path = config.dataDirectory + "/node-id"
+        let fs = PosixFileSystem.shared
+        if fs.fileExists(path) {
+            let stored = String(decoding: try fs.readFile(path), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if let wanted = config.nodeID, wanted != stored {
+                throw ClientError("data directory \(config.dataDirectory) belongs to node \(stored), not \(wanted)")
+            }
+            return stored
+        }
+        let id = config.nodeID ?? "\(config.host):\(config.gossipPort)"
+        guard NodeID(id) != nil else { throw ClientError("invalid node id '\(id)'") }
+        try fs.writeAtomically(Array((id + "\n").utf8), to: path, directory: config.dataDirectory)
+        return id
+    }
+
+    /// Binds every port, joins the cluster and starts the background work.
+    public func start() throws {
+        let engine = self.engine
+        let server = try PeerRPCServer(config: rpcClient.config, port: config.peerPort) { request, respond in
+            engine.handleRPC(type: request.type, payload: request.payload, respond: respond)
+        }
+        rpcServer = server
+
+        let ring = cluster.snapshot().ring
+        let isMember = ring?.nodes.contains(nodeID) ?? false
+        let admin: AdminState = (config.seeds.isEmpty && ring == nil) || isMember ? .joined : .joining
+        let me = Member(id: nodeID, gossip: Endpoint(host: config.host, port: config.gossipPort),
+                        peer: Endpoint(host: config.host, port: config.peerPort),
+                        client: Endpoint(host: config.host, port: config.clientPort),
+                        http: Endpoint(host: config.host, port: config.httpPort),
+                        incarnation: incarnation, status: .alive, admin: admin)
+        var gossipConfig = config.gossip
+        gossipConfig.secret = config.clusterSecret
+        let g = try GossipNode(config: gossipConfig, me: me) { [weak self] event in self?.onGossip(event) }
+        gossip = g
+
+        let commands = ClientCommands(engine: engine, requirePass: config.requirePass,
+                                      publishNamespaces: { [weak self] table in self?.publish(namespaces: table) },
+                                      info: { [weak self] in self?.infoSections() ?? [] })
+        var respConfig = RESPServerConfiguration(host: config.host, port: config.clientPort)
+        respConfig.loopCount = 2
+        let resp = RESPServer(configuration: respConfig, handler: commands)
+        try resp.start()
+        self.resp = resp
+
+        let http = try HTTPServer(host: config.host, port: config.httpPort, routes: [
+            "/metrics": { [weak self] in ("text/plain; version=0.0.4", self?.metricsText() ?? "") },
+            "/status": { [weak self] in ("application/json", self?.statusJSON() ?? "{}") },
+        ])
+        http.start()
+        self.http = http
+
+        refreshMembers()
+        g.start(seeds: config.seeds.compactMap { Endpoint(parsing: $0) })
+        engine.start()
+        let ticker = Thread { [weak self] in
+            while let self, !self.stopping.load(ordering: .relaxed) {
+                self.tick()
+                usleep(200_000)
+            }
+        }
+        ticker.start()
+        self.ticker = ticker
+    }
+
+    /// Stops accepting clients, lets in-flight requests answer, leaves the gossip cluster,
+    /// and closes the store (its log is synced).
+    public func shutdown() {
+        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        resp?.shutdown()
+        http?.stop()
+        engine.stop()
+        gossip?.leave()
+        rpcServer?.stop()
+        rpcClient.shutdown()
+        try? store.close()
+    }
+
+    var clientConnections: Int { resp?.stats.connections ?? 0 }
+
+    /// The gossip port actually bound (tests start nodes on port 0).
+    public var gossipEndpoint: Endpoint? { gossip?.endpoint }
+
+    // MARK: Cluster state
+
+    private func onGossip(_ event: GossipEvent) {
+        switch event {
+        case .stateChanged(let value):
+            adopt(value)
+        default:
+            refreshMembers()
+        }
+    }
+
+    private func adopt(_ value: ClusterStateValue) {
+        switch value.key {
+        case "ring":
+            if let ring = try? Ring(decoding: value.payload), cluster.adopt(ring: ring) {
+                try? replica.setMeta("ring", ring.encode())
+            }
+        case "namespaces":
+            if let table = try? NamespaceTable(decoding: value.payload), cluster.adopt(namespaces: table) {
+                try? replica.setMeta("namespaces", table.encode())
+            }
+        default:
+            break
+        }
+    }
+
+    /// Copies gossip's member list into the cluster view and the peer address book.
+    private func refreshMembers() {
+        guard let g = gossip else { return }
+        var addresses: [String: Endpoint] = [:]
+        for m in g.members {
+            addresses[m.id] = m.peer
+            cluster.update(member: ClusterView.MemberInfo(
+                id: m.id, isUp: m.status == .alive || m.status == .suspect, status: m.status.description,
+                admin: m.admin.description, incarnation: m.incarnation, clientAddress: m.client.description,
+                gossipAddress: m.gossip.description))
+        }
+        peers.map.withLock { $0 = addresses }
+    }
+
+    /// Periodic work: membership, adopting gossip state, the claimant's ring, joining → joined.
+    private func tick() {
+        guard let g = gossip else { return }
+        refreshMembers()
+        for value in g.stateValues { adopt(value) }
+        if let next = cluster.proposedRing(partitionCount: config.partitions) {
+            cluster.adopt(ring: next)
+            try? replica.setMeta("ring", next.encode())
+            g.publishState(key: "ring", version: next.version, payload: next.encode())
+        }
+        if g.me.admin == .joining, cluster.snapshot().ring?.nodes.contains(nodeID) == true {
+            g.setAdminState(.joined)
+        }
+    }
+
+    func publish(namespaces table: NamespaceTable) {
+        cluster.adopt(namespaces: table)
+        try? replica.setMeta("namespaces", table.encode())
+        gossip?.publishState(key: "namespaces", version: table.version, payload: table.encode())
+    }
+}
+
+/// Node id -> peer RPC endpoint, from gossip.
+final class PeerBook: Sendable {
+    let map = Mutex<[String: Endpoint]>([:])
+}

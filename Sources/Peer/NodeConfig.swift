@@ -1,0 +1,26 @@
+import Gossip
+import Storage
+
+/// Everything `chorus serve` is told (SPEC section 2), plus tuning the tests use.
+public struct NodeConfig: Sendable {
+    public var host = "127.0.0.1"
+    public var clientPort: UInt16 = 6380
+    public var gossipPort: UInt16 = 7946
+    public var peerPort: UInt16 = 7947
+    public var httpPort: UInt16 = 8080
+    /// Gossip addresses of live members to join through; none starts a new cluster.
+    public var seeds: [String] = []
+    public var dataDirectory: String
+    /// Stable identity; default `host:gossipPort`. Kept in the data directory after the first start.
+    public var nodeID: String?
+    public var partitions = 256
+    public var sync: SyncPolicy = .always
+    public var clusterSecret: [UInt8]?
+    public var requirePass: String?
+    public var gossip = GossipConfig()
+    public var limits = NodeEngine.Limits()
+    public var maxHints = 1_000_000
+    public var memtableBytes = 4 << 20
+
+    public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
+}
