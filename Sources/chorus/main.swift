@@ -7,6 +7,9 @@ let usage = """
 usage: chorus <command> [options]
 
 commands:
+  serve           run a peer (see chorus serve --help)
+  get, set, del, getv, putv, status, ring
+                  talk to a peer over RESP (-h HOST -p PORT -a PASSWORD)
   bench storage   LevelDB db_bench workloads against the Storage engine
   bench ring      ring claim simulation from 1 to 1,000 nodes and back
   bench gossip    SWIM dissemination and detection figures on the simulator
@@ -19,7 +22,16 @@ func printError(_ message: String) {
     line.withUTF8 { buf in _ = write(2, buf.baseAddress, buf.count) }
 }
 
-let args = Array(CommandLine.arguments.dropFirst())
+var args = Array(CommandLine.arguments.dropFirst())
+// redis-cli style: connection flags may come before a client command (chorus -h HOST get k).
+var globalFlags: [String] = []
+while args.count >= 2, ["-h", "-p", "-a", "-n"].contains(args[0]) {
+    globalFlags += args.prefix(2)
+    args.removeFirst(2)
+}
+if !globalFlags.isEmpty, let first = args.first {
+    args = [first] + globalFlags + args.dropFirst()
+}
 var status: Int32 = 0
 switch args.first {
 case nil, "--help", "-h", "help":
@@ -34,6 +46,10 @@ case "bench":
         printError("bench needs one of: storage, ring, gossip")
         status = 2
     }
+case "serve":
+    status = ServeCommand.run(Array(args.dropFirst()))
+case "get", "set", "del", "getv", "putv", "status", "ring":
+    status = ClientCommand.run(args[0], Array(args.dropFirst()))
 case "storage-tool":  // hidden: the crash test's writer and checker
     status = StorageTool.run(Array(args.dropFirst()))
 default:

@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Peer
+import Storage
+
+/// `chorus serve`: parses SPEC section 2's flags into a NodeConfig and runs a peer until
+/// SIGTERM or SIGINT, then shuts down cleanly.
+enum ServeCommand {
+    static let help = """
+    usage: chorus serve --data DIR [options]
+
+      --host ADDR              address every port binds to (default 127.0.0.1)
+      --client-port P          RESP client port (default 6380)
+      --gossip-port P          SWIM gossip, UDP and TCP (default 7946)
+      --peer-port P            peer RPC (default 7947)
+      --http-port P            GET /metrics and /status (default 8080)
+      --seed HOST:PORT         gossip address of a live member; repeatable; none = new cluster
+      --data DIR               all durable state (required)
+      --node-id NAME           stable identity (default host:gossip-port), kept in DIR
+      --partitions Q           ring size, power of two (default 256)
+      --sync POLICY            always | periodic:MS | never (default always)
+      --cluster-secret S       HMAC key for gossip and peer connections (or CHORUS_CLUSTER_SECRET)
+      --requirepass PW         clients must AUTH PW first
+    """
+
+    static func run(_ args: [String]) -> Int32 {
+        if args.contains("--help") || args.contains("-h") {
+            print(help)
+            return 0
+        }
+        let config: NodeConfig
+        do {
+            config = try parse(args)
+        } catch {
+            printError("\(error)")
+            return 2
+        }
+        let node: Node
+        do {
+            node = try Node(config: config)
+            try node.start()
+        } catch {
+            printError("cannot start: \(error)")
+            return 1
+        }
+        let line = "chorus: node \(node.nodeID) serving clients on \(config.host):\(config.clientPort), data in \(config.dataDirectory)\n"
+        fputs(line, stderr)
+        // Signals only set a flag; the main thread notices within 100 ms and shuts down.
+        signal(SIGTERM) { _ in ServeCommand.stopRequested = 1 }
+        signal(SIGINT) { _ in ServeCommand.stopRequested = 1 }
+        signal(SIGPIPE, SIG_IGN)
+        while stopRequested == 0 { usleep(100_000) }
+        fputs("chorus: shutting down \(node.nodeID)\n", stderr)
+        node.shutdown()
+        return 0
+    }
+
+    nonisolated(unsafe) static var stopRequested: sig_atomic_t = 0
+
+    static func parse(_ args: [String]) throws -> NodeConfig {
+        let flags = try Flags(args, valued: ["host", "client-port", "gossip-port", "peer-port", "http-port", "seed", "data",
+                                             "node-id", "partitions", "sync", "cluster-secret", "requirepass"])
+        guard flags.positional.isEmpty else { throw Flags.UsageError(description: "unexpected argument \(flags.positional[0])") }
+        guard let data = flags.string("data") else { throw Flags.UsageError(description: "--data DIR is required") }
+        var c = NodeConfig(dataDirectory: data)
+        c.host = flags.string("host") ?? c.host
+        c.clientPort = UInt16(try flags.int("client-port", default: 6380, range: 1...65535))
+        c.gossipPort = UInt16(try flags.int("gossip-port", default: 7946, range: 1...65535))
+        c.peerPort = UInt16(try flags.int("peer-port", default: 7947, range: 1...65535))
+        c.httpPort = UInt16(try flags.int("http-port", default: 8080, range: 1...65535))
+        c.seeds = flags.strings("seed")
+        for s in c.seeds where s.split(separator: ":").count != 2 || Int(s.split(separator: ":")[1]) == nil {
+            throw Flags.UsageError(description: "bad value for --seed: \(s) (expected HOST:PORT)")
+        }
+        c.nodeID = flags.string("node-id")
+        c.partitions = try flags.int("partitions", default: 256, range: 1...65536)
+        guard c.partitions & (c.partitions - 1) == 0 else {
+            throw Flags.UsageError(description: "bad value for --partitions: \(c.partitions) (expected a power of two)")
+        }
+        if let s = flags.string("sync") {
+            do { c.sync = try SyncPolicy(parsing: s) } catch { throw Flags.UsageError(description: "bad value for --sync: \(error)") }
+        }
+        let secret = flags.string("cluster-secret") ?? ProcessInfo.processInfo.environment["CHORUS_CLUSTER_SECRET"]
+        if let secret, !secret.isEmpty { c.clusterSecret = Array(secret.utf8) }
+        c.requirePass = flags.string("requirepass")
+        return c
+    }
+}
