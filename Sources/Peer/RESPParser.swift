@@ -76,7 +76,8 @@ public enum RESPProtocolError: Error, Equatable, Sendable {
     }
 
     /// The reply the server sends before closing: `ERR protocol error: <message>`.
-    public var replyText: String { "ERR protocol error: " + message }
+    /// Exactly SPEC section 5's words; the detail is in `message` (and the server's counters).
+    public var replyText: String { "ERR protocol error" }
 }
 
 /// Incremental, bounded parser of client commands (multibulk and inline).

@@ -165,6 +165,7 @@ final class RESPParserTests: XCTestCase {
     }
 
     func testProtocolErrorReplyText() {
-        XCTAssertEqual(RESPProtocolError.invalidBulkLength.replyText, "ERR protocol error: invalid bulk length")
+        XCTAssertEqual(RESPProtocolError.invalidBulkLength.replyText, "ERR protocol error")
+        XCTAssertEqual(RESPProtocolError.invalidBulkLength.message, "invalid bulk length")
     }
 }
