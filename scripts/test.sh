@@ -30,14 +30,16 @@ trap 'rm -f "$log"' EXIT
 echo "== swift test"
 swift test --skip-build 2>&1 | tee "$log"
 swift_status=${PIPESTATUS[0]}
-# XCTest's last summary line: "Executed N tests, with F failures ..."
-summary=$(grep -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' "$log" | tail -n 1)
-executed=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
-failures=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+# XCTest's last summary line: "Executed N tests, [with S tests skipped and] F failures ..."
+summary=$(grep -E 'Executed [0-9]+ tests?' "$log" | tail -n 1)
+executed=$(echo "$summary" | sed -nE 's/.*Executed ([0-9]+) tests?.*/\1/p')
+failures=$(echo "$summary" | sed -nE 's/.* ([0-9]+) failures?.*/\1/p')
+skipped=$(echo "$summary" | sed -nE 's/.* ([0-9]+) tests? skipped.*/\1/p')
 executed=${executed:-0}
 failures=${failures:-0}
+skipped=${skipped:-0}
 if [ "$swift_status" -ne 0 ] && [ "$failures" -eq 0 ]; then failures=1; fi
-passed=$((executed - failures))
+passed=$((executed - failures - skipped))
 [ "$passed" -lt 0 ] && passed=0
 
 suite_pass=0
@@ -53,6 +55,6 @@ for suite in scripts/suites/*.sh; do
   fi
 done
 
-echo "== summary: swift test $passed passed, $failures failed; suites $suite_pass passed, $suite_fail failed"
-echo "$((passed + suite_pass)) passed, $((failures + suite_fail)) failed"
+echo "== summary: swift test $passed passed, $failures failed, $skipped skipped; suites $suite_pass passed, $suite_fail failed"
+echo "$((passed + suite_pass)) passed, $((failures + suite_fail)) failed, $skipped skipped"
 [ "$failures" -eq 0 ] && [ "$suite_fail" -eq 0 ] && [ "$swift_status" -eq 0 ]
