@@ -52,6 +52,11 @@ for i in 1 2 3; do for j in 1 2 3; do
 done; done
 echo "cluster-basic: SET/GET through every peer ok"
 
+# A namespace with N=2: with three peers every key has a fallback, so writes for a peer
+# that is cut off become hints on the third one.
+[ "$(cli 1 NS.CREATE two N 2 W 2)" = OK ] || fail "NS.CREATE two"
+sleep 1
+
 # Cut peer 3 off (both directions) and keep writing with W=2.
 acked=()
 if iptables -A INPUT -s 127.0.0.3 -j DROP 2>/dev/null && iptables -A INPUT -d 127.0.0.3 -j DROP 2>/dev/null; then
@@ -65,6 +70,15 @@ for k in $(seq 1 40); do
   [ "$out" = OK ] && acked+=("p$k")
 done
 [ "${#acked[@]}" -ge 30 ] || fail "only ${#acked[@]} of 40 W=2 writes acknowledged during the partition"
+hinted=()
+for k in $(seq 1 30); do
+  out=$(redis-cli -h 127.0.0.1 -p 6380 -c <<<"NS.USE two
+SET h$k v$k W 2 TIMEOUT 3000" | tail -n 1)
+  [ "$out" = OK ] && hinted+=("h$k")
+done
+stored=$(cli 1 INFO | tr -d '\r' | awk -F: '$1=="hints_stored"{print $2}')
+stored2=$(cli 2 INFO | tr -d '\r' | awk -F: '$1=="hints_stored"{print $2}')
+echo "cluster-basic: ${#hinted[@]} of 30 N=2 writes acknowledged; hints stored on peers 1 and 2: ${stored:-0} + ${stored2:-0}"
 echo "cluster-basic: ${#acked[@]} of 40 writes acknowledged with peer 3 cut off"
 [ "$partitioned" = 1 ] && iptables -F
 wait_settled || fail "cluster did not heal in 40 s"
@@ -75,6 +89,22 @@ missing=0
 for k in "${acked[@]}"; do [ "$(cli 3 GET "$k" R one)" = "v${k#p}" ] || missing=$((missing + 1)); done
 [ "$missing" = 0 ] || fail "peer 3 still misses $missing keys after read repair"
 echo "cluster-basic: after healing every acknowledged write reads back with R all; peer 3 caught up"
+if [ "$partitioned" = 1 ]; then
+  [ $(( ${stored:-0} + ${stored2:-0} )) -gt 0 ] || fail "no hints were stored while peer 3 was cut off"
+  for _ in $(seq 1 40); do
+    p1=$(cli 1 INFO | tr -d '\r' | awk -F: '$1=="hints_pending"{print $2}')
+    p2=$(cli 2 INFO | tr -d '\r' | awk -F: '$1=="hints_pending"{print $2}')
+    [ "${p1:-1}" = 0 ] && [ "${p2:-1}" = 0 ] && break
+    sleep 0.5
+  done
+  [ "${p1:-1}" = 0 ] && [ "${p2:-1}" = 0 ] || fail "hints still pending 20 s after healing ($p1, $p2)"
+  for k in "${hinted[@]}"; do
+    out=$(redis-cli -h 127.0.0.1 -p 6380 <<<"NS.USE two
+GET $k R all" | tail -n 1)
+    [ "$out" = "v${k#h}" ] || fail "$k (N=2) not readable with R all after hint delivery"
+  done
+  echo "cluster-basic: hints delivered to peer 3 and deleted; every N=2 write reads back"
+fi
 
 # kill -9 every peer, restart, and check every acknowledged write.
 for i in 1 2 3; do kill -9 "${pids[$i]}"; wait "${pids[$i]}" 2>/dev/null; done
