@@ -2,6 +2,7 @@
 # Benchmarks: figures, not tests.
 #   scripts/bench.sh storage [db_bench flags]   Chorus vs LevelDB, side by side, with ratios
 #   scripts/bench.sh ring|gossip [flags]        runs `chorus bench ring|gossip` (release)
+#   scripts/bench.sh cluster [-n REQUESTS]      redis-benchmark: 3-peer cluster vs redis-server
 # storage: installs libleveldb-dev and g++ if missing (apt-get, as root), compiles the
 # reference bench/leveldb_bench.cc into .build-bench/, builds chorus in release, runs both
 # on fresh temporary directories with the same flags (default --num 1000000), and prints
@@ -15,12 +16,13 @@ what=${1:-}
 [ $# -gt 0 ] && shift
 case "$what" in
   storage) ;;
+  cluster) exec bash scripts/bench-cluster.sh "$@" ;;
   ring|gossip)
     flock /tmp/chorus-build.lock swift build -c release --product chorus >/dev/null
     exec .build/release/chorus bench "$what" "$@"
     ;;
   *)
-    echo "usage: scripts/bench.sh storage|ring|gossip [flags]" >&2
+    echo "usage: scripts/bench.sh storage|ring|gossip|cluster [flags]" >&2
     exit 2
     ;;
 esac

@@ -83,8 +83,11 @@ public final class Node: @unchecked Sendable {
     /// Binds every port, joins the cluster and starts the background work.
     public func start() throws {
         let engine = self.engine
+        // Handlers may fsync: run them off the connection's reader thread, so one connection
+        // carries many replica writes at once and they share group commits.
+        let scheduler = engine.scheduler
         let server = try PeerRPCServer(config: rpcClient.config, port: config.peerPort) { request, respond in
-            engine.handleRPC(type: request.type, payload: request.payload, respond: respond)
+            scheduler.async { engine.handleRPC(type: request.type, payload: request.payload, respond: respond) }
         }
         rpcServer = server
 
