@@ -20,12 +20,12 @@ extension ClientCommands {
                     }
                 }
             } else {
-                engine.scheduler.async {
-                    engine.read(namespace: ns, key: key, options: split.options) { result in
-                        switch result {
-                        case .failure(let e): reply.reply(.error(e.line))
-                        case .success(let record): reply.reply(name == "GET" ? ClientCommands.getReply(record) : ClientCommands.getvReply(record))
-                        }
+                // Reads start on the loop thread: the local replica's read does not fsync, and
+                // remote replies complete the request from the RPC threads.
+                engine.read(namespace: ns, key: key, options: split.options) { result in
+                    switch result {
+                    case .failure(let e): reply.reply(.error(e.line))
+                    case .success(let record): reply.reply(name == "GET" ? ClientCommands.getReply(record) : ClientCommands.getvReply(record))
                     }
                 }
             }

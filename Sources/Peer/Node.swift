@@ -87,7 +87,13 @@ public final class Node: @unchecked Sendable {
         // carries many replica writes at once and they share group commits.
         let scheduler = engine.scheduler
         let server = try PeerRPCServer(config: rpcClient.config, port: config.peerPort) { request, respond in
-            scheduler.async { engine.handleRPC(type: request.type, payload: request.payload, respond: respond) }
+            switch request.type {
+            case .ping, .replicaRead:
+                // Reads do not fsync: answer on the reader thread, sparing a thread hop.
+                engine.handleRPC(type: request.type, payload: request.payload, respond: respond)
+            default:
+                scheduler.async { engine.handleRPC(type: request.type, payload: request.payload, respond: respond) }
+            }
         }
         rpcServer = server
 

@@ -1,5 +1,6 @@
 import Dispatch
 import Gossip
+import Synchronization
 
 /// How the node reaches other peers by node id: the real RPC client, or a simulated network
 /// in tests. Completions may run on any thread.
@@ -14,13 +15,25 @@ public protocol NodeScheduler: AnyObject, Sendable {
     func async(_ work: @escaping @Sendable () -> Void)
 }
 
-/// `NodeScheduler` on Dispatch's global queues.
+/// `NodeScheduler` on a fixed set of serial Dispatch queues, used round robin. Work here
+/// blocks on fsync: a width-limited concurrent queue would run only one task per core and
+/// starve group commit, while each serial queue gets a thread of its own (overcommit).
 public final class DispatchNodeScheduler: NodeScheduler, @unchecked Sendable {
-    private let queue = DispatchQueue(label: "chorus.node", qos: .userInitiated, attributes: .concurrent)
-    public init() {}
+    private let queues: [DispatchQueue]
+    private let next = Atomic<Int>(0)
+
+    public init(width: Int = 32) {
+        queues = (0..<max(1, width)).map { DispatchQueue(label: "chorus.node.\($0)", qos: .userInitiated) }
+    }
+
+    private var queue: DispatchQueue {
+        queues[next.wrappingAdd(1, ordering: .relaxed).oldValue % queues.count]
+    }
+
     public func after(ms: Int, _ work: @escaping @Sendable () -> Void) {
         queue.asyncAfter(deadline: .now() + .milliseconds(ms), execute: work)
     }
+
     public func async(_ work: @escaping @Sendable () -> Void) { queue.async(execute: work) }
 }
 
