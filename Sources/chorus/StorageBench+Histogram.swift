@@ -35,6 +35,14 @@ extension StorageBench {
             if nanos > maxNanos { maxNanos = nanos }
         }
 
+        /// Adds every sample of `other` (per-thread histograms merged at the end).
+        mutating func merge(_ other: Histogram) {
+            for i in counts.indices { counts[i] &+= other.counts[i] }
+            total &+= other.total
+            minNanos = min(minNanos, other.minNanos)
+            maxNanos = max(maxNanos, other.maxNanos)
+        }
+
         /// The `p`-th percentile (0...100) in microseconds, interpolated inside its bucket.
         func percentileMicros(_ p: Double) -> Double {
             guard total > 0 else { return 0 }

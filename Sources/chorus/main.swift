@@ -13,6 +13,7 @@ commands:
   bench storage   LevelDB db_bench workloads against the Storage engine
   bench ring      ring claim simulation from 1 to 1,000 nodes and back
   bench gossip    SWIM dissemination and detection figures on the simulator
+  bench cluster   SET/GET load against a running peer (or a redis-server, for reference)
 
 Every command takes --help.
 """
@@ -42,8 +43,9 @@ case "bench":
     case "storage": status = StorageBench.run(rest)
     case "ring": status = RingBench.run(rest)
     case "gossip": status = GossipBench.run(rest)
+    case "cluster": status = ClusterBench.run(rest)
     default:
-        printError("bench needs one of: storage, ring, gossip")
+        printError("bench needs one of: storage, ring, gossip, cluster")
         status = 2
     }
 case "serve":
