@@ -1,3 +1,4 @@
+import Gossip
 import Ring
 import Storage
 
@@ -29,8 +30,7 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
         guard let first = command.first else { return reply.reply(.error("ERR empty command")) }
         let name = ClientCommands.upper(first)
         let args = command.dropFirst()
-        if let requirePass, !context.authenticated, name != "AUTH", name != "QUIT", name != "HELLO" {
-            _ = requirePass
+        if requirePass != nil, !context.authenticated, name != "AUTH", name != "QUIT", name != "HELLO" {
             return reply.reply(.error("NOAUTH Authentication required. Send AUTH with the password first"))
         }
         switch name {
@@ -75,7 +75,7 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
         guard let requirePass else {
             return reply.reply(.error("ERR AUTH called without any password configured for the default user"))
         }
-        if HMACSHA256Compare.equal(password, requirePass) {
+        if HMACSHA256.constantTimeEqual(password, requirePass) {
             context.authenticated = true
             reply.reply(.ok)
         } else {
@@ -91,15 +91,5 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
             text += "\r\n"
         }
         return Array(text.utf8)
-    }
-}
-
-/// Constant-time comparison for passwords.
-enum HMACSHA256Compare {
-    static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var diff: UInt8 = 0
-        for i in 0..<a.count { diff |= a[i] ^ b[i] }
-        return diff == 0
     }
 }

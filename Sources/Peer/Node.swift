@@ -27,6 +27,8 @@ public final class Node: @unchecked Sendable {
     private var resp: RESPServer?
     private var http: HTTPServer?
     private let peers = PeerBook()
+    /// Checksums of the cluster-state values already adopted, so a tick decodes only news.
+    private let adopted = Mutex<[String: UInt64]>([:])
     private let stopping = Atomic<Bool>(false)
     private let incarnation: UInt64
     let startTime = Date()
@@ -169,6 +171,12 @@ public final class Node: @unchecked Sendable {
     }
 
     private func adopt(_ value: ClusterStateValue) {
+        let isNew = adopted.withLock { seen in
+            guard seen[value.key] != value.checksum else { return false }
+            seen[value.key] = value.checksum
+            return true
+        }
+        guard isNew else { return }
         switch value.key {
         case "ring":
             if let ring = try? Ring(decoding: value.payload), cluster.adopt(ring: ring) {

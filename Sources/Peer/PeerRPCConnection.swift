@@ -64,19 +64,7 @@ final class PeerRPCConnection: @unchecked Sendable {
 
     @discardableResult
     private func write(_ frame: Frame) -> Bool {
-        let bytes = frame.encoded()
-        let ok = writeLock.withLock { open in
-            guard open else { return false }
-            let ok = RPCSocket.writeAll(fd, bytes)
-            // The reader sees the shutdown, exits and fails every in-flight request.
-            if !ok { RPCSocket.shutdown(fd) }
-            return ok
-        }
-        if ok {
-            RPCCounters.add(counters.framesSent)
-            RPCCounters.add(counters.bytesSent, bytes.count)
-        }
-        return ok
+        RPCSocket.writeFrame(frame, fd: fd, lock: writeLock, counters: counters)
     }
 
     /// Removes and returns the requests whose deadline has passed.

@@ -130,17 +130,6 @@ final class PeerRPCServerConnection: @unchecked Sendable {
     /// Writes one frame; a failed write shuts the connection (the reader then exits).
     @discardableResult
     func send(_ frame: Frame) -> Bool {
-        let bytes = frame.encoded()
-        let ok = writeLock.withLock { open in
-            guard open else { return false }
-            let ok = RPCSocket.writeAll(fd, bytes)
-            if !ok { RPCSocket.shutdown(fd) }
-            return ok
-        }
-        if ok {
-            RPCCounters.add(counters.framesSent)
-            RPCCounters.add(counters.bytesSent, bytes.count)
-        }
-        return ok
+        RPCSocket.writeFrame(frame, fd: fd, lock: writeLock, counters: counters)
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Blocking IPv4 TCP helpers for the RPC shells. Every call that can fail throws
 /// `RPCError` or returns nil/false; nothing here traps on what the network does.
@@ -121,6 +122,24 @@ enum RPCSocket {
         var s = timeval(tv_sec: sendMs / 1000, tv_usec: (sendMs % 1000) * 1000)
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &r, socklen_t(MemoryLayout<timeval>.size))
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &s, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Writes one frame on a connection shared by several threads: serialized by `lock`
+    /// (true while the connection is writable); a failed write shuts the socket down so its
+    /// reader sees it and exits. Counts what was sent. Both connection kinds use this.
+    static func writeFrame(_ frame: Frame, fd: Int32, lock: borrowing Mutex<Bool>, counters: RPCCounters) -> Bool {
+        let bytes = frame.encoded()
+        let ok = lock.withLock { open in
+            guard open else { return false }
+            let ok = writeAll(fd, bytes)
+            if !ok { shutdown(fd) }
+            return ok
+        }
+        if ok {
+            RPCCounters.add(counters.framesSent)
+            RPCCounters.add(counters.bytesSent, bytes.count)
+        }
+        return ok
     }
 
     /// Writes every byte or returns false (peer gone, or the send timeout hit).

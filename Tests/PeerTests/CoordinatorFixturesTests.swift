@@ -62,18 +62,6 @@ struct FakeState: QuorumMergeable, Equatable, CustomStringConvertible {
     var description: String { String(version) }
 }
 
-/// Deterministic PRNG for the property tests (SplitMix64); the seed is printed on failure.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Runs a write through a coordinator: start, local apply, the answers in order, then the
 /// timeout (the timer always fires in the end). Returns every action emitted, in order.

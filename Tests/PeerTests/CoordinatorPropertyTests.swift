@@ -8,7 +8,7 @@ final class CoordinatorPropertyTests: XCTestCase {
     static let runs = 3_000
 
     /// A random preference list: N primaries (some down), maybe a pending owner, 0-3 fallbacks.
-    func randomReplicas(_ rng: inout SplitMix64) -> (replicas: [QuorumReplica], n: Int) {
+    func randomReplicas(_ rng: inout SeededRandom) -> (replicas: [QuorumReplica], n: Int) {
         let n = Int.random(in: 1...5, using: &rng)
         var list: [QuorumReplica] = (0..<n).map { .primary("p\($0)", up: Int.random(in: 0..<4, using: &rng) > 0) }
         if Bool.random(using: &rng) && Bool.random(using: &rng) {
@@ -24,7 +24,7 @@ final class CoordinatorPropertyTests: XCTestCase {
         var outcomes: [String: Int] = [:]
         for run in 0..<Self.runs {
             let seed = UInt64(0xC0FFEE) &+ UInt64(run)
-            var rng = SplitMix64(seed: seed)
+            var rng = SeededRandom(seed: seed)
             let (list, n) = randomReplicas(&rng)
             let local = list[Int.random(in: 0..<list.count, using: &rng)].node
             let w = Int.random(in: 1...n, using: &rng)
@@ -112,7 +112,7 @@ final class CoordinatorPropertyTests: XCTestCase {
         var repairBatches = 0
         for run in 0..<Self.runs {
             let seed = UInt64(0xBEEF) &+ UInt64(run)
-            var rng = SplitMix64(seed: seed)
+            var rng = SeededRandom(seed: seed)
             let (list, n) = randomReplicas(&rng)
             let local = list[Int.random(in: 0..<list.count, using: &rng)].node
             let r = Int.random(in: 1...n, using: &rng)

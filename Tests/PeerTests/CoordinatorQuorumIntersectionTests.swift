@@ -10,7 +10,7 @@ final class CoordinatorQuorumIntersectionTests: XCTestCase {
         var totalReads = 0
         for run in 0..<300 {
             let seed = UInt64(0xD15C0) &+ UInt64(run)
-            var rng = SplitMix64(seed: seed)
+            var rng = SeededRandom(seed: seed)
             let n = [3, 5][Int.random(in: 0...1, using: &rng)]
             let primaries = (0..<n).map { "p\($0)" }
             let nodes = primaries + ["f0", "f1"]

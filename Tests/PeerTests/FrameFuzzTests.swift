@@ -1,18 +1,6 @@
 import XCTest
 @testable import Peer
 
-/// Seeded SplitMix64 for reproducible fuzzing; the seed is printed so a failure replays.
-struct FrameFuzzRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
 
 final class FrameFuzzTests: XCTestCase {
     static let cases = 100_000
@@ -22,7 +10,7 @@ final class FrameFuzzTests: XCTestCase {
         return UInt64(Date().timeIntervalSince1970 * 1000)
     }
 
-    private func validFrame(_ rng: inout FrameFuzzRandom) -> [UInt8] {
+    private func validFrame(_ rng: inout SeededRandom) -> [UInt8] {
         let kind = FrameKind.allCases.randomElement(using: &rng) ?? .request
         let n = Int.random(in: 0...64, using: &rng)
         let payload = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
@@ -38,7 +26,7 @@ final class FrameFuzzTests: XCTestCase {
         return false
     }
 
-    private func mutate(_ input: [UInt8], _ rng: inout FrameFuzzRandom) -> [UInt8] {
+    private func mutate(_ input: [UInt8], _ rng: inout SeededRandom) -> [UInt8] {
         var b = input
         for _ in 0..<Int.random(in: 1...4, using: &rng) {
             switch Int.random(in: 0..<6, using: &rng) {
@@ -62,7 +50,7 @@ final class FrameFuzzTests: XCTestCase {
     func testHundredThousandRandomAndMutatedInputsNeverTrap() throws {
         let s = seed()
         print("FrameFuzzTests seed \(s) (replay with CHORUS_FUZZ_SEED=\(s))")
-        var rng = FrameFuzzRandom(seed: s)
+        var rng = SeededRandom(seed: s)
         var decoded = 0, failed = 0, waiting = 0
         for i in 0..<Self.cases {
             let input: [UInt8]

@@ -1,25 +1,13 @@
 import XCTest
 @testable import Peer
 
-/// SplitMix64: a small seeded generator so every fuzz failure replays from its seed.
-struct FuzzRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
-}
 
 final class RESPFuzzTests: XCTestCase {
     static let tokens: [[UInt8]] = ["*", "$", "\r\n", "\r", "\n", "-1", "0", "1", "2", "3", "10", "-",
                                     "99999999999999999999", "\"", "'", "\\x", " ", "PING", "SET", ":",
                                     "+", "*2\r\n", "$3\r\n", "$-1\r\n", "*-1\r\n", "*0\r\n"].map { Array($0.utf8) }
 
-    private func validStream(_ rng: inout FuzzRandom) -> [UInt8] {
+    private func validStream(_ rng: inout SeededRandom) -> [UInt8] {
         var stream: [UInt8] = []
         for _ in 0..<(1 + rng.below(4)) {
             if rng.below(4) == 0 {
@@ -33,7 +21,7 @@ final class RESPFuzzTests: XCTestCase {
         return stream
     }
 
-    private func randomInput(_ rng: inout FuzzRandom) -> [UInt8] {
+    private func randomInput(_ rng: inout SeededRandom) -> [UInt8] {
         var input: [UInt8] = []
         let pieces = rng.below(24)
         for _ in 0..<pieces {
@@ -46,7 +34,7 @@ final class RESPFuzzTests: XCTestCase {
         return input
     }
 
-    private func mutate(_ input: [UInt8], _ rng: inout FuzzRandom) -> [UInt8] {
+    private func mutate(_ input: [UInt8], _ rng: inout SeededRandom) -> [UInt8] {
         var bytes = input
         for _ in 0..<(1 + rng.below(4)) {
             switch rng.below(6) {
@@ -70,7 +58,7 @@ final class RESPFuzzTests: XCTestCase {
     }
 
     /// Parses `input` fed in the given chunk sizes; returns the commands and the error if any.
-    private func run(_ input: [UInt8], chunks rng: inout FuzzRandom?, limits: RESPLimits) -> ([[[UInt8]]], RESPProtocolError?) {
+    private func run(_ input: [UInt8], chunks rng: inout SeededRandom?, limits: RESPLimits) -> ([[[UInt8]]], RESPProtocolError?) {
         var parser = RESPParser(limits: limits)
         var commands: [[[UInt8]]] = []
         var offset = 0
@@ -97,7 +85,7 @@ final class RESPFuzzTests: XCTestCase {
     func testHundredThousandRandomAndMutatedInputsNeverTrap() {
         let seed = ProcessInfo.processInfo.environment["CHORUS_FUZZ_SEED"].flatMap(UInt64.init) ?? 0xC40_5E_ED
         print("RESP fuzz seed \(seed) (set CHORUS_FUZZ_SEED to replay)")
-        var rng = FuzzRandom(state: seed)
+        var rng = SeededRandom(state: seed)
         var limits = RESPLimits()
         limits.maxBulkBytes = 64
         limits.maxArrayLength = 16
@@ -114,8 +102,8 @@ final class RESPFuzzTests: XCTestCase {
             default: input = mutate(randomInput(&rng), &rng)
             }
             // Whole-buffer and chunked feeding must agree: incremental state is exact.
-            var none: FuzzRandom? = nil
-            var chunker: FuzzRandom? = FuzzRandom(state: rng.next())
+            var none: SeededRandom? = nil
+            var chunker: SeededRandom? = SeededRandom(state: rng.next())
             let whole = run(input, chunks: &none, limits: limits)
             let chunked = run(input, chunks: &chunker, limits: limits)
             if whole.0 != chunked.0 || whole.1 != chunked.1 {
