@@ -16,6 +16,7 @@ public final class LocalReplica: @unchecked Sendable {
     private let lease: Mutex<CounterLease>
     private let clock: Mutex<HybridClock>
     let hints: HintStore
+    let trees = ReplicaTrees()
 
     /// What a coordinated local write produced.
     public enum WriteResult: Equatable, Sendable {
@@ -91,7 +92,7 @@ public final class LocalReplica: @unchecked Sendable {
                 }
                 record = .siblings(state)
             }
-            try store.put(key, record.encode())
+            try persist(address, old: existing, new: record)
             return .written(record)
         }
     }
@@ -102,16 +103,56 @@ public final class LocalReplica: @unchecked Sendable {
         let key = address.storageKey
         return try stripes[stripe(key)].lock.withLock { _ throws -> Bool in
             guard let bytes = try store.get(key) else {
-                try store.put(key, incoming.encode())
+                try persist(address, old: nil, new: incoming)
                 if case .lww(let l) = incoming { clock.withLock { _ = $0.observe(remote: l.timestamp, wallMs: UInt64(max(0, EventLoop.nowMs()))) } }
                 return true
             }
             let existing = try KeyRecord(decoding: bytes)
             let merged = try existing.merged(with: incoming)
             guard merged != existing else { return false }
-            try store.put(key, merged.encode())
+            try persist(address, old: existing, new: merged)
             return true
         }
+    }
+
+    /// Stores a key's new record (the caller holds its stripe lock): the tombstone index
+    /// learns when the key became absent, and the key's Merkle tree (if built) is updated.
+    private func persist(_ address: KeyAddress, old: KeyRecord?, new: KeyRecord) throws {
+        let key = address.storageKey
+        let wasAbsent = old?.isAbsent ?? false
+        if new.isAbsent || wasAbsent {
+            var batch = WriteBatch()
+            batch.put(key, new.encode())
+            let tkey = LocalReplica.tombstoneKey(address)
+            if new.isAbsent {
+                // Any change to an absent record restarts its clock: a confirmation must
+                // postdate the exact record that is reaped.
+                batch.put(tkey, LocalReplica.encodeTime(UInt64(max(0, EventLoop.nowMs()))))
+            } else {
+                batch.delete(tkey)
+            }
+            try store.write(batch)
+        } else {
+            try store.put(key, new.encode())
+        }
+        let id = TreeID(partition: address.partition, namespace: address.namespace)
+        if trees.isTracked(id) {
+            trees.update(id, key: address.key, old: old?.digest, new: new.digest)
+        }
+    }
+
+    /// Runs `body` holding the stripe lock of `address`'s key.
+    func withKeyLock<R>(_ address: KeyAddress, _ body: () throws -> R) throws -> R {
+        try stripes[stripe(address.storageKey)].lock.withLock { _ throws -> R in try body() }
+    }
+
+    /// Runs `body` holding every stripe lock (no key write can be half done meanwhile).
+    func withAllKeyLocks<R>(_ body: () throws -> R) throws -> R {
+        func lock(_ i: Int) throws -> R {
+            guard i < stripes.count else { return try body() }
+            return try stripes[i].lock.withLock { _ throws -> R in try lock(i + 1) }
+        }
+        return try lock(0)
     }
 
     /// The next dot counter, persisting a new lease (fsynced) first when the current one is used up.

@@ -58,6 +58,10 @@ extension NodeEngine {
             } catch {
                 fail("\(error)")
             }
+        case .merkleTree:
+            do { respond(.success(try answerTreeHashes(payload))) } catch { fail("\(error)") }
+        case .merkleSegment:
+            do { respond(.success(try answerSegments(payload))) } catch { fail("\(error)") }
         default:
             respond(.failure(.unknownMessageType(type.rawValue)))
         }

@@ -17,6 +17,17 @@ public final class NodeEngine: @unchecked Sendable {
         public var defaultTimeoutMs = 5_000
         public var hintBatchSize = 256
         public var hintIntervalMs = 500
+        /// Anti-entropy compares one tree per interval (0: off) within this byte budget.
+        public var antiEntropyIntervalMs = 1_000
+        public var antiEntropyBytesPerSecond = 4 << 20
+        /// Ownership handoff: bytes per second a receiver pulls, transfers at once, chunk size,
+        /// and how long without progress makes a transfer "stalled".
+        public var handoffBytesPerSecond = 32 << 20
+        public var handoffConcurrency = 2
+        public var handoffChunkBytes = 512 << 10
+        public var handoffStallMs = 30_000
+        /// How long a range the node no longer replicates is kept before it is dropped.
+        public var dropDelayMs = 10_000
         public init() {}
     }
 
@@ -45,6 +56,7 @@ public final class NodeEngine: @unchecked Sendable {
     private let stopped = Atomic<Bool>(false)
     /// Targets with a hint delivery in flight (one batch at a time per owner).
     let delivering = Mutex<Set<String>>([])
+    let repairState = RepairState()
 
     public init(nodeID: String, replica: LocalReplica, cluster: ClusterView, transport: PeerTransport,
                 scheduler: NodeScheduler, limits: Limits = Limits()) {
@@ -57,7 +69,10 @@ public final class NodeEngine: @unchecked Sendable {
     }
 
     /// Starts the periodic hint delivery.
-    public func start() { scheduleHintDelivery() }
+    public func start() {
+        scheduleHintDelivery()
+        scheduleAntiEntropy()
+    }
 
     public func stop() { stopped.store(true, ordering: .relaxed) }
 

@@ -23,6 +23,8 @@ public enum VersionFormat {
     public static let keyspaceData: UInt8 = 0x64  // 'd'
     public static let keyspaceHint: UInt8 = 0x68  // 'h'
     public static let keyspaceMeta: UInt8 = 0x6d  // 'm'
+    /// Tombstone index: when this replica first stored a key's absent record (reaping).
+    public static let keyspaceTombstone: UInt8 = 0x74  // 't'
 
     /// First byte of a persisted counter lease (`CounterLease.encodePersisted`).
     public static let leaseVersion1: UInt8 = 1
