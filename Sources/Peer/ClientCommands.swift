@@ -12,11 +12,15 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
     let publishNamespaces: @Sendable (NamespaceTable) -> Void
     /// Redis-style INFO sections for this node.
     let info: @Sendable () -> [(section: String, fields: [(String, String)])]
+    /// LEAVE and REMOVE (nil when there is no gossip node, as in unit tests).
+    let admin: (@Sendable (AdminCommand) -> Result<String, ClientError>)?
 
     public init(engine: NodeEngine, requirePass: String?,
                 publishNamespaces: @escaping @Sendable (NamespaceTable) -> Void,
-                info: @escaping @Sendable () -> [(section: String, fields: [(String, String)])]) {
+                info: @escaping @Sendable () -> [(section: String, fields: [(String, String)])],
+                admin: (@Sendable (AdminCommand) -> Result<String, ClientError>)? = nil) {
         self.engine = engine
+        self.admin = admin
         self.requirePass = requirePass.map { Array($0.utf8) }
         self.publishNamespaces = publishNamespaces
         self.info = info
@@ -59,6 +63,8 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
             namespaceCommand(name, args, context: context, reply: reply)
         case "WHEREIS", "RING", "MEMBERS":
             clusterCommand(name, args, context: context, reply: reply)
+        case "LEAVE", "REMOVE", "REPAIR", "HANDOFFS":
+            operatorCommand(name, args, reply: reply)
         case "SCAN", "KEYS":
             reply.reply(.error("ERR \(name) is not available yet in this version of Chorus"))
         default:

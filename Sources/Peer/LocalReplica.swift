@@ -118,27 +118,61 @@ public final class LocalReplica: @unchecked Sendable {
     /// Stores a key's new record (the caller holds its stripe lock): the tombstone index
     /// learns when the key became absent, and the key's Merkle tree (if built) is updated.
     private func persist(_ address: KeyAddress, old: KeyRecord?, new: KeyRecord) throws {
-        let key = address.storageKey
-        let wasAbsent = old?.isAbsent ?? false
-        if new.isAbsent || wasAbsent {
-            var batch = WriteBatch()
-            batch.put(key, new.encode())
-            let tkey = LocalReplica.tombstoneKey(address)
-            if new.isAbsent {
-                // Any change to an absent record restarts its clock: a confirmation must
-                // postdate the exact record that is reaped.
-                batch.put(tkey, LocalReplica.encodeTime(UInt64(max(0, EventLoop.nowMs()))))
-            } else {
-                batch.delete(tkey)
-            }
-            try store.write(batch)
-        } else {
-            try store.put(key, new.encode())
+        var batch = WriteBatch()
+        stage(address, old: old, new: new, into: &batch)
+        try store.write(batch)
+        track(address, old: old, new: new)
+    }
+
+    /// Adds a key's new record (and its tombstone clock) to `batch`.
+    private func stage(_ address: KeyAddress, old: KeyRecord?, new: KeyRecord, into batch: inout WriteBatch) {
+        batch.put(address.storageKey, new.encode())
+        if new.isAbsent {
+            // Any change to an absent record restarts its clock: a confirmation must
+            // postdate the exact record that is reaped.
+            batch.put(LocalReplica.tombstoneKey(address), LocalReplica.encodeTime(UInt64(max(0, EventLoop.nowMs()))))
+        } else if old?.isAbsent == true {
+            batch.delete(LocalReplica.tombstoneKey(address))
         }
+    }
+
+    /// Updates the key's Merkle tree after its write, if the tree is kept.
+    private func track(_ address: KeyAddress, old: KeyRecord?, new: KeyRecord) {
         let id = TreeID(partition: address.partition, namespace: address.namespace)
         if trees.isTracked(id) {
             trees.update(id, key: address.key, old: old?.digest, new: new.digest)
         }
+    }
+
+    /// Merges many records (handoff, anti-entropy, hint delivery) with one write: the keys'
+    /// stripe locks are taken in ascending order for the whole batch. Returns how many
+    /// records changed ours.
+    @discardableResult
+    public func mergeMany(_ entries: [(address: KeyAddress, record: KeyRecord)]) throws -> Int {
+        guard !entries.isEmpty else { return 0 }
+        let indices = Array(Set(entries.map { stripe($0.address.storageKey) })).sorted()
+        return try withStripes(indices[...]) { () throws -> Int in
+            var batch = WriteBatch()
+            var changes: [(KeyAddress, KeyRecord?, KeyRecord)] = []
+            var staged: [[UInt8]: KeyRecord] = [:]
+            for e in entries {
+                let key = e.address.storageKey
+                let existing = try staged[key] ?? store.get(key).map { bytes throws in try KeyRecord(decoding: bytes) }
+                let merged = try existing.map { r throws in try r.merged(with: e.record) } ?? e.record
+                guard merged != existing else { continue }
+                stage(e.address, old: existing, new: merged, into: &batch)
+                staged[key] = merged
+                changes.append((e.address, existing, merged))
+            }
+            try store.write(batch)
+            for (a, o, n) in changes { track(a, old: o, new: n) }
+            return changes.count
+        }
+    }
+
+    private func withStripes<R>(_ indices: ArraySlice<Int>, _ body: () throws -> R) throws -> R {
+        guard let first = indices.first else { return try body() }
+        return try stripes[first].lock.withLock { _ throws -> R in try withStripes(indices.dropFirst(), body) }
     }
 
     /// Runs `body` holding the stripe lock of `address`'s key.

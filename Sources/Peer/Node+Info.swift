@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Storage
+import Synchronization
 
 extension Node {
     /// INFO's sections (Redis style): server, clients, cluster, storage, replication, stats.
@@ -46,7 +47,39 @@ extension Node {
                 ("replica_writes_served", String(c.replicaWritesServed.load(ordering: .relaxed))),
                 ("replica_reads_served", String(c.replicaReadsServed.load(ordering: .relaxed))),
             ]),
+            ("AntiEntropy", antiEntropyFields()),
+            ("Handoff", handoffFields()),
         ]
+    }
+
+    private func antiEntropyFields() -> [(String, String)] {
+        let r = engine.repairState
+        func v(_ a: borrowing Atomic<UInt64>) -> String { String(a.load(ordering: .relaxed)) }
+        return [
+            ("exchanges", v(r.exchanges)), ("exchanges_equal", v(r.equalExchanges)), ("keys_sent", v(r.keysSent)),
+            ("keys_received", v(r.keysReceived)), ("bytes_moved", v(r.bytesMoved)), ("failures", v(r.failures)),
+            ("tombstones_reaped", v(r.tombstonesReaped)), ("ranges_dropped", v(r.rangesDropped)),
+            ("trees_kept", String(replica.trees.count)),
+        ]
+    }
+
+    /// The transfers this node receives: one `transfer_<i>` line each, fields comma-separated.
+    private func handoffFields() -> [(String, String)] {
+        let report = engine.handoffReport
+        let now = EventLoop.nowMs()
+        let transfers = engine.transfers
+        var fields: [(String, String)] = [
+            ("ring_transferring", cluster.snapshot().ring?.isTransferring == true ? "1" : "0"),
+            ("transfers", String(transfers.count)), ("transfers_pending", String(report.pending)),
+            ("keys_received", String(engine.handoff.keysReceived.load(ordering: .relaxed))),
+            ("bytes_received", String(engine.handoff.bytesReceived.load(ordering: .relaxed))),
+            ("chunks_served", String(engine.handoff.chunksServed.load(ordering: .relaxed))),
+        ]
+        for (i, t) in transfers.enumerated() {
+            let text = ClientCommands.transferFields(t, nowMs: now).map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+            fields.append(("transfer_\(i)", text))
+        }
+        return fields
     }
 
     static let version = "0.1.0"

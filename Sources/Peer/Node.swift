@@ -33,6 +33,10 @@ public final class Node: @unchecked Sendable {
     private let incarnation: UInt64
     let startTime = Date()
     private var ticker: Thread?
+    private let lastReport = Mutex<HandoffReport?>(nil)
+    private let reportVersion = Atomic<UInt64>(0)
+    /// Called after the node shut itself down (it left or was removed); the executable exits.
+    public var onExit: (@Sendable () -> Void)?
 
     public init(config: NodeConfig) throws {
         self.config = config
@@ -114,7 +118,10 @@ public final class Node: @unchecked Sendable {
 
         let commands = ClientCommands(engine: engine, requirePass: config.requirePass,
                                       publishNamespaces: { [weak self] table in self?.publish(namespaces: table) },
-                                      info: { [weak self] in self?.infoSections() ?? [] })
+                                      info: { [weak self] in self?.infoSections() ?? [] },
+                                      admin: { [weak self] command in
+                                          self?.admin(command) ?? .failure(ClientError("ERR node is shutting down"))
+                                      })
         var respConfig = RESPServerConfiguration(host: config.host, port: config.clientPort)
         respConfig.loopCount = 2
         let resp = RESPServer(configuration: respConfig, handler: commands)
@@ -210,13 +217,69 @@ public final class Node: @unchecked Sendable {
         guard let g = gossip else { return }
         refreshMembers()
         for value in g.stateValues { adopt(value) }
-        if let next = cluster.proposedRing(partitionCount: config.partitions) {
+        if let next = cluster.proposedRing(partitionCount: config.partitions) ?? cluster.settledRing(reports: handoffReports(g)) {
             cluster.adopt(ring: next)
             try? replica.setMeta("ring", next.encode())
             g.publishState(key: "ring", version: next.version, payload: next.encode())
         }
-        if g.me.admin == .joining, cluster.snapshot().ring?.nodes.contains(nodeID) == true {
+        let ring = cluster.snapshot().ring
+        if g.me.admin == .joining, ring?.nodes.contains(nodeID) == true {
             g.setAdminState(.joined)
+        }
+        publishHandoffReport(g)
+        // A node told to leave goes once the ring no longer holds it; a removed one at once.
+        let gone = g.me.admin == .removed || (g.me.admin == .leaving && ring.map { !$0.nodes.contains(nodeID) } ?? false)
+        if gone, !stopping.load(ordering: .relaxed) {
+            let exit = onExit
+            DispatchQueue.global().async { [weak self] in
+                self?.shutdown()
+                exit?()
+            }
+        }
+    }
+
+    /// Every receiver's latest handoff report, from gossip.
+    private func handoffReports(_ g: GossipNode) -> [String: HandoffReport] {
+        var out: [String: HandoffReport] = [:]
+        for v in g.stateValues where v.key.hasPrefix(Node.handoffKeyPrefix) {
+            if let r = try? HandoffReport(decoding: v.payload) { out[String(v.key.dropFirst(Node.handoffKeyPrefix.count))] = r }
+        }
+        out[nodeID] = engine.handoffReport
+        return out
+    }
+
+    static let handoffKeyPrefix = "handoff:"
+
+    /// Gossips this node's handoff report when it changed.
+    private func publishHandoffReport(_ g: GossipNode) {
+        let report = engine.handoffReport
+        let changed = lastReport.withLock { last in
+            guard last != report else { return false }
+            last = report
+            return true
+        }
+        guard changed else { return }
+        let version = max(UInt64(max(0, EventLoop.nowMs())), reportVersion.add(1, ordering: .relaxed).newValue)
+        reportVersion.store(version, ordering: .relaxed)
+        g.publishState(key: Node.handoffKeyPrefix + nodeID, version: version, payload: report.encode())
+    }
+
+    /// Operator commands that act on membership (LEAVE, REMOVE).
+    func admin(_ command: AdminCommand) -> Result<String, ClientError> {
+        guard let g = gossip else { return .failure(ClientError("ERR node not started")) }
+        switch command {
+        case .leave:
+            guard g.me.admin == .joined || g.me.admin == .joining else {
+                return .failure(ClientError("ERR node is \(g.me.admin), cannot leave"))
+            }
+            g.setAdminState(.leaving)
+            return .success("OK leaving: partitions will be handed off, then the node stops")
+        case .remove(let id):
+            guard id != nodeID else { return .failure(ClientError("ERR cannot remove this node; use LEAVE on it")) }
+            guard let m = g.member(id) else { return .failure(ClientError("ERR unknown node '\(id)'")) }
+            guard m.admin != .removed else { return .success("OK \(id) already removed") }
+            g.removeMember(id)
+            return .success("OK removing \(id): its partitions will be rebuilt from the surviving replicas")
         }
     }
 

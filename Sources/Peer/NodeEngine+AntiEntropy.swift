@@ -99,13 +99,10 @@ extension NodeEngine {
             }
             let entries = try replica.segmentDigests(id, segments: Set(segments))
             let answer = try SegmentAnswer(decoding: call(peer, .merkleSegment, SegmentRequest(tree: id, segments: segments, entries: entries).encode()))
-            var received = 0
-            var bytes = 0
-            for r in answer.records {
-                bytes += r.key.count + r.record.count
-                let address = KeyAddress(namespace: id.namespace, partition: id.partition, key: r.key)
-                if try replica.merge(address, record: KeyRecord(decoding: r.record)) { received += 1 }
-            }
+            var bytes = answer.records.reduce(0) { $0 + $1.key.count + $1.record.count }
+            let received = try replica.mergeMany(answer.records.map { r throws in
+                (KeyAddress(namespace: id.namespace, partition: id.partition, key: r.key), try KeyRecord(decoding: r.record))
+            })
             var push: [(address: KeyAddress, record: [UInt8])] = []
             for w in answer.wanted {
                 let address = KeyAddress(namespace: id.namespace, partition: id.partition, key: w.key)

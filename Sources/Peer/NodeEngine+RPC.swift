@@ -38,9 +38,7 @@ extension NodeEngine {
         case .hintDelivery, .repair:
             do {
                 let batch = try HintBatchMessage(decoding: payload)
-                for entry in batch.entries {
-                    try replica.merge(entry.address, record: try KeyRecord(decoding: entry.record))
-                }
+                try replica.mergeMany(batch.entries.map { e throws in (e.address, try KeyRecord(decoding: e.record)) })
                 respond(.success([]))
             } catch {
                 fail("\(error)")
@@ -60,6 +58,8 @@ extension NodeEngine {
             }
         case .merkleTree:
             do { respond(.success(try answerTreeHashes(payload))) } catch { fail("\(error)") }
+        case .handoffBatch:
+            do { respond(.success(try answerHandoff(payload))) } catch { fail("\(error)") }
         case .merkleSegment:
             do { respond(.success(try answerSegments(payload))) } catch { fail("\(error)") }
         default:

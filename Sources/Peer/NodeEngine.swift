@@ -57,6 +57,7 @@ public final class NodeEngine: @unchecked Sendable {
     /// Targets with a hint delivery in flight (one batch at a time per owner).
     let delivering = Mutex<Set<String>>([])
     let repairState = RepairState()
+    let handoff = HandoffState()
 
     public init(nodeID: String, replica: LocalReplica, cluster: ClusterView, transport: PeerTransport,
                 scheduler: NodeScheduler, limits: Limits = Limits()) {
@@ -72,7 +73,14 @@ public final class NodeEngine: @unchecked Sendable {
     public func start() {
         scheduleHintDelivery()
         scheduleAntiEntropy()
+        scheduleHandoff()
     }
+
+    /// This node's handoff report for the ring version it works toward (gossiped).
+    public var handoffReport: HandoffReport { handoff.report }
+
+    /// Incoming transfers, for INFO and status.
+    public var transfers: [TransferStatus] { handoff.transfers }
 
     public func stop() { stopped.store(true, ordering: .relaxed) }
 
