@@ -11,8 +11,14 @@ enum ClientCommand {
       del KEY [KEY ...]              delete keys; prints how many existed
       getv KEY                       the context (hex) and every sibling
       putv KEY CONTEXT_HEX VALUE     write with the context getv printed ("" for none)
-      status                         members, their state and partitions owned
+      status                         members, their state, partitions owned, and every
+                                     handoff in progress (asked of each member)
       ring                           ring version and owners
+      leave                          the peer hands off its partitions, then stops
+      remove NODE                    drop a node that is gone for good; its partitions are
+                                     rebuilt from the surviving replicas
+      repair [--partition P]         run anti-entropy on the peer now (all its partitions,
+                                     or P), print keys sent and received
     peer address defaults to 127.0.0.1:6380, as redis-cli
     """
 
@@ -23,7 +29,7 @@ enum ClientCommand {
         }
         let flags: Flags
         do {
-            flags = try Flags(args, valued: ["h", "p", "a", "n"])
+            flags = try Flags(args, valued: ["h", "p", "a", "n", "partition"])
         } catch {
             printError("\(error)")
             return 2
@@ -36,7 +42,8 @@ enum ClientCommand {
         }
         let words = flags.positional
         let arity: [String: ClosedRange<Int>] = ["get": 1...9, "set": 2...10, "del": 1...10_000, "getv": 1...9,
-                                                  "putv": 3...11, "status": 0...0, "ring": 0...0]
+                                                  "putv": 3...11, "status": 0...0, "ring": 0...0,
+                                                  "leave": 0...0, "remove": 1...1, "repair": 0...0]
         guard let range = arity[command], range.contains(words.count) else {
             printError("\(command): wrong number of arguments; see chorus \(command) --help")
             return 2
@@ -48,7 +55,15 @@ enum ClientCommand {
             if let ns = flags.string("n") { _ = try client.command("NS.USE", ns) }
             switch command {
             case "status":
-                return printStatus(try client.command("MEMBERS"), ring: try client.command("RING"))
+                let members = try client.command("MEMBERS")
+                let code = printStatus(members, ring: try client.command("RING"))
+                printTransfers(members, password: flags.string("a"))
+                return code
+            case "repair":
+                var argv = [Array("REPAIR".utf8)]
+                if let p = flags.string("partition") { argv.append(Array(p.utf8)) }
+                let reply = try client.command(argv)
+                return printReply(reply)
             case "ring":
                 return printReply(try client.command("RING"))
             case "putv":
@@ -107,6 +122,48 @@ enum ClientCommand {
             }
         }
         return 0
+    }
+
+    /// Asks every live member for its incoming transfers and prints them in one table.
+    static func printTransfers(_ members: RESPValue, password: String?) {
+        guard case .array(let list) = members else { return }
+        var rows: [[String]] = []
+        var unreachable: [String] = []
+        for case .array(let m) in list where m.count >= 6 {
+            let id = m[0].text ?? "", client = m[1].text ?? "", state = m[3].text ?? ""
+            guard state == "alive" || state == "suspect" else { continue }
+            let parts = client.split(separator: ":")
+            guard parts.count == 2, let port = UInt16(parts[1]) else { continue }
+            do {
+                let c = try RESPClient(host: String(parts[0]), port: port, timeoutMs: 3_000)
+                defer { c.close() }
+                if let password { _ = try c.command("AUTH", password) }
+                guard case .array(let transfers) = try c.command("HANDOFFS") else { continue }
+                for case .array(let fields) in transfers {
+                    var f: [String: String] = [:]
+                    for field in fields {
+                        let text = field.text ?? ""
+                        if let eq = text.firstIndex(of: "=") { f[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
+                    }
+                    rows.append(["partition", "namespace", "from", "to", "keys", "bytes", "rate_bytes_per_sec", "eta_seconds", "state", "last_error"]
+                        .map { f[$0] ?? "" })
+                }
+            } catch {
+                unreachable.append(id)
+            }
+        }
+        let active = rows.filter { $0[8] != "done" }.count
+        print("handoffs: \(rows.count) transfers, \(active) not done")
+        if !rows.isEmpty {
+            let header = ["partition", "namespace", "from", "to", "keys", "bytes", "rate B/s", "eta s", "state", "last error"]
+            let widths = [9, 10, 22, 22, 9, 11, 10, 7, 8, 0]
+            func line(_ cells: [String]) -> String {
+                zip(cells, widths).map { $1 == 0 ? $0 : $0.padding(toLength: max($1, $0.count + 1), withPad: " ", startingAt: 0) }.joined()
+            }
+            print(line(header))
+            for r in rows { print(line(r)) }
+        }
+        if !unreachable.isEmpty { print("not reachable for handoff status: \(unreachable.joined(separator: ", "))") }
     }
 
     static func printStatus(_ members: RESPValue, ring: RESPValue) -> Int32 {

@@ -40,6 +40,8 @@ enum ServeCommand {
         let node: Node
         do {
             node = try Node(config: config)
+            // A node that left the cluster or was removed stops the process.
+            node.onExit = { ServeCommand.stopRequested = 1 }
             try node.start()
         } catch {
             printError("cannot start: \(error)")

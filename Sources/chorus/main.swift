@@ -8,7 +8,7 @@ usage: chorus <command> [options]
 
 commands:
   serve           run a peer (see chorus serve --help)
-  get, set, del, getv, putv, status, ring
+  get, set, del, getv, putv, status, ring, leave, remove, repair
                   talk to a peer over RESP (-h HOST -p PORT -a PASSWORD)
   bench storage   LevelDB db_bench workloads against the Storage engine
   bench ring      ring claim simulation from 1 to 1,000 nodes and back
@@ -50,7 +50,7 @@ case "bench":
     }
 case "serve":
     status = ServeCommand.run(Array(args.dropFirst()))
-case "get", "set", "del", "getv", "putv", "status", "ring":
+case "get", "set", "del", "getv", "putv", "status", "ring", "leave", "remove", "repair":
     status = ClientCommand.run(args[0], Array(args.dropFirst()))
 case "storage-tool":  // hidden: the crash test's writer and checker
     status = StorageTool.run(Array(args.dropFirst()))
