@@ -46,6 +46,8 @@ final class HandoffState: Sendable {
         /// When each range this node no longer replicates was first seen unneeded.
         var unneededSince: [TreeID: Int64] = [:]
         var lastDropCheckMs: Int64 = 0
+        /// When the rate limit lets the next chunk go.
+        var nextFreeMs: Int64 = 0
     }
     let state = Mutex(State())
     let keysReceived = Atomic<UInt64>(0)

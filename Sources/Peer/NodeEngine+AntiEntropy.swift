@@ -79,6 +79,14 @@ extension NodeEngine {
     public func exchange(_ id: TreeID, with peer: String, namespace ns: Namespace) throws -> ExchangeOutcome {
         repairState.exchanges.wrappingAdd(1, ordering: .relaxed)
         let started = UInt64(max(0, EventLoop.nowMs()))
+        var traffic = 0
+        // Every payload both ways counts against the budget and in `bytes_moved`.
+        func call(_ peer: String, _ type: PeerMessageType, _ payload: [UInt8]) throws -> [UInt8] {
+            let answer = try self.call(peer, type, payload)
+            traffic += payload.count + answer.count
+            return answer
+        }
+        defer { repairState.charge(traffic) }
         do {
             let local = try replica.tree(id)
             let remoteInner = try TreeHashesAnswer.decode(call(peer, .merkleTree, TreeHashesRequest(tree: id, inner: nil).encode()))
@@ -99,7 +107,6 @@ extension NodeEngine {
             }
             let entries = try replica.segmentDigests(id, segments: Set(segments))
             let answer = try SegmentAnswer(decoding: call(peer, .merkleSegment, SegmentRequest(tree: id, segments: segments, entries: entries).encode()))
-            var bytes = answer.records.reduce(0) { $0 + $1.key.count + $1.record.count }
             let received = try replica.mergeMany(answer.records.map { r throws in
                 (KeyAddress(namespace: id.namespace, partition: id.partition, key: r.key), try KeyRecord(decoding: r.record))
             })
@@ -112,10 +119,8 @@ extension NodeEngine {
             }
             for chunk in stride(from: 0, to: push.count, by: 512) {
                 let slice = Array(push[chunk..<min(push.count, chunk + 512)])
-                bytes += slice.reduce(0) { $0 + $1.record.count + $1.address.key.count }
                 _ = try call(peer, .repair, HintBatchMessage(entries: slice).encode())
             }
-            repairState.charge(bytes + 8 * entries.count)
             repairState.keysSent.wrappingAdd(UInt64(push.count), ordering: .relaxed)
             repairState.keysReceived.wrappingAdd(UInt64(received), ordering: .relaxed)
             return ExchangeOutcome(equal: false, keysSent: push.count, keysReceived: received)
@@ -156,7 +161,6 @@ extension NodeEngine {
         for e in request.entries where mineDigests[e.key] != e.digest {
             wanted.append((e.key, !mineKeys.contains(e.key)))
         }
-        repairState.charge(records.reduce(0) { $0 + $1.key.count + $1.record.count })
         return SegmentAnswer(records: records, wanted: wanted).encode()
     }
 

@@ -100,9 +100,15 @@ extension NodeEngine {
                     s.transfers[id]?.backoffMs = 0
                     if s.transfers[id]?.state == .stalled { s.transfers[id]?.state = .running }
                 }
-                // Rate limit: each chunk is followed by the time it costs at the budget.
-                let pause = bytes * 1000 / max(1, limits.handoffBytesPerSecond)
-                if pause > 0, !checkpoint.done { usleep(UInt32(min(pause, 10_000)) * 1000) }
+                // Rate limit, node-wide: each chunk books the time it costs at the budget
+                // after the chunks already booked, and the puller waits until its turn.
+                let cost = Int64(bytes * 1000 / max(1, limits.handoffBytesPerSecond))
+                let wait = handoff.state.withLock { s -> Int64 in
+                    let start = max(now, s.nextFreeMs)
+                    s.nextFreeMs = start + cost
+                    return s.nextFreeMs - now
+                }
+                if wait > 0, !checkpoint.done { usleep(UInt32(min(wait, 10_000)) * 1000) }
             }
         } catch {
             failure = "\(error)"
