@@ -35,7 +35,7 @@ extension ClientCommands {
             }
             let engine = self.engine
             let only = partition
-            engine.scheduler.async {
+            engine.repairQueues[0].async {
                 let r = engine.repairNow(partition: only)
                 var lines = ["trees:\(r.trees)", "keys_sent:\(r.sent)", "keys_received:\(r.received)", "failures:\(r.failures.count)"]
                 lines += r.failures.prefix(20).map { "failure:\($0)" }

@@ -42,7 +42,8 @@ final class HandoffState: Sendable {
         /// Sources per range, in the order to try.
         var sources: [TreeID: [String]] = [:]
         var running = 0
-        var checkpointsCleared = true
+        /// False at start: checkpoints left by a run that crashed are cleared once the ring is at rest.
+        var checkpointsCleared = false
         /// When each range this node no longer replicates was first seen unneeded.
         var unneededSince: [TreeID: Int64] = [:]
         var lastDropCheckMs: Int64 = 0

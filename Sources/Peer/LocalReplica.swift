@@ -218,6 +218,12 @@ public final class LocalReplica: @unchecked Sendable {
         try store.get(StorageKey.meta(name: Array(name.utf8)).encode())
     }
 
+    public func deleteMeta(_ name: String) throws {
+        var batch = WriteBatch()
+        batch.delete(StorageKey.meta(name: Array(name.utf8)).encode())
+        try store.write(batch, sync: true)
+    }
+
     public func setMeta(_ name: String, _ value: [UInt8]) throws {
         try store.put(StorageKey.meta(name: Array(name.utf8)).encode(), value, sync: true)
     }

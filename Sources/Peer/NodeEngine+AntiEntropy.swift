@@ -39,8 +39,10 @@ extension NodeEngine {
         guard limits.antiEntropyIntervalMs > 0 else { return }
         scheduler.after(ms: limits.antiEntropyIntervalMs) { [weak self] in
             guard let self, !self.isStopped else { return }
-            self.antiEntropyTick()
-            self.scheduleAntiEntropy()
+            self.repairQueues[0].async {
+                self.antiEntropyTick()
+                self.scheduleAntiEntropy()
+            }
         }
     }
 

@@ -23,10 +23,14 @@ extension NodeEngine {
         let namespaces = snap.namespaces.namespaces
         let plan = HandoffPlan.pulls(ring: ring, namespaces: namespaces, node: nodeID)
         var start: [TreeID] = []
+        var dropped: [TreeID] = []
         let clearCheckpoints = handoff.state.withLock { s -> Bool in
             if s.ringVersion != ring.version {
                 s.ringVersion = ring.version
                 let planned = Set(plan.map(\.id))
+                // A range that left the plan stops receiving writes: its checkpoint must not
+                // let a later plan skip it.
+                dropped = s.transfers.keys.filter { !planned.contains($0) }
                 s.transfers = s.transfers.filter { planned.contains($0.key) || !ring.isTransferring && $0.value.state == .done }
             }
             for p in plan where s.transfers[p.id] == nil {
@@ -53,8 +57,9 @@ extension NodeEngine {
             return !s.checkpointsCleared
         }
         if clearCheckpoints { try? clearHandoffCheckpoints() }
+        for id in dropped where ring.isTransferring { try? replica.deleteMeta(checkpointName(id)) }
         for id in start {
-            scheduler.async { [self] in runTransfer(id) }
+            onTransferQueue { [self] in runTransfer(id) }
         }
         let dropCheck = handoff.state.withLock { s -> Bool in
             guard now - s.lastDropCheckMs >= 1_000 else { return false }
@@ -149,7 +154,7 @@ extension NodeEngine {
 
     // MARK: Checkpoints (meta "handoff/<partition>/<namespace hex>": done:u8 ++ last key)
 
-    private func checkpointName(_ id: TreeID) -> String {
+    func checkpointName(_ id: TreeID) -> String {
         "handoff/\(id.partition)/" + id.namespace.map { String($0, radix: 16) }.joined(separator: ".")
     }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Ring
 import Storage
 import Synchronization
@@ -58,6 +59,16 @@ public final class NodeEngine: @unchecked Sendable {
     let delivering = Mutex<Set<String>>([])
     let repairState = RepairState()
     let handoff = HandoffState()
+    /// Repair work blocks on peers for long stretches: it runs on queues of its own, never
+    /// on the request queues. Queue 0 is anti-entropy's; transfers take the others in turn.
+    let repairQueues = (0..<4).map { DispatchQueue(label: "chorus.repair.\($0)", qos: .utility) }
+    private let nextRepairQueue = Atomic<Int>(0)
+
+    /// Runs a transfer on one of the repair queues (not anti-entropy's).
+    func onTransferQueue(_ work: @escaping @Sendable () -> Void) {
+        let i = 1 + nextRepairQueue.wrappingAdd(1, ordering: .relaxed).oldValue % (repairQueues.count - 1)
+        repairQueues[i].async(execute: work)
+    }
 
     public init(nodeID: String, replica: LocalReplica, cluster: ClusterView, transport: PeerTransport,
                 scheduler: NodeScheduler, limits: Limits = Limits()) {
