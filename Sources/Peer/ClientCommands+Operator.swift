@@ -35,14 +35,13 @@ extension ClientCommands {
             }
             let engine = self.engine
             let only = partition
-            engine.repairQueues[0].async {
-                let r = engine.repairNow(partition: only)
+            engine.repairNow(partition: only) { r in
                 var lines = ["trees:\(r.trees)", "keys_sent:\(r.sent)", "keys_received:\(r.received)", "failures:\(r.failures.count)"]
                 lines += r.failures.prefix(20).map { "failure:\($0)" }
                 reply.reply(.bulk(Array(lines.joined(separator: "\n").utf8)))
             }
         case "HANDOFFS":
-            let now = EventLoop.nowMs()
+            let now = engine.now()
             reply.reply(.array(engine.transfers.map { t in
                 .array(ClientCommands.transferFields(t, nowMs: now).map { .bulk(Array("\($0.0)=\($0.1)".utf8)) })
             }))

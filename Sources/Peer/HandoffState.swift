@@ -19,6 +19,12 @@ public struct TransferStatus: Equatable, Sendable {
     public var retryAtMs: Int64 = 0
     public var backoffMs: Int = 0
 
+    public init(id: TreeID, from: String, to: String) {
+        self.id = id
+        self.from = from
+        self.to = to
+    }
+
     /// Bytes per second since the transfer started.
     public func rate(nowMs: Int64) -> Int {
         let elapsed = max(1, nowMs - startedMs)
@@ -34,40 +40,15 @@ public struct TransferStatus: Equatable, Sendable {
     }
 }
 
-/// The node's incoming transfers for the ring version it is working toward.
-final class HandoffState: Sendable {
-    struct State {
-        var ringVersion: UInt64 = 0
-        var transfers: [TreeID: TransferStatus] = [:]
-        /// Sources per range, in the order to try.
-        var sources: [TreeID: [String]] = [:]
-        var running = 0
-        /// False at start: checkpoints left by a run that crashed are cleared once the ring is at rest.
-        var checkpointsCleared = false
-        /// When each range this node no longer replicates was first seen unneeded.
-        var unneededSince: [TreeID: Int64] = [:]
-        var lastDropCheckMs: Int64 = 0
-        /// When the rate limit lets the next chunk go.
-        var nextFreeMs: Int64 = 0
-    }
-    let state = Mutex(State())
+/// The shell's side of handoff: counters, and when each range the node no longer
+/// replicates was first seen so (it is dropped after a delay).
+final class HandoffCounters: Sendable {
     let keysReceived = Atomic<UInt64>(0)
     let bytesReceived = Atomic<UInt64>(0)
     let chunksServed = Atomic<UInt64>(0)
-
-    var report: HandoffReport {
-        state.withLock { s in
-            HandoffReport(ringVersion: s.ringVersion, pending: s.transfers.values.filter { $0.state != .done }.count,
-                          total: s.transfers.count)
-        }
+    struct Drops {
+        var unneededSince: [TreeID: Int64] = [:]
+        var lastCheckMs: Int64 = 0
     }
-
-    var transfers: [TransferStatus] {
-        state.withLock { s in
-            s.transfers.values.sorted {
-                $0.id.partition != $1.id.partition ? $0.id.partition < $1.id.partition
-                    : $0.id.namespace.lexicographicallyPrecedes($1.id.namespace)
-            }
-        }
-    }
+    let drops = Mutex(Drops())
 }

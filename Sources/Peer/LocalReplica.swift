@@ -25,14 +25,19 @@ public final class LocalReplica: @unchecked Sendable {
         case refused(String)
     }
 
-    public init(store: Store, nodeID: NodeID, maxHints: Int = 1_000_000) throws {
+    /// Milliseconds of the node's clock (tombstone times, LWW timestamps).
+    let now: @Sendable () -> Int64
+
+    public init(store: Store, nodeID: NodeID, maxHints: Int = 1_000_000,
+                clock: @escaping @Sendable () -> Int64 = { EventLoop.nowMs() }) throws {
         self.store = store
+        self.now = clock
         self.nodeID = nodeID
         stripes = (0..<LocalReplica.stripeCount).map { _ in StripeLock() }
         let leaseKey = StorageKey.meta(name: StorageKey.counterLeaseName).encode()
         let persisted = try store.get(leaseKey).map { bytes throws in try CounterLease.decodePersisted(bytes) }
         lease = Mutex(CounterLease(persistedLeasedUpTo: persisted))
-        clock = Mutex(HybridClock(node: nodeID))
+        self.clock = Mutex(HybridClock(node: nodeID))
         hints = try HintStore(store: store, maxHints: maxHints)
     }
 
@@ -63,7 +68,7 @@ public final class LocalReplica: @unchecked Sendable {
             case .lww:
                 var old: LWWKeyState?
                 if case .lww(let l)? = existing { old = l }
-                let wall = UInt64(max(0, EventLoop.nowMs()))
+                let wall = UInt64(max(0, now()))
                 let state = clock.withLock { LWWKeyState.written(value, over: old, clock: &$0, wallMs: wall) }
                 record = .lww(state)
             case .siblings:
@@ -104,7 +109,7 @@ public final class LocalReplica: @unchecked Sendable {
         return try stripes[stripe(key)].lock.withLock { _ throws -> Bool in
             guard let bytes = try store.get(key) else {
                 try persist(address, old: nil, new: incoming)
-                if case .lww(let l) = incoming { clock.withLock { _ = $0.observe(remote: l.timestamp, wallMs: UInt64(max(0, EventLoop.nowMs()))) } }
+                if case .lww(let l) = incoming { clock.withLock { _ = $0.observe(remote: l.timestamp, wallMs: UInt64(max(0, now()))) } }
                 return true
             }
             let existing = try KeyRecord(decoding: bytes)
@@ -130,7 +135,7 @@ public final class LocalReplica: @unchecked Sendable {
         if new.isAbsent {
             // Any change to an absent record restarts its clock: a confirmation must
             // postdate the exact record that is reaped.
-            batch.put(LocalReplica.tombstoneKey(address), LocalReplica.encodeTime(UInt64(max(0, EventLoop.nowMs()))))
+            batch.put(LocalReplica.tombstoneKey(address), LocalReplica.encodeTime(UInt64(max(0, now()))))
         } else if old?.isAbsent == true {
             batch.delete(LocalReplica.tombstoneKey(address))
         }

@@ -71,9 +71,9 @@ extension Node {
         var fields: [(String, String)] = [
             ("ring_transferring", cluster.snapshot().ring?.isTransferring == true ? "1" : "0"),
             ("transfers", String(transfers.count)), ("transfers_pending", String(report.pending)),
-            ("keys_received", String(engine.handoff.keysReceived.load(ordering: .relaxed))),
-            ("bytes_received", String(engine.handoff.bytesReceived.load(ordering: .relaxed))),
-            ("chunks_served", String(engine.handoff.chunksServed.load(ordering: .relaxed))),
+            ("keys_received", String(engine.handoffCounters.keysReceived.load(ordering: .relaxed))),
+            ("bytes_received", String(engine.handoffCounters.bytesReceived.load(ordering: .relaxed))),
+            ("chunks_served", String(engine.handoffCounters.chunksServed.load(ordering: .relaxed))),
         ]
         for (i, t) in transfers.enumerated() {
             let text = ClientCommands.transferFields(t, nowMs: now).map { "\($0.0)=\($0.1)" }.joined(separator: ",")

@@ -15,9 +15,18 @@ public struct ExchangeOutcome: Equatable, Sendable {
     public var keysReceived: Int
 }
 
-extension NodeEngine {
-    // MARK: Which trees this node replicates
+/// What a repair round did (REPAIR's reply).
+public struct RepairSummary: Equatable, Sendable {
+    public var trees = 0
+    public var sent = 0
+    public var received = 0
+    public var failures: [String] = []
+}
 
+// The shell around `ExchangeCore`: which trees this node replicates, the periodic round,
+// the peer's side of each message, and tombstone reaping.
+
+extension NodeEngine {
     /// Every (partition, namespace) this node is a primary of, with all its primaries.
     func replicatedTrees(_ snap: ClusterSnapshot) -> [(id: TreeID, primaries: [String], ns: Namespace)] {
         guard let ring = snap.ring else { return [] }
@@ -33,103 +42,142 @@ extension NodeEngine {
         return out
     }
 
-    // MARK: The background loop
+    // MARK: The background round
 
     func scheduleAntiEntropy() {
         guard limits.antiEntropyIntervalMs > 0 else { return }
-        scheduler.after(ms: limits.antiEntropyIntervalMs) { [weak self] in
+        background.after(ms: limits.antiEntropyIntervalMs) { [weak self] in
             guard let self, !self.isStopped else { return }
-            self.repairQueues[0].async {
-                self.antiEntropyTick()
-                self.scheduleAntiEntropy()
-            }
+            self.antiEntropyTick { self.scheduleAntiEntropy() }
         }
     }
 
-    /// Compares the next tree in turn with each of its other up primaries, within the
-    /// byte budget; then reaps what the comparisons confirmed.
-    func antiEntropyTick() {
-        let now = EventLoop.nowMs()
-        guard repairState.hasBudget(nowMs: now, bytesPerSecond: limits.antiEntropyBytesPerSecond) else { return }
-        let claimed = repairState.state.withLock { s -> Bool in
-            guard !s.running else { return false }
-            s.running = true
-            return true
-        }
-        guard claimed else { return }
-        defer { repairState.state.withLock { $0.running = false } }
+    /// Compares the next tree in turn with each of its other up primaries, within the byte
+    /// budget; after the last tree of a round, reaps what the comparisons confirmed.
+    func antiEntropyTick(then next: @escaping @Sendable () -> Void) {
+        guard repairState.hasBudget(nowMs: now(), bytesPerSecond: limits.antiEntropyBytesPerSecond) else { return next() }
         let snap = cluster.snapshot()
         let trees = replicatedTrees(snap)
-        guard !trees.isEmpty else { return }
+        guard !trees.isEmpty else { return next() }
         let index = repairState.state.withLock { s -> Int in
             let i = s.nextIndex % trees.count
             s.nextIndex = i + 1
             return i
         }
         let t = trees[index]
-        for peer in t.primaries where peer != nodeID && snap.isUp(peer) {
-            _ = try? exchange(t.id, with: peer, namespace: t.ns)
+        let pairs = t.primaries.filter { $0 != nodeID && snap.isUp($0) }.map { (t.id, $0, t.ns) }
+        runExchanges(pairs[...], RepairSummary()) { [self] _ in
+            if index + 1 == trees.count { reapTombstones() }
+            next()
         }
-        if index + 1 == trees.count { reapTombstones() }
+    }
+
+    /// Compares every tree this node replicates (or those of `partition`) with each other up
+    /// primary, one after another, then reaps.
+    public func repairNow(partition: Int? = nil, completion: @escaping @Sendable (RepairSummary) -> Void) {
+        let snap = cluster.snapshot()
+        var summary = RepairSummary()
+        var pairs: [(TreeID, String, Namespace)] = []
+        for t in replicatedTrees(snap) where partition == nil || Int(t.id.partition) == partition {
+            summary.trees += 1
+            for peer in t.primaries where peer != nodeID {
+                if snap.isUp(peer) { pairs.append((t.id, peer, t.ns)) } else { summary.failures.append("\(t.id) with \(peer): down") }
+            }
+        }
+        runExchanges(pairs[...], summary) { [self] s in
+            reapTombstones()
+            completion(s)
+        }
+    }
+
+    /// `repairNow` for callers that can wait (tests, never a background queue).
+    public func repairNow(partition: Int? = nil) -> RepairSummary {
+        let box = WaitBox<RepairSummary>()
+        repairNow(partition: partition) { box.put($0) }
+        return box.take() ?? RepairSummary(failures: ["repair did not finish"])
+    }
+
+    private func runExchanges(_ pairs: ArraySlice<(TreeID, String, Namespace)>, _ summary: RepairSummary,
+                              completion: @escaping @Sendable (RepairSummary) -> Void) {
+        guard let (id, peer, ns) = pairs.first, !isStopped else { return completion(summary) }
+        exchange(id, with: peer, namespace: ns) { [self] result in
+            var s = summary
+            switch result {
+            case .success(let o):
+                s.sent += o.keysSent
+                s.received += o.keysReceived
+            case .failure(let e):
+                s.failures.append("\(id) with \(peer): \(e)")
+            }
+            runExchanges(pairs.dropFirst(), s, completion: completion)
+        }
     }
 
     // MARK: One comparison
 
-    /// Compares `id`'s tree with `peer`'s and repairs both sides' differing keys (blocking;
-    /// run off the request path). Only keys in differing segments travel.
-    @discardableResult
-    public func exchange(_ id: TreeID, with peer: String, namespace ns: Namespace) throws -> ExchangeOutcome {
+    /// Compares `id`'s tree with `peer`'s and repairs both sides' differing keys; only keys
+    /// in differing segments travel. The completion runs on the background scheduler.
+    public func exchange(_ id: TreeID, with peer: String, namespace ns: Namespace,
+                         completion: @escaping @Sendable (Result<ExchangeOutcome, RepairError>) -> Void) {
         repairState.exchanges.wrappingAdd(1, ordering: .relaxed)
-        let started = UInt64(max(0, EventLoop.nowMs()))
-        var traffic = 0
-        // Every payload both ways counts against the budget and in `bytes_moved`.
-        func call(_ peer: String, _ type: PeerMessageType, _ payload: [UInt8]) throws -> [UInt8] {
-            let answer = try self.call(peer, type, payload)
-            traffic += payload.count + answer.count
-            return answer
-        }
-        defer { repairState.charge(traffic) }
-        do {
-            let local = try replica.tree(id)
-            let remoteInner = try TreeHashesAnswer.decode(call(peer, .merkleTree, TreeHashesRequest(tree: id, inner: nil).encode()))
-            let differingInner = MerkleTree.differing(local.inner, remoteInner)
-            if differingInner.isEmpty {
-                repairState.equalExchanges.wrappingAdd(1, ordering: .relaxed)
-                repairState.recordEqual(id, peer: peer, at: started)
-                return ExchangeOutcome(equal: true, keysSent: 0, keysReceived: 0)
-            }
-            let remoteLeaves = try TreeHashesAnswer.decode(call(peer, .merkleTree, TreeHashesRequest(tree: id, inner: differingInner).encode()))
-            guard remoteLeaves.count == differingInner.count * MerkleTree.fanout else { throw RepairError("\(peer) sent \(remoteLeaves.count) leaves") }
-            var segments: [Int] = []
-            for (j, i) in differingInner.enumerated() {
-                let mine = Array(local.leaves(under: i))
-                for k in 0..<MerkleTree.fanout where mine[k] != remoteLeaves[j * MerkleTree.fanout + k] {
-                    segments.append(i * MerkleTree.fanout + k)
-                }
-            }
-            let entries = try replica.segmentDigests(id, segments: Set(segments))
-            let answer = try SegmentAnswer(decoding: call(peer, .merkleSegment, SegmentRequest(tree: id, segments: segments, entries: entries).encode()))
-            let received = try replica.mergeMany(answer.records.map { r throws in
-                (KeyAddress(namespace: id.namespace, partition: id.partition, key: r.key), try KeyRecord(decoding: r.record))
-            })
-            var push: [(address: KeyAddress, record: [UInt8])] = []
-            for w in answer.wanted {
-                let address = KeyAddress(namespace: id.namespace, partition: id.partition, key: w.key)
-                guard let bytes = try replica.readBytes(address) else { continue }
-                if w.missing, try isReapable(address, record: KeyRecord(decoding: bytes), ns: ns) { continue }
-                push.append((address, bytes))
-            }
-            for chunk in stride(from: 0, to: push.count, by: 512) {
-                let slice = Array(push[chunk..<min(push.count, chunk + 512)])
-                _ = try call(peer, .repair, HintBatchMessage(entries: slice).encode())
-            }
-            repairState.keysSent.wrappingAdd(UInt64(push.count), ordering: .relaxed)
-            repairState.keysReceived.wrappingAdd(UInt64(received), ordering: .relaxed)
-            return ExchangeOutcome(equal: false, keysSent: push.count, keysReceived: received)
-        } catch {
+        let started = UInt64(max(0, now()))
+        let local: MerkleTree
+        do { local = try replica.tree(id) } catch {
             repairState.failures.wrappingAdd(1, ordering: .relaxed)
-            throw error
+            return completion(.failure(RepairError("local tree \(id): \(error)")))
         }
+        let box = ExchangeBox(ExchangeCore(tree: id, peer: peer, local: local))
+
+        @Sendable func drive(_ step: ExchangeCore.Step) {
+            switch step {
+            case let .send(type, payload):
+                transport.send(to: peer, type: type, payload: payload, timeoutMs: 10_000) { [self] result in
+                    background.async {
+                        switch result {
+                        case .success(let bytes): drive(box.core.onAnswer(bytes))
+                        case .failure(let e): drive(box.core.onFailure("\(e)"))
+                        }
+                    }
+                }
+            case .listSegments(let segments):
+                do {
+                    drive(box.core.onEntries(segments, try replica.segmentDigests(id, segments: Set(segments))))
+                } catch {
+                    drive(box.core.onFailure("listing segments: \(error)"))
+                }
+            case let .apply(records, wanted):
+                do {
+                    let received = try replica.mergeMany(records.map { r throws in
+                        (KeyAddress(namespace: id.namespace, partition: id.partition, key: r.key), try KeyRecord(decoding: r.record))
+                    })
+                    var push: [(address: KeyAddress, record: [UInt8])] = []
+                    for w in wanted {
+                        let address = KeyAddress(namespace: id.namespace, partition: id.partition, key: w.key)
+                        guard let bytes = try replica.readBytes(address) else { continue }
+                        // Never hand a replica that already reaped it a tombstone ready for reaping.
+                        if w.missing, try isReapable(address, record: KeyRecord(decoding: bytes), ns: ns) { continue }
+                        push.append((address, bytes))
+                    }
+                    drive(box.core.onPush(received: received, push: push))
+                } catch {
+                    drive(box.core.onFailure("applying: \(error)"))
+                }
+            case .finished(let outcome):
+                repairState.charge(box.core.traffic)
+                if outcome.equal {
+                    repairState.equalExchanges.wrappingAdd(1, ordering: .relaxed)
+                    repairState.recordEqual(id, peer: peer, at: started)
+                }
+                repairState.keysSent.wrappingAdd(UInt64(outcome.keysSent), ordering: .relaxed)
+                repairState.keysReceived.wrappingAdd(UInt64(outcome.keysReceived), ordering: .relaxed)
+                completion(.success(outcome))
+            case .failed(let message):
+                repairState.charge(box.core.traffic)
+                repairState.failures.wrappingAdd(1, ordering: .relaxed)
+                completion(.failure(RepairError(message)))
+            }
+        }
+        drive(box.core.start())
     }
 
     /// A peer's side: answers tree hash requests.
@@ -149,20 +197,14 @@ extension NodeEngine {
         let mine = try replica.segmentDigests(request.tree, segments: Set(request.segments))
         let ns = cluster.snapshot().namespaces.namespace(named: String(decoding: request.tree.namespace, as: UTF8.self))
         var records: [(key: [UInt8], record: [UInt8])] = []
-        var mineKeys = Set<[UInt8]>()
-        for m in mine {
-            mineKeys.insert(m.key)
-            guard theirs[m.key] != m.digest else { continue }
+        for m in mine where theirs[m.key] != m.digest {
             let address = KeyAddress(namespace: request.tree.namespace, partition: request.tree.partition, key: m.key)
             guard let bytes = try replica.readBytes(address) else { continue }
             if theirs[m.key] == nil, let ns, try isReapable(address, record: KeyRecord(decoding: bytes), ns: ns) { continue }
             records.append((m.key, bytes))
         }
         let mineDigests = Dictionary(mine.map { ($0.key, $0.digest) }, uniquingKeysWith: { a, _ in a })
-        var wanted: [(key: [UInt8], missing: Bool)] = []
-        for e in request.entries where mineDigests[e.key] != e.digest {
-            wanted.append((e.key, !mineKeys.contains(e.key)))
-        }
+        let wanted = request.entries.filter { mineDigests[$0.key] != $0.digest }.map { (key: $0.key, missing: mineDigests[$0.key] == nil) }
         return SegmentAnswer(records: records, wanted: wanted).encode()
     }
 
@@ -176,8 +218,8 @@ extension NodeEngine {
     }
 
     func isReapable(_ id: TreeID, since: UInt64, ns: Namespace) -> Bool {
-        let now = UInt64(max(0, EventLoop.nowMs()))
-        guard now >= since, Int64(now - since) >= ns.tombstoneGraceMs else { return false }
+        let t = UInt64(max(0, now()))
+        guard t >= since, Int64(t - since) >= ns.tombstoneGraceMs else { return false }
         guard let ring = cluster.snapshot().ring else { return false }
         let primaries = PreferenceList(ring: ring, partition: Int(id.partition), n: ns.n, maxFallbacks: 0).primaries
         let others = primaries.filter { $0 != nodeID }
@@ -199,56 +241,24 @@ extension NodeEngine {
         repairState.tombstonesReaped.wrappingAdd(UInt64(reaped), ordering: .relaxed)
         return reaped
     }
-
-    // MARK: On demand
-
-    /// Compares every tree this node replicates (or those of `partition`) with each other up
-    /// primary now. Returns (trees compared, keys sent, keys received, failures).
-    public func repairNow(partition: Int? = nil) -> (trees: Int, sent: Int, received: Int, failures: [String]) {
-        let snap = cluster.snapshot()
-        var trees = 0, sent = 0, received = 0
-        var failures: [String] = []
-        for t in replicatedTrees(snap) where partition == nil || Int(t.id.partition) == partition {
-            trees += 1
-            for peer in t.primaries where peer != nodeID {
-                guard snap.isUp(peer) else {
-                    failures.append("\(t.id) with \(peer): down")
-                    continue
-                }
-                do {
-                    let o = try exchange(t.id, with: peer, namespace: t.ns)
-                    sent += o.keysSent
-                    received += o.keysReceived
-                } catch {
-                    failures.append("\(t.id) with \(peer): \(error)")
-                }
-            }
-        }
-        reapTombstones()
-        return (trees, sent, received, failures)
-    }
-
-    // MARK: Blocking RPC for background work
-
-    /// Sends one RPC and waits for its answer (background threads only).
-    func call(_ peer: String, _ type: PeerMessageType, _ payload: [UInt8], timeoutMs: Int = 10_000) throws -> [UInt8] {
-        let box = CallBox()
-        transport.send(to: peer, type: type, payload: payload, timeoutMs: timeoutMs) { result in
-            box.result = result
-            box.done.signal()
-        }
-        guard box.done.wait(timeout: .now() + .milliseconds(timeoutMs + 1_000)) == .success, let result = box.result else {
-            throw RepairError("\(peer) did not answer within \(timeoutMs) ms")
-        }
-        switch result {
-        case .success(let bytes): return bytes
-        case .failure(let e): throw RepairError("\(peer): \(e)")
-        }
-    }
 }
 
-/// One blocking call's answer; the semaphore orders the write before the read.
-private final class CallBox: @unchecked Sendable {
-    let done = DispatchSemaphore(value: 0)
-    var result: Result<[UInt8], RPCError>?
+/// One exchange's core; its steps run one after another, never at once.
+private final class ExchangeBox: @unchecked Sendable {
+    var core: ExchangeCore
+    init(_ core: ExchangeCore) { self.core = core }
+}
+
+/// A value handed from a completion to a waiting thread.
+final class WaitBox<T>: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var value: T?
+    func put(_ v: T) {
+        value = v
+        done.signal()
+    }
+    func take(timeoutSeconds: Int = 600) -> T? {
+        guard done.wait(timeout: .now() + .seconds(timeoutSeconds)) == .success else { return nil }
+        return value
+    }
 }

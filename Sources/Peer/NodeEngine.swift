@@ -58,26 +58,32 @@ public final class NodeEngine: @unchecked Sendable {
     /// Targets with a hint delivery in flight (one batch at a time per owner).
     let delivering = Mutex<Set<String>>([])
     let repairState = RepairState()
-    let handoff = HandoffState()
-    /// Repair work blocks on peers for long stretches: it runs on queues of its own, never
-    /// on the request queues. Queue 0 is anti-entropy's; transfers take the others in turn.
-    let repairQueues = (0..<4).map { DispatchQueue(label: "chorus.repair.\($0)", qos: .utility) }
-    private let nextRepairQueue = Atomic<Int>(0)
-
-    /// Runs a transfer on one of the repair queues (not anti-entropy's).
-    func onTransferQueue(_ work: @escaping @Sendable () -> Void) {
-        let i = 1 + nextRepairQueue.wrappingAdd(1, ordering: .relaxed).oldValue % (repairQueues.count - 1)
-        repairQueues[i].async(execute: work)
-    }
+    /// Incoming ownership transfers (pure core) and what the shell counts around it.
+    let handoff: Mutex<HandoffCore>
+    let handoffCounters = HandoffCounters()
+    /// Repair work (anti-entropy, transfers, dropping ranges) runs here, never on the
+    /// request queues: it reads whole ranges and waits on peers.
+    let background: NodeScheduler
+    /// Milliseconds of the node's clock (the simulated clock in deterministic tests).
+    let now: @Sendable () -> Int64
 
     public init(nodeID: String, replica: LocalReplica, cluster: ClusterView, transport: PeerTransport,
-                scheduler: NodeScheduler, limits: Limits = Limits()) {
+                scheduler: NodeScheduler, limits: Limits = Limits(), background: NodeScheduler? = nil,
+                clock: @escaping @Sendable () -> Int64 = { EventLoop.nowMs() }) {
         self.nodeID = nodeID
         self.replica = replica
         self.cluster = cluster
         self.transport = transport
         self.scheduler = scheduler
         self.limits = limits
+        self.background = background ?? DispatchNodeScheduler(width: 3, label: "chorus.repair", qos: .utility)
+        self.now = clock
+        var config = HandoffCore.Config()
+        config.concurrency = limits.handoffConcurrency
+        config.chunkBytes = limits.handoffChunkBytes
+        config.bytesPerSecond = limits.handoffBytesPerSecond
+        config.stallMs = Int64(limits.handoffStallMs)
+        handoff = Mutex(HandoffCore(nodeID: nodeID, config: config))
     }
 
     /// Starts the periodic hint delivery.
@@ -88,10 +94,10 @@ public final class NodeEngine: @unchecked Sendable {
     }
 
     /// This node's handoff report for the ring version it works toward (gossiped).
-    public var handoffReport: HandoffReport { handoff.report }
+    public var handoffReport: HandoffReport { handoff.withLock { $0.report } }
 
     /// Incoming transfers, for INFO and status.
-    public var transfers: [TransferStatus] { handoff.transfers }
+    public var transfers: [TransferStatus] { handoff.withLock { $0.sortedTransfers } }
 
     public func stop() { stopped.store(true, ordering: .relaxed) }
 

@@ -22,8 +22,8 @@ public final class DispatchNodeScheduler: NodeScheduler, @unchecked Sendable {
     private let queues: [DispatchQueue]
     private let next = Atomic<Int>(0)
 
-    public init(width: Int = 32) {
-        queues = (0..<max(1, width)).map { DispatchQueue(label: "chorus.node.\($0)", qos: .userInitiated) }
+    public init(width: Int = 32, label: String = "chorus.node", qos: DispatchQoS = .userInitiated) {
+        queues = (0..<max(1, width)).map { DispatchQueue(label: "\(label).\($0)", qos: qos) }
     }
 
     private var queue: DispatchQueue {

@@ -1,0 +1,303 @@
+import Foundation
+import Ring
+import Storage
+import Synchronization
+@testable import Peer
+
+/// Virtual time for the deterministic simulation: work runs in (time, order of scheduling)
+/// order on the test's thread, and the clock jumps from one event to the next.
+final class SimClock: NodeScheduler, @unchecked Sendable {
+    private struct Event {
+        let at: Int64
+        let seq: Int
+        let work: @Sendable () -> Void
+    }
+    private let state = Mutex<(now: Int64, seq: Int, events: [Event])>((1_700_000_000_000, 0, []))
+
+    var nowMs: Int64 { state.withLock { $0.now } }
+
+    func after(ms: Int, _ work: @escaping @Sendable () -> Void) { schedule(at: nowMs + Int64(max(0, ms)), work) }
+    func async(_ work: @escaping @Sendable () -> Void) { schedule(at: nowMs, work) }
+
+    func schedule(at: Int64, _ work: @escaping @Sendable () -> Void) {
+        state.withLock { s in
+            s.seq += 1
+            let e = Event(at: max(at, s.now), seq: s.seq, work: work)
+            // Events are kept sorted; insertion is a binary search.
+            var lo = 0, hi = s.events.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                let m = s.events[mid]
+                if (m.at, m.seq) < (e.at, e.seq) { lo = mid + 1 } else { hi = mid }
+            }
+            s.events.insert(e, at: lo)
+        }
+    }
+
+    /// Runs events until `condition` holds or `maxMs` of virtual time pass; true if it held.
+    /// A costly condition can be checked only every `checkEveryMs` of virtual time.
+    @discardableResult
+    func run(forMs maxMs: Int64, checkEveryMs: Int64 = 0, until condition: () -> Bool = { false }) -> Bool {
+        let end = nowMs + maxMs
+        var steps = 0
+        var nextCheck = nowMs
+        while true {
+            if nowMs >= nextCheck {
+                if condition() { return true }
+                nextCheck = nowMs + checkEveryMs
+            }
+            let next = state.withLock { s -> Event? in
+                guard let e = s.events.first, e.at <= end else { return nil }
+                s.events.removeFirst()
+                s.now = e.at
+                return e
+            }
+            guard let next else {
+                state.withLock { $0.now = max($0.now, end) }
+                return condition()
+            }
+            next.work()
+            steps += 1
+            if steps > 20_000_000 { return false }
+        }
+    }
+}
+
+/// A seeded network in virtual time: each message takes 1-10 ms each way (drawn per link,
+/// so one link's delays do not depend on traffic elsewhere), may be lost, and fails at its
+/// deadline when lost or cut; a down node refuses at once.
+final class SimWire: @unchecked Sendable {
+    let clock: SimClock
+    let seed: UInt64
+    private let state = Mutex<(engines: [String: NodeEngine], down: Set<String>, cuts: Set<[String]>, links: [String: SeededRandom], lossPercent: Int)>(([:], [], [], [:], 0))
+
+    init(clock: SimClock, seed: UInt64) {
+        self.clock = clock
+        self.seed = seed
+    }
+
+    func add(_ e: NodeEngine) { state.withLock { $0.engines[e.nodeID] = e } }
+    func setDown(_ id: String, _ down: Bool) { state.withLock { if down { $0.down.insert(id) } else { $0.down.remove(id) } } }
+    func setLoss(percent: Int) { state.withLock { $0.lossPercent = percent } }
+
+    private func draw(_ from: String, _ to: String) -> (delay: Int64, lost: Bool) {
+        state.withLock { s in
+            let link = from + ">" + to
+            var r = s.links[link] ?? SeededRandom(seed: seed ^ KeyHash.xxh64(Array(link.utf8), seed: 7))
+            let delay = Int64(r.int(1...10))
+            let lost = r.chance(s.lossPercent)
+            s.links[link] = r
+            return (delay, lost)
+        }
+    }
+
+    func send(from: String, to: String, type: PeerMessageType, payload: [UInt8], timeoutMs: Int,
+              completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
+        let once = Once(completion)
+        let deadline = clock.nowMs + Int64(timeoutMs)
+        clock.schedule(at: deadline) { once.call(.failure(.timeout)) }
+        let (reachable, engine) = state.withLock { s in
+            (!s.down.contains(from) && !s.down.contains(to) && !s.cuts.contains([from, to]), s.engines[to])
+        }
+        guard reachable, let engine else {
+            return clock.async { once.call(.failure(.unreachable("\(to) unreachable from \(from)"))) }
+        }
+        let there = draw(from, to)
+        guard !there.lost else { return }
+        clock.schedule(at: clock.nowMs + there.delay) { [self] in
+            guard state.withLock({ !$0.down.contains(to) }), state.withLock({ $0.engines[to] }) === engine else { return }
+            engine.handleRPC(type: type, payload: payload) { [self] result in
+                let back = draw(to, from)
+                guard !back.lost else { return }
+                clock.schedule(at: clock.nowMs + back.delay) { [self] in
+                    if state.withLock({ !$0.down.contains(from) }) { once.call(result) }
+                }
+            }
+        }
+    }
+}
+
+/// Calls a completion at most once (answer or deadline, whichever comes first).
+final class Once: @unchecked Sendable {
+    private let lock = Mutex(false)
+    private let body: @Sendable (Result<[UInt8], RPCError>) -> Void
+    init(_ body: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) { self.body = body }
+    func call(_ r: Result<[UInt8], RPCError>) {
+        guard lock.withLock({ done in defer { done = true }; return !done }) else { return }
+        body(r)
+    }
+}
+
+final class SimWireTransport: PeerTransport, @unchecked Sendable {
+    let wire: SimWire
+    let from: String
+    init(wire: SimWire, from: String) {
+        self.wire = wire
+        self.from = from
+    }
+    func send(to node: String, type: PeerMessageType, payload: [UInt8], timeoutMs: Int,
+              completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
+        wire.send(from: from, to: node, type: type, payload: payload, timeoutMs: timeoutMs, completion: completion)
+    }
+}
+
+/// Node engines with in-memory stores on the simulated wire and clock, one thread. The
+/// failure detector is perfect (the test says who is down) and a stand-in for gossip gives
+/// every view what the claimant proposes or settles.
+final class DeterministicCluster: @unchecked Sendable {
+    let clock = SimClock()
+    let wire: SimWire
+    var engines: [String: NodeEngine] = [:]
+    var views: [String: ClusterView] = [:]
+    var files: [String: MemoryFileSystem] = [:]
+    var admin: [String: String] = [:]
+    var down: Set<String> = []
+    let limits: NodeEngine.Limits
+    let partitions: Int
+
+    init(seed: UInt64, partitions: Int, limits: NodeEngine.Limits) {
+        wire = SimWire(clock: clock, seed: seed)
+        self.partitions = partitions
+        self.limits = limits
+    }
+
+    var ids: [String] { Ring.sortedIDs(engines.keys) }
+    var ring: Ring? { views.values.first?.snapshot().ring }
+
+    static func start(_ ids: [String], seed: UInt64, partitions: Int = 32, limits: NodeEngine.Limits,
+                      namespaces: NamespaceTable? = nil) throws -> DeterministicCluster {
+        let c = DeterministicCluster(seed: seed, partitions: partitions, limits: limits)
+        let ring = try Claim.initial(partitionCount: partitions, members: ids, targetN: 3)
+        for id in ids {
+            try c.addNode(id, namespaces: namespaces)
+            c.views[id]?.adopt(ring: ring)
+        }
+        c.publishMembers()
+        c.gossipEvery(ms: 100)
+        return c
+    }
+
+    func addNode(_ id: String, namespaces: NamespaceTable? = nil) throws {
+        let fs = files[id] ?? MemoryFileSystem()
+        files[id] = fs
+        var options = StorageOptions()
+        options.fileSystem = fs
+        let store = try Store.open(path: "/\(id)", options: options)
+        let clock = self.clock
+        let replica = try LocalReplica(store: store, nodeID: NodeID(id)!, clock: { clock.nowMs })
+        let view = views[id] ?? ClusterView(localID: id)
+        if views[id] == nil, let other = views.values.first {
+            if let ring = other.snapshot().ring { view.adopt(ring: ring) }
+            view.adopt(namespaces: other.snapshot().namespaces)
+        }
+        if let namespaces { view.adopt(namespaces: namespaces) }
+        let engine = NodeEngine(nodeID: id, replica: replica, cluster: view, transport: SimWireTransport(wire: wire, from: id),
+                                scheduler: clock, limits: limits, background: clock, clock: { clock.nowMs })
+        wire.add(engine)
+        engines[id] = engine
+        views[id] = view
+        publishMembers()
+        engine.start()
+    }
+
+    /// A crash: the node stops answering, its store loses every unsynced byte, and it comes
+    /// back on the same files with a fresh engine.
+    func crashAndRestart(_ id: String, downForMs: Int64 = 500) throws {
+        guard let e = engines[id], let fs = files[id] else { return }
+        e.stop()
+        setDown(id, true)
+        try? e.replica.store.close()
+        fs.crash()
+        clock.run(forMs: downForMs)
+        try addNode(id)
+        setDown(id, false)
+    }
+
+    func shutdown() {
+        for e in engines.values {
+            e.stop()
+            try? e.replica.store.close()
+        }
+    }
+
+    func publishMembers() {
+        for id in Ring.sortedIDs(views.keys) {
+            for m in ids {
+                let isDown = down.contains(m)
+                views[id]?.update(member: .init(id: m, isUp: !isDown, status: isDown ? "dead" : "alive", admin: admin[m] ?? "joined",
+                                                incarnation: 1, clientAddress: "", gossipAddress: ""))
+            }
+        }
+    }
+
+    func setDown(_ id: String, _ isDown: Bool) {
+        if isDown { down.insert(id) } else { down.remove(id) }
+        wire.setDown(id, isDown)
+        publishMembers()
+    }
+
+    /// What gossip and the claimant do, every `ms` of virtual time.
+    private func gossipEvery(ms: Int) {
+        clock.after(ms: ms) { [weak self] in
+            guard let self else { return }
+            self.claimRound()
+            self.gossipEvery(ms: ms)
+        }
+    }
+
+    func claimRound() {
+        publishMembers()
+        var reports: [String: HandoffReport] = [:]
+        for (id, e) in engines where !down.contains(id) { reports[id] = e.handoffReport }
+        for id in ids where !down.contains(id) {
+            guard let view = views[id] else { continue }
+            if let next = view.proposedRing(partitionCount: partitions) ?? view.settledRing(reports: reports) {
+                for v in views.values { v.adopt(ring: next) }
+                return
+            }
+        }
+    }
+
+    func settled(on members: Set<String>) -> Bool {
+        guard let r = ring else { return false }
+        return !r.isTransferring && Set(r.nodes) == members
+    }
+
+    /// Starts a write; `done` gets nil when it was acknowledged.
+    func write(_ node: String, _ key: String, _ value: String?, namespace: String = "default",
+               done: @escaping @Sendable (ClientError?) -> Void) {
+        engines[node]?.write(ClientWrite(namespace: namespace, key: Array(key.utf8), value: value.map { Array($0.utf8) },
+                                         context: nil, options: RequestOptions()), completion: done)
+    }
+
+    /// A write, run to its end in virtual time.
+    func writeNow(_ node: String, _ key: String, _ value: String?, namespace: String = "default") -> ClientError? {
+        let box = Mutex<ClientError??>(nil)
+        write(node, key, value, namespace: namespace) { e in box.withLock { $0 = .some(e) } }
+        clock.run(forMs: 60_000) { box.withLock { $0 != nil } }
+        return box.withLock { $0 } ?? ClientError("write did not complete")
+    }
+
+    func repairNow(_ node: String, partition: Int? = nil) -> RepairSummary {
+        let box = Mutex<RepairSummary?>(nil)
+        engines[node]?.repairNow(partition: partition) { s in box.withLock { $0 = s } }
+        clock.run(forMs: 600_000) { box.withLock { $0 != nil } }
+        return box.withLock { $0 } ?? RepairSummary(failures: ["repair did not finish"])
+    }
+
+    func local(_ node: String, _ key: String, namespace: String = "default") -> KeyRecord? {
+        guard let ring, let e = engines[node] else { return nil }
+        let p = ring.partition(namespace: Array(namespace.utf8), key: Array(key.utf8))
+        return try? e.replica.read(KeyAddress(namespace: Array(namespace.utf8), partition: UInt32(p), key: Array(key.utf8)))
+    }
+
+    func primaries(_ key: String, n: Int = 3, namespace: String = "default") -> Set<String> {
+        guard let ring else { return [] }
+        return Set(PreferenceList(ring: ring, namespace: Array(namespace.utf8), key: Array(key.utf8), n: n).primaries)
+    }
+}
+
+func liveValues(_ record: KeyRecord?) -> [String] {
+    guard let record, case .siblings(let s) = record else { return [] }
+    return s.read().values.map { String(decoding: $0, as: UTF8.self) }.sorted()
+}
