@@ -58,6 +58,8 @@ extension NodeEngine {
             } catch {
                 fail("\(error)")
             }
+        case .scanChunk:
+            serveScanChunk(payload, respond: respond)
         default:
             respond(.failure(.unknownMessageType(type.rawValue)))
         }
