@@ -9,7 +9,8 @@
 // Edge behaviour copied from Redis so patterns mean the same thing on both:
 // - an unclosed `[` set runs to the end of the pattern ("[ab" matches "a");
 // - a trailing lone `\` matches a backslash;
-// - a `-` range needs a byte on both sides ("[a-]" is the set {a, -});
+// - a `-` range takes whatever byte follows, even the closing bracket: "[a-]" is the
+//   range ']'..'a' (ends swapped) with the set left unclosed, so it matches '^', not '-';
 // - `[]` never matches, as the set ends at once and is empty;
 // - nesting of `*` deeper than 1000 stars is treated as no match (Redis's guard against
 //   abusive patterns). Runs of stars collapse to one, and once the rest of the pattern
