@@ -70,3 +70,16 @@ final class ScanCursorTests: XCTestCase {
         XCTAssertEqual(ScanCursor.startKey(0), [])
     }
 }
+
+/// The worked examples of PROTOCOL.md's SCAN section, byte for byte.
+final class ScanProtocolExampleTests: XCTestCase {
+    func testWorkedExamplesFromPROTOCOLmdAreExact() throws {
+        let position = ScanCursor.prefix5(Array("user:1".utf8))
+        XCTAssertEqual(position, 0x75_73_65_72_3a)
+        XCTAssertEqual(String(ScanCursor(partition: 7, ringVersion: 130, position: position).rawValue), "1128603377300026")
+        let request = ScanChunkRequest(namespace: Array("default".utf8), partition: 7, position: position, limit: 16).encode()
+        XCTAssertEqual(request, [0x01, 0x07, 0x64, 0x65, 0x66, 0x61, 0x75, 0x6c, 0x74, 0, 0, 0, 7, 0x75, 0x73, 0x65, 0x72, 0x3a, 0x10])
+        XCTAssertEqual(ScanChunkAnswer(entries: [], next: nil).encode(), [1, 0, 0])
+        XCTAssertEqual(try ScanChunkAnswer(decoding: [1, 0, 0]), ScanChunkAnswer(entries: [], next: nil))
+    }
+}
