@@ -14,7 +14,13 @@
 // - the last partition is done: the reply cursor is "0".
 // A step returns at least COUNT keys when that many remain within its bounds; it may
 // return more, because a chunk is never cut inside a group of keys sharing their 5-byte
-// prefix and each chunk asks for at least `minChunkEntries`.
+// prefix.
+//
+// Chunk sizes: each chunk asks for the keys still wanted (COUNT - read), so a step returns
+// close to COUNT. A chunk that came back with fewer live keys than it asked for while its
+// partition goes on was thinned by tombstones (or by the merge's earliest-next rule); the
+// next chunks of the step then ask for at least twice as much (up to the replica bound),
+// so a range full of tombstones costs a few chunks, not one per key.
 
 /// One reply of SCAN: the cursor for the next step (0 = done) and the keys.
 public struct ScanPage: Equatable, Sendable {
@@ -36,7 +42,6 @@ public struct ScanStep: Sendable {
     public struct Limits: Equatable, Sendable {
         public var maxPartitions = 64
         public var maxChunks = 128
-        public var minChunkEntries = 16
         public init() {}
     }
 
@@ -56,6 +61,9 @@ public struct ScanStep: Sendable {
     public private(set) var scanned = 0
     public private(set) var partitionsVisited = 1
     public private(set) var chunks = 0
+    /// The least a chunk asks for; doubles after a chunk thinned by tombstones.
+    public private(set) var chunkFloor = 1
+    private var lastLimit = 0
 
     public init(cursor: ScanCursor, partitionCount: Int, ringVersion: UInt64, count: Int, pattern: GlobPattern?,
                 limits: Limits = Limits()) {
@@ -75,13 +83,15 @@ public struct ScanStep: Sendable {
             return .reply(ScanPage(cursor: cursor.rawValue, keys: keys, scanned: scanned))
         }
         chunks += 1
-        return .chunk(partition: partition, position: position, limit: max(count - scanned, limits.minChunkEntries))
+        lastLimit = max(count - scanned, chunkFloor)
+        return .chunk(partition: partition, position: position, limit: lastLimit)
     }
 
     /// The merged chunk of the partition asked for last: its live keys (below `next`) and
     /// where the partition continues (nil: it is done).
     public mutating func onChunk(liveKeys: [[UInt8]], next: UInt64?) {
         scanned += liveKeys.count
+        if next != nil && liveKeys.count < lastLimit { chunkFloor = min(chunkFloor * 2, ScanFormat.maxChunkEntries) }
         if let pattern {
             for k in liveKeys where pattern.matches(k) { keys.append(k) }
         } else {

@@ -30,7 +30,7 @@ final class ScanStepTests: XCTestCase {
 
     func testCountStopsTheStepInsideAPartitionAtTheChunksNextPosition() {
         var step = ScanStep(cursor: .start, partitionCount: 8, ringVersion: 5, count: 3, pattern: nil)
-        XCTAssertEqual(step.next(), .chunk(partition: 0, position: 0, limit: 16), "at least minChunkEntries per chunk")
+        XCTAssertEqual(step.next(), .chunk(partition: 0, position: 0, limit: 3), "the keys still wanted")
         step.onChunk(liveKeys: [[1], [2], [3], [4]], next: 0x10_00_00_00_00)
         guard case .reply(let page) = step.next() else { return XCTFail("no reply at COUNT") }
         XCTAssertEqual(page.keys.count, 4, "more than COUNT: the whole chunk")
@@ -58,5 +58,23 @@ final class ScanStepTests: XCTestCase {
         XCTAssertEqual(chunks, ScanStep.Limits().maxChunks)
         guard case .reply(let page) = step.next() else { return XCTFail("no reply") }
         XCTAssertEqual(ScanCursor(rawValue: page.cursor, partitionCount: 4)?.position, position)
+    }
+
+    func testChunksThinnedByTombstonesAskForMoreEachTime() {
+        var step = ScanStep(cursor: .start, partitionCount: 4, ringVersion: 0, count: 10, pattern: nil)
+        var limits: [Int] = []
+        var position: UInt64 = 0
+        for _ in 0..<6 {
+            guard case .chunk(_, _, let limit) = step.next() else { return XCTFail("replied early") }
+            limits.append(limit)
+            position += 1
+            step.onChunk(liveKeys: [], next: position)
+        }
+        XCTAssertEqual(limits, [10, 10, 10, 10, 16, 32])
+        // A chunk that ends its partition does not grow the floor.
+        var other = ScanStep(cursor: .start, partitionCount: 4, ringVersion: 0, count: 10, pattern: nil)
+        _ = other.next()
+        other.onChunk(liveKeys: [], next: nil)
+        XCTAssertEqual(other.chunkFloor, 1)
     }
 }
