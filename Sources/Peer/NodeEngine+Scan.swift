@@ -8,6 +8,9 @@ import Synchronization
 extension NodeEngine {
     /// Most live keys KEYS reads before it gives up and tells the client to use SCAN.
     public static let keysScanLimit = 1_000_000
+    /// Most key bytes KEYS answers with (the RESP server closes a connection whose unsent
+    /// replies pass 128 MiB).
+    public static let keysReplyLimitBytes = 64 << 20
     /// COUNT above this is treated as this (a bound on one step's work and reply).
     public static let maxScanCount = 100_000
 
@@ -41,21 +44,26 @@ extension NodeEngine {
     /// fails once more than `keysScanLimit` live keys were read.
     public func keys(namespace name: String, pattern: GlobPattern, options: RequestOptions,
                      completion: @escaping @Sendable (Result<[[UInt8]], ClientError>) -> Void) {
-        let found = Mutex<(keys: [[UInt8]], scanned: Int)>(([], 0))
+        let found = Mutex<(keys: [[UInt8]], scanned: Int, bytes: Int)>(([], 0, 0))
         @Sendable func step(_ cursor: UInt64) {
             scan(namespace: name, cursor: cursor, count: 1_000, pattern: pattern, options: options) { result in
                 switch result {
                 case .failure(let e):
                     completion(.failure(e))
                 case .success(let page):
-                    let scanned = found.withLock { f -> Int in
+                    let (scanned, bytes) = found.withLock { f -> (Int, Int) in
                         f.keys.append(contentsOf: page.keys)
                         f.scanned += page.scanned
-                        return f.scanned
+                        f.bytes += page.keys.reduce(0) { $0 + $1.count }
+                        return (f.scanned, f.bytes)
                     }
                     if scanned > NodeEngine.keysScanLimit {
                         return completion(.failure(ClientError(
                             "ERR KEYS stopped after \(NodeEngine.keysScanLimit) keys; use SCAN with MATCH and COUNT")))
+                    }
+                    if bytes > NodeEngine.keysReplyLimitBytes {
+                        return completion(.failure(ClientError(
+                            "ERR KEYS reply would exceed \(NodeEngine.keysReplyLimitBytes) bytes; use SCAN with MATCH and COUNT")))
                     }
                     if page.cursor == 0 { return completion(.success(found.withLock { $0.keys })) }
                     // A hop between steps keeps the stack flat when every chunk is answered locally.

@@ -119,7 +119,10 @@ public struct ScanChunkCoordinator: Equatable, Sendable {
         merge.add(answer)
         guard answered.count >= r else { return [] }
         finished = true
-        return [.done(merge)]
+        // Hand the records over and keep none: the timeout timer holds this state until it fires.
+        let result = merge
+        merge = ScanChunkMerge(start: merge.start)
+        return [.done(result)]
     }
 
     public mutating func onFailure(from node: String) -> [ScanChunkAction] {

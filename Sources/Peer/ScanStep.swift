@@ -11,6 +11,7 @@
 // - it would enter its `maxPartitions + 1`-th partition (huge empty rings still make
 //   progress and answer quickly);
 // - it read `maxChunks` chunks (a partition full of tombstones cannot hold a step for long);
+// - its keys reach `maxReplyBytes` (COUNT 100000 of 8 KiB keys must not make one huge reply);
 // - the last partition is done: the reply cursor is "0".
 // A step returns at least COUNT keys when that many remain within its bounds; it may
 // return more, because a chunk is never cut inside a group of keys sharing their 5-byte
@@ -42,6 +43,8 @@ public struct ScanStep: Sendable {
     public struct Limits: Equatable, Sendable {
         public var maxPartitions = 64
         public var maxChunks = 128
+        /// Key bytes in one reply (RESP output is bounded too; COUNT x 8 KiB keys could be huge).
+        public var maxReplyBytes = 16 << 20
         public init() {}
     }
 
@@ -58,6 +61,7 @@ public struct ScanStep: Sendable {
     public private(set) var partition: Int
     public private(set) var position: UInt64
     public private(set) var keys: [[UInt8]] = []
+    public private(set) var keyBytes = 0
     public private(set) var scanned = 0
     public private(set) var partitionsVisited = 1
     public private(set) var chunks = 0
@@ -78,7 +82,8 @@ public struct ScanStep: Sendable {
 
     public mutating func next() -> Next {
         if partition >= partitionCount { return .reply(ScanPage(cursor: 0, keys: keys, scanned: scanned)) }
-        if scanned >= count || chunks >= limits.maxChunks || partitionsVisited > limits.maxPartitions {
+        if scanned >= count || chunks >= limits.maxChunks || partitionsVisited > limits.maxPartitions
+            || keyBytes >= limits.maxReplyBytes {
             let cursor = ScanCursor(partition: partition, ringVersion: ringVersion, position: position)
             return .reply(ScanPage(cursor: cursor.rawValue, keys: keys, scanned: scanned))
         }
@@ -92,10 +97,9 @@ public struct ScanStep: Sendable {
     public mutating func onChunk(liveKeys: [[UInt8]], next: UInt64?) {
         scanned += liveKeys.count
         if next != nil && liveKeys.count < lastLimit { chunkFloor = min(chunkFloor * 2, ScanFormat.maxChunkEntries) }
-        if let pattern {
-            for k in liveKeys where pattern.matches(k) { keys.append(k) }
-        } else {
-            keys.append(contentsOf: liveKeys)
+        for k in liveKeys where pattern?.matches(k) ?? true {
+            keys.append(k)
+            keyBytes += k.count
         }
         if let next {
             // ScanChunkCoordinator refuses answers that do not move forward.

@@ -78,3 +78,16 @@ final class ScanStepTests: XCTestCase {
         XCTAssertEqual(other.chunkFloor, 1)
     }
 }
+
+extension ScanStepTests {
+    func testReplyBytesBoundEndsTheStepBeforeCount() {
+        var limits = ScanStep.Limits()
+        limits.maxReplyBytes = 100
+        var step = ScanStep(cursor: .start, partitionCount: 4, ringVersion: 0, count: 1_000, pattern: nil, limits: limits)
+        _ = step.next()
+        step.onChunk(liveKeys: (0..<20).map { Array(repeating: UInt8($0), count: 8) }, next: 9)
+        guard case .reply(let page) = step.next() else { return XCTFail("160 key bytes > 100: the step must answer") }
+        XCTAssertEqual(page.keys.count, 20)
+        XCTAssertNotEqual(page.cursor, 0)
+    }
+}
