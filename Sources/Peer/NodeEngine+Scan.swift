@@ -41,8 +41,8 @@ extension NodeEngine {
     }
 
     /// KEYS: every live key of the namespace matching `pattern`, by SCAN steps run here;
-    /// fails once more than `keysScanLimit` live keys were read.
-    public func keys(namespace name: String, pattern: GlobPattern, options: RequestOptions,
+    /// fails once more than `scanLimit` live keys were read.
+    public func keys(namespace name: String, pattern: GlobPattern, options: RequestOptions, scanLimit: Int = NodeEngine.keysScanLimit,
                      completion: @escaping @Sendable (Result<[[UInt8]], ClientError>) -> Void) {
         let found = Mutex<(keys: [[UInt8]], scanned: Int, bytes: Int)>(([], 0, 0))
         @Sendable func step(_ cursor: UInt64) {
@@ -57,9 +57,8 @@ extension NodeEngine {
                         f.bytes += page.keys.reduce(0) { $0 + $1.count }
                         return (f.scanned, f.bytes)
                     }
-                    if scanned > NodeEngine.keysScanLimit {
-                        return completion(.failure(ClientError(
-                            "ERR KEYS stopped after \(NodeEngine.keysScanLimit) keys; use SCAN with MATCH and COUNT")))
+                    if scanned > scanLimit {
+                        return completion(.failure(ClientError("ERR KEYS stopped after \(scanLimit) keys; use SCAN with MATCH and COUNT")))
                     }
                     if bytes > NodeEngine.keysReplyLimitBytes {
                         return completion(.failure(ClientError(

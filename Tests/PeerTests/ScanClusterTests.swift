@@ -296,17 +296,71 @@ final class ScanClusterTests: XCTestCase {
 
     func testKeysReturnsEveryMatchingLiveKey() {
         load()
+        guard case .success(let keys)? = keys("n5", "key:19*") else { return XCTFail("KEYS failed") }
+        let want = live.filter { String(decoding: $0, as: UTF8.self).hasPrefix("key:19") }
+        XCTAssertEqual(Set(keys), want)
+        XCTAssertEqual(keys.count, want.count, "no duplicates")
+    }
+
+    func keys(_ node: String, _ pattern: String, scanLimit: Int = NodeEngine.keysScanLimit) -> Result<[[UInt8]], ClientError>? {
         let done = DispatchSemaphore(value: 0)
         let box = Mutex<Result<[[UInt8]], ClientError>?>(nil)
-        engines["n5"]!.keys(namespace: "default", pattern: GlobPattern("key:19*"), options: RequestOptions()) { r in
+        engines[node]!.keys(namespace: "default", pattern: GlobPattern(pattern), options: RequestOptions(), scanLimit: scanLimit) { r in
             box.withLock { $0 = r }
             done.signal()
         }
         XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
-        guard case .success(let keys)? = box.withLock({ $0 }) else { return XCTFail("KEYS failed") }
-        let want = live.filter { String(decoding: $0, as: UTF8.self).hasPrefix("key:19") }
-        XCTAssertEqual(Set(keys), want)
-        XCTAssertEqual(keys.count, want.count, "no duplicates")
+        return box.withLock { $0 }
+    }
+
+    func testKeysPastItsBoundTellsTheClientToUseScan() {
+        load()
+        guard case .failure(let e)? = keys("n1", "nothing-matches*", scanLimit: 500) else { return XCTFail("KEYS did not stop") }
+        XCTAssertEqual(e.line, "ERR KEYS stopped after 500 keys; use SCAN with MATCH and COUNT")
+    }
+
+    func testLWWNamespaceScansLikeSiblings() throws {
+        let table = try NamespaceTable().upserting(try Namespace(name: "fast", conflict: .lww))
+        for v in views.values { v.adopt(namespaces: table) }
+        var want = Set<[UInt8]>()
+        for i in 0..<300 {
+            let key = Array("l\(i)".utf8)
+            let done = DispatchSemaphore(value: 0)
+            let deleteAfter = i % 10 == 3
+            engines[ids[i % 5]]!.write(ClientWrite(namespace: "fast", key: key, value: [0], context: nil, options: RequestOptions(w: .all))) { e in
+                XCTAssertNil(e)
+                done.signal()
+            }
+            XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+            if deleteAfter {
+                let again = DispatchSemaphore(value: 0)
+                engines[ids[(i + 1) % 5]]!.write(ClientWrite(namespace: "fast", key: key, value: nil, context: nil, options: RequestOptions())) { e in
+                    XCTAssertNil(e)
+                    again.signal()
+                }
+                XCTAssertEqual(again.wait(timeout: .now() + 10), .success)
+            } else {
+                want.insert(key)
+            }
+        }
+        var cursor: UInt64 = 0
+        var got: [[UInt8]] = []
+        for _ in 0..<1_000 {
+            let done = DispatchSemaphore(value: 0)
+            let box = Mutex<Result<ScanPage, ClientError>?>(nil)
+            engines["n2"]!.scan(namespace: "fast", cursor: cursor, count: 9, pattern: nil, options: RequestOptions()) { r in
+                box.withLock { $0 = r }
+                done.signal()
+            }
+            XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+            guard case .success(let page)? = box.withLock({ $0 }) else { return XCTFail("scan failed") }
+            got += page.keys
+            cursor = page.cursor
+            if cursor == 0 { break }
+        }
+        XCTAssertEqual(cursor, 0)
+        XCTAssertEqual(Set(got), want)
+        XCTAssertEqual(got.count, want.count, "a stable key is returned once")
     }
 
     func testEmptyNamespaceFinishesAcrossSixtyFourEmptyPartitionsInOneStep() {
