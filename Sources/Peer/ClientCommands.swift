@@ -66,7 +66,7 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
         case "LEAVE", "REMOVE", "REPAIR", "HANDOFFS":
             operatorCommand(name, args, reply: reply)
         case "SCAN", "KEYS":
-            reply.reply(.error("ERR \(name) is not available yet in this version of Chorus"))
+            scanCommand(name, args, context: context, reply: reply)
         default:
             reply.reply(.error("ERR unknown command '\(String(decoding: first.prefix(64), as: UTF8.self))'"))
         }

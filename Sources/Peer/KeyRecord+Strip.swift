@@ -1,0 +1,25 @@
+// Records without their values, for SCAN chunks (PROTOCOL.md, "SCAN"): a scan only needs to
+// know whether the merge of the replicas' records of a key is absent, and that depends on
+// dots, contexts, timestamps and tombstones, never on the value bytes. Stripping keeps
+// every one of those and empties each value, so
+//   merge(strip(a), strip(b)).isAbsent == merge(a, b).isAbsent
+// for any two records of one key (ScanChunkTests holds it to that): merge keeps or drops a
+// sibling by its dot and the other side's context only; an empty value is still a value,
+// never a tombstone; LWW compares timestamps, which are kept.
+
+extension KeyRecord {
+    /// The same record with every value emptied: same dots, context, tombstones and
+    /// (LWW) timestamp.
+    public func strippedOfValues() -> KeyRecord {
+        switch self {
+        case .siblings(let s):
+            let siblings = s.siblings.map { sib in
+                sib.value.isTombstone ? sib : Sibling(dot: sib.dot, value: .value([]))
+            }
+            // Same dots in the same order under the same context: the invariants still hold.
+            return .siblings(KeyState(uncheckedContext: s.context, siblings: siblings))
+        case .lww(let l):
+            return .lww(LWWKeyState(timestamp: l.timestamp, value: l.value.isTombstone ? .tombstone : .value([])))
+        }
+    }
+}
