@@ -1,4 +1,5 @@
 import Foundation
+import Gossip
 import Ring
 import Storage
 import Synchronization
@@ -79,6 +80,10 @@ final class SimWire: @unchecked Sendable {
     func add(_ e: NodeEngine) { state.withLock { $0.engines[e.nodeID] = e } }
     func setDown(_ id: String, _ down: Bool) { state.withLock { if down { $0.down.insert(id) } else { $0.down.remove(id) } } }
     func setLoss(percent: Int) { state.withLock { $0.lossPercent = percent } }
+    func cut(_ a: [String], _ b: [String]) {
+        state.withLock { s in for x in a { for y in b { s.cuts.insert([x, y]); s.cuts.insert([y, x]) } } }
+    }
+    func heal() { state.withLock { $0.cuts.removeAll() } }
 
     private func draw(_ from: String, _ to: String) -> (delay: Int64, lost: Bool) {
         state.withLock { s in
@@ -105,12 +110,13 @@ final class SimWire: @unchecked Sendable {
         let there = draw(from, to)
         guard !there.lost else { return }
         clock.schedule(at: clock.nowMs + there.delay) { [self] in
-            guard state.withLock({ !$0.down.contains(to) }), state.withLock({ $0.engines[to] }) === engine else { return }
+            guard state.withLock({ !$0.down.contains(to) && !$0.cuts.contains([from, to]) }),
+                  state.withLock({ $0.engines[to] }) === engine else { return }
             engine.handleRPC(type: type, payload: payload) { [self] result in
                 let back = draw(to, from)
                 guard !back.lost else { return }
                 clock.schedule(at: clock.nowMs + back.delay) { [self] in
-                    if state.withLock({ !$0.down.contains(from) }) { once.call(result) }
+                    if state.withLock({ !$0.down.contains(from) && !$0.cuts.contains([to, from]) }) { once.call(result) }
                 }
             }
         }
@@ -154,6 +160,10 @@ final class DeterministicCluster: @unchecked Sendable {
     var down: Set<String> = []
     let limits: NodeEngine.Limits
     let partitions: Int
+    /// Real SWIM failure detection (the gossip issue's simulator, stepped in lockstep with
+    /// the clock) instead of the test saying who is down. Node i of it is "n<i>".
+    private(set) var gossip: GossipSimulator?
+    private var gossipStartMs: Int64 = 0
 
     init(seed: UInt64, partitions: Int, limits: NodeEngine.Limits) {
         wire = SimWire(clock: clock, seed: seed)
@@ -220,7 +230,82 @@ final class DeterministicCluster: @unchecked Sendable {
         }
     }
 
+    /// Starts `count` nodes "n0"... whose liveness comes from SWIM on the gossip simulator.
+    static func startWithGossip(count: Int, seed: UInt64, partitions: Int = 64, limits: NodeEngine.Limits) throws -> DeterministicCluster {
+        let c = DeterministicCluster(seed: seed, partitions: partitions, limits: limits)
+        var config = GossipConfig()
+        config.probeIntervalMs = 200
+        config.probeTimeoutMs = 100
+        let g = GossipSimulator(seed: seed, config: config)
+        g.addFormedCluster(count)
+        c.gossip = g
+        c.gossipStartMs = c.clock.nowMs
+        let ids = (0..<count).map(GossipSimulator.id)
+        let ring = try Claim.initial(partitionCount: partitions, members: ids, targetN: 3)
+        for id in ids {
+            try c.addNode(id)
+            c.views[id]?.adopt(ring: ring)
+        }
+        c.publishMembers()
+        c.stepGossip()
+        return c
+    }
+
+    private func stepGossip() {
+        clock.after(ms: 10) { [weak self] in
+            guard let self, let g = self.gossip else { return }
+            g.run(untilNs: UInt64(self.clock.nowMs - self.gossipStartMs) * 1_000_000)
+            self.publishMembers()
+            self.stepGossip()
+        }
+    }
+
+    /// A crash the failure detector has to notice: the node's gossip stops too.
+    func crash(_ id: String) {
+        down.insert(id)
+        wire.setDown(id, true)
+        if let i = gossipIndex(id) { gossip?.crash(i) }
+    }
+
+    /// The crashed node returns (same engine and store) and rejoins gossip.
+    func recover(_ id: String) {
+        down.remove(id)
+        wire.setDown(id, false)
+        if let g = gossip, let i = gossipIndex(id) {
+            let others = (0..<g.count).filter { $0 != i && g.isUp($0) }
+            g.restart(i, seeds: others, incarnation: UInt64(clock.nowMs))
+        }
+    }
+
+    /// Cuts the network (peer RPC and gossip) between two groups.
+    func partition(_ a: [String], _ b: [String]) {
+        wire.cut(a, b)
+        gossip?.partition([a.compactMap(gossipIndex), b.compactMap(gossipIndex)])
+    }
+
+    func heal() {
+        wire.heal()
+        gossip?.heal()
+    }
+
+    private func gossipIndex(_ id: String) -> Int? {
+        guard id.hasPrefix("n"), let i = Int(id.dropFirst()), let g = gossip, i < g.count else { return nil }
+        return i
+    }
+
     func publishMembers() {
+        if let g = gossip {
+            // Each view learns liveness from its own node's SWIM core.
+            for id in ids {
+                guard let i = gossipIndex(id), g.isUp(i) else { continue }
+                for m in g.core(i).members {
+                    views[id]?.update(member: .init(id: m.id, isUp: m.status == .alive || m.status == .suspect,
+                                                    status: m.status.description, admin: admin[m.id] ?? "joined",
+                                                    incarnation: m.incarnation, clientAddress: "", gossipAddress: ""))
+                }
+            }
+            return
+        }
         for id in Ring.sortedIDs(views.keys) {
             for m in ids {
                 let isDown = down.contains(m)
@@ -271,11 +356,21 @@ final class DeterministicCluster: @unchecked Sendable {
     }
 
     /// A write, run to its end in virtual time.
-    func writeNow(_ node: String, _ key: String, _ value: String?, namespace: String = "default") -> ClientError? {
+    func writeNow(_ node: String, _ key: String, _ value: String?, namespace: String = "default",
+                  options: RequestOptions = RequestOptions(), context: [UInt8]? = nil) -> ClientError? {
         let box = Mutex<ClientError??>(nil)
-        write(node, key, value, namespace: namespace) { e in box.withLock { $0 = .some(e) } }
+        engines[node]?.write(ClientWrite(namespace: namespace, key: Array(key.utf8), value: value.map { Array($0.utf8) },
+                                         context: context, options: options)) { e in box.withLock { $0 = .some(e) } }
         clock.run(forMs: 60_000) { box.withLock { $0 != nil } }
         return box.withLock { $0 } ?? ClientError("write did not complete")
+    }
+
+    /// A read, run to its end in virtual time.
+    func readNow(_ node: String, _ key: String, namespace: String = "default", options: RequestOptions = RequestOptions()) -> Result<KeyRecord?, ClientError> {
+        let box = Mutex<Result<KeyRecord?, ClientError>?>(nil)
+        engines[node]?.read(namespace: namespace, key: Array(key.utf8), options: options) { r in box.withLock { $0 = r } }
+        clock.run(forMs: 60_000) { box.withLock { $0 != nil } }
+        return box.withLock { $0 } ?? .failure(ClientError("read did not complete"))
     }
 
     func repairNow(_ node: String, partition: Int? = nil) -> RepairSummary {
