@@ -32,6 +32,7 @@ extension ClientCommands {
             guard let n = args.first else { return reply.reply(wrongArity(name)) }
             let nsName = String(decoding: n, as: UTF8.self)
             var nValue = 3, r = Quorum.quorum, w = Quorum.quorum, conflict = ConflictMode.siblings
+            var grace: Int64 = 3_600_000
             var i = args.startIndex + 1
             while i < args.endIndex {
                 let word = ClientCommands.upper(args[i]).lowercased()
@@ -50,20 +51,27 @@ extension ClientCommands {
                 case "conflict":
                     guard let c = ConflictMode(rawValue: value.lowercased()) else { return reply.reply(.error("ERR syntax CONFLICT must be siblings or lww")) }
                     conflict = c
+                case "grace":
+                    guard let g = Int64(value), g >= 0 else { return reply.reply(.error("ERR syntax GRACE must be milliseconds >= 0")) }
+                    grace = g
                 default:
-                    return reply.reply(.error("ERR syntax unknown option '\(word.uppercased())' (N, R, W, CONFLICT)"))
+                    return reply.reply(.error("ERR syntax unknown option '\(word.uppercased())' (N, R, W, CONFLICT, GRACE)"))
                 }
                 i += 2
             }
             do {
-                let ns = try Namespace(name: nsName, n: nValue, r: r, w: w, conflict: conflict)
+                let ns = try Namespace(name: nsName, n: nValue, r: r, w: w, conflict: conflict, tombstoneGraceMs: grace)
                 try ns.validate()
                 if let existing = snap.namespaces.namespace(named: nsName) {
                     // Settings of an existing namespace are fixed: its keys were placed with them.
                     return reply.reply(existing == ns ? .ok : .error("ERR namespace '\(nsName)' exists with other settings"))
                 }
-                publishNamespaces(try snap.namespaces.upserting(ns))
-                reply.reply(.ok)
+                engine.createNamespace(ns, publish: publishNamespaces) { result in
+                    switch result {
+                    case .success: reply.reply(.ok)
+                    case .failure(let e): reply.reply(.error(e.line))
+                    }
+                }
             } catch {
                 reply.reply(.error("ERR \(error)"))
             }

@@ -87,6 +87,11 @@ public final class ClusterView: @unchecked Sendable {
         return HandoffReport.settled(ring, namespaces: s.namespaces.namespaces, reports: reports)
     }
 
+    /// The member that decides ring and namespace changes (lowest id among joined members).
+    public func claimant() -> String? {
+        Claim.claimant(members: state.withLock { $0.members.values.filter { $0.admin == "joined" }.map(\.id) })
+    }
+
     private func isClaimant(_ s: State) -> Bool {
         let joined = s.members.values.filter { $0.admin == "joined" }.map(\.id)
         return Claim.claimant(members: joined) == localID

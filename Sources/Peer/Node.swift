@@ -67,6 +67,7 @@ public final class Node: @unchecked Sendable {
         let transport = RPCPeerTransport(client: rpcClient) { id in peers.map.withLock { $0[id] } }
         engine = NodeEngine(nodeID: nodeID, replica: replica, cluster: cluster, transport: transport,
                             scheduler: DispatchNodeScheduler(), limits: config.limits)
+        engine.namespacePublisher = { [weak self] table in self?.publish(namespaces: table) }
     }
 
     /// Reads the node id kept in the data directory, or records the first one.

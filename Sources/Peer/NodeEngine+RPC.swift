@@ -62,6 +62,8 @@ extension NodeEngine {
             do { respond(.success(try answerHandoff(payload))) } catch { fail("\(error)") }
         case .merkleSegment:
             do { respond(.success(try answerSegments(payload))) } catch { fail("\(error)") }
+        case .namespaceCreate:
+            answerNamespaceCreate(payload, respond: respond)
         case .scanChunk:
             serveScanChunk(payload, respond: respond)
         default:

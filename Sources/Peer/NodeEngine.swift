@@ -64,6 +64,10 @@ public final class NodeEngine: @unchecked Sendable {
     /// Repair work (anti-entropy, transfers, dropping ranges) runs here, never on the
     /// request queues: it reads whole ranges and waits on peers.
     let background: NodeScheduler
+    /// Serialises namespace changes at the claimant.
+    let namespaceLock = Mutex(())
+    /// Publishes a namespace table cluster-wide (gossip) and persists it; set by `Node`.
+    public var namespacePublisher: (@Sendable (NamespaceTable) -> Void)?
     /// Milliseconds of the node's clock (the simulated clock in deterministic tests).
     let now: @Sendable () -> Int64
 

@@ -29,4 +29,6 @@ public enum PeerMessageType: UInt16, Sendable, CaseIterable {
     case stateSync = 11
     /// Any peer -> the coordinating primary: a client write to version and replicate there.
     case forwardWrite = 12
+    /// Any peer -> the claimant: create a namespace (the claimant alone changes the table).
+    case namespaceCreate = 13
 }

@@ -117,4 +117,32 @@ final class ClusterSimulationTests: XCTestCase {
         XCTAssertGreaterThan(acked.count, 5, "seed \(seed)")
         XCTAssertGreaterThan(reads, 5, "seed \(seed)")
     }
+
+    func testConcurrentNamespaceCreationsOnTwoPeersBothSurvive() throws {
+        // Gossip stand-in: a published table reaches every view 50 ms later, so creations
+        // on different peers race as they would for real.
+        let views = Array(c.views.values)
+        let clock = c.clock
+        let publish: @Sendable (NamespaceTable) -> Void = { t in clock.after(ms: 50) { for v in views { v.adopt(namespaces: t) } } }
+        for e in c.engines.values { e.namespacePublisher = publish }
+        let done = Mutex(0)
+        for (node, name) in [("n3", "alpha"), ("n4", "beta"), ("n1", "gamma")] {
+            c.engines[node]!.createNamespace(try Namespace(name: name, n: 2), publish: publish) { r in
+                if case .success = r { done.withLock { $0 += 1 } }
+            }
+        }
+        XCTAssertTrue(c.clock.run(forMs: 10_000) { done.withLock { $0 } == 3 }, "creations did not all succeed, seed \(seed)")
+        c.clock.run(forMs: 1_000)
+        for (id, view) in c.views {
+            let names = Set(view.snapshot().namespaces.namespaces.map(\.name))
+            XCTAssertTrue(names.isSuperset(of: ["alpha", "beta", "gamma"]), "\(id) has \(names.sorted())")
+        }
+        // The same name with other settings is refused, wherever it is asked.
+        let refused = Mutex<ClientError?>(nil)
+        c.engines["n2"]!.createNamespace(try Namespace(name: "alpha", n: 3), publish: publish) { r in
+            if case .failure(let e) = r { refused.withLock { $0 = e } }
+        }
+        c.clock.run(forMs: 5_000) { refused.withLock { $0 } != nil }
+        XCTAssertEqual(refused.withLock { $0 }?.line, "ERR namespace 'alpha' exists with other settings")
+    }
 }
