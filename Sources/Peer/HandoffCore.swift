@@ -47,6 +47,8 @@ public struct HandoffCore: Sendable {
     private var running = 0
     private var nextFreeMs: Int64 = 0
     private var checkpointsCleared = false
+    /// The finished transfers of the last plan, shown while the ring is at rest.
+    private var lastPlan: [TransferStatus] = []
 
     public init(nodeID: String, config: Config = Config()) {
         self.nodeID = nodeID
@@ -71,6 +73,13 @@ public struct HandoffCore: Sendable {
         namespacesVersion = namespaces.version
         let plan = HandoffPlan.pulls(ring: ring, namespaces: namespaces.namespaces, node: nodeID)
         let planned = Set(plan.map(\.id))
+        // At rest, the finished transfers of the last plan stay listed (status shows them
+        // done) until the next plan replaces them.
+        if ring.isTransferring {
+            lastPlan = []
+        } else if !transfers.isEmpty {
+            lastPlan = transfers.values.filter { $0.state == .done }
+        }
         for (id, t) in transfers where !planned.contains(id) {
             if t.state == .running { running -= 1 }
             transfers[id] = nil
@@ -109,7 +118,7 @@ public struct HandoffCore: Sendable {
             transfers[id]?.from = source
             if transfers[id]?.startedMs == 0 { transfers[id]?.startedMs = now }
             transfers[id]?.lastProgressMs = now
-            actions.append(request(id, source: source, atMs: now))
+            actions.append(request(id, source: source, atMs: max(now, nextFreeMs)))
         }
         return actions
     }
@@ -164,7 +173,7 @@ public struct HandoffCore: Sendable {
 
     /// Transfers in partition order, for INFO and status.
     public var sortedTransfers: [TransferStatus] {
-        transfers.values.sorted {
+        (transfers.isEmpty ? lastPlan : Array(transfers.values)).sorted {
             $0.id.partition != $1.id.partition ? $0.id.partition < $1.id.partition
                 : $0.id.namespace.lexicographicallyPrecedes($1.id.namespace)
         }

@@ -8,14 +8,9 @@ extension NodeEngine {
         counters.bump(counters.reads)
         if let bad = validate(key: key, value: nil) { return completion(.failure(bad)) }
         let snap = cluster.snapshot()
-        let ns: Namespace
-        switch namespace(name, in: snap) {
-        case .success(let n): ns = n
-        case .failure(let e): return completion(.failure(e))
-        }
-        let resolved: RequestOptions.Resolved
-        switch resolve(options, for: ns) {
-        case .success(let r): resolved = r
+        let ns: Namespace, resolved: RequestOptions.Resolved
+        switch prepare(name, options, in: snap) {
+        case .success(let p): (ns, resolved) = p
         case .failure(let e): return completion(.failure(e))
         }
         guard let (partition, replicas, _) = snap.replicas(namespace: ns, key: key) else {

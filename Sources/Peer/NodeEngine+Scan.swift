@@ -19,14 +19,9 @@ extension NodeEngine {
     public func scan(namespace name: String, cursor: UInt64, count: Int, pattern: GlobPattern?, options: RequestOptions,
                      completion: @escaping @Sendable (Result<ScanPage, ClientError>) -> Void) {
         let snap = cluster.snapshot()
-        let ns: Namespace
-        switch namespace(name, in: snap) {
-        case .success(let n): ns = n
-        case .failure(let e): return completion(.failure(e))
-        }
-        let resolved: RequestOptions.Resolved
-        switch resolve(options, for: ns) {
-        case .success(let r): resolved = r
+        let ns: Namespace, resolved: RequestOptions.Resolved
+        switch prepare(name, options, in: snap) {
+        case .success(let p): (ns, resolved) = p
         case .failure(let e): return completion(.failure(e))
         }
         guard let ring = snap.ring else {

@@ -32,14 +32,9 @@ extension NodeEngine {
             context = decoded
         }
         let snap = cluster.snapshot()
-        let ns: Namespace
-        switch namespace(request.namespace, in: snap) {
-        case .success(let n): ns = n
-        case .failure(let e): return completion(e)
-        }
-        let resolved: RequestOptions.Resolved
-        switch resolve(request.options, for: ns) {
-        case .success(let r): resolved = r
+        let ns: Namespace, resolved: RequestOptions.Resolved
+        switch prepare(request.namespace, request.options, in: snap) {
+        case .success(let p): (ns, resolved) = p
         case .failure(let e): return completion(e)
         }
         guard let (partition, replicas, _) = snap.replicas(namespace: ns, key: request.key) else {

@@ -125,6 +125,11 @@ public final class NodeEngine: @unchecked Sendable {
         return nil
     }
 
+    /// The namespace and resolved options of a request, or the client error.
+    func prepare(_ name: String, _ options: RequestOptions, in snap: ClusterSnapshot) -> Result<(Namespace, RequestOptions.Resolved), ClientError> {
+        namespace(name, in: snap).flatMap { ns in resolve(options, for: ns).map { (ns, $0) } }
+    }
+
     /// The request's resolved quorum options, or the client error.
     func resolve(_ options: RequestOptions, for ns: Namespace) -> Result<RequestOptions.Resolved, ClientError> {
         do {

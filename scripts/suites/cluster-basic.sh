@@ -5,14 +5,8 @@
 # peer loses no acknowledged write. Bounded in time; every process is stopped by its PID.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-if [ -z "${CHORUS_IN_NETNS:-}" ]; then
-  if ! command -v unshare >/dev/null || ! unshare -n true 2>/dev/null; then
-    echo "cluster-basic: SKIP (cannot create a private network namespace here)"
-    exit 0
-  fi
-  exec unshare -n env CHORUS_IN_NETNS=1 bash "$0" "$@"
-fi
-ip link set lo up
+. scripts/lib/netns.sh
+enter_private_netns cluster-basic "$@"
 bin=$(pwd)/.build/debug/chorus
 command -v redis-cli >/dev/null || { echo "cluster-basic: FAIL: redis-cli missing"; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/chorus-cluster-XXXXXX")

@@ -6,14 +6,8 @@
 # restored from the survivors. Private network namespace; bounded; processes stopped by PID.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-if [ -z "${CHORUS_IN_NETNS:-}" ]; then
-  if ! command -v unshare >/dev/null || ! unshare -n true 2>/dev/null; then
-    echo "cluster-handoff: SKIP (cannot create a private network namespace here)"
-    exit 0
-  fi
-  exec unshare -n env CHORUS_IN_NETNS=1 bash "$0" "$@"
-fi
-ip link set lo up
+. scripts/lib/netns.sh
+enter_private_netns cluster-handoff "$@"
 bin=$(pwd)/.build/debug/chorus
 command -v redis-cli >/dev/null || { echo "cluster-handoff: FAIL: redis-cli missing"; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/chorus-handoff-XXXXXX")
@@ -28,7 +22,7 @@ trap cleanup EXIT
 start() {  # start peer i; slow handoff so its progress can be watched
   local i=$1 seed=()
   [ "$i" -gt 1 ] && seed=(--seed 127.0.0.1:7946)
-  "$bin" serve --host "127.0.0.$i" --data "$work/n$i" --partitions 64 --handoff-rate 150000 "${seed[@]}" >>"$work/n$i.log" 2>&1 &
+  "$bin" serve --host "127.0.0.$i" --data "$work/n$i" --partitions 64 --handoff-rate 60000 "${seed[@]}" >>"$work/n$i.log" 2>&1 &
   pids[$i]=$!
 }
 status() { "$bin" -h "127.0.0.$1" status 2>/dev/null; }
@@ -59,8 +53,8 @@ start 4
 seen_running=0; seen_done=0
 for _ in $(seq 1 240); do
   s=$(status 1)
-  echo "$s" >>"$work/status.log"
-  if echo "$s" | grep -Eq '^[0-9]+ +default .* (running|waiting) '; then seen_running=1; fi
+  { date +%T.%N; echo "$s"; } >>"$work/status.log"
+  if echo "$s" | grep -Eq '^[0-9]+ +default .* (running|waiting) ' || echo "$s" | grep -Eq '^handoffs: [0-9]+ transfers, [1-9][0-9]* not done'; then seen_running=1; fi
   if echo "$s" | grep -Eq '^handoffs: [1-9][0-9]* transfers, 0 not done'; then seen_done=1; fi
   [ $seen_done = 1 ] && members_ok 1 4 && members_ok 4 4 && break
   sleep 0.5
