@@ -25,7 +25,7 @@ extension NodeEngine {
         }
         perform(actions)
         let dropCheck = handoffCounters.drops.withLock { d -> Bool in
-            guard t - d.lastCheckMs >= 1_000 else { return false }
+            guard t - d.lastCheckMs >= 2_000 else { return false }
             d.lastCheckMs = t
             return true
         }

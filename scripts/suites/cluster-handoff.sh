@@ -108,4 +108,15 @@ for i in 1 3 4; do
   kill -CONT "${others[@]}"
   [ $ok = 0 ] || fail "peer $i alone does not hold every key"
 done
-echo "cluster-handoff: PASS (join handed off, remove restored 3 replicas on every survivor)"
+echo "cluster-handoff: each survivor alone holds every key"
+
+# Peer 4 leaves on purpose: it hands its partitions to peers 1 and 3, then stops by itself.
+"$bin" -h 127.0.0.4 leave | grep -q '^OK leaving' || fail "chorus leave refused"
+for _ in $(seq 1 240); do kill -0 "${pids[4]}" 2>/dev/null || break; sleep 0.5; done
+kill -0 "${pids[4]}" 2>/dev/null && fail "peer 4 did not stop after leaving"
+wait "${pids[4]}"; code=$?; unset 'pids[4]'
+[ $code = 0 ] || fail "peer 4 exited with $code after leaving"
+members_ok 1 2 || fail "the ring did not settle on peers 1 and 3 after the leave"
+check_all 1 R 2 || fail "after the leave, reading through peer 1 with R 2"
+echo "cluster-handoff: peer 4 left, exited 0, and peers 1 and 3 serve every key (R 2: N=3 on two peers)"
+echo "cluster-handoff: PASS (join handed off, remove restored 3 replicas on every survivor, leave handed off and stopped)"
