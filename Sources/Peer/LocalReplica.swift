@@ -58,8 +58,11 @@ public final class LocalReplica: @unchecked Sendable {
 
     /// Versions a client write at this node (the coordinating replica) and stores it.
     /// `context` nil: a write without one, superseding all this replica has seen.
+    /// `versioned`, when given, gets the new record before it is stored (still under the
+    /// key's lock), so the caller can replicate while the local fsync runs.
     public func coordinateWrite(_ address: KeyAddress, conflict: ConflictMode, context: VersionVector?,
-                                value: SiblingValue, siblingLimit: Int) throws -> WriteResult {
+                                value: SiblingValue, siblingLimit: Int,
+                                versioned: ((KeyRecord) -> Void)? = nil) throws -> WriteResult {
         let key = address.storageKey
         return try stripes[stripe(key)].lock.withLock { _ throws -> WriteResult in
             let existing = try store.get(key).map { bytes throws in try KeyRecord(decoding: bytes) }
@@ -97,6 +100,7 @@ public final class LocalReplica: @unchecked Sendable {
                 }
                 record = .siblings(state)
             }
+            versioned?(record)
             try persist(address, old: existing, new: record)
             return .written(record)
         }

@@ -110,10 +110,21 @@ extension NodeEngine {
                 case .scheduleTimeout(let ms):
                     scheduler.after(ms: ms) { perform(box.step { $0.machine.onTimeout() }) }
                 case .applyLocally(let hintFor, _):
+                    // Replication starts as soon as the write is versioned, while the local
+                    // fsync runs: the latency is the slower of the two, not their sum.
+                    var started = false
                     let outcome: Result<KeyRecord, ClientError>
                     do {
-                        switch try replica.coordinateWrite(address, conflict: ns.conflict, context: context, value: value,
-                                                           siblingLimit: ns.siblingLimit) {
+                        let result = try replica.coordinateWrite(address, conflict: ns.conflict, context: context, value: value,
+                                                                 siblingLimit: ns.siblingLimit) { record in
+                            started = true
+                            let bytes = record.encode()
+                            perform(box.step { s in
+                                s.record = bytes
+                                return s.machine.onLocalVersioned()
+                            })
+                        }
+                        switch result {
                         case .written(let record): outcome = .success(record)
                         case .refused(let line): outcome = .failure(ClientError(line))
                         }
@@ -122,17 +133,20 @@ extension NodeEngine {
                     }
                     switch outcome {
                     case .failure(let e):
-                        answer(e)
+                        if started {
+                            perform(box.step { $0.machine.onLocalDurable(ok: false) })
+                        } else {
+                            answer(e)
+                        }
                         return
                     case .success(let record):
-                        let bytes = record.encode()
-                        if let owner = hintFor, (try? replica.hints.add(target: owner, address: address, record: bytes)) != true {
+                        if let owner = hintFor, (try? replica.hints.add(target: owner, address: address, record: record.encode())) != true {
                             counters.bump(counters.hintsRefused)
+                            // A fallback that could not keep the hint does not count as a copy.
+                            perform(box.step { $0.machine.onLocalDurable(ok: false) })
+                            return
                         }
-                        perform(box.step { s in
-                            s.record = bytes
-                            return s.machine.onLocalApplied(ok: true)
-                        })
+                        perform(box.step { $0.machine.onLocalDurable(ok: true) })
                     }
                 case .replicate(let node, let hintFor):
                     let bytes = box.step { $0.record }

@@ -3,6 +3,9 @@
 //
 //   start()                      -> [.scheduleTimeout, .applyLocally]   or [.reply(.failed(unreachable))]
 //   onLocalApplied(ok:)          -> [.replicate(to:hintFor:) ...] (+ .reply when that already decides)
+//   or, to overlap the local fsync with replication:
+//   onLocalVersioned()           -> [.replicate(to:hintFor:) ...]  (the local copy is not counted yet)
+//   onLocalDurable(ok:)          -> [] or [.reply]                 (now it is, or it failed)
 //   onAck(from:) / onNack(from:) -> [] or [.replicate] (sloppy replacement) or [.reply]
 //   onTimeout()                  -> [.reply(.failed(timedOut))] unless already replied
 //
@@ -50,6 +53,8 @@ public struct WriteCoordinator: Equatable, Sendable {
     public private(set) var timedOut = false
     /// Replicate actions that carried a hint (a fallback standing in for an owner).
     public private(set) var hintsSent = 0
+    /// Versioned and replicating, but the local store has not confirmed durability yet.
+    public private(set) var localPending = false
 
     public init(replicas: [QuorumReplica], localNode: String, w: Int, strict: Bool, timeoutMs: Int) {
         precondition(w >= 1, "WriteCoordinator: W must be resolved to >= 1 (QuorumSpec), got \(w)")
@@ -69,7 +74,7 @@ public struct WriteCoordinator: Equatable, Sendable {
     /// Replied, and nothing more can happen: every target answered or the timeout passed.
     /// Never while the local apply is outstanding: `onLocalApplied` still replicates.
     public var isFinished: Bool {
-        guard reply != nil, phase != .applyingLocally else { return false }
+        guard reply != nil, phase != .applyingLocally, !localPending else { return false }
         return timedOut || phase == .created || unanswered == 0
     }
 
@@ -105,6 +110,27 @@ public struct WriteCoordinator: Equatable, Sendable {
             actions.append(send(target))
         }
         return actions + decide()
+    }
+
+    /// The write is versioned locally and its durable store has started: replicate now, so
+    /// the local fsync and the replicas' overlap. `onLocalDurable` counts the local copy.
+    public mutating func onLocalVersioned() -> [WriteCoordinatorAction] {
+        precondition(phase == .applyingLocally, "WriteCoordinator.onLocalVersioned in phase \(phase)")
+        phase = .replicating
+        localPending = localTarget != nil
+        var actions: [WriteCoordinatorAction] = []
+        for target in plan.targets where target.node != localNode {
+            actions.append(send(target))
+        }
+        return actions + decide()
+    }
+
+    /// The local store of a versioned write finished (`ok`: durable).
+    public mutating func onLocalDurable(ok: Bool) -> [WriteCoordinatorAction] {
+        guard phase == .replicating, localPending else { return [] }
+        localPending = false
+        if ok { acked.append(localNode) } else { nacked.append(localNode) }
+        return decide()
     }
 
     /// A target stored the write durably (a fallback: durably as a hint).
