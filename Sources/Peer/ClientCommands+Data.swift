@@ -14,10 +14,10 @@ extension ClientCommands {
             let key = split.positional[split.positional.startIndex]
             if name == "SET" {
                 let value = split.positional[split.positional.startIndex + 1]
-                engine.scheduler.async {
-                    engine.write(ClientWrite(namespace: ns, key: key, value: value, context: nil, options: split.options)) { error in
-                        reply.reply(error.map { .error($0.line) } ?? .ok)
-                    }
+                // Routing and forwarding start on the loop thread; the engine moves the local
+                // store (which fsyncs) to a node queue.
+                engine.write(ClientWrite(namespace: ns, key: key, value: value, context: nil, options: split.options)) { error in
+                    reply.reply(error.map { .error($0.line) } ?? .ok)
                 }
             } else {
                 // Reads start on the loop thread: the local replica's read does not fsync, and
@@ -36,10 +36,8 @@ extension ClientCommands {
             guard split.positional.count == positional else { return reply.reply(wrongArity(name)) }
             let p = Array(split.positional)
             let value: [UInt8]? = name == "PUTV" ? p[2] : nil
-            engine.scheduler.async {
-                engine.write(ClientWrite(namespace: ns, key: p[0], value: value, context: p[1], options: split.options)) { error in
-                    reply.reply(error.map { .error($0.line) } ?? .ok)
-                }
+            engine.write(ClientWrite(namespace: ns, key: p[0], value: value, context: p[1], options: split.options)) { error in
+                reply.reply(error.map { .error($0.line) } ?? .ok)
             }
         case "DEL", "EXISTS", "MGET":
             let split = RequestOptions.splitVariadic(args, minimumPositional: 1)

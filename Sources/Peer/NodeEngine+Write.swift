@@ -23,6 +23,8 @@ public struct ClientWrite: Sendable {
 extension NodeEngine {
     /// Runs a client write: routes it to the coordinating primary (here or by a forward),
     /// which versions it and replicates to W. `completion(nil)` is `+OK`.
+    /// Any thread may call it; the local store runs on a node queue. `forwarded`: the call
+    /// comes from another peer's forward and already runs on a node queue.
     public func write(_ request: ClientWrite, forwarded: Bool = false, completion: @escaping @Sendable (ClientError?) -> Void) {
         counters.bump(counters.writes)
         if let bad = validate(key: request.key, value: request.value) { return completion(bad) }
@@ -44,18 +46,26 @@ extension NodeEngine {
         let router = RequestBox(CoordinatorRouter(replicas: replicas, localNode: nodeID, strict: resolved.strict, forwarded: forwarded))
         let decision = router.step { $0.start() }
         route(decision, router: router, request: request, ns: ns, address: address, context: context,
-              replicas: replicas, resolved: resolved, completion: completion)
+              replicas: replicas, resolved: resolved, forwardedHere: forwarded, completion: completion)
     }
 
     private func route(_ decision: RouterDecision, router: RequestBox<CoordinatorRouter>, request: ClientWrite, ns: Namespace,
                        address: KeyAddress, context: VersionVector?, replicas: [QuorumReplica],
-                       resolved: RequestOptions.Resolved, completion: @escaping @Sendable (ClientError?) -> Void) {
+                       resolved: RequestOptions.Resolved, forwardedHere: Bool, completion: @escaping @Sendable (ClientError?) -> Void) {
         switch decision {
         case .fail(let failure):
             counters.bump(counters.failedRequests)
             completion(ClientError(failure.message))
         case .coordinateLocally:
-            coordinate(request, ns: ns, address: address, context: context, replicas: replicas, resolved: resolved, completion: completion)
+            // Versioning and the local store may fsync: not on a client loop thread. A
+            // forwarded write already runs on a node queue.
+            if forwardedHere {
+                coordinate(request, ns: ns, address: address, context: context, replicas: replicas, resolved: resolved, completion: completion)
+            } else {
+                scheduler.async { [self] in
+                    coordinate(request, ns: ns, address: address, context: context, replicas: replicas, resolved: resolved, completion: completion)
+                }
+            }
         case .forward(let node):
             counters.bump(counters.forwardedWrites)
             let message = ForwardWriteMessage(namespace: Array(ns.name.utf8), key: request.key, context: request.context,
@@ -74,7 +84,7 @@ extension NodeEngine {
                     // Nothing was sent: the next candidate may coordinate.
                     let next = router.step { $0.onForwardFailed(to: node) }
                     self.route(next, router: router, request: request, ns: ns, address: address, context: context,
-                               replicas: replicas, resolved: resolved, completion: completion)
+                               replicas: replicas, resolved: resolved, forwardedHere: false, completion: completion)
                 case .failure(let error):
                     self.counters.bump(self.counters.failedRequests)
                     completion(ClientError("TIMEOUT coordinator \(node) did not answer (\(error); write may be partially applied)"))
