@@ -150,10 +150,15 @@ extension NodeEngine {
                     let received = try replica.mergeMany(records.map { r throws in
                         (KeyAddress(namespace: id.namespace, partition: id.partition, key: r.key), try KeyRecord(decoding: r.record))
                     })
+                    // Push only what the replica would gain: after merging its record ours may
+                    // equal it (ours was older), and then sending ours back is waste.
+                    var theirs: [[UInt8]: UInt64] = [:]
+                    for r in records { theirs[r.key] = try KeyRecord(decoding: r.record).digest }
                     var push: [(address: KeyAddress, record: [UInt8])] = []
                     for w in wanted {
                         let address = KeyAddress(namespace: id.namespace, partition: id.partition, key: w.key)
                         guard let bytes = try replica.readBytes(address) else { continue }
+                        if let d = theirs[w.key], try KeyRecord(decoding: bytes).digest == d { continue }
                         // Never hand a replica that already reaped it a tombstone ready for reaping.
                         if w.missing, try isReapable(address, record: KeyRecord(decoding: bytes), ns: ns) { continue }
                         push.append((address, bytes))

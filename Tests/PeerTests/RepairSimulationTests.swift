@@ -149,6 +149,22 @@ final class RepairSimulationTests: XCTestCase {
         }
     }
 
+    func testTheStaleSideAsksAndPushesNothingBack() throws {
+        let c = try DeterministicCluster.start(["n1", "n2", "n3"], seed: seed, limits: limits())
+        defer { c.shutdown() }
+        for i in 0..<300 { XCTAssertNil(c.writeNow("n1", "key-\(i)", "v\(i)")) }
+        c.setDown("n3", true)
+        for i in 0..<20 { XCTAssertNil(c.writeNow("n1", "key-\(i)", "new\(i)")) }
+        c.setDown("n3", false)
+        // n3 compares with n1 and n2: it receives the 20 newer records once (the second
+        // comparison finds them equal) and sends none of its stale ones back.
+        let r = c.repairNow("n3")
+        XCTAssertEqual(r.failures, [])
+        XCTAssertEqual(r.received, 20)
+        XCTAssertEqual(r.sent, 0, "stale records were pushed back to the replicas that had newer ones")
+        for i in 0..<20 { XCTAssertEqual(liveValues(c.local("n3", "key-\(i)")), ["new\(i)"]) }
+    }
+
     func testBackgroundAntiEntropyRepairsWithoutBeingAsked() throws {
         let c = try DeterministicCluster.start(["n1", "n2", "n3"], seed: seed, limits: limits(antiEntropy: true))
         defer { c.shutdown() }
