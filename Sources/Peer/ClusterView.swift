@@ -111,6 +111,11 @@ public struct ClusterSnapshot: Sendable {
         node == localID || (members[node]?.isUp ?? false)
     }
 
+    /// Gossip suspects the node (it may still answer, but is likely slow or gone).
+    public func isSuspect(_ node: String) -> Bool {
+        node != localID && members[node]?.status == "suspect"
+    }
+
     /// The replicas of a key in preference order, with liveness, for the coordinators.
     public func replicas(namespace: Namespace, key: [UInt8]) -> (partition: Int, replicas: [QuorumReplica], list: PreferenceList)? {
         guard let ring else { return nil }

@@ -43,7 +43,11 @@ extension NodeEngine {
             return completion(ClientError("UNAVAILABLE the ring is not settled yet; retry shortly"))
         }
         let address = KeyAddress(namespace: Array(ns.name.utf8), partition: UInt32(partition), key: request.key)
-        let router = RequestBox(CoordinatorRouter(replicas: replicas, localNode: nodeID, strict: resolved.strict, forwarded: forwarded))
+        // A suspected primary is not asked to coordinate (it may hang until it is declared
+        // dead); it still receives the write like any replica.
+        var candidates = replicas.map { r in QuorumReplica(node: r.node, role: r.role, isUp: r.isUp && !snap.isSuspect(r.node)) }
+        if !candidates.contains(where: { $0.role == .primary && ($0.isUp || $0.node == nodeID) }) { candidates = replicas }
+        let router = RequestBox(CoordinatorRouter(replicas: candidates, localNode: nodeID, strict: resolved.strict, forwarded: forwarded))
         let decision = router.step { $0.start() }
         route(decision, router: router, request: request, ns: ns, address: address, context: context,
               replicas: replicas, resolved: resolved, forwardedHere: forwarded, completion: completion)
