@@ -49,7 +49,8 @@ enum ClientCommand {
             return 2
         }
         do {
-            let client = try RESPClient(host: host, port: UInt16(port), timeoutMs: 10_000)
+            // A repair compares every tree the peer holds before it answers: give it an hour.
+            let client = try RESPClient(host: host, port: UInt16(port), timeoutMs: command == "repair" ? 3_600_000 : 10_000)
             defer { client.close() }
             if let password = flags.string("a") { _ = try client.command("AUTH", password) }
             if let ns = flags.string("n") { _ = try client.command("NS.USE", ns) }
