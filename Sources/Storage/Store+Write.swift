@@ -68,7 +68,9 @@ extension Store {
         var syncGroup = me.sync || options.sync == .always
         let limit = group.byteSize <= 128 << 10 ? group.byteSize + (128 << 10) : 1 << 20
         var i = 1
-        while i < writers.count, group.byteSize + writers[i].batch.byteSize <= limit {
+        // A writer with an empty batch is a maintenance barrier (`withWriteLeadership`): it
+        // must reach the head of the queue itself, so a group never absorbs it.
+        while i < writers.count, !writers[i].batch.isEmpty, group.byteSize + writers[i].batch.byteSize <= limit {
             group.append(writers[i].batch)
             syncGroup = syncGroup || writers[i].sync
             last = i
