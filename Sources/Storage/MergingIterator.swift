@@ -1,50 +1,48 @@
 /// Merges several sorted internal iterators into one sorted stream (duplicates kept; the
 /// newest version of a key comes first because internal keys order by sequence descending).
 /// Children are few (memtables, level-0 files, one per deeper level), so the smallest is
-/// found by a linear scan, as LevelDB does.
+/// found by a linear scan, as LevelDB does, comparing raw key bytes (no copies).
 final class MergingIterator: InternalIterator {
-    private let children: [InternalIterator]
-    private var current = -1
+    private let children: ContiguousArray<InternalIterator>
+    private var current: InternalIterator?
 
-    init(_ children: [InternalIterator]) { self.children = children }
+    init(_ children: [InternalIterator]) { self.children = ContiguousArray(children) }
 
-    var isValid: Bool { current >= 0 }
-    var key: [UInt8] { children[current].key }
-    var value: ArraySlice<UInt8> { children[current].value }
+    var isValid: Bool { current != nil }
+    var keyBytes: UnsafeRawBufferPointer { current.unsafelyUnwrapped.keyBytes }
+    var valueBytes: UnsafeRawBufferPointer { current.unsafelyUnwrapped.valueBytes }
 
     func seekToFirst() throws(StorageError) {
+        current = nil
         for c in children { try c.seekToFirst() }
         findSmallest()
     }
 
-    func seek(_ target: [UInt8]) throws(StorageError) {
+    func seek(_ target: UnsafeRawBufferPointer) throws(StorageError) {
+        current = nil
         for c in children { try c.seek(target) }
         findSmallest()
     }
 
     func next() throws(StorageError) {
-        guard current >= 0 else { return }
-        try children[current].next()
+        guard let c = current else { return }
+        do throws(StorageError) {
+            try c.next()
+        } catch {
+            current = nil
+            throw error
+        }
         findSmallest()
     }
 
     private func findSmallest() {
-        if children.count == 1 {
-            current = children[0].isValid ? 0 : -1
-            return
-        }
-        var best = -1
-        var bestKey: [UInt8] = []
-        for (i, c) in children.enumerated() where c.isValid {
-            if best < 0 {
-                best = i
-                bestKey = c.key
-            } else {
-                let k = c.key
-                if InternalKey.compare(k, bestKey) < 0 {
-                    best = i
-                    bestKey = k
-                }
+        var best: InternalIterator?
+        var bestKey = UnsafeRawBufferPointer(start: nil, count: 0)
+        for c in children where c.isValid {
+            let k = c.keyBytes
+            if best == nil || TableKeyOrder.compare(k, bestKey) < 0 {
+                best = c
+                bestKey = k
             }
         }
         current = best
@@ -58,7 +56,7 @@ final class LevelIterator: InternalIterator {
     private let tables: TableCache
     private let fillCache: Bool
     private var index = 0
-    private var inner: InternalIterator?
+    private var inner: TableIterator?
 
     /// `fillCache: false` for compaction reads, which would only evict hot blocks.
     init(files: [FileMetaData], tables: TableCache, fillCache: Bool = true) {
@@ -68,12 +66,12 @@ final class LevelIterator: InternalIterator {
     }
 
     var isValid: Bool { inner?.isValid ?? false }
-    var key: [UInt8] { inner?.key ?? [] }
-    var value: ArraySlice<UInt8> { inner?.value ?? [] }
+    var keyBytes: UnsafeRawBufferPointer { inner.unsafelyUnwrapped.keyBytes }
+    var valueBytes: UnsafeRawBufferPointer { inner.unsafelyUnwrapped.valueBytes }
 
     private func open(_ i: Int) throws(StorageError) {
         index = i
-        inner = i < files.count ? try tables.table(files[i].number).makeIterator(fillCache: fillCache) : nil
+        inner = i < files.count ? TableIterator(table: try tables.table(files[i].number), fillCache: fillCache) : nil
     }
 
     /// Moves to following files while the current one is exhausted.
@@ -90,7 +88,7 @@ final class LevelIterator: InternalIterator {
         try skipEmpty()
     }
 
-    func seek(_ target: [UInt8]) throws(StorageError) {
+    func seek(_ target: UnsafeRawBufferPointer) throws(StorageError) {
         try open(Version.findFile(files, target))
         try inner?.seek(target)
         try skipEmpty()

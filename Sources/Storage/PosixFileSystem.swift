@@ -176,6 +176,13 @@ final class PosixReadableFile: RandomAccessFile, @unchecked Sendable {
 
     deinit { Glibc.close(fd) }
 
+    func map() -> FileMapping? {
+        guard size > 0, let p = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), p != MAP_FAILED else { return nil }
+        return FileMapping(base: UnsafeRawPointer(p), count: size) { base, count in
+            _ = munmap(UnsafeMutableRawPointer(mutating: base), count)
+        }
+    }
+
     func read(offset: Int, count: Int) throws(StorageError) -> [UInt8] {
         guard offset >= 0, count >= 0 else { throw .invalidArgument("read of \(count) bytes at \(offset) in \(path)") }
         var failure: Int32 = 0

@@ -88,7 +88,7 @@ extension Store {
         let builder = TableBuilder(file: file, options: tableOptions)
         try input.seekToFirst()
         while input.isValid {
-            try builder.add(input.key, input.value)
+            try builder.add(input.keyBytes, input.valueBytes)
             try input.next()
         }
         guard builder.numEntries > 0 else {
@@ -185,14 +185,15 @@ extension Store {
             while input.isValid {
                 processed += 1
                 if processed & 255 == 0, immutablePending { try flushInline() }
-                let key = input.key
-                guard key.count >= 8, let trailer = InternalKey.trailer(key) else {
+                let key = input.keyBytes
+                guard key.count >= 8 else {
                     throw .corruption(file: "compaction input", offset: 0, reason: "internal key shorter than its trailer")
                 }
-                let user = key[0..<(key.count - 8)]
+                let trailer = UInt64(littleEndian: key.loadUnaligned(fromByteOffset: key.count - 8, as: UInt64.self))
+                let user = UnsafeRawBufferPointer(rebasing: key[0..<(key.count - 8)])
                 let sequence = trailer >> 8
                 let isDeletion = trailer & 0xff == UInt64(ValueType.deletion.rawValue)
-                let firstOfKey = !hasCurrentUserKey || Bytes.compare(user, currentUserKey) != 0
+                let firstOfKey = !hasCurrentUserKey || currentUserKey.withUnsafeBytes({ TableKeyOrder.compareRaw(user, $0) }) != 0
                 if firstOfKey {
                     currentUserKey.removeAll(keepingCapacity: true)
                     currentUserKey.append(contentsOf: user)
@@ -209,14 +210,14 @@ extension Store {
                     drop = true
                 } else if !isDeletion, firstOfKey, sequence <= smallestSnapshot, let filter {
                     let isBase = base.isBase(user)
-                    if filter.filter(userKey: user, value: input.value, isBottomLevel: isBase) == .drop {
+                    if filter.filter(userKey: ArraySlice(user), value: ArraySlice(input.valueBytes), isBottomLevel: isBase) == .drop {
                         if isBase { drop = true } else { emitAsDeletion = true }
                     }
                 }
                 lastSequenceForKey = sequence
                 if !drop {
                     if let b = builder, b.estimatedFileSize >= UInt64(options.targetFileSizeBytes),
-                       Bytes.compare(user, lastAddedUserKey) != 0 {
+                       lastAddedUserKey.withUnsafeBytes({ TableKeyOrder.compareRaw(user, $0) }) != 0 {
                         // Cut only between user keys, so no key spans two files of a level.
                         try finishOutput()
                     }
@@ -235,7 +236,7 @@ extension Store {
                         InternalKey.append(userKey: user, sequence: sequence, type: .deletion, to: &rewritten)
                         try builder?.add(rewritten, EmptyCollection<UInt8>())
                     } else {
-                        try builder?.add(key, input.value)
+                        try builder?.add(key, input.valueBytes)
                     }
                     lastAddedUserKey.removeAll(keepingCapacity: true)
                     lastAddedUserKey.append(contentsOf: user)
@@ -274,7 +275,7 @@ struct BaseLevelChecker {
         self.fromLevel = fromLevel
     }
 
-    mutating func isBase(_ userKey: ArraySlice<UInt8>) -> Bool {
+    mutating func isBase<K: ContiguousBytes>(_ userKey: K) -> Bool {
         guard fromLevel < Version.levelCount else { return true }
         for level in fromLevel..<Version.levelCount {
             let files = version.files[level]

@@ -182,17 +182,19 @@ public final class Store: @unchecked Sendable {
         }
         if closingNow { throw .closed("get on a closed store") }
         StatsCounters.add(counters.gets, 1)
-        let result: MemTable.Lookup
-        let fromMem = key.withUnsafeBytes { mem.get(userKey: $0, sequence: sequence) }
-        if case .notFound = fromMem {
-            let fromImm = imm.map { m in key.withUnsafeBytes { m.get(userKey: $0, sequence: sequence) } } ?? .notFound
-            if case .notFound = fromImm {
-                result = try version.get(userKey: key, lookupKey: InternalKey.lookup(userKey: key, sequence: sequence), tables: tables)
-            } else {
-                result = fromImm
+        let result = try key.withBytes { (user) throws(StorageError) -> MemTable.Lookup in
+            let fromMem = mem.get(userKey: user, sequence: sequence)
+            guard case .notFound = fromMem else { return fromMem }
+            if let imm {
+                let fromImm = imm.get(userKey: user, sequence: sequence)
+                guard case .notFound = fromImm else { return fromImm }
             }
-        } else {
-            result = fromMem
+            // The lookup key (user key ++ trailer) on the stack.
+            return try withUnsafeTemporaryAllocation(byteCount: user.count + 8, alignment: 8) { (buf) throws(StorageError) -> MemTable.Lookup in
+                if let u = user.baseAddress, user.count > 0 { buf.baseAddress.unsafelyUnwrapped.copyMemory(from: u, byteCount: user.count) }
+                buf.storeBytes(of: (sequence << 8 | UInt64(ValueType.value.rawValue)).littleEndian, toByteOffset: user.count, as: UInt64.self)
+                return try version.get(userKey: user, lookupKey: UnsafeRawBufferPointer(buf), tables: tables)
+            }
         }
         switch result {
         case .notFound, .deleted:

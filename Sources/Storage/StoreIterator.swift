@@ -12,10 +12,13 @@ public final class StoreIterator {
     public private(set) var isValid = false
     /// The current user key.
     public private(set) var key: [UInt8] = []
-    /// The current value (may share storage with a cached block).
+    /// The current value. Each step copies it into a buffer the iterator reuses.
     public private(set) var value: ArraySlice<UInt8> = []
     /// The previous key's buffer, reused so that stepping allocates nothing.
     private var previous: [UInt8] = []
+    private var valueBuffer: [UInt8] = []
+    /// Whether some range tombstone applies (most stores have none).
+    private let checkRangeDeletes: Bool
 
     init(input: InternalIterator, sequence: SequenceNumber, range: KeyRange, version: Version, snapshot: Snapshot) throws(StorageError) {
         self.input = input
@@ -23,6 +26,7 @@ public final class StoreIterator {
         self.range = range
         self.version = version
         self.snapshot = snapshot
+        checkRangeDeletes = !version.rangeTombstones.isEmpty
         try seek(range.start ?? [])
     }
 
@@ -50,23 +54,24 @@ public final class StoreIterator {
     private func findNextUserEntry(skipping: Bool) throws(StorageError) {
         var skip = skipping
         while input.isValid {
-            let ikey = input.key
-            guard ikey.count >= 8, let trailer = InternalKey.trailer(ikey) else {
+            let ikey = input.keyBytes
+            guard ikey.count >= 8 else {
                 throw .corruption(file: "iterator", offset: 0, reason: "internal key shorter than its trailer")
             }
+            let trailer = UInt64(littleEndian: ikey.loadUnaligned(fromByteOffset: ikey.count - 8, as: UInt64.self))
             let entrySequence = trailer >> 8
-            let user = ikey[0..<(ikey.count - 8)]
+            let user = UnsafeRawBufferPointer(rebasing: ikey[0..<(ikey.count - 8)])
             if entrySequence > sequence {
                 try input.next()
                 continue
             }
-            if skip, Bytes.compare(user, previous) == 0 {
+            if skip, previous.withUnsafeBytes({ TableKeyOrder.compareRaw(user, $0) }) == 0 {
                 try input.next()
                 continue
             }
-            if let end = range.end, Bytes.compare(user, end) >= 0 { break }
+            if let end = range.end, end.withUnsafeBytes({ Bytes.compare(user, $0) }) >= 0 { break }
             let isDeletion = trailer & 0xff == UInt64(ValueType.deletion.rawValue)
-            if isDeletion || version.isRangeDeleted(user, entrySequence: entrySequence, snapshot: sequence) {
+            if isDeletion || (checkRangeDeletes && version.isRangeDeleted(user, entrySequence: entrySequence, snapshot: sequence)) {
                 previous.removeAll(keepingCapacity: true)
                 previous.append(contentsOf: user)
                 skip = true
@@ -75,7 +80,11 @@ public final class StoreIterator {
             }
             key.removeAll(keepingCapacity: true)
             key.append(contentsOf: user)
-            value = input.value
+            // Drop the old slice first so the buffer is uniquely held and reused in place.
+            value = []
+            valueBuffer.removeAll(keepingCapacity: true)
+            valueBuffer.append(contentsOf: input.valueBytes)
+            value = valueBuffer[...]
             isValid = true
             return
         }
