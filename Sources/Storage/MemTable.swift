@@ -12,9 +12,10 @@ import Synchronization
 /// valid while it holds the memtable. Invariants: (1) level-0 links visit every node in
 /// order; (2) a node of height h is linked at levels 0..<h.
 ///
-/// Node layout in the arena (8-byte aligned):
-/// `keyCount u32, valueCount u32, internal key, value, padding to 8, next[height]` (atomic
-/// words), so a node's links are found from its header alone.
+/// Node layout in the arena (8-byte aligned): `next[height-1] ... next[0]` (atomic words),
+/// then, where the node pointer points, `keyCount u32, valueCount u32, internal key, value`.
+/// Links sit just below the header, so a search step touches one short span of memory:
+/// the link it follows, then the next node's header and key right beside that node's links.
 final class MemTable: @unchecked Sendable {
     static let maxHeight = 12
     static let nodeHeader = 8
@@ -39,9 +40,9 @@ final class MemTable: @unchecked Sendable {
     private let prev: UnsafeMutablePointer<Node>
 
     init(capacityBytes: Int = 0) {
-        // The head: an empty key and value, then maxHeight links.
+        // The head: maxHeight links, then an empty key and value.
         let headBytes = MemTable.nodeHeader + 8 * MemTable.maxHeight
-        let h = UnsafeMutableRawPointer.allocate(byteCount: headBytes, alignment: 8)
+        let h = UnsafeMutableRawPointer.allocate(byteCount: headBytes, alignment: 8) + 8 * MemTable.maxHeight
         h.storeBytes(of: 0, as: UInt64.self)
         for level in 0..<MemTable.maxHeight {
             MemTable.link(h, level).initialize(to: Atomic<UInt>(0))
@@ -53,7 +54,7 @@ final class MemTable: @unchecked Sendable {
 
     deinit {
         for b in blocks { b.deallocate() }
-        head.deallocate()
+        (head - 8 * MemTable.maxHeight).deallocate()
         prev.deallocate()
     }
 
@@ -72,14 +73,10 @@ final class MemTable: @unchecked Sendable {
     @inline(__always)
     static func valueCount(_ node: Node) -> Int { Int(node.load(fromByteOffset: 4, as: UInt32.self)) }
 
-    /// Links follow the key and value, at the next 8-byte boundary.
-    @inline(__always)
-    static func linksOffset(keyCount: Int, valueCount: Int) -> Int { nodeHeader + (keyCount + valueCount + 7) & ~7 }
-
+    /// Link `level` lies `8 * (level + 1)` bytes below the node's header.
     @inline(__always)
     static func link(_ node: Node, _ level: Int) -> UnsafeMutablePointer<Atomic<UInt>> {
-        (node + linksOffset(keyCount: keyCount(node), valueCount: valueCount(node)) + 8 * level)
-            .assumingMemoryBound(to: Atomic<UInt>.self)
+        (node - 8 &* (level &+ 1)).assumingMemoryBound(to: Atomic<UInt>.self)
     }
 
     @inline(__always)
@@ -139,9 +136,8 @@ final class MemTable: @unchecked Sendable {
         precondition(key.count + 8 <= Int(UInt32.max) && value.count <= Int(UInt32.max), "memtable entry too large")
         let height = randomHeight()
         let keyCount = key.count + 8
-        let linksOffset = MemTable.linksOffset(keyCount: keyCount, valueCount: value.count)
-        let size = linksOffset + 8 * height
-        let node = allocate(size)
+        let size = 8 * height + MemTable.nodeHeader + keyCount + value.count
+        let node = allocate(size) + 8 * height
         node.storeBytes(of: UInt32(keyCount), as: UInt32.self)
         node.storeBytes(of: UInt32(value.count), toByteOffset: 4, as: UInt32.self)
         let keyStart = node + MemTable.nodeHeader

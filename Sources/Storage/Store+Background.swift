@@ -152,9 +152,9 @@ extension Store {
         if c.level == 0 {
             for f in c.inputs[0] { children.append(try tables.table(f.number).makeIterator(fillCache: false)) }
         } else {
-            children.append(LevelIterator(files: c.inputs[0], tables: tables, fillCache: false))
+            children.append(try LevelIterator(files: c.inputs[0], tables: tables, fillCache: false))
         }
-        if !c.inputs[1].isEmpty { children.append(LevelIterator(files: c.inputs[1], tables: tables, fillCache: false)) }
+        if !c.inputs[1].isEmpty { children.append(try LevelIterator(files: c.inputs[1], tables: tables, fillCache: false)) }
         let input = MergingIterator(children)
         var base = BaseLevelChecker(version: version, fromLevel: outputLevel + 1)
         let filter = options.compactionFilter

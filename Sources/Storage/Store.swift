@@ -237,7 +237,7 @@ public final class Store: @unchecked Sendable {
         if let imm { children.append(imm.makeIterator()) }
         for f in version.files[0].reversed() { children.append(try tables.table(f.number).makeIterator()) }
         for level in 1..<Version.levelCount where !version.files[level].isEmpty {
-            children.append(LevelIterator(files: version.files[level], tables: tables))
+            children.append(try LevelIterator(files: version.files[level], tables: tables))
         }
         // The iterator holds a snapshot of its own so compaction keeps what it reads.
         let own = snapshot ?? mutex.withLock {

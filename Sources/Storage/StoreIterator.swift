@@ -4,7 +4,7 @@
 /// Usage: `while it.isValid { use(it.key, it.value); try it.next() }`. The iterator starts
 /// positioned at the first key of its range.
 public final class StoreIterator {
-    private let input: InternalIterator
+    private let input: MergingIterator
     private let sequence: SequenceNumber
     private let range: KeyRange
     private let version: Version
@@ -16,17 +16,21 @@ public final class StoreIterator {
     public private(set) var value: ArraySlice<UInt8> = []
     /// The previous key's buffer, reused so that stepping allocates nothing.
     private var previous: [UInt8] = []
-    private var valueBuffer: [UInt8] = []
+    /// `range.end`, unwrapped once.
+    private let hasEnd: Bool
+    private let end: [UInt8]
     /// Whether some range tombstone applies (most stores have none).
     private let checkRangeDeletes: Bool
 
-    init(input: InternalIterator, sequence: SequenceNumber, range: KeyRange, version: Version, snapshot: Snapshot) throws(StorageError) {
+    init(input: MergingIterator, sequence: SequenceNumber, range: KeyRange, version: Version, snapshot: Snapshot) throws(StorageError) {
         self.input = input
         self.sequence = sequence
         self.range = range
         self.version = version
         self.snapshot = snapshot
         checkRangeDeletes = !version.rangeTombstones.isEmpty
+        hasEnd = range.end != nil
+        end = range.end ?? []
         try seek(range.start ?? [])
     }
 
@@ -69,27 +73,39 @@ public final class StoreIterator {
                 try input.next()
                 continue
             }
-            if let end = range.end, end.withUnsafeBytes({ Bytes.compare(user, $0) }) >= 0 { break }
+            if hasEnd, end.withUnsafeBytes({ TableKeyOrder.compareRaw(user, $0) }) >= 0 { break }
             let isDeletion = trailer & 0xff == UInt64(ValueType.deletion.rawValue)
             if isDeletion || (checkRangeDeletes && version.isRangeDeleted(user, entrySequence: entrySequence, snapshot: sequence)) {
-                previous.removeAll(keepingCapacity: true)
-                previous.append(contentsOf: user)
+                StoreIterator.assign(&previous, user)
                 skip = true
                 try input.next()
                 continue
             }
-            key.removeAll(keepingCapacity: true)
-            key.append(contentsOf: user)
-            // Drop the old slice first so the buffer is uniquely held and reused in place.
-            value = []
-            valueBuffer.removeAll(keepingCapacity: true)
-            valueBuffer.append(contentsOf: input.valueBytes)
-            value = valueBuffer[...]
+            StoreIterator.assign(&key, user)
+            let v = input.valueBytes
+            if value.count == v.count {
+                // Same size as the last value (the common case): overwrite in place. A copy
+                // the caller still holds is left alone by copy-on-write.
+                if let src = v.baseAddress { value.withUnsafeMutableBytes { $0.baseAddress.unsafelyUnwrapped.copyMemory(from: src, byteCount: v.count) } }
+            } else {
+                value.replaceSubrange(value.startIndex..<value.endIndex, with: v)
+            }
             isValid = true
             return
         }
         isValid = false
         key = []
         value = []
+    }
+
+    /// Makes `buffer` hold `bytes`, in place when the size is unchanged.
+    @inline(__always)
+    static func assign(_ buffer: inout [UInt8], _ bytes: UnsafeRawBufferPointer) {
+        if buffer.count == bytes.count {
+            if let src = bytes.baseAddress { buffer.withUnsafeMutableBytes { $0.baseAddress.unsafelyUnwrapped.copyMemory(from: src, byteCount: bytes.count) } }
+        } else {
+            buffer.removeAll(keepingCapacity: true)
+            buffer.append(contentsOf: bytes)
+        }
     }
 }

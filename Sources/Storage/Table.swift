@@ -293,7 +293,7 @@ public final class Table: Sendable {
 /// The two-level iterator of a table: a position in the index (an entry number, found by
 /// binary search without copying keys) and a cursor over the data block it points to.
 final class TableIterator: InternalIterator {
-    let table: Table
+    private(set) var table: Table
     let fillCache: Bool
     /// Index entry of the loaded data block.
     private var indexPosition = 0
@@ -305,6 +305,14 @@ final class TableIterator: InternalIterator {
         self.table = table
         self.fillCache = fillCache
         data = BlockCursor(block: table.indexBlock)  // placeholder until a data block loads
+    }
+
+    /// Walks another table from now on (a level's next file), keeping the key buffer.
+    func reset(to table: Table) {
+        self.table = table
+        loadedHandle = nil
+        hasData = false
+        data.reset(to: table.indexBlock)
     }
 
     var isValid: Bool { hasData && data.isValid }
