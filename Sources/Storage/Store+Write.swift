@@ -75,7 +75,8 @@ extension Store {
             i += 1
         }
         let first = versions.lastSequence + 1
-        group.sequence = first
+        // The sequence is stamped on the log record, not on `group`: a batch still shared
+        // with the caller is then never copied.
         versions.lastSequence += SequenceNumber(group.count)
         let table = mem
         let log = wal
@@ -85,7 +86,7 @@ extension Store {
         do throws(StorageError) {
             try walMutex.withLock { () throws(StorageError) in
                 guard let log else { throw StorageError.closed("no write-ahead log") }
-                try log.addRecord(group.rep)
+                try log.addBatchRecord(group.rep, sequence: first)
                 if syncGroup {
                     try log.file.sync()
                     StatsCounters.add(counters.walSyncs, 1)
@@ -93,7 +94,7 @@ extension Store {
                     try log.file.flush()
                 }
             }
-            try apply(group, to: table, file: "write batch", offset: 0)
+            try apply(group, sequence: first, to: table, file: "write batch", offset: 0)
         } catch {
             failure = error
         }

@@ -132,8 +132,8 @@ public final class Store: @unchecked Sendable {
         mutex.withLock { deleteObsoleteFiles() }
     }
 
-    func apply(_ batch: WriteBatch, to table: MemTable, file: String, offset: Int) throws(StorageError) {
-        try batch.forEach(file: file, offset: offset) { type, key, value, seq in
+    func apply(_ batch: WriteBatch, sequence: SequenceNumber? = nil, to table: MemTable, file: String, offset: Int) throws(StorageError) {
+        try batch.forEach(file: file, offset: offset, sequence: sequence) { type, key, value, seq in
             table.add(sequence: seq, type: type, key: key, value: value)
         }
     }

@@ -66,12 +66,14 @@ public struct WriteBatch: Sendable {
 
     /// Calls `body(type, key, value)` for each record in order, with sequence numbers
     /// starting at `sequence`. Throws corruption (naming `file`/`offset`) on malformed bytes.
-    func forEach(file: String, offset: Int,
+    /// `sequence` overrides the batch's own (the group commit path, which does not stamp it).
+    func forEach(file: String, offset: Int, sequence: SequenceNumber? = nil,
                  _ body: (ValueType, UnsafeRawBufferPointer, UnsafeRawBufferPointer, SequenceNumber) -> Void) throws(StorageError) {
         try rep.withBytes { (buf) throws(StorageError) in
-            guard buf.count >= WriteBatch.headerSize, let seq = Coding.fixed64(buf, at: 0), let n = Coding.fixed32(buf, at: 8) else {
+            guard buf.count >= WriteBatch.headerSize, let stored = Coding.fixed64(buf, at: 0), let n = Coding.fixed32(buf, at: 8) else {
                 throw .corruption(file: file, offset: offset, reason: "write batch shorter than its header")
             }
+            let seq = sequence ?? stored
             var at = WriteBatch.headerSize
             var found: UInt32 = 0
             while at < buf.count {
