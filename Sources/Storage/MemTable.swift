@@ -94,6 +94,35 @@ final class MemTable: @unchecked Sendable {
         UnsafeRawBufferPointer(start: node + nodeHeader + keyCount(node), count: valueCount(node))
     }
 
+    /// Whether `node`'s internal key orders before `target` (TableKeyOrder's order; written
+    /// out here so that the search loops inline it).
+    @inline(__always)
+    static func keyIsLess(_ node: Node, _ target: UnsafeRawBufferPointer) -> Bool {
+        let na = keyCount(node) &- 8, nb = target.count &- 8
+        let pa = UnsafeRawPointer(node + nodeHeader)
+        guard nb >= 0, na >= 0, let pb = target.baseAddress else {
+            return TableKeyOrder.compare(key(node), target) < 0
+        }
+        let n = min(na, nb)
+        var i = 0
+        while i &+ 8 <= n {
+            let x = UInt64(bigEndian: pa.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let y = UInt64(bigEndian: pb.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            if x != y { return x < y }
+            i &+= 8
+        }
+        while i < n {
+            let x = pa.load(fromByteOffset: i, as: UInt8.self), y = pb.load(fromByteOffset: i, as: UInt8.self)
+            if x != y { return x < y }
+            i &+= 1
+        }
+        if na != nb { return na < nb }
+        // Same user key: the larger trailer (newer) comes first.
+        let x = UInt64(littleEndian: pa.loadUnaligned(fromByteOffset: na, as: UInt64.self))
+        let y = UInt64(littleEndian: pb.loadUnaligned(fromByteOffset: nb, as: UInt64.self))
+        return x > y
+    }
+
     // MARK: Writing
 
     private func randomHeight() -> Int {
@@ -151,7 +180,7 @@ final class MemTable: @unchecked Sendable {
         var level = maxHeightInUse.load(ordering: .relaxed) - 1
         let current = level + 1
         while level >= 0 {
-            if let n = MemTable.next(x, level), TableKeyOrder.compare(MemTable.key(n), newKey) < 0 {
+            if let n = MemTable.next(x, level), MemTable.keyIsLess(n, newKey) {
                 x = n
             } else {
                 prev[level] = x
@@ -183,7 +212,7 @@ final class MemTable: @unchecked Sendable {
         var level = maxHeightInUse.load(ordering: .relaxed) - 1
         while true {
             let n = MemTable.next(x, level)
-            if let n, TableKeyOrder.compare(MemTable.key(n), target) < 0 {
+            if let n, MemTable.keyIsLess(n, target) {
                 x = n
             } else if level == 0 {
                 return n

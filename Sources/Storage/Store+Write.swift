@@ -43,12 +43,29 @@ extension Store {
     /// them to the memtable, and wakes the followers it covered.
     /// `sync: true` fsyncs this write's group whatever the store's policy (for the few
     /// records that must never be lost, such as a counter lease).
+    ///
+    /// A writer that finds no queue and no commit in flight commits alone without queueing
+    /// (`soloCommitting` stands in for its place at the head of the queue); writers that
+    /// arrive meanwhile queue behind it as usual.
     public func write(_ batch: consuming WriteBatch, sync: Bool = false) throws(StorageError) {
         guard !batch.isEmpty else { return }
-        let me = Writer(batch, sync: sync)
         mutex.lock()
+        if writers.isEmpty && !soloCommitting {
+            soloCommitting = true
+            do {
+                try makeRoomForWrite()
+            } catch {
+                soloCommitting = false
+                mutex.broadcast()
+                mutex.unlock()
+                throw error
+            }
+            try commit(batch, sync: sync || options.sync == .always, followers: 0)
+            return
+        }
+        let me = Writer(batch, sync: sync)
         writers.append(me)
-        while !me.done && writers.first !== me { mutex.wait() }
+        while !me.done && (writers.first !== me || soloCommitting) { mutex.wait() }
         if me.done {
             mutex.unlock()
             if let error = me.error { throw error }
@@ -74,6 +91,14 @@ extension Store {
             last = i
             i += 1
         }
+        try commit(group, sync: syncGroup, followers: last + 1)
+    }
+
+    /// Commits `group` as the leader: the WAL record, the memtable, then wakes the covered
+    /// writers (`followers` queued writers at the head of the queue, the leader's own entry
+    /// among them; 0 for a solo commit). Called with the lock held; returns with it released.
+    private func commit(_ group: consuming WriteBatch, sync syncGroup: Bool, followers: Int) throws(StorageError) {
+        let group = group
         let first = versions.lastSequence + 1
         // The sequence is stamped on the log record, not on `group`: a batch still shared
         // with the caller is then never copied.
@@ -101,7 +126,7 @@ extension Store {
         StatsCounters.add(counters.walBytesWritten, UInt64(group.byteSize))
         StatsCounters.add(counters.userBytesWritten, UInt64(group.byteSize - WriteBatch.headerSize))
         StatsCounters.add(counters.writeGroups, 1)
-        StatsCounters.add(counters.writes, UInt64(last + 1))
+        StatsCounters.add(counters.writes, UInt64(max(1, followers)))
 
         mutex.lock()
         if let failure {
@@ -111,11 +136,15 @@ extension Store {
         } else {
             visibleSequence = versions.lastSequence
         }
-        for w in writers[0...last] {
-            w.error = failure
-            w.done = true
+        if followers == 0 {
+            soloCommitting = false
+        } else {
+            for w in writers[0..<followers] {
+                w.error = failure
+                w.done = true
+            }
+            writers.removeFirst(followers)
         }
-        writers.removeFirst(last + 1)
         mutex.broadcast()
         mutex.unlock()
         if let failure { throw failure }

@@ -28,6 +28,8 @@ public final class Store: @unchecked Sendable {
     /// Sequence up to which writes are applied to the memtable and readable.
     var visibleSequence: SequenceNumber = 0
     var writers: [Writer] = []
+    /// A writer is committing alone, outside the queue (see `write`): queued writers wait.
+    var soloCommitting = false
     var snapshots: [SequenceNumber: Int] = [:]
     var backgroundError: StorageError?
     var closing = false
