@@ -36,8 +36,12 @@ final class MemTable: @unchecked Sendable {
     private var cursor: UnsafeMutableRawPointer?
     private var remaining = 0
     private var random: UInt64 = 0x9E37_79B9_7F4A_7C15
-    /// Insert scratch: the predecessor at each level (writer-only).
+    /// Insert scratch: the predecessor at each level (writer-only). After an insert it holds
+    /// the predecessors of any key between the node inserted last and that node's successor
+    /// (see `add`).
     private let prev: UnsafeMutablePointer<Node>
+    /// The node inserted last (writer-only).
+    private var lastInserted: Node?
 
     init(capacityBytes: Int = 0) {
         // The head: maxHeight links, then an empty key and value.
@@ -175,16 +179,27 @@ final class MemTable: @unchecked Sendable {
         if let v = value.baseAddress, value.count > 0 { (keyStart + keyCount).copyMemory(from: v, byteCount: value.count) }
         let newKey = UnsafeRawBufferPointer(start: keyStart, count: keyCount)
 
-        // Find the predecessors at each level.
-        var x = head
-        var level = maxHeightInUse.load(ordering: .relaxed) - 1
-        let current = level + 1
-        while level >= 0 {
-            if let n = MemTable.next(x, level), MemTable.keyIsLess(n, newKey) {
-                x = n
-            } else {
-                prev[level] = x
-                level -= 1
+        // Find the predecessors at each level. Keys added in ascending order (a sequential
+        // load) fall right after the node added last: then `prev` already holds them. At a
+        // level below that node's height the predecessor is that node (set below); at a
+        // higher level it is the node's own predecessor, whose successor there lies beyond
+        // the node's successor, so beyond the new key too.
+        let current = maxHeightInUse.load(ordering: .relaxed)
+        var hinted = false
+        if let last = lastInserted, MemTable.keyIsLess(last, newKey) {
+            let after = MemTable.next(last, 0)
+            hinted = after == nil || !MemTable.keyIsLess(after.unsafelyUnwrapped, newKey)
+        }
+        if !hinted {
+            var x = head
+            var level = current - 1
+            while level >= 0 {
+                if let n = MemTable.next(x, level), MemTable.keyIsLess(n, newKey) {
+                    x = n
+                } else {
+                    prev[level] = x
+                    level -= 1
+                }
             }
         }
         if height > current {
@@ -198,7 +213,9 @@ final class MemTable: @unchecked Sendable {
             MemTable.link(node, l).initialize(to: Atomic<UInt>(after))
             // Publish: the node's bytes and links happen-before any reader following this.
             MemTable.link(p, l).pointee.store(UInt(bitPattern: node), ordering: .releasing)
+            prev[l] = node
         }
+        lastInserted = node
         entryCount.add(1, ordering: .relaxed)
         memoryUsage.add(size, ordering: .relaxed)
         if sequence > largest.load(ordering: .relaxed) { largest.store(sequence, ordering: .relaxed) }

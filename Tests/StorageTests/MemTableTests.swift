@@ -70,6 +70,37 @@ final class MemTableTests: XCTestCase {
         XCTAssertGreaterThan(t.approximateMemoryUsage - before, 100 * 110)
     }
 
+    func testAscendingRunsMixedWithRandomKeysKeepOrder() throws {
+        // Ascending inserts take the "after the last node" shortcut; random ones search.
+        let t = MemTable()
+        var rng = SplitMix(seed: 0x5EED_0002)
+        var expected: [[UInt8]] = []
+        var seq: SequenceNumber = 0
+        for run in 0..<60 {
+            let base = Int.random(in: 0..<5_000, using: &rng)
+            let length = run % 3 == 0 ? 1 : Int.random(in: 1..<80, using: &rng)
+            for i in 0..<length {
+                seq += 1
+                let key = String(format: "k%06d", base + i * (run % 2 == 0 ? 1 : 7))
+                add(t, key, seq, "v\(seq)")
+                expected.append(InternalKey.make(userKey: Array(key.utf8), sequence: seq, type: .value))
+            }
+        }
+        expected.sort { InternalKey.compare($0, $1) < 0 }
+        let it = t.makeIterator()
+        try it.seekToFirst()
+        var seen: [[UInt8]] = []
+        while it.isValid {
+            seen.append(it.key)
+            try it.next()
+        }
+        XCTAssertEqual(seen, expected, "seed 0x5EED_0002")
+        for probe in stride(from: 0, to: expected.count, by: 13) {
+            try it.seek(expected[probe])
+            XCTAssertEqual(it.key, expected[probe])
+        }
+    }
+
     func testReadersSeeASortedPrefixWhileOneWriterInserts() throws {
         // The skiplist takes no lock: readers must still see only whole entries, in order.
         let t = MemTable()
