@@ -58,6 +58,8 @@ extension Store {
         if let meta = built { edit.addFile(level: levelForFlush(meta), meta) }
         edit.logNumber = walNumber
         try versions.logAndApply(edit)
+        // The flushed memtable's log is no longer needed for recovery.
+        walMutex.withLock { closeRetiredLogs() }
         imm = nil
         StatsCounters.add(counters.flushes, 1)
         mutex.broadcast()

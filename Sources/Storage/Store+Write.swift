@@ -113,6 +113,7 @@ extension Store {
                 guard let log else { throw StorageError.closed("no write-ahead log") }
                 try log.addBatchRecord(group.rep, sequence: first)
                 if syncGroup {
+                    try syncRetiredLogs()
                     try log.file.sync()
                     StatsCounters.add(counters.walSyncs, 1)
                 } else {
@@ -179,16 +180,18 @@ extension Store {
     }
 
     /// Starts a new log and memtable; the full memtable becomes immutable. Lock held.
+    ///
+    /// The old log is neither synced nor closed here (an fsync of a full log on the write
+    /// path would stall writers): it is retired. Any later sync of the log first syncs the
+    /// retired logs and the directory (`syncRetiredLogs`), so a synced write still implies
+    /// every earlier write is durable; once the flush of its memtable is in the manifest,
+    /// the retired log is closed unsynced (the table holds its entries).
     func switchMemtable() throws(StorageError) {
         let number = versions.newFileNumber()
         let file = try fs.createWritable(StoreFiles.logPath(path, number))
-        try fs.syncDirectory(path)
-        try walMutex.withLock { () throws(StorageError) in
-            if let old = wal {
-                // The old log's tail must be durable before its memtable is trusted to a flush.
-                try old.file.sync()
-                try old.file.close()
-            }
+        walMutex.withLock {
+            if let old = wal { retiredLogs.append(old.file) }
+            walDirectoryPending = true
             wal = LogWriter(file: file)
         }
         walNumber = number
@@ -212,6 +215,7 @@ extension Store {
             mutex.unlock()
             walMutex.withLock {
                 do throws(StorageError) {
+                    try syncRetiredLogs()
                     try wal?.file.sync()
                     StatsCounters.add(counters.walSyncs, 1)
                 } catch {
@@ -221,6 +225,30 @@ extension Store {
             mutex.lock()
         }
         mutex.unlock()
+    }
+}
+
+extension Store {
+    /// Syncs and closes the retired logs, and syncs the directory if a log was created
+    /// since the last sync: what must be durable before the current log may be synced.
+    /// `walMutex` held.
+    func syncRetiredLogs() throws(StorageError) {
+        while let old = retiredLogs.first {
+            try old.sync()
+            try old.close()
+            retiredLogs.removeFirst()
+        }
+        if walDirectoryPending {
+            try fs.syncDirectory(path)
+            walDirectoryPending = false
+        }
+    }
+
+    /// Closes the retired logs without syncing them: their memtables are in durable tables
+    /// now. `walMutex` held.
+    func closeRetiredLogs() {
+        for old in retiredLogs { try? old.close() }
+        retiredLogs.removeAll()
     }
 }
 

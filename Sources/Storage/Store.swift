@@ -38,8 +38,12 @@ public final class Store: @unchecked Sendable {
     var manualCompaction: ManualCompaction?
     var recoveredTornTailBytes = 0
 
-    /// Serialises WAL appends with the periodic syncer.
+    /// Serialises WAL appends with the periodic syncer; guards the two below.
     let walMutex = Condition()
+    /// Logs replaced by a newer one and not yet synced (see `switchMemtable`).
+    var retiredLogs: [WritableFile] = []
+    /// A log was created since the directory was last synced.
+    var walDirectoryPending = false
     let tables: TableCache
     let blockCache: BlockCache
     let counters = StatsCounters()
@@ -165,6 +169,7 @@ public final class Store: @unchecked Sendable {
         var failure: StorageError?
         walMutex.withLock {
             do throws(StorageError) {
+                try syncRetiredLogs()
                 try wal?.file.sync()
                 try wal?.file.close()
             } catch { failure = error }
