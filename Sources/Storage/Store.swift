@@ -184,10 +184,10 @@ public final class Store: @unchecked Sendable {
 
     /// The value of `key`, or nil if absent, as of `snapshot` (or now).
     public func get(_ key: [UInt8], snapshot: Snapshot? = nil) throws(StorageError) -> [UInt8]? {
-        let (sequence, mem, imm, version) = mutex.withLock {
-            (snapshot?.sequence ?? visibleSequence, self.mem, self.imm, versions.current)
+        let (sequence, mem, imm, version, closed) = mutex.withLock {
+            (snapshot?.sequence ?? visibleSequence, self.mem, self.imm, versions.current, closing)
         }
-        if closingNow { throw .closed("get on a closed store") }
+        if closed { throw .closed("get on a closed store") }
         StatsCounters.add(counters.gets, 1)
         let result = try key.withBytes { (user) throws(StorageError) -> MemTable.Lookup in
             let fromMem = mem.get(userKey: user, sequence: sequence)
@@ -212,8 +212,6 @@ public final class Store: @unchecked Sendable {
             return value
         }
     }
-
-    private var closingNow: Bool { mutex.withLock { closing } }
 
     /// A read view fixed at the current sequence.
     public func snapshot() -> Snapshot {

@@ -10,9 +10,22 @@ final class Version: @unchecked Sendable {
     let files: [[FileMetaData]]
     let rangeTombstones: [RangeTombstone]
 
+    /// Where this version counts its files while it lives (set once, when installed).
+    private var registry: LiveFiles?
+
     init(files: [[FileMetaData]], rangeTombstones: [RangeTombstone]) {
         self.files = files
         self.rangeTombstones = rangeTombstones
+    }
+
+    deinit { registry?.remove(files.joined().map(\.number)) }
+
+    /// Counts this version's files in `live` until it is freed. Called once, before the
+    /// version is published (the store's lock held).
+    func register(in live: LiveFiles) {
+        guard registry == nil else { return }
+        live.add(files.joined().map(\.number))
+        registry = live
     }
 
     static let empty = Version(files: Array(repeating: [], count: levelCount), rangeTombstones: [])
