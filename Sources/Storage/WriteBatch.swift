@@ -54,8 +54,13 @@ public struct WriteBatch: Sendable {
     }
 
     public mutating func clear() {
-        rep.removeAll(keepingCapacity: true)
-        rep.append(contentsOf: repeatElement(0, count: WriteBatch.headerSize))
+        if rep.count >= WriteBatch.headerSize {
+            // Keep the storage: drop the records, zero the header in place.
+            rep.removeSubrange(WriteBatch.headerSize...)
+            _ = rep.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        } else {
+            rep = [UInt8](repeating: 0, count: WriteBatch.headerSize)
+        }
     }
 
     /// Appends every record of `other` (used by group commit).
