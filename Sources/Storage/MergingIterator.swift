@@ -5,28 +5,24 @@
 ///
 /// Per step only the child that moved is asked for its key; the others' keys are cached
 /// (a child's key bytes stay valid until that child moves), so finding the smallest is a
-/// few comparisons of raw bytes. Children of the engine's own iterator classes are held by
-/// their concrete types so that their per-step calls are direct (and inlined), with no
-/// reference counting around them.
+/// few comparisons of raw bytes. Children of the engine's own iterator classes are called
+/// by their concrete types through unretained references (direct calls, no reference
+/// counting); the arrays of strong references keep them alive.
 final class MergingIterator: InternalIterator {
     private let mems: ContiguousArray<MemTableIterator>
     private let tables: ContiguousArray<TableIterator>
     private let levels: ContiguousArray<LevelIterator>
     private let others: ContiguousArray<InternalIterator>
+    private let memRefs: ContiguousArray<Unmanaged<MemTableIterator>>
+    private let tableRefs: ContiguousArray<Unmanaged<TableIterator>>
+    private let levelRefs: ContiguousArray<Unmanaged<LevelIterator>>
     /// Cached key per child, in the order mems, tables, levels, others; a nil base marks
-    /// an exhausted child (an empty key of a valid child gets a non-nil base, see `cached`).
-    private var keys: ContiguousArray<UnsafeRawBufferPointer>
+    /// an exhausted child (an empty key of a valid child points at `emptyKey`).
+    private let keys: UnsafeMutablePointer<UnsafeRawBufferPointer>
+    private let count: Int
+    private let emptyKey: UnsafeMutableRawPointer
     /// Index of the child holding the smallest key; -1 when exhausted.
     private var current = -1
-    private static let none = UnsafeRawBufferPointer(start: nil, count: 0)
-    private static let emptyKeyBase = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
-
-    @inline(__always)
-    private static func cached(_ c: some InternalIterator) -> UnsafeRawBufferPointer {
-        guard c.isValid else { return none }
-        let k = c.keyBytes
-        return k.baseAddress == nil ? UnsafeRawBufferPointer(start: emptyKeyBase, count: 0) : k
-    }
 
     init(_ children: [InternalIterator]) {
         var m = ContiguousArray<MemTableIterator>(), t = ContiguousArray<TableIterator>()
@@ -38,60 +34,109 @@ final class MergingIterator: InternalIterator {
         tables = t
         levels = l
         others = o
-        keys = ContiguousArray(repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: children.count)
+        memRefs = ContiguousArray(m.map { Unmanaged.passUnretained($0) })
+        tableRefs = ContiguousArray(t.map { Unmanaged.passUnretained($0) })
+        levelRefs = ContiguousArray(l.map { Unmanaged.passUnretained($0) })
+        count = children.count
+        keys = .allocate(capacity: max(1, count))
+        keys.initialize(repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: max(1, count))
+        emptyKey = .allocate(byteCount: 8, alignment: 8)
+    }
+
+    deinit {
+        keys.deallocate()
+        emptyKey.deallocate()
     }
 
     var isValid: Bool { current >= 0 }
     var keyBytes: UnsafeRawBufferPointer { keys[current] }
 
     var valueBytes: UnsafeRawBufferPointer {
-        var i = current
-        if i < mems.count { return mems[i].valueBytes }
-        i -= mems.count
-        if i < tables.count { return tables[i].valueBytes }
-        i -= tables.count
-        if i < levels.count { return levels[i].valueBytes }
-        return others[i - levels.count].valueBytes
+        let i = current, m = memRefs.count, t = tableRefs.count, l = levelRefs.count
+        if i < m { return memRefs[i]._withUnsafeGuaranteedRef { $0.valueBytes } }
+        if i < m + t { return tableRefs[i - m]._withUnsafeGuaranteedRef { $0.valueBytes } }
+        if i < m + t + l { return levelRefs[i - m - t]._withUnsafeGuaranteedRef { $0.valueBytes } }
+        return others[i - m - t - l].valueBytes
     }
 
-    /// Runs `body` on child `index` and caches its key afterwards (also after a throw).
+    /// Caches child `i`'s key after it moved.
     @inline(__always)
-    private func step(_ index: Int, _ body: (InternalIterator) throws(StorageError) -> Void) throws(StorageError) {
-        var i = index
-        if i < mems.count {
-            let c = mems[i]
-            defer { keys[index] = Self.cached(c) }
-            try body(c)
-            return
+    private func cache(_ i: Int, valid: Bool, _ key: () -> UnsafeRawBufferPointer) {
+        if !valid {
+            keys[i] = UnsafeRawBufferPointer(start: nil, count: 0)
+        } else {
+            let k = key()
+            keys[i] = k.baseAddress == nil ? UnsafeRawBufferPointer(start: emptyKey, count: 0) : k
         }
-        i -= mems.count
-        if i < tables.count {
-            let c = tables[i]
-            defer { keys[index] = Self.cached(c) }
-            try body(c)
-            return
+    }
+
+    private enum Move {
+        case first
+        case seek(UnsafeRawBufferPointer)
+        case next
+    }
+
+    /// Moves child `i` and caches its key (also when the move throws).
+    @inline(__always)
+    private func move(_ i: Int, _ how: Move) throws(StorageError) {
+        let m = memRefs.count, t = tableRefs.count, l = levelRefs.count
+        var failure: StorageError?
+        if i < m {
+            memRefs[i]._withUnsafeGuaranteedRef { c in
+                do throws(StorageError) {
+                    switch how {
+                    case .first: try c.seekToFirst()
+                    case let .seek(target): try c.seek(target)
+                    case .next: try c.next()
+                    }
+                } catch { failure = error }
+                cache(i, valid: c.isValid) { c.keyBytes }
+            }
+        } else if i < m + t {
+            tableRefs[i - m]._withUnsafeGuaranteedRef { c in
+                do throws(StorageError) {
+                    switch how {
+                    case .first: try c.seekToFirst()
+                    case let .seek(target): try c.seek(target)
+                    case .next: try c.next()
+                    }
+                } catch { failure = error }
+                cache(i, valid: c.isValid) { c.keyBytes }
+            }
+        } else if i < m + t + l {
+            levelRefs[i - m - t]._withUnsafeGuaranteedRef { c in
+                do throws(StorageError) {
+                    switch how {
+                    case .first: try c.seekToFirst()
+                    case let .seek(target): try c.seek(target)
+                    case .next: try c.next()
+                    }
+                } catch { failure = error }
+                cache(i, valid: c.isValid) { c.keyBytes }
+            }
+        } else {
+            let c = others[i - m - t - l]
+            do throws(StorageError) {
+                switch how {
+                case .first: try c.seekToFirst()
+                case let .seek(target): try c.seek(target)
+                case .next: try c.next()
+                }
+            } catch { failure = error }
+            cache(i, valid: c.isValid) { c.keyBytes }
         }
-        i -= tables.count
-        if i < levels.count {
-            let c = levels[i]
-            defer { keys[index] = Self.cached(c) }
-            try body(c)
-            return
-        }
-        let c = others[i - levels.count]
-        defer { keys[index] = Self.cached(c) }
-        try body(c)
+        if let failure { throw failure }
     }
 
     func seekToFirst() throws(StorageError) {
         current = -1
-        for i in 0..<keys.count { try step(i) { (c) throws(StorageError) in try c.seekToFirst() } }
+        for i in 0..<count { try move(i, .first) }
         findSmallest()
     }
 
     func seek(_ target: UnsafeRawBufferPointer) throws(StorageError) {
         current = -1
-        for i in 0..<keys.count { try step(i) { (c) throws(StorageError) in try c.seek(target) } }
+        for i in 0..<count { try move(i, .seek(target)) }
         findSmallest()
     }
 
@@ -99,18 +144,7 @@ final class MergingIterator: InternalIterator {
         let i = current
         guard i >= 0 else { return }
         do throws(StorageError) {
-            // The common children by concrete type: direct calls.
-            if i < mems.count {
-                let c = mems[i]
-                try c.next()
-                keys[i] = Self.cached(c)
-            } else if i < mems.count + tables.count {
-                let c = tables[i - mems.count]
-                try c.next()
-                keys[i] = Self.cached(c)
-            } else {
-                try step(i) { (c) throws(StorageError) in try c.next() }
-            }
+            try move(i, .next)
         } catch {
             current = -1
             throw error
@@ -120,19 +154,17 @@ final class MergingIterator: InternalIterator {
 
     @inline(__always)
     private func findSmallest() {
-        keys.withUnsafeBufferPointer { all in
-            var best = -1
-            var bestKey = Self.none
-            for i in 0..<all.count {
-                let k = all[i]
-                guard k.baseAddress != nil else { continue }
-                if best < 0 || TableKeyOrder.compare(k, bestKey) < 0 {
-                    best = i
-                    bestKey = k
-                }
+        var best = -1
+        var bestKey = UnsafeRawBufferPointer(start: nil, count: 0)
+        for i in 0..<count {
+            let k = keys[i]
+            guard k.baseAddress != nil else { continue }
+            if best < 0 || TableKeyOrder.compare(k, bestKey) < 0 {
+                best = i
+                bestKey = k
             }
-            current = best
         }
+        current = best
     }
 }
 
