@@ -124,10 +124,10 @@ extension Store {
         } catch {
             failure = error
         }
-        StatsCounters.add(counters.walBytesWritten, UInt64(group.byteSize))
-        StatsCounters.add(counters.userBytesWritten, UInt64(group.byteSize - WriteBatch.headerSize))
-        StatsCounters.add(counters.writeGroups, 1)
-        StatsCounters.add(counters.writes, UInt64(max(1, followers)))
+        StatsCounters.addSerialized(counters.walBytesWritten, UInt64(group.byteSize))
+        StatsCounters.addSerialized(counters.userBytesWritten, UInt64(group.byteSize - WriteBatch.headerSize))
+        StatsCounters.addSerialized(counters.writeGroups, 1)
+        StatsCounters.addSerialized(counters.writes, UInt64(max(1, followers)))
 
         mutex.lock()
         if let failure {
