@@ -197,8 +197,7 @@ extension Store {
                 let isDeletion = trailer & 0xff == UInt64(ValueType.deletion.rawValue)
                 let firstOfKey = !hasCurrentUserKey || currentUserKey.withUnsafeBytes({ TableKeyOrder.compareRaw(user, $0) }) != 0
                 if firstOfKey {
-                    currentUserKey.removeAll(keepingCapacity: true)
-                    currentUserKey.append(contentsOf: user)
+                    currentUserKey.assign(user)
                     hasCurrentUserKey = true
                     lastSequenceForKey = .max
                 }
@@ -240,8 +239,7 @@ extension Store {
                     } else {
                         try builder?.add(key, input.valueBytes)
                     }
-                    lastAddedUserKey.removeAll(keepingCapacity: true)
-                    lastAddedUserKey.append(contentsOf: user)
+                    lastAddedUserKey.assign(user)
                 }
                 try input.next()
             }

@@ -76,12 +76,12 @@ public final class StoreIterator {
             if hasEnd, end.withUnsafeBytes({ TableKeyOrder.compareRaw(user, $0) }) >= 0 { break }
             let isDeletion = trailer & 0xff == UInt64(ValueType.deletion.rawValue)
             if isDeletion || (checkRangeDeletes && version.isRangeDeleted(user, entrySequence: entrySequence, snapshot: sequence)) {
-                StoreIterator.assign(&previous, user)
+                previous.assign(user)
                 skip = true
                 try input.next()
                 continue
             }
-            StoreIterator.assign(&key, user)
+            key.assign(user)
             let v = input.valueBytes
             if value.count == v.count {
                 // Same size as the last value (the common case): overwrite in place. A copy
@@ -96,16 +96,5 @@ public final class StoreIterator {
         isValid = false
         key = []
         value = []
-    }
-
-    /// Makes `buffer` hold `bytes`, in place when the size is unchanged.
-    @inline(__always)
-    static func assign(_ buffer: inout [UInt8], _ bytes: UnsafeRawBufferPointer) {
-        if buffer.count == bytes.count {
-            if let src = bytes.baseAddress { buffer.withUnsafeMutableBytes { $0.baseAddress.unsafelyUnwrapped.copyMemory(from: src, byteCount: bytes.count) } }
-        } else {
-            buffer.removeAll(keepingCapacity: true)
-            buffer.append(contentsOf: bytes)
-        }
     }
 }

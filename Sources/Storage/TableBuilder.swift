@@ -90,13 +90,7 @@ public final class TableBuilder {
         }
         dataBlock.add(key, value)
         if numEntries == 0 { smallestKey = Array(key) }
-        if lastKey.count == key.count {
-            // Fixed-size keys (the common case): overwrite in place, no reallocation.
-            lastKey.withUnsafeMutableBytes { dst in dst.copyMemory(from: key) }
-        } else {
-            lastKey.removeAll(keepingCapacity: true)
-            lastKey.append(contentsOf: key)
-        }
+        lastKey.assign(key)
         numEntries += 1
         if dataBlock.sizeEstimate >= options.blockSizeBytes { try flushDataBlock() }
     }
