@@ -174,29 +174,31 @@ final class LevelIterator: InternalIterator {
     private let files: [FileMetaData]
     private let tables: TableCache
     private var index = 0
-    /// One table iterator, moved from file to file (a `let`: calls on it need no retain).
-    private let inner: TableIterator
+    /// One table iterator, moved from file to file (a `let`: calls on it need no retain);
+    /// nil only for a level without files.
+    private let inner: TableIterator?
+    /// `inner` is positioned in file `index` (false past the last file).
     private var hasTable = false
 
     /// `fillCache: false` for compaction reads, which would only evict hot blocks.
     init(files: [FileMetaData], tables: TableCache, fillCache: Bool = true) throws(StorageError) {
         self.files = files
         self.tables = tables
-        guard let first = files.first else {
-            throw .invalidArgument("level iterator over no files")
+        if let first = files.first {
+            inner = TableIterator(table: try tables.table(first.number), fillCache: fillCache)
+        } else {
+            inner = nil
         }
-        inner = TableIterator(table: try tables.table(first.number), fillCache: fillCache)
-        hasTable = true
     }
 
-    var isValid: Bool { hasTable && inner.isValid }
-    var keyBytes: UnsafeRawBufferPointer { inner.keyBytes }
-    var valueBytes: UnsafeRawBufferPointer { inner.valueBytes }
+    var isValid: Bool { hasTable && inner.unsafelyUnwrapped.isValid }
+    var keyBytes: UnsafeRawBufferPointer { inner.unsafelyUnwrapped.keyBytes }
+    var valueBytes: UnsafeRawBufferPointer { inner.unsafelyUnwrapped.valueBytes }
 
     private func open(_ i: Int) throws(StorageError) {
         index = i
         hasTable = false
-        guard i < files.count else { return }
+        guard i < files.count, let inner else { return }
         let table = try tables.table(files[i].number)
         if table !== inner.table { inner.reset(to: table) }
         hasTable = true
@@ -204,27 +206,27 @@ final class LevelIterator: InternalIterator {
 
     /// Moves to following files while the current one is exhausted.
     private func skipEmpty() throws(StorageError) {
-        while hasTable && !inner.isValid {
+        while hasTable && !inner.unsafelyUnwrapped.isValid {
             try open(index + 1)
-            if hasTable { try inner.seekToFirst() }
+            if hasTable { try inner.unsafelyUnwrapped.seekToFirst() }
         }
     }
 
     func seekToFirst() throws(StorageError) {
         try open(0)
-        if hasTable { try inner.seekToFirst() }
+        if hasTable { try inner.unsafelyUnwrapped.seekToFirst() }
         try skipEmpty()
     }
 
     func seek(_ target: UnsafeRawBufferPointer) throws(StorageError) {
         try open(Version.findFile(files, target))
-        if hasTable { try inner.seek(target) }
+        if hasTable { try inner.unsafelyUnwrapped.seek(target) }
         try skipEmpty()
     }
 
     func next() throws(StorageError) {
-        guard hasTable && inner.isValid else { return }
-        try inner.next()
+        guard hasTable && inner.unsafelyUnwrapped.isValid else { return }
+        try inner.unsafelyUnwrapped.next()
         try skipEmpty()
     }
 }
