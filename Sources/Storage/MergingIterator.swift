@@ -177,6 +177,8 @@ final class LevelIterator: InternalIterator {
     /// One table iterator, moved from file to file (a `let`: calls on it need no retain);
     /// nil only for a level without files.
     private let inner: TableIterator?
+    /// `inner` unretained, for the per-step calls.
+    private let innerRef: Unmanaged<TableIterator>?
     /// `inner` is positioned in file `index` (false past the last file).
     private var hasTable = false
 
@@ -185,15 +187,18 @@ final class LevelIterator: InternalIterator {
         self.files = files
         self.tables = tables
         if let first = files.first {
-            inner = TableIterator(table: try tables.table(first.number), fillCache: fillCache)
+            let it = TableIterator(table: try tables.table(first.number), fillCache: fillCache)
+            inner = it
+            innerRef = Unmanaged.passUnretained(it)
         } else {
             inner = nil
+            innerRef = nil
         }
     }
 
-    var isValid: Bool { hasTable && inner.unsafelyUnwrapped.isValid }
-    var keyBytes: UnsafeRawBufferPointer { inner.unsafelyUnwrapped.keyBytes }
-    var valueBytes: UnsafeRawBufferPointer { inner.unsafelyUnwrapped.valueBytes }
+    var isValid: Bool { hasTable && innerRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.isValid } }
+    var keyBytes: UnsafeRawBufferPointer { innerRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.keyBytes } }
+    var valueBytes: UnsafeRawBufferPointer { innerRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.valueBytes } }
 
     private func open(_ i: Int) throws(StorageError) {
         index = i
@@ -225,8 +230,14 @@ final class LevelIterator: InternalIterator {
     }
 
     func next() throws(StorageError) {
-        guard hasTable && inner.unsafelyUnwrapped.isValid else { return }
-        try inner.unsafelyUnwrapped.next()
-        try skipEmpty()
+        guard hasTable, let ref = innerRef else { return }
+        var failure: StorageError?
+        let exhausted: Bool = ref._withUnsafeGuaranteedRef { it in
+            guard it.isValid else { return false }
+            do throws(StorageError) { try it.next() } catch { failure = error }
+            return !it.isValid
+        }
+        if let failure { throw failure }
+        if exhausted { try skipEmpty() }
     }
 }
