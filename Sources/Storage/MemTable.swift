@@ -43,6 +43,8 @@ final class MemTable: @unchecked Sendable {
     /// The node inserted last (writer-only).
     private var lastInserted: Node?
 
+    /// `capacityBytes` (the flush threshold) is accepted for symmetry with the store's
+    /// options; the arena grows in `arenaBlockSize` blocks whatever it is.
     init(capacityBytes: Int = 0) {
         // The head: maxHeight links, then an empty key and value.
         let headBytes = MemTable.nodeHeader + 8 * MemTable.maxHeight

@@ -1,5 +1,3 @@
-import Synchronization
-
 // Reading an immutable table file (layout: TableBuilder.swift and FORMAT.md, "Tables").
 //
 // `open` reads and checks the footer (size, magic, version, checksum), then the index block
@@ -374,30 +372,5 @@ final class TableIterator: InternalIterator {
             try load(table.indexEntry(at: indexPosition + 1))
             if hasData { try data.seekToFirst() }
         }
-    }
-}
-
-/// A fixed set of bits, set concurrently without a lock (a bit once set stays set).
-final class VerifiedBits: @unchecked Sendable {
-    private let words: UnsafeMutablePointer<Atomic<UInt64>>
-    private let wordCount: Int
-
-    init(count: Int) {
-        wordCount = max(1, (count + 63) / 64)
-        words = .allocate(capacity: wordCount)
-        for i in 0..<wordCount { (words + i).initialize(to: Atomic<UInt64>(0)) }
-    }
-
-    deinit { words.deallocate() }
-
-    @inline(__always)
-    func contains(_ i: Int) -> Bool {
-        guard i >= 0, i >> 6 < wordCount else { return false }
-        return words[i >> 6].load(ordering: .acquiring) & (1 << UInt64(i & 63)) != 0
-    }
-
-    func insert(_ i: Int) {
-        guard i >= 0, i >> 6 < wordCount else { return }
-        words[i >> 6].bitwiseOr(1 << UInt64(i & 63), ordering: .releasing)
     }
 }
