@@ -11,57 +11,82 @@
 
 /// A parsed, immutable table block: its bytes and where its restart array lies.
 ///
-/// `base` points at `bytes`' storage. That is sound because `bytes` is a `let` that is never
-/// mutated, so its heap storage neither moves nor is freed while the block lives, and every
-/// user of `base` (cursors, the table's index search) holds a strong reference to the block.
-/// It lets the per-entry paths read bytes with no closure and no retain/release.
+/// The bytes are either `bytes` (read from the file) or a slice of `mapping` (the table
+/// file mapped read-only). `base` points at them. That is sound because `bytes` is a `let`
+/// that is never mutated, so its heap storage neither moves nor is freed while the block
+/// lives, and a mapping stays mapped while any block holds it; every user of `base`
+/// (cursors, the table's index search) holds a strong reference to the block. It lets the
+/// per-entry paths read bytes with no closure and no retain/release.
 public final class Block: @unchecked Sendable {
     /// Block contents, possibly followed by bytes that are not part of the block (the trailer
-    /// of the read), so that a read needs no copy.
+    /// of the read), so that a read needs no copy. Empty for a mapped block.
     let bytes: [UInt8]
-    /// Start of `bytes`' storage (see the type's comment).
+    /// The file mapping a mapped block lies in (kept alive by the block).
+    let mapping: FileMapping?
+    /// Start of the block's bytes (see the type's comment).
     let base: UnsafeRawPointer
     /// Bytes `0..<restartsOffset` hold the entries; the restart array follows.
     let restartsOffset: Int
     let restartCount: Int
+    /// Bytes of block contents.
+    let contentSize: Int
     /// File and file offset of the block, for error messages.
     let file: String
     let fileOffset: Int
 
     /// Parses `bytes[0..<contentSize]` as a block; throws `.corruption` if malformed.
-    init(bytes: [UInt8], contentSize: Int, file: String, fileOffset: Int) throws(StorageError) {
+    convenience init(bytes: [UInt8], contentSize: Int, file: String, fileOffset: Int) throws(StorageError) {
         guard contentSize >= 4, contentSize <= bytes.count else {
             throw .corruption(file: file, offset: fileOffset, reason: "block of \(contentSize) bytes is too short")
         }
-        let parsed: (Int, Int, UnsafeRawPointer)? = bytes.withUnsafeBytes { buf in
-            guard let base = buf.baseAddress, let count = Coding.fixed32(buf, at: contentSize - 4) else { return nil }
-            let n = Int(count)
-            guard n >= 1, n <= (contentSize - 4) / 4 else { return nil }
-            let limit = contentSize - 4 - 4 * n
-            var previous = -1
-            for i in 0..<n {
-                guard let r32 = Coding.fixed32(buf, at: limit + 4 * i) else { return nil }
-                let r = Int(r32)
-                if i == 0 ? r != 0 : r <= previous { return nil }
-                // An empty block has the single restart 0 == limit; otherwise inside entries.
-                guard r < limit || (limit == 0 && n == 1) else { return nil }
-                previous = r
-            }
-            return (limit, n, base)
+        let base = bytes.withUnsafeBytes { $0.baseAddress.unsafelyUnwrapped }
+        try self.init(bytes: bytes, mapping: nil, base: base, contentSize: contentSize, file: file, fileOffset: fileOffset)
+    }
+
+    /// Parses `contentSize` bytes of `mapping` at `offset` (the caller checked the bounds).
+    convenience init(mapping: FileMapping, offset: Int, contentSize: Int, file: String) throws(StorageError) {
+        guard contentSize >= 4 else {
+            throw .corruption(file: file, offset: offset, reason: "block of \(contentSize) bytes is too short")
         }
-        guard let (limit, n, base) = parsed else {
+        try self.init(bytes: [], mapping: mapping, base: mapping.base + offset, contentSize: contentSize, file: file, fileOffset: offset)
+    }
+
+    private init(bytes: [UInt8], mapping: FileMapping?, base: UnsafeRawPointer, contentSize: Int, file: String, fileOffset: Int) throws(StorageError) {
+        let buf = UnsafeRawBufferPointer(start: base, count: contentSize)
+        var parsed: (Int, Int)?
+        if let count = Coding.fixed32(buf, at: contentSize - 4) {
+            let n = Int(count)
+            if n >= 1, n <= (contentSize - 4) / 4 {
+                let limit = contentSize - 4 - 4 * n
+                var previous = -1
+                var ok = true
+                for i in 0..<n {
+                    let r = Int(UInt32(littleEndian: buf.loadUnaligned(fromByteOffset: limit + 4 * i, as: UInt32.self)))
+                    // An empty block has the single restart 0 == limit; otherwise inside entries.
+                    if (i == 0 ? r != 0 : r <= previous) || !(r < limit || (limit == 0 && n == 1)) {
+                        ok = false
+                        break
+                    }
+                    previous = r
+                }
+                if ok { parsed = (limit, n) }
+            }
+        }
+        guard let (limit, n) = parsed else {
             throw .corruption(file: file, offset: fileOffset, reason: "bad restart array in block of \(contentSize) bytes")
         }
         self.bytes = bytes
+        self.mapping = mapping
         self.base = base
         self.restartsOffset = limit
         self.restartCount = n
+        self.contentSize = contentSize
         self.file = file
         self.fileOffset = fileOffset
     }
 
     /// Bytes this block costs in a cache.
-    var charge: Int { bytes.count + 64 }
+    var charge: Int { contentSize + 64 }
 
     /// The entry area, `0..<restartsOffset`.
     @inline(__always)
@@ -91,7 +116,8 @@ struct BlockCursor {
     private var limit: Int
     private var restartCount: Int
     /// The current key; valid only while `isValid`.
-    private(set) var key: [UInt8] = []
+    private var key: [UInt8] = []
+    private var keyBase: UnsafeRawPointer?
     private(set) var valueStart = 0
     private(set) var valueEnd = 0
     /// Offset of the current entry; `limit` when not valid.
@@ -109,8 +135,14 @@ struct BlockCursor {
 
     var isValid: Bool { current < limit }
 
-    /// The current value, sharing the block's storage.
-    var value: ArraySlice<UInt8> { block.bytes[valueStart..<valueEnd] }
+    /// The current value, in the block's storage.
+    @inline(__always)
+    var valueBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base + valueStart, count: valueEnd - valueStart) }
+
+    /// The current key. `keyBase` is refreshed after every change of `key`, which the
+    /// cursor owns (its storage moves only when the cursor changes it).
+    @inline(__always)
+    var keyBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: keyBase, count: key.count) }
 
     /// Switches to another block, keeping the key buffer's capacity.
     mutating func reset(to block: Block) {
@@ -164,8 +196,7 @@ struct BlockCursor {
         while true {
             try parseNext()
             guard isValid else { return }
-            let done = key.withUnsafeBytes { TableKeyOrder.compare($0, target) >= 0 }
-            if done { return }
+            if TableKeyOrder.compare(keyBytes, target) >= 0 { return }
         }
     }
 
@@ -215,15 +246,16 @@ struct BlockCursor {
             throw block.corruption("bad entry at block byte \(offset)")
         }
         let delta = UnsafeRawBufferPointer(start: base + h.keyStart, count: h.nonShared)
-        if h.shared + h.nonShared == key.count {
+        if h.shared + h.nonShared == key.count && !key.isEmpty {
             // Common with fixed-size keys: overwrite the differing suffix in place.
-            if h.nonShared > 0 {
-                key.withUnsafeMutableBytes { dst in
-                    (dst.baseAddress.unsafelyUnwrapped + h.shared).copyMemory(from: delta.baseAddress.unsafelyUnwrapped, byteCount: h.nonShared)
-                }
+            keyBase = key.withUnsafeMutableBytes { dst in
+                let p = dst.baseAddress.unsafelyUnwrapped
+                if h.nonShared > 0 { (p + h.shared).copyMemory(from: delta.baseAddress.unsafelyUnwrapped, byteCount: h.nonShared) }
+                return UnsafeRawPointer(p)
             }
         } else {
             key.replaceSubrange(h.shared..<key.count, with: delta)
+            keyBase = key.withUnsafeMutableBytes { UnsafeRawPointer($0.baseAddress) }
         }
         valueStart = h.keyStart + h.nonShared
         valueEnd = valueStart + h.valueCount
@@ -246,6 +278,13 @@ enum TableKeyOrder {
         let x = UInt64(littleEndian: pa.loadUnaligned(fromByteOffset: a.count - t, as: UInt64.self))
         let y = UInt64(littleEndian: pb.loadUnaligned(fromByteOffset: b.count - t, as: UInt64.self))
         return x > y ? -1 : (x < y ? 1 : 0)
+    }
+
+    /// Bytewise order of two buffers (either may be empty): -1, 0 or 1.
+    @inline(__always)
+    static func compareRaw(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        guard let pa = a.baseAddress, let pb = b.baseAddress else { return a.count < b.count ? -1 : (a.count == b.count ? 0 : 1) }
+        return compareBytes(pa, a.count, pb, b.count)
     }
 
     /// Bytewise order of `pa[0..<na]` and `pb[0..<nb]`: -1, 0 or 1.
@@ -275,9 +314,9 @@ final class BlockIterator: InternalIterator {
     init(block: Block) { cursor = BlockCursor(block: block) }
 
     var isValid: Bool { cursor.isValid }
-    var key: [UInt8] { cursor.key }
-    var value: ArraySlice<UInt8> { cursor.value }
+    var keyBytes: UnsafeRawBufferPointer { cursor.keyBytes }
+    var valueBytes: UnsafeRawBufferPointer { cursor.valueBytes }
     func seekToFirst() throws(StorageError) { try cursor.seekToFirst() }
-    func seek(_ target: [UInt8]) throws(StorageError) { try cursor.seek(target) }
+    func seek(_ target: UnsafeRawBufferPointer) throws(StorageError) { try cursor.seek(target) }
     func next() throws(StorageError) { try cursor.next() }
 }

@@ -98,3 +98,17 @@ extension Array where Element == UInt8 {
         return try result.get()
     }
 }
+
+extension Array where Element == UInt8 {
+    /// Makes the array hold `bytes`, in place when the size is unchanged (no allocation,
+    /// no generic range replacement on the per-entry paths).
+    @inline(__always)
+    mutating func assign(_ bytes: UnsafeRawBufferPointer) {
+        if count == bytes.count {
+            if let src = bytes.baseAddress { withUnsafeMutableBytes { $0.baseAddress.unsafelyUnwrapped.copyMemory(from: src, byteCount: bytes.count) } }
+        } else {
+            removeAll(keepingCapacity: true)
+            append(contentsOf: bytes)
+        }
+    }
+}

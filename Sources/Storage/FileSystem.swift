@@ -29,6 +29,38 @@ public protocol RandomAccessFile: AnyObject, Sendable {
     var size: Int { get }
     /// Reads up to `count` bytes at `offset`; fewer only at end of file.
     func read(offset: Int, count: Int) throws(StorageError) -> [UInt8]
+    /// The whole file mapped read-only, or nil if it cannot be (readers then use `read`).
+    /// Only for files that never change again (tables).
+    func map() -> FileMapping?
+}
+
+extension RandomAccessFile {
+    public func map() -> FileMapping? { nil }
+}
+
+/// Read-only bytes of a whole file that stay put while this object lives: a memory mapping
+/// (unmapped on release) or a private copy. Blocks of a mapped table are slices of it, so a
+/// block read needs no system call and no copy.
+public final class FileMapping: @unchecked Sendable {
+    public let base: UnsafeRawPointer
+    public let count: Int
+    private let release: (UnsafeRawPointer, Int) -> Void
+
+    /// `release(base, count)` runs once, when the mapping is no longer referenced.
+    public init(base: UnsafeRawPointer, count: Int, release: @escaping (UnsafeRawPointer, Int) -> Void) {
+        self.base = base
+        self.count = count
+        self.release = release
+    }
+
+    /// A private copy of `bytes` (for file systems without mappings, such as tests').
+    public convenience init(copying bytes: [UInt8]) {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(1, bytes.count), alignment: 16)
+        bytes.withUnsafeBytes { if let b = $0.baseAddress, !$0.isEmpty { p.copyMemory(from: b, byteCount: $0.count) } }
+        self.init(base: p, count: bytes.count) { base, _ in UnsafeMutableRawPointer(mutating: base).deallocate() }
+    }
+
+    deinit { release(base, count) }
 }
 
 /// A held lock on a store directory, released by `FileSystem.unlock`.

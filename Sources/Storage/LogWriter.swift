@@ -5,6 +5,8 @@ final class LogWriter {
     let file: WritableFile
     private var blockOffset: Int
     private var scratch: [UInt8] = []
+    /// The record being written by `addBatchRecord`, reused.
+    private var record: [UInt8] = []
 
     /// `existingSize` lets a writer continue a file that already holds records.
     init(file: WritableFile, existingSize: Int = 0) {
@@ -45,17 +47,32 @@ final class LogWriter {
         } while left > 0
     }
 
+    /// Appends a write batch's bytes as one record, with `sequence` in place of the batch's
+    /// own first eight bytes (the leader stamps the group's sequence here, so the caller's
+    /// batch is never copied to be changed).
+    func addBatchRecord(_ rep: [UInt8], sequence: SequenceNumber) throws(StorageError) {
+        if record.count == rep.count {
+            record.withUnsafeMutableBytes { dst in rep.withUnsafeBytes { dst.copyMemory(from: $0) } }
+        } else {
+            record.removeAll(keepingCapacity: true)
+            record.append(contentsOf: rep)
+        }
+        if record.count >= 8 {
+            record.withUnsafeMutableBytes { $0.storeBytes(of: sequence.littleEndian, as: UInt64.self) }
+        }
+        try addRecord(record)
+    }
+
     private func emit(_ type: LogFormat.RecordType, _ payload: UnsafeRawBufferPointer) throws(StorageError) {
         var crc: UInt32 = 0
         withUnsafeBytes(of: type.rawValue) { crc = CRC32C.extend(0, $0) }
         crc = CRC32C.extend(crc, payload)
-        scratch.removeAll(keepingCapacity: true)
-        scratch.appendFixed32(CRC32C.mask(crc))
-        scratch.append(UInt8(truncatingIfNeeded: payload.count))
-        scratch.append(UInt8(truncatingIfNeeded: payload.count >> 8))
-        scratch.append(type.rawValue)
-        scratch.append(contentsOf: payload)
-        try file.append(scratch)
+        // Header (masked crc, length, type), little-endian in the low 7 bytes of a word.
+        let header = (UInt64(CRC32C.mask(crc)) | UInt64(payload.count & 0xffff) << 32 | UInt64(type.rawValue) << 48).littleEndian
+        try withUnsafeBytes(of: header) { (raw) throws(StorageError) in
+            try file.append(UnsafeRawBufferPointer(rebasing: raw[0..<LogFormat.headerSize]))
+        }
+        try file.append(payload)
         blockOffset += LogFormat.headerSize + payload.count
     }
 }

@@ -202,6 +202,11 @@ final class MemoryReadableFile: RandomAccessFile, @unchecked Sendable {
 
     var size: Int { fs.state.withLock { _ in node.data.count } }
 
+    /// A copy of the bytes as they are now, so tests run the mapped-table path too.
+    func map() -> FileMapping? {
+        FileMapping(copying: fs.state.withLock { _ in node.data })
+    }
+
     func read(offset: Int, count: Int) throws(StorageError) -> [UInt8] {
         fs.state.withLock { _ in
             guard offset < node.data.count else { return [] }

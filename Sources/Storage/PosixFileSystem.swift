@@ -95,43 +95,48 @@ public final class PosixFileSystem: FileSystem, @unchecked Sendable {
 }
 
 /// An append-only file with a user-space buffer, so small appends cost no system call.
+/// The buffer is raw memory (no array bookkeeping on the per-write path).
 final class PosixWritableFile: WritableFile {
     private let path: String
     private var fd: Int32
-    private var buffer: [UInt8] = []
+    private let buffer: UnsafeMutableRawPointer
+    private var buffered = 0
     private let bufferLimit = 64 * 1024
     private(set) var size = 0
 
     init(path: String, fd: Int32) {
         self.path = path
         self.fd = fd
-        buffer.reserveCapacity(bufferLimit)
+        buffer = .allocate(byteCount: bufferLimit, alignment: 16)
     }
 
-    deinit { if fd >= 0 { Glibc.close(fd) } }
+    deinit {
+        if fd >= 0 { Glibc.close(fd) }
+        buffer.deallocate()
+    }
 
     func append(_ bytes: UnsafeRawBufferPointer) throws(StorageError) {
         size += bytes.count
-        if buffer.count + bytes.count <= bufferLimit {
-            buffer.append(contentsOf: bytes)
+        guard let src = bytes.baseAddress, bytes.count > 0 else { return }
+        if buffered + bytes.count <= bufferLimit {
+            (buffer + buffered).copyMemory(from: src, byteCount: bytes.count)
+            buffered += bytes.count
             return
         }
         try flush()
         if bytes.count <= bufferLimit {
-            buffer.append(contentsOf: bytes)
+            buffer.copyMemory(from: src, byteCount: bytes.count)
+            buffered = bytes.count
         } else {
             try writeAll(bytes)
         }
     }
 
     func flush() throws(StorageError) {
-        guard !buffer.isEmpty else { return }
-        var failure: StorageError?
-        buffer.withUnsafeBytes { raw in
-            do throws(StorageError) { try writeAll(raw) } catch { failure = error }
-        }
-        buffer.removeAll(keepingCapacity: true)
-        if let failure { throw failure }
+        guard buffered > 0 else { return }
+        let pending = buffered
+        buffered = 0
+        try writeAll(UnsafeRawBufferPointer(start: buffer, count: pending))
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(StorageError) {
@@ -175,6 +180,13 @@ final class PosixReadableFile: RandomAccessFile, @unchecked Sendable {
     }
 
     deinit { Glibc.close(fd) }
+
+    func map() -> FileMapping? {
+        guard size > 0, let p = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), p != MAP_FAILED else { return nil }
+        return FileMapping(base: UnsafeRawPointer(p), count: size) { base, count in
+            _ = munmap(UnsafeMutableRawPointer(mutating: base), count)
+        }
+    }
 
     func read(offset: Int, count: Int) throws(StorageError) -> [UInt8] {
         guard offset >= 0, count >= 0 else { throw .invalidArgument("read of \(count) bytes at \(offset) in \(path)") }

@@ -5,6 +5,10 @@ public enum SyncPolicy: Equatable, Sendable, CustomStringConvertible {
     /// fsync in the background every `milliseconds`; a crash may lose that window.
     case periodic(milliseconds: Int)
     /// never fsync the log (the OS writes it back); a machine crash may lose recent writes.
+    /// Under `.periodic` and `.never` the lost writes are those after the last log sync, not
+    /// necessarily a suffix of them (the OS writes pages back in any order, and a log
+    /// replaced by a newer one is synced only by the next sync). A write made with
+    /// `sync: true` is durable with everything written before it.
     case never
 
     /// Parses `always`, `periodic:MS` or `never`.

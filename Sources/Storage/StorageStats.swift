@@ -62,4 +62,11 @@ final class StatsCounters: Sendable {
     @inline(__always) static func add(_ a: borrowing Atomic<UInt64>, _ n: UInt64) {
         a.wrappingAdd(n, ordering: .relaxed)
     }
+
+    /// `add` for a counter only one thread at a time bumps (the commit leader: commits are
+    /// serialised by the write queue, under the store's lock): a plain load and store, no
+    /// locked read-modify-write. Readers still see whole values.
+    @inline(__always) static func addSerialized(_ a: borrowing Atomic<UInt64>, _ n: UInt64) {
+        a.store(a.load(ordering: .relaxed) &+ n, ordering: .relaxed)
+    }
 }

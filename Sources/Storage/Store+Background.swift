@@ -58,6 +58,8 @@ extension Store {
         if let meta = built { edit.addFile(level: levelForFlush(meta), meta) }
         edit.logNumber = walNumber
         try versions.logAndApply(edit)
+        // The flushed memtable's log is no longer needed for recovery.
+        walMutex.withLock { closeRetiredLogs() }
         imm = nil
         StatsCounters.add(counters.flushes, 1)
         mutex.broadcast()
@@ -88,7 +90,7 @@ extension Store {
         let builder = TableBuilder(file: file, options: tableOptions)
         try input.seekToFirst()
         while input.isValid {
-            try builder.add(input.key, input.value)
+            try builder.add(input.keyBytes, input.valueBytes)
             try input.next()
         }
         guard builder.numEntries > 0 else {
@@ -152,9 +154,9 @@ extension Store {
         if c.level == 0 {
             for f in c.inputs[0] { children.append(try tables.table(f.number).makeIterator(fillCache: false)) }
         } else {
-            children.append(LevelIterator(files: c.inputs[0], tables: tables, fillCache: false))
+            children.append(try LevelIterator(files: c.inputs[0], tables: tables, fillCache: false))
         }
-        if !c.inputs[1].isEmpty { children.append(LevelIterator(files: c.inputs[1], tables: tables, fillCache: false)) }
+        if !c.inputs[1].isEmpty { children.append(try LevelIterator(files: c.inputs[1], tables: tables, fillCache: false)) }
         let input = MergingIterator(children)
         var base = BaseLevelChecker(version: version, fromLevel: outputLevel + 1)
         let filter = options.compactionFilter
@@ -185,17 +187,17 @@ extension Store {
             while input.isValid {
                 processed += 1
                 if processed & 255 == 0, immutablePending { try flushInline() }
-                let key = input.key
-                guard key.count >= 8, let trailer = InternalKey.trailer(key) else {
+                let key = input.keyBytes
+                guard key.count >= 8 else {
                     throw .corruption(file: "compaction input", offset: 0, reason: "internal key shorter than its trailer")
                 }
-                let user = key[0..<(key.count - 8)]
+                let trailer = UInt64(littleEndian: key.loadUnaligned(fromByteOffset: key.count - 8, as: UInt64.self))
+                let user = UnsafeRawBufferPointer(rebasing: key[0..<(key.count - 8)])
                 let sequence = trailer >> 8
                 let isDeletion = trailer & 0xff == UInt64(ValueType.deletion.rawValue)
-                let firstOfKey = !hasCurrentUserKey || Bytes.compare(user, currentUserKey) != 0
+                let firstOfKey = !hasCurrentUserKey || currentUserKey.withUnsafeBytes({ TableKeyOrder.compareRaw(user, $0) }) != 0
                 if firstOfKey {
-                    currentUserKey.removeAll(keepingCapacity: true)
-                    currentUserKey.append(contentsOf: user)
+                    currentUserKey.assign(user)
                     hasCurrentUserKey = true
                     lastSequenceForKey = .max
                 }
@@ -209,14 +211,14 @@ extension Store {
                     drop = true
                 } else if !isDeletion, firstOfKey, sequence <= smallestSnapshot, let filter {
                     let isBase = base.isBase(user)
-                    if filter.filter(userKey: user, value: input.value, isBottomLevel: isBase) == .drop {
+                    if filter.filter(userKey: ArraySlice(user), value: ArraySlice(input.valueBytes), isBottomLevel: isBase) == .drop {
                         if isBase { drop = true } else { emitAsDeletion = true }
                     }
                 }
                 lastSequenceForKey = sequence
                 if !drop {
                     if let b = builder, b.estimatedFileSize >= UInt64(options.targetFileSizeBytes),
-                       Bytes.compare(user, lastAddedUserKey) != 0 {
+                       lastAddedUserKey.withUnsafeBytes({ TableKeyOrder.compareRaw(user, $0) }) != 0 {
                         // Cut only between user keys, so no key spans two files of a level.
                         try finishOutput()
                     }
@@ -235,10 +237,9 @@ extension Store {
                         InternalKey.append(userKey: user, sequence: sequence, type: .deletion, to: &rewritten)
                         try builder?.add(rewritten, EmptyCollection<UInt8>())
                     } else {
-                        try builder?.add(key, input.value)
+                        try builder?.add(key, input.valueBytes)
                     }
-                    lastAddedUserKey.removeAll(keepingCapacity: true)
-                    lastAddedUserKey.append(contentsOf: user)
+                    lastAddedUserKey.assign(user)
                 }
                 try input.next()
             }
@@ -274,7 +275,7 @@ struct BaseLevelChecker {
         self.fromLevel = fromLevel
     }
 
-    mutating func isBase(_ userKey: ArraySlice<UInt8>) -> Bool {
+    mutating func isBase<K: ContiguousBytes>(_ userKey: K) -> Bool {
         guard fromLevel < Version.levelCount else { return true }
         for level in fromLevel..<Version.levelCount {
             let files = version.files[level]

@@ -12,7 +12,7 @@ extension Store {
             mutex.unlock()
         }
         writers.append(me)
-        while writers.first !== me { mutex.wait() }
+        while writers.first !== me || soloCommitting { mutex.wait() }
         if let backgroundError { throw backgroundError }
         if closing { throw .closed("store is closing") }
         return try body()

@@ -43,12 +43,29 @@ extension Store {
     /// them to the memtable, and wakes the followers it covered.
     /// `sync: true` fsyncs this write's group whatever the store's policy (for the few
     /// records that must never be lost, such as a counter lease).
+    ///
+    /// A writer that finds no queue and no commit in flight commits alone without queueing
+    /// (`soloCommitting` stands in for its place at the head of the queue); writers that
+    /// arrive meanwhile queue behind it as usual.
     public func write(_ batch: consuming WriteBatch, sync: Bool = false) throws(StorageError) {
         guard !batch.isEmpty else { return }
-        let me = Writer(batch, sync: sync)
         mutex.lock()
+        if writers.isEmpty && !soloCommitting {
+            soloCommitting = true
+            do {
+                try makeRoomForWrite()
+            } catch {
+                soloCommitting = false
+                mutex.broadcast()
+                mutex.unlock()
+                throw error
+            }
+            try commit(batch, sync: sync || options.sync == .always, followers: 0)
+            return
+        }
+        let me = Writer(batch, sync: sync)
         writers.append(me)
-        while !me.done && writers.first !== me { mutex.wait() }
+        while !me.done && (writers.first !== me || soloCommitting) { mutex.wait() }
         if me.done {
             mutex.unlock()
             if let error = me.error { throw error }
@@ -76,8 +93,17 @@ extension Store {
             last = i
             i += 1
         }
+        try commit(group, sync: syncGroup, followers: last + 1)
+    }
+
+    /// Commits `group` as the leader: the WAL record, the memtable, then wakes the covered
+    /// writers (`followers` queued writers at the head of the queue, the leader's own entry
+    /// among them; 0 for a solo commit). Called with the lock held; returns with it released.
+    private func commit(_ group: consuming WriteBatch, sync syncGroup: Bool, followers: Int) throws(StorageError) {
+        let group = group
         let first = versions.lastSequence + 1
-        group.sequence = first
+        // The sequence is stamped on the log record, not on `group`: a batch still shared
+        // with the caller is then never copied.
         versions.lastSequence += SequenceNumber(group.count)
         let table = mem
         let log = wal
@@ -87,22 +113,23 @@ extension Store {
         do throws(StorageError) {
             try walMutex.withLock { () throws(StorageError) in
                 guard let log else { throw StorageError.closed("no write-ahead log") }
-                try log.addRecord(group.rep)
+                try log.addBatchRecord(group.rep, sequence: first)
                 if syncGroup {
+                    try syncRetiredLogs()
                     try log.file.sync()
                     StatsCounters.add(counters.walSyncs, 1)
                 } else {
                     try log.file.flush()
                 }
             }
-            try apply(group, to: table, file: "write batch", offset: 0)
+            try apply(group, sequence: first, to: table, file: "write batch", offset: 0)
         } catch {
             failure = error
         }
-        StatsCounters.add(counters.walBytesWritten, UInt64(group.byteSize))
-        StatsCounters.add(counters.userBytesWritten, UInt64(group.byteSize - WriteBatch.headerSize))
-        StatsCounters.add(counters.writeGroups, 1)
-        StatsCounters.add(counters.writes, UInt64(last + 1))
+        StatsCounters.addSerialized(counters.walBytesWritten, UInt64(group.byteSize))
+        StatsCounters.addSerialized(counters.userBytesWritten, UInt64(group.byteSize - WriteBatch.headerSize))
+        StatsCounters.addSerialized(counters.writeGroups, 1)
+        StatsCounters.addSerialized(counters.writes, UInt64(max(1, followers)))
 
         mutex.lock()
         if let failure {
@@ -112,11 +139,15 @@ extension Store {
         } else {
             visibleSequence = versions.lastSequence
         }
-        for w in writers[0...last] {
-            w.error = failure
-            w.done = true
+        if followers == 0 {
+            soloCommitting = false
+        } else {
+            for w in writers[0..<followers] {
+                w.error = failure
+                w.done = true
+            }
+            writers.removeFirst(followers)
         }
-        writers.removeFirst(last + 1)
         mutex.broadcast()
         mutex.unlock()
         if let failure { throw failure }
@@ -151,16 +182,18 @@ extension Store {
     }
 
     /// Starts a new log and memtable; the full memtable becomes immutable. Lock held.
+    ///
+    /// The old log is neither synced nor closed here (an fsync of a full log on the write
+    /// path would stall writers): it is retired. Any later sync of the log first syncs the
+    /// retired logs and the directory (`syncRetiredLogs`), so a synced write still implies
+    /// every earlier write is durable; once the flush of its memtable is in the manifest,
+    /// the retired log is closed unsynced (the table holds its entries).
     func switchMemtable() throws(StorageError) {
         let number = versions.newFileNumber()
         let file = try fs.createWritable(StoreFiles.logPath(path, number))
-        try fs.syncDirectory(path)
-        try walMutex.withLock { () throws(StorageError) in
-            if let old = wal {
-                // The old log's tail must be durable before its memtable is trusted to a flush.
-                try old.file.sync()
-                try old.file.close()
-            }
+        walMutex.withLock {
+            if let old = wal { retiredLogs.append(old.file) }
+            walDirectoryPending = true
             wal = LogWriter(file: file)
         }
         walNumber = number
@@ -184,6 +217,7 @@ extension Store {
             mutex.unlock()
             walMutex.withLock {
                 do throws(StorageError) {
+                    try syncRetiredLogs()
                     try wal?.file.sync()
                     StatsCounters.add(counters.walSyncs, 1)
                 } catch {
@@ -193,6 +227,30 @@ extension Store {
             mutex.lock()
         }
         mutex.unlock()
+    }
+}
+
+extension Store {
+    /// Syncs and closes the retired logs, and syncs the directory if a log was created
+    /// since the last sync: what must be durable before the current log may be synced.
+    /// `walMutex` held.
+    func syncRetiredLogs() throws(StorageError) {
+        while let old = retiredLogs.first {
+            try old.sync()
+            try old.close()
+            retiredLogs.removeFirst()
+        }
+        if walDirectoryPending {
+            try fs.syncDirectory(path)
+            walDirectoryPending = false
+        }
+    }
+
+    /// Closes the retired logs without syncing them: their memtables are in durable tables
+    /// now. `walMutex` held.
+    func closeRetiredLogs() {
+        for old in retiredLogs { try? old.close() }
+        retiredLogs.removeAll()
     }
 }
 

@@ -28,6 +28,8 @@ public final class Store: @unchecked Sendable {
     /// Sequence up to which writes are applied to the memtable and readable.
     var visibleSequence: SequenceNumber = 0
     var writers: [Writer] = []
+    /// A writer is committing alone, outside the queue (see `write`): queued writers wait.
+    var soloCommitting = false
     var snapshots: [SequenceNumber: Int] = [:]
     var backgroundError: StorageError?
     var closing = false
@@ -36,8 +38,12 @@ public final class Store: @unchecked Sendable {
     var manualCompaction: ManualCompaction?
     var recoveredTornTailBytes = 0
 
-    /// Serialises WAL appends with the periodic syncer.
+    /// Serialises WAL appends with the periodic syncer; guards the two below.
     let walMutex = Condition()
+    /// Logs replaced by a newer one and not yet synced (see `switchMemtable`).
+    var retiredLogs: [WritableFile] = []
+    /// A log was created since the directory was last synced.
+    var walDirectoryPending = false
     let tables: TableCache
     let blockCache: BlockCache
     let counters = StatsCounters()
@@ -132,8 +138,8 @@ public final class Store: @unchecked Sendable {
         mutex.withLock { deleteObsoleteFiles() }
     }
 
-    func apply(_ batch: WriteBatch, to table: MemTable, file: String, offset: Int) throws(StorageError) {
-        try batch.forEach(file: file, offset: offset) { type, key, value, seq in
+    func apply(_ batch: WriteBatch, sequence: SequenceNumber? = nil, to table: MemTable, file: String, offset: Int) throws(StorageError) {
+        try batch.forEach(file: file, offset: offset, sequence: sequence) { type, key, value, seq in
             table.add(sequence: seq, type: type, key: key, value: value)
         }
     }
@@ -163,6 +169,7 @@ public final class Store: @unchecked Sendable {
         var failure: StorageError?
         walMutex.withLock {
             do throws(StorageError) {
+                try syncRetiredLogs()
                 try wal?.file.sync()
                 try wal?.file.close()
             } catch { failure = error }
@@ -177,22 +184,24 @@ public final class Store: @unchecked Sendable {
 
     /// The value of `key`, or nil if absent, as of `snapshot` (or now).
     public func get(_ key: [UInt8], snapshot: Snapshot? = nil) throws(StorageError) -> [UInt8]? {
-        let (sequence, mem, imm, version) = mutex.withLock {
-            (snapshot?.sequence ?? visibleSequence, self.mem, self.imm, versions.current)
+        let (sequence, mem, imm, version, closed) = mutex.withLock {
+            (snapshot?.sequence ?? visibleSequence, self.mem, self.imm, versions.current, closing)
         }
-        if closingNow { throw .closed("get on a closed store") }
+        if closed { throw .closed("get on a closed store") }
         StatsCounters.add(counters.gets, 1)
-        let result: MemTable.Lookup
-        let fromMem = key.withUnsafeBytes { mem.get(userKey: $0, sequence: sequence) }
-        if case .notFound = fromMem {
-            let fromImm = imm.map { m in key.withUnsafeBytes { m.get(userKey: $0, sequence: sequence) } } ?? .notFound
-            if case .notFound = fromImm {
-                result = try version.get(userKey: key, lookupKey: InternalKey.lookup(userKey: key, sequence: sequence), tables: tables)
-            } else {
-                result = fromImm
+        let result = try key.withBytes { (user) throws(StorageError) -> MemTable.Lookup in
+            let fromMem = mem.get(userKey: user, sequence: sequence)
+            guard case .notFound = fromMem else { return fromMem }
+            if let imm {
+                let fromImm = imm.get(userKey: user, sequence: sequence)
+                guard case .notFound = fromImm else { return fromImm }
             }
-        } else {
-            result = fromMem
+            // The lookup key (user key ++ trailer) on the stack.
+            return try withUnsafeTemporaryAllocation(byteCount: user.count + 8, alignment: 8) { (buf) throws(StorageError) -> MemTable.Lookup in
+                if let u = user.baseAddress, user.count > 0 { buf.baseAddress.unsafelyUnwrapped.copyMemory(from: u, byteCount: user.count) }
+                buf.storeBytes(of: (sequence << 8 | UInt64(ValueType.value.rawValue)).littleEndian, toByteOffset: user.count, as: UInt64.self)
+                return try version.get(userKey: user, lookupKey: UnsafeRawBufferPointer(buf), tables: tables)
+            }
         }
         switch result {
         case .notFound, .deleted:
@@ -203,8 +212,6 @@ public final class Store: @unchecked Sendable {
             return value
         }
     }
-
-    private var closingNow: Bool { mutex.withLock { closing } }
 
     /// A read view fixed at the current sequence.
     public func snapshot() -> Snapshot {
@@ -235,7 +242,7 @@ public final class Store: @unchecked Sendable {
         if let imm { children.append(imm.makeIterator()) }
         for f in version.files[0].reversed() { children.append(try tables.table(f.number).makeIterator()) }
         for level in 1..<Version.levelCount where !version.files[level].isEmpty {
-            children.append(LevelIterator(files: version.files[level], tables: tables))
+            children.append(try LevelIterator(files: version.files[level], tables: tables))
         }
         // The iterator holds a snapshot of its own so compaction keeps what it reads.
         let own = snapshot ?? mutex.withLock {

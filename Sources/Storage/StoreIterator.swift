@@ -4,7 +4,7 @@
 /// Usage: `while it.isValid { use(it.key, it.value); try it.next() }`. The iterator starts
 /// positioned at the first key of its range.
 public final class StoreIterator {
-    private let input: InternalIterator
+    private let input: MergingIterator
     private let sequence: SequenceNumber
     private let range: KeyRange
     private let version: Version
@@ -12,17 +12,25 @@ public final class StoreIterator {
     public private(set) var isValid = false
     /// The current user key.
     public private(set) var key: [UInt8] = []
-    /// The current value (may share storage with a cached block).
+    /// The current value. Each step copies it into a buffer the iterator reuses.
     public private(set) var value: ArraySlice<UInt8> = []
     /// The previous key's buffer, reused so that stepping allocates nothing.
     private var previous: [UInt8] = []
+    /// `range.end`, unwrapped once.
+    private let hasEnd: Bool
+    private let end: [UInt8]
+    /// Whether some range tombstone applies (most stores have none).
+    private let checkRangeDeletes: Bool
 
-    init(input: InternalIterator, sequence: SequenceNumber, range: KeyRange, version: Version, snapshot: Snapshot) throws(StorageError) {
+    init(input: MergingIterator, sequence: SequenceNumber, range: KeyRange, version: Version, snapshot: Snapshot) throws(StorageError) {
         self.input = input
         self.sequence = sequence
         self.range = range
         self.version = version
         self.snapshot = snapshot
+        checkRangeDeletes = !version.rangeTombstones.isEmpty
+        hasEnd = range.end != nil
+        end = range.end ?? []
         try seek(range.start ?? [])
     }
 
@@ -50,32 +58,38 @@ public final class StoreIterator {
     private func findNextUserEntry(skipping: Bool) throws(StorageError) {
         var skip = skipping
         while input.isValid {
-            let ikey = input.key
-            guard ikey.count >= 8, let trailer = InternalKey.trailer(ikey) else {
+            let ikey = input.keyBytes
+            guard ikey.count >= 8 else {
                 throw .corruption(file: "iterator", offset: 0, reason: "internal key shorter than its trailer")
             }
+            let trailer = UInt64(littleEndian: ikey.loadUnaligned(fromByteOffset: ikey.count - 8, as: UInt64.self))
             let entrySequence = trailer >> 8
-            let user = ikey[0..<(ikey.count - 8)]
+            let user = UnsafeRawBufferPointer(rebasing: ikey[0..<(ikey.count - 8)])
             if entrySequence > sequence {
                 try input.next()
                 continue
             }
-            if skip, Bytes.compare(user, previous) == 0 {
+            if skip, previous.withUnsafeBytes({ TableKeyOrder.compareRaw(user, $0) }) == 0 {
                 try input.next()
                 continue
             }
-            if let end = range.end, Bytes.compare(user, end) >= 0 { break }
+            if hasEnd, end.withUnsafeBytes({ TableKeyOrder.compareRaw(user, $0) }) >= 0 { break }
             let isDeletion = trailer & 0xff == UInt64(ValueType.deletion.rawValue)
-            if isDeletion || version.isRangeDeleted(user, entrySequence: entrySequence, snapshot: sequence) {
-                previous.removeAll(keepingCapacity: true)
-                previous.append(contentsOf: user)
+            if isDeletion || (checkRangeDeletes && version.isRangeDeleted(user, entrySequence: entrySequence, snapshot: sequence)) {
+                previous.assign(user)
                 skip = true
                 try input.next()
                 continue
             }
-            key.removeAll(keepingCapacity: true)
-            key.append(contentsOf: user)
-            value = input.value
+            key.assign(user)
+            let v = input.valueBytes
+            if value.count == v.count {
+                // Same size as the last value (the common case): overwrite in place. A copy
+                // the caller still holds is left alone by copy-on-write.
+                if let src = v.baseAddress { value.withUnsafeMutableBytes { $0.baseAddress.unsafelyUnwrapped.copyMemory(from: src, byteCount: v.count) } }
+            } else {
+                value.replaceSubrange(value.startIndex..<value.endIndex, with: v)
+            }
             isValid = true
             return
         }

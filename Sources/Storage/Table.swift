@@ -4,6 +4,11 @@
 // and the bloom filter, which stay in memory for the table's life. Data blocks are read on
 // demand, checksum-verified, parsed and, when a cache is given, shared through it.
 //
+// When the file system can map the file (`RandomAccessFile.map`), data blocks are slices of
+// the mapping: no system call and no copy per block (LevelDB maps its tables too). The file
+// never changes once written, so each block's checksum is verified the first time it is
+// used, and a bit per block records that; later uses of the block skip the CRC.
+//
 // Thread-safety: a `Table` is immutable after `open`; `get`, `makeIterator` and
 // `approximateOffset` may run on many threads at once (the file is read with positional
 // reads, the cache has its own locks). Each iterator belongs to one thread at a time.
@@ -20,9 +25,13 @@ public final class Table: Sendable {
     let filter: BloomFilter?
     /// End of the area where blocks may lie (the footer's offset).
     let blocksEnd: UInt64
+    /// The whole file, when it could be mapped.
+    let mapping: FileMapping?
+    /// One bit per data block (index entry): its checksum has been verified.
+    let verified: VerifiedBits
 
     private init(file: any RandomAccessFile, fileNumber: UInt64, cache: BlockCache?, verifyChecksums: Bool,
-                 indexBlock: Block, filter: BloomFilter?, blocksEnd: UInt64) {
+                 indexBlock: Block, filter: BloomFilter?, blocksEnd: UInt64, mapping: FileMapping?) {
         self.file = file
         self.fileNumber = fileNumber
         self.fileSize = UInt64(file.size)
@@ -31,6 +40,8 @@ public final class Table: Sendable {
         self.indexBlock = indexBlock
         self.filter = filter
         self.blocksEnd = blocksEnd
+        self.mapping = mapping
+        verified = VerifiedBits(count: indexBlock.restartCount)
     }
 
     /// Opens a table; a bad footer, index or filter throws `.corruption` naming the file.
@@ -54,8 +65,9 @@ public final class Table: Sendable {
         var cursor = BlockCursor(block: meta)
         try cursor.seekToFirst()
         while cursor.isValid {
-            if cursor.key == TableFormat.filterMetaKey {
-                guard let handle = BlockHandle.decode(cursor.value) else {
+            if TableFormat.filterMetaKey.withUnsafeBytes({ Bytes.compare(cursor.keyBytes, $0) }) == 0 {
+                var p = 0
+                guard let handle = BlockHandle.decode(cursor.valueBytes, at: &p) else {
                     throw meta.corruption("bad filter handle in metaindex")
                 }
                 let block = try readRawBlock(file, handle, verify: true, end: end)
@@ -63,8 +75,10 @@ public final class Table: Sendable {
             }
             try cursor.next()
         }
+        let mapping = file.map()
         return Table(file: file, fileNumber: fileNumber, cache: cache, verifyChecksums: verifyChecksums,
-                     indexBlock: indexBlock, filter: filter, blocksEnd: end)
+                     indexBlock: indexBlock, filter: filter, blocksEnd: end,
+                     mapping: mapping.flatMap { $0.count == size ? $0 : nil })
     }
 
     /// The first entry whose internal key is >= `lookupKey`, if it has the same user key;
@@ -74,26 +88,30 @@ public final class Table: Sendable {
         guard lookupKey.count >= InternalKey.trailerSize else {
             throw .invalidArgument("lookup key of \(lookupKey.count) bytes has no internal key trailer")
         }
-        return try lookupKey.withUnsafeBufferPointer { (raw) throws(StorageError) -> (key: [UInt8], value: [UInt8])? in
-            let target = UnsafeRawBufferPointer(raw)
-            let user = UnsafeRawBufferPointer(rebasing: target[0..<(target.count - InternalKey.trailerSize)])
-            if let filter, !filter.mayContain(userKey: user) { return nil }
-            guard var entry = try indexLowerBound(target) else { return nil }
-            var cursor = BlockCursor(block: try dataBlock(entry.handle, fillCache: true))
-            while true {
-                try cursor.seek(target)
-                if cursor.isValid {
-                    let same = cursor.key.withUnsafeBytes { k in
-                        k.count >= InternalKey.trailerSize
-                            && Bytes.compare(UnsafeRawBufferPointer(rebasing: k[0..<(k.count - InternalKey.trailerSize)]), user) == 0
-                    }
-                    return same ? (cursor.key, Array(cursor.value)) : nil
-                }
-                // Every key of that block is < target: the answer is the next block's first.
-                guard let next = try indexEntry(at: entry.index + 1) else { return nil }
-                entry = next
-                cursor.reset(to: try dataBlock(entry.handle, fillCache: true))
+        return try lookupKey.withBytes { (target) throws(StorageError) in
+            try get(target) { key, value in (Array(key), Array(value)) }
+        }
+    }
+
+    /// `get` without copies: `body` sees the entry's key and value (valid only inside it).
+    /// `target` must be an internal key (>= 8 bytes).
+    func get<R>(_ target: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> R) throws(StorageError) -> R? {
+        let user = UnsafeRawBufferPointer(rebasing: target[0..<(target.count - InternalKey.trailerSize)])
+        if let filter, !filter.mayContain(userKey: user) { return nil }
+        guard var entry = try indexLowerBound(target) else { return nil }
+        var cursor = BlockCursor(block: try dataBlock(entry, fillCache: true))
+        while true {
+            try cursor.seek(target)
+            if cursor.isValid {
+                let k = cursor.keyBytes
+                let same = k.count >= InternalKey.trailerSize
+                    && Bytes.compare(UnsafeRawBufferPointer(rebasing: k[0..<(k.count - InternalKey.trailerSize)]), user) == 0
+                return same ? body(k, cursor.valueBytes) : nil
             }
+            // Every key of that block is < target: the answer is the next block's first.
+            guard let next = try indexEntry(at: entry.index + 1) else { return nil }
+            entry = next
+            cursor.reset(to: try dataBlock(entry, fillCache: true))
         }
     }
 
@@ -177,13 +195,32 @@ public final class Table: Sendable {
 
     // MARK: - Block reads
 
-    /// A data block, from the cache when present.
-    func dataBlock(_ handle: BlockHandle, fillCache: Bool) throws(StorageError) -> Block {
-        guard let cache else { return try Table.readBlock(file, handle, verify: verifyChecksums, end: blocksEnd) }
+    /// The data block of index entry `entry`, from the cache when present.
+    func dataBlock(_ entry: IndexEntry, fillCache: Bool) throws(StorageError) -> Block {
+        let handle = entry.handle
+        guard let cache else { return try readDataBlock(entry) }
         if let block = cache.lookup(fileNumber: fileNumber, offset: handle.offset) { return block }
-        let block = try Table.readBlock(file, handle, verify: verifyChecksums, end: blocksEnd)
+        let block = try readDataBlock(entry)
         if fillCache { cache.insert(fileNumber: fileNumber, offset: handle.offset, block: block) }
         return block
+    }
+
+    /// Reads (or slices from the mapping) and parses a data block, verifying its checksum
+    /// if `verifyChecksums` and it was not verified before.
+    func readDataBlock(_ entry: IndexEntry) throws(StorageError) -> Block {
+        guard let mapping else { return try Table.readBlock(file, entry.handle, verify: verifyChecksums, end: blocksEnd) }
+        let handle = entry.handle
+        try Table.checkBounds(handle, end: blocksEnd, path: file.path)
+        let offset = Int(handle.offset), size = Int(handle.size)
+        let raw = UnsafeRawBufferPointer(start: mapping.base + offset, count: size + TableFormat.blockTrailerSize)
+        if verifyChecksums && !verified.contains(entry.index) {
+            try Table.verifyChecksum(raw, size: size, path: file.path, offset: offset)
+            verified.insert(entry.index)
+        }
+        guard raw[size] == TableFormat.compressionNone else {
+            throw .corruption(file: file.path, offset: offset, reason: "unknown compression type \(raw[size])")
+        }
+        return try Block(mapping: mapping, offset: offset, contentSize: size, file: file.path)
     }
 
     static func readBlock(_ file: any RandomAccessFile, _ handle: BlockHandle, verify: Bool, end: UInt64) throws(StorageError) -> Block {
@@ -191,26 +228,35 @@ public final class Table: Sendable {
         return try Block(bytes: bytes, contentSize: Int(handle.size), file: file.path, fileOffset: Int(handle.offset))
     }
 
-    /// Reads block contents plus trailer; checks bounds, the compression type and (if
-    /// `verify`) the checksum. The result's first `handle.size` bytes are the contents.
-    static func readRawBlock(_ file: any RandomAccessFile, _ handle: BlockHandle, verify: Bool, end: UInt64) throws(StorageError) -> [UInt8] {
+    /// Throws unless the block and its trailer lie inside the first `end` bytes.
+    static func checkBounds(_ handle: BlockHandle, end: UInt64, path: String) throws(StorageError) {
         let trailer = UInt64(TableFormat.blockTrailerSize)
         guard end >= trailer, handle.size <= end - trailer, handle.offset <= end - trailer - handle.size else {
             let offset = handle.offset <= UInt64(Int.max) ? Int(handle.offset) : Int.max
-            throw .corruption(file: file.path, offset: offset,
+            throw .corruption(file: path, offset: offset,
                               reason: "block handle (offset \(handle.offset), size \(handle.size)) is outside the file's \(end) block bytes")
         }
+    }
+
+    /// Checks the masked CRC in the trailer of `raw` (contents of `size` bytes + trailer).
+    static func verifyChecksum(_ raw: UnsafeRawBufferPointer, size: Int, path: String, offset: Int) throws(StorageError) {
+        guard let stored = Coding.fixed32(raw, at: size + 1),
+              CRC32C.unmask(stored) == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0...size])) else {
+            throw .corruption(file: path, offset: offset, reason: "block checksum mismatch")
+        }
+    }
+
+    /// Reads block contents plus trailer; checks bounds, the compression type and (if
+    /// `verify`) the checksum. The result's first `handle.size` bytes are the contents.
+    static func readRawBlock(_ file: any RandomAccessFile, _ handle: BlockHandle, verify: Bool, end: UInt64) throws(StorageError) -> [UInt8] {
+        try checkBounds(handle, end: end, path: file.path)
         let offset = Int(handle.offset), size = Int(handle.size)
         let bytes = try file.read(offset: offset, count: size + TableFormat.blockTrailerSize)
         guard bytes.count == size + TableFormat.blockTrailerSize else {
             throw .corruption(file: file.path, offset: offset, reason: "truncated block")
         }
         if verify {
-            let valid: Bool = bytes.withUnsafeBytes { buf in
-                guard let stored = Coding.fixed32(buf, at: size + 1) else { return false }
-                return CRC32C.unmask(stored) == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buf[0...size]))
-            }
-            guard valid else { throw .corruption(file: file.path, offset: offset, reason: "block checksum mismatch") }
+            try bytes.withBytes { (buf) throws(StorageError) in try verifyChecksum(buf, size: size, path: file.path, offset: offset) }
         }
         guard bytes[size] == TableFormat.compressionNone else {
             throw .corruption(file: file.path, offset: offset, reason: "unknown compression type \(bytes[size])")
@@ -245,7 +291,7 @@ public final class Table: Sendable {
 /// The two-level iterator of a table: a position in the index (an entry number, found by
 /// binary search without copying keys) and a cursor over the data block it points to.
 final class TableIterator: InternalIterator {
-    let table: Table
+    private(set) var table: Table
     let fillCache: Bool
     /// Index entry of the loaded data block.
     private var indexPosition = 0
@@ -259,9 +305,17 @@ final class TableIterator: InternalIterator {
         data = BlockCursor(block: table.indexBlock)  // placeholder until a data block loads
     }
 
+    /// Walks another table from now on (a level's next file), keeping the key buffer.
+    func reset(to table: Table) {
+        self.table = table
+        loadedHandle = nil
+        hasData = false
+        data.reset(to: table.indexBlock)
+    }
+
     var isValid: Bool { hasData && data.isValid }
-    var key: [UInt8] { data.key }
-    var value: ArraySlice<UInt8> { data.value }
+    var keyBytes: UnsafeRawBufferPointer { data.keyBytes }
+    var valueBytes: UnsafeRawBufferPointer { data.valueBytes }
 
     func seekToFirst() throws(StorageError) {
         do throws(StorageError) {
@@ -274,12 +328,9 @@ final class TableIterator: InternalIterator {
         }
     }
 
-    func seek(_ target: [UInt8]) throws(StorageError) {
+    func seek(_ target: UnsafeRawBufferPointer) throws(StorageError) {
         do throws(StorageError) {
-            let entry = try target.withUnsafeBufferPointer { (t) throws(StorageError) in
-                try table.indexLowerBound(UnsafeRawBufferPointer(t))
-            }
-            try load(entry)
+            try load(table.indexLowerBound(target))
             if hasData { try data.seek(target) }
             try skipExhaustedBlocks()
         } catch {
@@ -307,7 +358,7 @@ final class TableIterator: InternalIterator {
         }
         if entry.handle != loadedHandle {
             loadedHandle = nil
-            let block = try table.dataBlock(entry.handle, fillCache: fillCache)
+            let block = try table.dataBlock(entry, fillCache: fillCache)
             data.reset(to: block)
             loadedHandle = entry.handle
         }

@@ -67,34 +67,30 @@ public final class TableBuilder {
 
     /// Appends an entry; `internalKey` must sort after the previous one.
     public func add<V: Collection>(_ internalKey: [UInt8], _ value: V) throws(StorageError) where V.Element == UInt8 {
+        try internalKey.withBytes { (key) throws(StorageError) in try add(key, value) }
+    }
+
+    /// Appends an entry from raw bytes (the compaction and flush path: no copies).
+    func add<V: Collection>(_ key: UnsafeRawBufferPointer, _ value: V) throws(StorageError) where V.Element == UInt8 {
         precondition(!closed, "add after finish or abandon")
         if let failure { throw failure }
-        precondition(internalKey.count >= InternalKey.trailerSize, "not an internal key")
-        precondition(numEntries == 0 || lastKey.withUnsafeBytes { last in
-            internalKey.withUnsafeBytes { TableKeyOrder.compare(last, $0) < 0 }
-        }, "table entries must be added in increasing internal key order")
+        precondition(key.count >= InternalKey.trailerSize, "not an internal key")
+        precondition(numEntries == 0 || lastKey.withUnsafeBytes { last in TableKeyOrder.compare(last, key) < 0 },
+                     "table entries must be added in increasing internal key order")
         if let handle = pendingHandle {
-            let separator = TableBuilder.shortestSeparator(lastKey, internalKey)
+            let separator = TableBuilder.shortestSeparator(lastKey, Array(key))
             indexBlock.add(separator, handle.encoded)
             pendingHandle = nil
         }
-        internalKey.withUnsafeBytes { key in
-            if options.bloomBitsPerKey > 0 {
-                let user = UnsafeRawBufferPointer(rebasing: key[0..<(key.count - InternalKey.trailerSize)])
-                let h = BloomFilter.hash(user)
-                // Versions of one user key are adjacent: hash it once.
-                if filterHashes.last != h { filterHashes.append(h) }
-            }
-            dataBlock.add(key, value)
+        if options.bloomBitsPerKey > 0 {
+            let user = UnsafeRawBufferPointer(rebasing: key[0..<(key.count - InternalKey.trailerSize)])
+            let h = BloomFilter.hash(user)
+            // Versions of one user key are adjacent: hash it once.
+            if filterHashes.last != h { filterHashes.append(h) }
         }
-        if numEntries == 0 { smallestKey = internalKey }
-        if lastKey.count == internalKey.count {
-            // Fixed-size keys (the common case): overwrite in place, no reallocation.
-            lastKey.withUnsafeMutableBytes { dst in internalKey.withUnsafeBytes { dst.copyMemory(from: $0) } }
-        } else {
-            lastKey.removeAll(keepingCapacity: true)
-            lastKey.append(contentsOf: internalKey)
-        }
+        dataBlock.add(key, value)
+        if numEntries == 0 { smallestKey = Array(key) }
+        lastKey.assign(key)
         numEntries += 1
         if dataBlock.sizeEstimate >= options.blockSizeBytes { try flushDataBlock() }
     }

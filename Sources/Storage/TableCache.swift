@@ -33,11 +33,11 @@ final class TableCache: @unchecked Sendable {
     func table(_ number: UInt64) throws(StorageError) -> Table {
         let cached: Table? = state.withLock { s in
             s.clock += 1
-            guard var entry = s.tables[number] else { return nil }
-            entry.lastUse = s.clock
-            s.tables[number] = entry
+            // One hash lookup: mark the entry through its index.
+            guard let i = s.tables.index(forKey: number) else { return nil }
+            s.tables.values[i].lastUse = s.clock
             s.hits += 1
-            return entry.table
+            return s.tables.values[i].table
         }
         if let cached { return cached }
         let file = try fileSystem.openReadable(StoreFiles.tablePath(directory, number))

@@ -10,45 +10,67 @@ final class Version: @unchecked Sendable {
     let files: [[FileMetaData]]
     let rangeTombstones: [RangeTombstone]
 
+    /// Where this version counts its files while it lives (set once, when installed).
+    private var registry: LiveFiles?
+
     init(files: [[FileMetaData]], rangeTombstones: [RangeTombstone]) {
         self.files = files
         self.rangeTombstones = rangeTombstones
     }
 
+    deinit { registry?.remove(files.joined().map(\.number)) }
+
+    /// Counts this version's files in `live` until it is freed. Called once, before the
+    /// version is published (the store's lock held).
+    func register(in live: LiveFiles) {
+        guard registry == nil else { return }
+        live.add(files.joined().map(\.number))
+        registry = live
+    }
+
     static let empty = Version(files: Array(repeating: [], count: levelCount), rangeTombstones: [])
 
     /// What the tables say about `userKey` at `sequence` (newest entry not newer).
-    func get(userKey: [UInt8], lookupKey: [UInt8], tables: TableCache) throws(StorageError) -> MemTable.Lookup {
-        for f in files[0].reversed() where Bytes.compare(f.smallestUserKey, userKey) <= 0 && Bytes.compare(userKey, f.largestUserKey) <= 0 {
-            if let found = try lookup(f, userKey: userKey, lookupKey: lookupKey, tables: tables) { return found }
+    /// `lookupKey` is `userKey` with the lookup trailer for `sequence`.
+    func get(userKey: UnsafeRawBufferPointer, lookupKey: UnsafeRawBufferPointer, tables: TableCache) throws(StorageError) -> MemTable.Lookup {
+        for f in files[0].reversed() {
+            let inRange = f.smallestUserKey.withUnsafeBytes { Bytes.compare($0, userKey) <= 0 }
+                && f.largestUserKey.withUnsafeBytes { Bytes.compare(userKey, $0) <= 0 }
+            if inRange, let found = try lookup(f, userKey: userKey, lookupKey: lookupKey, tables: tables) { return found }
         }
         for level in 1..<Version.levelCount {
             let levelFiles = files[level]
             guard !levelFiles.isEmpty else { continue }
             let i = Version.findFile(levelFiles, lookupKey)
-            guard i < levelFiles.count, Bytes.compare(levelFiles[i].smallestUserKey, userKey) <= 0 else { continue }
+            guard i < levelFiles.count, levelFiles[i].smallestUserKey.withUnsafeBytes({ Bytes.compare($0, userKey) <= 0 }) else { continue }
             if let found = try lookup(levelFiles[i], userKey: userKey, lookupKey: lookupKey, tables: tables) { return found }
         }
         return .notFound
     }
 
-    private func lookup(_ f: FileMetaData, userKey: [UInt8], lookupKey: [UInt8], tables: TableCache) throws(StorageError) -> MemTable.Lookup? {
+    private func lookup(_ f: FileMetaData, userKey: UnsafeRawBufferPointer, lookupKey: UnsafeRawBufferPointer, tables: TableCache) throws(StorageError) -> MemTable.Lookup? {
         let table = try tables.table(f.number)
-        guard let entry = try table.get(lookupKey) else { return nil }
-        guard let trailer = InternalKey.trailer(entry.key),
-              Bytes.compare(InternalKey.userKey(entry.key), userKey) == 0 else { return nil }
-        let seq = trailer >> 8
-        return trailer & 0xff == UInt64(ValueType.deletion.rawValue) ? .deleted(seq) : .value(entry.value, seq)
+        let found = try table.get(lookupKey) { key, value -> MemTable.Lookup? in
+            guard let trailer = InternalKey.trailer(key),
+                  Bytes.compare(UnsafeRawBufferPointer(rebasing: key[0..<(key.count - 8)]), userKey) == 0 else { return nil }
+            let seq = trailer >> 8
+            return trailer & 0xff == UInt64(ValueType.deletion.rawValue) ? .deleted(seq) : .value(Array(value), seq)
+        }
+        return found ?? nil
     }
 
     /// Index of the first file whose largest key is >= `internalKey` (files.count if none).
-    static func findFile(_ files: [FileMetaData], _ internalKey: [UInt8]) -> Int {
+    static func findFile(_ files: [FileMetaData], _ internalKey: UnsafeRawBufferPointer) -> Int {
         var lo = 0, hi = files.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if InternalKey.compare(files[mid].largest, internalKey) < 0 { lo = mid + 1 } else { hi = mid }
+            if files[mid].largest.withUnsafeBytes({ TableKeyOrder.compare($0, internalKey) }) < 0 { lo = mid + 1 } else { hi = mid }
         }
         return lo
+    }
+
+    static func findFile(_ files: [FileMetaData], _ internalKey: [UInt8]) -> Int {
+        internalKey.withUnsafeBytes { findFile(files, $0) }
     }
 
     /// Files of `level` whose user-key range intersects [smallest, largest] (user keys).

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The store's metadata: the current `Version`, file numbering, the last sequence, the live
 /// WAL number, and the manifest that records every change as a `VersionEdit`.
 ///
@@ -14,10 +16,11 @@ final class VersionSet {
     private var manifest: LogWriter?
     /// Where the next compaction of each level starts (round robin over the key space).
     var compactPointers: [[UInt8]] = Array(repeating: [], count: Version.levelCount)
-    /// Versions still referenced by readers; their files must not be deleted.
-    private var live: [WeakVersion] = []
-
-    private struct WeakVersion { weak var version: Version? }
+    /// Files named by versions still referenced by readers (they must not be deleted). A
+    /// count per file kept by the versions themselves, not weak references: a weakly
+    /// referenced object's every retain and release takes a slow path, and readers retain
+    /// the current version on every get.
+    private let live = LiveFiles()
 
     init(directory: String, fileSystem: FileSystem) {
         self.directory = directory
@@ -108,16 +111,13 @@ final class VersionSet {
     }
 
     private func install(_ version: Version) {
+        version.register(in: live)
         current = version
-        live.removeAll { $0.version == nil }
-        live.append(WeakVersion(version: version))
     }
 
     /// Every table file some live version still names.
     func liveFiles() -> Set<UInt64> {
-        var numbers = current.allFileNumbers()
-        for w in live { if let v = w.version { numbers.formUnion(v.allFileNumbers()) } }
-        return numbers
+        current.allFileNumbers().union(live.numbers)
     }
 
     func closeManifest() {
@@ -160,4 +160,24 @@ struct VersionBuilder {
         }
         return Version(files: levels, rangeTombstones: tombstones)
     }
+}
+
+/// How many live versions name each table file. Versions add themselves when installed and
+/// remove themselves when freed (on whatever thread drops the last reference).
+final class LiveFiles: Sendable {
+    private let counts = Mutex<[UInt64: Int]>([:])
+
+    func add(_ numbers: [UInt64]) {
+        counts.withLock { c in for n in numbers { c[n, default: 0] += 1 } }
+    }
+
+    func remove(_ numbers: [UInt64]) {
+        counts.withLock { c in
+            for n in numbers {
+                if let k = c[n], k > 1 { c[n] = k - 1 } else { c.removeValue(forKey: n) }
+            }
+        }
+    }
+
+    var numbers: Set<UInt64> { counts.withLock { Set($0.keys) } }
 }

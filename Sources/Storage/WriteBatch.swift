@@ -54,8 +54,13 @@ public struct WriteBatch: Sendable {
     }
 
     public mutating func clear() {
-        rep.removeAll(keepingCapacity: true)
-        rep.append(contentsOf: repeatElement(0, count: WriteBatch.headerSize))
+        if rep.count >= WriteBatch.headerSize {
+            // Keep the storage: drop the records, zero the header in place.
+            rep.removeSubrange(WriteBatch.headerSize...)
+            _ = rep.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        } else {
+            rep = [UInt8](repeating: 0, count: WriteBatch.headerSize)
+        }
     }
 
     /// Appends every record of `other` (used by group commit).
@@ -66,12 +71,14 @@ public struct WriteBatch: Sendable {
 
     /// Calls `body(type, key, value)` for each record in order, with sequence numbers
     /// starting at `sequence`. Throws corruption (naming `file`/`offset`) on malformed bytes.
-    func forEach(file: String, offset: Int,
+    /// `sequence` overrides the batch's own (the group commit path, which does not stamp it).
+    func forEach(file: String, offset: Int, sequence: SequenceNumber? = nil,
                  _ body: (ValueType, UnsafeRawBufferPointer, UnsafeRawBufferPointer, SequenceNumber) -> Void) throws(StorageError) {
         try rep.withBytes { (buf) throws(StorageError) in
-            guard buf.count >= WriteBatch.headerSize, let seq = Coding.fixed64(buf, at: 0), let n = Coding.fixed32(buf, at: 8) else {
+            guard buf.count >= WriteBatch.headerSize, let stored = Coding.fixed64(buf, at: 0), let n = Coding.fixed32(buf, at: 8) else {
                 throw .corruption(file: file, offset: offset, reason: "write batch shorter than its header")
             }
+            let seq = sequence ?? stored
             var at = WriteBatch.headerSize
             var found: UInt32 = 0
             while at < buf.count {

@@ -22,6 +22,18 @@ final class BloomFilterTests: XCTestCase {
         XCTAssertEqual(hash([0x69, 0xb8, 0xc0, 0x88]), 3_416_318_611)
     }
 
+    func testFastModuloEqualsRemainderForEveryKindOfOperand() {
+        var rng = SplitMix(seed: 0x5EED_0003)
+        let divisors: [UInt32] = [1, 2, 3, 7, 8, 64, 1000, 65_536, 99_991, 1 << 31, UInt32.max - 1, UInt32.max]
+            + (0..<200).map { _ in UInt32.random(in: 1...UInt32.max, using: &rng) }
+        for d in divisors {
+            let m = FastModulo(d)
+            for x in [0, 1, d - 1, d, d &+ 1, UInt32.max, UInt32.max - 1] + (0..<500).map({ _ in UInt32.random(in: 0...UInt32.max, using: &rng) }) {
+                if m.reduce(x) != x % d { return XCTFail("\(x) % \(d): \(m.reduce(x)) (seed 0x5EED_0003)") }
+            }
+        }
+    }
+
     func testProbeCountIsBitsTimesLn2RoundedAndClamped() {
         XCTAssertEqual(BloomFilter.probeCount(bitsPerKey: 10), 7)
         XCTAssertEqual(BloomFilter.probeCount(bitsPerKey: 0), 1)

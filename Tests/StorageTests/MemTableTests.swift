@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+import Synchronization
 import XCTest
 @testable import Storage
 
@@ -65,5 +68,115 @@ final class MemTableTests: XCTestCase {
         let before = t.approximateMemoryUsage
         for i in 0..<100 { add(t, "key\(i)", SequenceNumber(i + 1), String(repeating: "x", count: 100)) }
         XCTAssertGreaterThan(t.approximateMemoryUsage - before, 100 * 110)
+    }
+
+    func testAscendingRunsMixedWithRandomKeysKeepOrder() throws {
+        // Ascending inserts take the "after the last node" shortcut; random ones search.
+        let t = MemTable()
+        var rng = SplitMix(seed: 0x5EED_0002)
+        var expected: [[UInt8]] = []
+        var seq: SequenceNumber = 0
+        for run in 0..<60 {
+            let base = Int.random(in: 0..<5_000, using: &rng)
+            let length = run % 3 == 0 ? 1 : Int.random(in: 1..<80, using: &rng)
+            for i in 0..<length {
+                seq += 1
+                let key = String(format: "k%06d", base + i * (run % 2 == 0 ? 1 : 7))
+                add(t, key, seq, "v\(seq)")
+                expected.append(InternalKey.make(userKey: Array(key.utf8), sequence: seq, type: .value))
+            }
+        }
+        expected.sort { InternalKey.compare($0, $1) < 0 }
+        let it = t.makeIterator()
+        try it.seekToFirst()
+        var seen: [[UInt8]] = []
+        while it.isValid {
+            seen.append(it.key)
+            try it.next()
+        }
+        XCTAssertEqual(seen, expected, "seed 0x5EED_0002")
+        for probe in stride(from: 0, to: expected.count, by: 13) {
+            try it.seek(expected[probe])
+            XCTAssertEqual(it.key, expected[probe])
+        }
+    }
+
+    func testReadersSeeASortedPrefixWhileOneWriterInserts() throws {
+        // The skiplist takes no lock: readers must still see only whole entries, in order.
+        let t = MemTable()
+        let total = 20_000
+        var order = Array(0..<total)
+        var rng = SplitMix(seed: 0x5EED_0001)
+        order.shuffle(using: &rng)
+        let done = Atomic<Bool>(false)
+        let failures = Mutex<[String]>([])
+        let group = DispatchGroup()
+        for r in 0..<3 {
+            DispatchQueue.global().async(group: group) {
+                var rounds = 0
+                var lastCount = 0
+                while rounds < 10_000 {
+                    let finished = done.load(ordering: .acquiring)
+                    let it = t.makeIterator()
+                    var seen = 0
+                    var previous: [UInt8] = []
+                    do {
+                        try it.seekToFirst()
+                        while it.isValid {
+                            let key = it.key
+                            if !previous.isEmpty && InternalKey.compare(previous, key) >= 0 {
+                                failures.withLock { $0.append("reader \(r): out of order") }
+                                return
+                            }
+                            let user = String(decoding: InternalKey.userKey(key), as: UTF8.self)
+                            if Array(it.value) != Array("v-\(user)".utf8) {
+                                failures.withLock { $0.append("reader \(r): torn value for \(user)") }
+                                return
+                            }
+                            previous = key
+                            seen += 1
+                            try it.next()
+                        }
+                    } catch {
+                        failures.withLock { $0.append("reader \(r): \(error)") }
+                        return
+                    }
+                    if seen < lastCount {
+                        failures.withLock { $0.append("reader \(r): saw \(seen) entries after \(lastCount)") }
+                        return
+                    }
+                    lastCount = seen
+                    rounds += 1
+                    if finished {
+                        if seen != total { failures.withLock { $0.append("reader \(r): \(seen) of \(total) at the end") } }
+                        return
+                    }
+                }
+            }
+        }
+        for (seq, i) in order.enumerated() {
+            let key = String(format: "k%06d", i)
+            add(t, key, SequenceNumber(seq + 1), "v-\(key)")
+        }
+        done.store(true, ordering: .releasing)
+        group.wait()
+        XCTAssertEqual(failures.withLock { $0 }, [], "seed 0x5EED_0001")
+        for i in stride(from: 0, to: total, by: 97) {
+            let key = String(format: "k%06d", i)
+            XCTAssertEqual(get(t, key, at: SequenceNumber(total)), "v-\(key)")
+        }
+    }
+}
+
+/// A seeded generator (splitmix64), so a failing shuffle can be replayed.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -103,6 +103,31 @@ final class StoreTests: XCTestCase {
         try store.close()
     }
 
+    func testTablesOfALiveIteratorAreKeptUntilItIsReleased() throws {
+        let (store, fs) = try openMemory()
+        for i in 0..<1_000 { try store.put(.init(String(format: "k%04d", i)), .init("a")) }
+        try store.compactRange()
+        let tables = { Set(try fs.children("/db").filter { $0.hasSuffix(".sst") }) }
+        let before = try tables()
+        var it: StoreIterator? = try store.makeIterator()
+        for i in 0..<1_000 { try store.put(.init(String(format: "k%04d", i)), .init("b")) }
+        try store.compactRange()
+        XCTAssertTrue(before.isSubset(of: try tables()), "tables a live iterator reads were deleted")
+        var count = 0
+        while let i = it, i.isValid {
+            XCTAssertEqual(Array(i.value), .init("a"))
+            count += 1
+            try i.next()
+        }
+        XCTAssertEqual(count, 1_000)
+        it = nil
+        // The next background step deletes what no live version names any more.
+        try store.put(.init("z"), .init("z"))
+        try store.compactRange()
+        XCTAssertTrue(before.isDisjoint(with: try tables()), "obsolete tables outlived every reader")
+        try store.close()
+    }
+
     func testDeleteRangeHidesKeysAndSurvivesReopenAndCompaction() throws {
         let (store, fs) = try openMemory()
         for i in 0..<2_000 { try store.put(.init(String(format: "p%02d/%04d", i % 10, i)), .init("v\(i)")) }

@@ -106,6 +106,29 @@ final class TableTests: XCTestCase {
         }
     }
 
+    func testTableReadsBlocksWithReadWhenTheFileCannotBeMapped() throws {
+        let fs = try memoryFS()
+        let input = entries(count: 3000)
+        try write(input, to: fs, options: TableOptions(blockSizeBytes: 512))
+        let file = UnmappedFile(try fs.openReadable(path))
+        let table = try Table.open(file: file, fileNumber: 7, cache: BlockCache(capacityBytes: 16 << 10))
+        XCTAssertNil(table.mapping)
+        XCTAssertNotNil(table_mapped(fs), "the memory file system maps (copies) files")
+        let got = try scan(table.makeIterator())
+        XCTAssertTrue(got.count == input.count && zip(got, input).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 })
+        for i in stride(from: 0, to: input.count, by: 37) {
+            XCTAssertEqual(try table.get(ikey(userKey(2 * i), 5000))?.value, input[i].1)
+            XCTAssertNil(try table.get(ikey(userKey(2 * i + 1), 5000)))
+        }
+        fs.corrupt(path, at: 10)
+        let corrupted = try Table.open(file: UnmappedFile(try fs.openReadable(path)), fileNumber: 8, cache: nil)
+        assertCorruption({ _ = try corrupted.get(ikey(userKey(0), 5000)) }, offset: 0, reason: "checksum")
+    }
+
+    private func table_mapped(_ fs: MemoryFileSystem) -> FileMapping? {
+        try? open(fs).mapping
+    }
+
     func testEmptyTableHasNoEntries() throws {
         let fs = try memoryFS()
         let builder = try write([], to: fs)
@@ -494,4 +517,13 @@ final class TableTests: XCTestCase {
         XCTAssertTrue(got.count == input.count && zip(got, input).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 })
         XCTAssertEqual(try table.get(ikey(userKey(20), 5000))?.value, input[10].1)
     }
+}
+
+/// A file that cannot be mapped: tables read its blocks with `read`.
+final class UnmappedFile: RandomAccessFile, @unchecked Sendable {
+    let inner: RandomAccessFile
+    init(_ inner: RandomAccessFile) { self.inner = inner }
+    var path: String { inner.path }
+    var size: Int { inner.size }
+    func read(offset: Int, count: Int) throws(StorageError) -> [UInt8] { try inner.read(offset: offset, count: count) }
 }

@@ -51,6 +51,25 @@ final class VersionEditTests: XCTestCase {
         XCTAssertThrowsError(try WriteBatch(rep: Array(batch.rep.prefix(14))).forEach(file: "f", offset: 3) { _, _, _, _ in })
     }
 
+    func testClearedBatchHoldsOnlyLaterRecordsAndAGivenSequenceOverridesItsOwn() throws {
+        var batch = WriteBatch()
+        batch.put(Array("old".utf8), Array("x".utf8))
+        batch.sequence = 7
+        let shared = batch  // a copy still holding the old records must keep them
+        batch.clear()
+        XCTAssertTrue(batch.isEmpty)
+        batch.delete(Array("new".utf8))
+        XCTAssertEqual(batch.count, 1)
+        var seen: [String] = []
+        try batch.forEach(file: "f", offset: 0, sequence: 40) { type, key, _, seq in
+            seen.append("\(type) \(String(decoding: key, as: UTF8.self)) \(seq)")
+        }
+        XCTAssertEqual(seen, ["deletion new 40"])
+        XCTAssertEqual(batch.sequence, 0, "clear zeroes the header")
+        XCTAssertEqual(shared.count, 1)
+        XCTAssertEqual(shared.sequence, 7)
+    }
+
     func testStoreFileNamesParse() {
         XCTAssertEqual(StoreFiles.parse("000012.sst"), .table(12))
         XCTAssertEqual(StoreFiles.parse("1234567.log"), .log(1_234_567))
