@@ -56,12 +56,15 @@ iptables -S >/dev/null 2>&1 || { echo "$name: SKIP (iptables does not work here)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/chorus-partition-XXXXXX")
 pids=()
+checker=""
 cleanup() {
+  if [ -n "$checker" ]; then kill -9 "$checker" 2>/dev/null; wait "$checker" 2>/dev/null; checker=""; fi
   for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   pids=()
   iptables -F 2>/dev/null
 }
 trap cleanup EXIT
+trap 'echo "$name: FAIL: interrupted"; exit 1' INT TERM
 fail() {
   echo "$name: FAIL: $*"
   for i in $(seq 1 "$peers"); do
@@ -97,9 +100,21 @@ for i in $(seq 2 "$peers"); do start "$i"; done
 wait_settled || fail "$peers peers did not settle in 60 s"
 echo "$name: $peers peers settled in $(( $(date +%s) - t0 )) s ($bin)"
 list=$(seq -s, -f "127.0.0.%g" 1 "$peers")
+# The checker runs in the background so that a signal (a suite timeout) stops it too.
 python3 "$root/scripts/partition_check.py" --peers "$list" --bin "$bin" --history "$work/history.json" \
-  "${check_args[@]}" 2>&1 | tee "$work/check.log"
-status=${PIPESTATUS[0]}
+  "${check_args[@]}" >"$work/check.log" 2>&1 &
+checker=$!
+tail -n +1 -f --pid="$checker" "$work/check.log" &
+tailer=$!
+wait "$checker"; status=$?
+checker=""
+wait "$tailer" 2>/dev/null
+if [ $status = 0 ]; then
+  # The checks must be able to fail: re-check this run's history with faults injected.
+  python3 "$root/scripts/partition_check.py" --selftest "$work/history.json" >"$work/selftest.log" 2>&1 \
+    || { cat "$work/selftest.log"; fail "checker selftest: an injected fault went unreported"; }
+  echo "$name: checker selftest: $(tail -n 1 "$work/selftest.log" | sed 's/^partition-check: //')"
+fi
 for i in $(seq 1 "$peers"); do
   kill -0 "${pids[$i]}" 2>/dev/null || fail "peer $i exited during the test"
 done
