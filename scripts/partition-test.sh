@@ -9,9 +9,10 @@
 #   --bin PATH   chorus binary (default .build/debug/chorus, built under the shared lock)
 #   --peers N    3 (default) to 5; peer i is 127.0.0.i with default ports
 #   --keep       keep the work directory (peer logs, history.json) even when it passes
-# Other flags go to the checker (seconds of each phase, keys, rate, seed). Needs root (or
-# an unprivileged user namespace), iptables, ip, python3. Bounded: the settle waits are
-# capped, every process is stopped by PID on exit. Exit 0 = pass, 1 = violation or failure.
+# Other flags go to the checker (seconds of each phase, keys, rate, seed). Needs root (for
+# unshare -n and iptables), ip, python3. After a pass the checker's --selftest re-checks the
+# run with injected faults. Bounded: every wait is capped; every process is stopped by PID
+# on exit. Exit 0 = pass (or SKIP without a netns), 1 = violation or failure (work kept).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

@@ -15,46 +15,57 @@ the cut and heal times are on the workload's clock). Every client connection lea
 reach every peer; only peer-to-peer traffic is cut.
 
 Workload (keys are per run; values are unique per write: "<writer>#<seq>"):
-  unique   `SET u<i>:<n> ... W 2` through each peer i, one writer per peer, all run long,
-           plus one writer on peer 1 in namespace `two` (N=2, W=2): while a primary is cut
-           off, its writes reach W through a fallback with a hint (sloppy quorum).
-  set      contended keys `c<s>:<j>` of scenario s, plain SET from one writer per side.
-  rmw      contended keys `r<s>:<j>`: GETV, then PUTV with the context it returned.
+  unique   `SET u<i>:<n> ... W 2` through each peer i, one writer per peer, for the whole
+           run, plus one writer on peer 1 in namespace `two` (N=2, W=2): while a primary is
+           cut off, its writes reach W through a fallback with a hint (sloppy quorum).
+  set      contended keys `c<s>:<j>` of scenario s: plain SET, one writer per side.
+  rmw      contended keys `r<s>:<j>`: GETV, then PUTV with the context it returned
+           (two writers on the majority side, one on the minority side).
 Scenario 1 "isolate": the last peer is cut from all others (both directions). Its writers
   use R 1 / W 1 (a lone replica can only ack alone); the majority side uses the defaults.
+  The SET writers pause over the cut until each side's failure detector has declared the
+  other side dead (see Run.scenario for why), then write for --cut seconds.
 Scenario 2 "bridge": peer 1 and the last peer are cut from each other only; the middle
-  peer still sees both (a non-transitive partition). Everyone uses the defaults.
+  peer still sees both (a non-transitive partition). Everyone uses the defaults. With 3
+  peers and N=3 there is no fallback: this exercises routing and quorums under disagreeing
+  failure detectors, not sloppy quorum (namespace `two` is where sloppy quorum happens).
 Contended writers stop just before each heal, so what they wrote during the cut is what
-the checks look at.
+the checks look at. After the last heal: wait for hints to drain, `chorus repair` on every
+peer, the convergence read (check 3), then `GETV key R all` of every key (checks 1, 2).
 
 Definitions used by the checks (VERSIONS.md):
   A write w2 *covers* w1 when w2's context covered w1's dot. For PUTV this is observable:
   w2's context is the one GETV returned, and GETV returns the merged context, which covers
   every sibling it returned; so w2 covers every write whose value that GETV returned, and
-  (transitively) everything those covered. A write disappears legitimately only when a
-  write that covers it is itself kept or covered in turn.
+  (transitively) everything those covered. A write may disappear only when a write that
+  covers it is itself kept or covered in turn.
   For plain SET the context is the coordinator's own, which the client never sees; a SET
-  w2 *may* cover w1 unless w2 provably could not have seen w1: w2 acknowledged before w1
-  started, or (scenario 1) w1 and w2 were issued on opposite sides after the cut and w2
-  was acknowledged before the heal. A SET that failed may still have been applied later
-  (the reply says "may be partially applied"), so it may cover anything issued before it
-  ended... or after (a late delivery): failed writes are treated as possibly covering.
+  w2 *may* cover w1 unless w2 provably could not have seen w1: w2 was acknowledged before
+  w1 started, or (scenario 1) w1 and w2 were issued on opposite sides after the cut and w2
+  was acknowledged before the heal. A write that failed (TIMEOUT, UNAVAILABLE) may still be
+  applied, even after the heal (its bytes wait in TCP queues: observed), so a failed write
+  may cover anything. Those explanations are counted and shown in the summary.
 
 Checks:
   1 lost-ack  unique keys: an acked SET reads back (GETV R all) as exactly its value; a
               failed one reads back as nothing or its value. rmw keys: every acked PUTV
               is among the final siblings or covered by a write that is (closure). set
               keys: each writer's last acked SET is among the final siblings or may be
-              covered (chain of "may cover") by a write among them.
-  2 siblings  scenario 1 set keys: the last acked SETs of the two sides issued during the
-              cut are concurrent; both must be siblings (same rule as 1: a miss is reported
-              as sibling-missing). rmw keys: a missing acked write that is concurrent with
-              (not covered by) the surviving ones is reported as sibling-missing. Also: no
-              sibling value that nobody wrote (phantom).
-  3 converge  after repair, every peer is cut from every other peer at once and each key
-              is read through each peer with `GETV key R 1 TIMEOUT 3000` (only its local
-              replica can answer; read repair cannot travel while the cut holds); all
-              primaries of a key must return the same context and siblings.
+              covered (a chain of "may cover") by a write among them.
+  2 siblings  scenario 1 set keys: the two sides' last acked SETs issued during the cut
+              are concurrent: both must be siblings (a miss is reported as
+              sibling-missing); rmw keys: a missing acked write concurrent with a kept
+              write of the other side is reported as sibling-missing. Also: no sibling
+              value that nobody wrote (phantom).
+  3 converge  after repair, every peer is cut from every other peer at once (TCP reset, so
+              nothing queued crosses later) and each key is read through each peer with
+              `GETV key R 1 TIMEOUT 3000`: only the local replica can answer and read
+              repair cannot travel. All primaries of a key (WHEREIS) must return the same
+              context and siblings. If they differ, one more repair round is allowed.
+  A read that keeps failing (R all, three retries) is a violation too: it proves nothing.
+--selftest HISTORY re-checks a recorded run, then injects faults into its final state (a
+lost unique write, a dropped cut-time sibling, an rmw key rolled back, a phantom value) and
+fails unless each is reported: the checks can fail.
 Exit status: 0 = no violation, 1 = violations, 2 = could not run (setup problem).
 """
 import argparse
