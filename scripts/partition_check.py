@@ -572,10 +572,20 @@ class Run:
         for ns, key in keys:
             by_ns.setdefault(ns, []).append(key)
         for ns, ks in by_ns.items():
-            c = self.client(peer, ns=None if ns == "default" else ns, timeout=30.0)
+            c = Client(self.peers[peer], self.port, self.client_addr, timeout=30.0,
+                       ns=None if ns == "default" else ns)
+            failed = None
             for i in range(0, len(ks), ns_batches):
                 chunk = ks[i:i + ns_batches]
-                replies = c.pipeline([["GETV", k, *opts] for k in chunk])
+                if failed is None:
+                    try:
+                        replies = c.pipeline([["GETV", k, *opts] for k in chunk])
+                    except ConnError as e:
+                        # A peer that does not answer in 30 s: every key left is unread
+                        # (and reported), rather than the checker dying.
+                        failed = Err(f"CLIENT no answer from {self.peers[peer]}: {e}")
+                if failed is not None:
+                    replies = [failed] * len(chunk)
                 for k, r in zip(chunk, replies):
                     out[(ns, k)] = r
             c.close()
