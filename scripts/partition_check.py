@@ -945,4 +945,9 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except ConnError as e:
+        # After the workload, every peer must answer: one that does not is a failure.
+        print(f"partition-check: 1 VIOLATIONS {{\"unresponsive\": 1}}: a peer stopped answering: {e}")
+        sys.exit(1)
