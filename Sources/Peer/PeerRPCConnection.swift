@@ -67,13 +67,25 @@ final class PeerRPCConnection: @unchecked Sendable {
         RPCSocket.writeFrame(frame, fd: fd, lock: writeLock, counters: counters)
     }
 
-    /// Removes and returns the requests whose deadline has passed.
+    /// Removes and returns the requests whose deadline has passed. A connection with a late
+    /// request is reset: what it still has queued (a write the caller was told timed out)
+    /// must not reach the peer minutes later, after a partition heals, and a new connection
+    /// does not wait out TCP's retransmission backoff.
     func expire(now: RPCDeadline) -> [RPCPending] {
-        inFlight.withLock { s in
+        let late = inFlight.withLock { s in
             let late = s.requests.values.filter { $0.deadline.hasPassed(at: now) }
             for p in late { s.requests[p.id] = nil }
             return late
         }
+        if !late.isEmpty {
+            writeLock.withLock { open in
+                if open {
+                    RPCSocket.setAbortiveClose(fd)
+                    RPCSocket.shutdown(fd)
+                }
+            }
+        }
+        return late
     }
 
     /// Wakes the reader, which fails what is in flight and closes the fd.

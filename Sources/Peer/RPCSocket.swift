@@ -184,4 +184,11 @@ enum RPCSocket {
 
     /// Wakes any thread blocked in recv/accept on `fd`; the owner thread closes it after.
     static func shutdown(_ fd: Int32) { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+
+    /// Makes the coming close reset the connection (SO_LINGER 0): bytes still queued to
+    /// send are discarded instead of delivered later.
+    static func setAbortiveClose(_ fd: Int32) {
+        var l = linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
+    }
 }
