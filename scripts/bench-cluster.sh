@@ -13,7 +13,7 @@ flock /tmp/chorus-build.lock swift build -c release --product chorus >/dev/null
 bin=$(pwd)/.build/release/chorus
 work=$(mktemp -d "${TMPDIR:-/tmp}/chorus-benchcluster-XXXXXX")
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done; sleep 1; for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; sleep 1; for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 for i in 1 2 3; do
   seed=(); [ "$i" -gt 1 ] && seed=(--seed 127.0.0.1:17946)
