@@ -153,16 +153,17 @@ enum ClientCommand {
                 unreachable.append(id)
             }
         }
-        let active = rows.filter { $0[8] != "done" }.count
-        print("handoffs: \(rows.count) transfers, \(active) not done")
-        if !rows.isEmpty {
+        // Finished transfers are counted, not listed: after a join the list is long.
+        let active = rows.filter { $0[8] != "done" }
+        print("handoffs: \(rows.count) transfers, \(active.count) not done")
+        if !active.isEmpty {
             let header = ["partition", "namespace", "from", "to", "keys", "bytes", "rate B/s", "eta s", "state", "last error"]
             let widths = [9, 10, 22, 22, 9, 11, 10, 7, 8, 0]
             func line(_ cells: [String]) -> String {
                 zip(cells, widths).map { $1 == 0 ? $0 : $0.padding(toLength: max($1, $0.count + 1), withPad: " ", startingAt: 0) }.joined()
             }
             print(line(header))
-            for r in rows { print(line(r)) }
+            for r in active { print(line(r)) }
         }
         if !unreachable.isEmpty { print("not reachable for handoff status: \(unreachable.joined(separator: ", "))") }
     }
