@@ -22,9 +22,21 @@ public enum HandoffPlan {
         return out
     }
 
-    /// Every node that has something to pull under `ring`.
+    /// Every node that has something to pull under `ring` (one pass over the partitions; the
+    /// claimant asks this on every tick while the ring is in transfer).
     public static func receivers(ring: Ring, namespaces: [Namespace]) -> Set<String> {
-        Set(ring.nodes.filter { !pulls(ring: ring, namespaces: namespaces, node: $0).isEmpty })
+        guard ring.isTransferring else { return [] }
+        let future = ring.settled()
+        var out = Set<String>()
+        for ns in namespaces {
+            for p in 0..<ring.partitionCount {
+                let now = PreferenceList(ring: ring, partition: p, n: ns.n, maxFallbacks: 0).primaries
+                for node in PreferenceList(ring: future, partition: p, n: ns.n, maxFallbacks: 0).primaries where !now.contains(node) {
+                    out.insert(node)
+                }
+            }
+        }
+        return out
     }
 
     /// The ranges `node` holds no replica of under `ring` (not a primary, not a transfer

@@ -15,6 +15,16 @@ extension KeyRecord {
     }
 }
 
+extension KeyRecord {
+    /// The digest of a record from its encoding (the bytes after the header are the kind and
+    /// body the digest covers), without decoding or re-encoding it.
+    static func digest(encoded bytes: [UInt8]) -> UInt64 {
+        bytes.withUnsafeBytes { raw in
+            KeyHash.xxh64(UnsafeRawBufferPointer(rebasing: raw[min(headerBytes, raw.count)...]), seed: 0)
+        }
+    }
+}
+
 extension KeyState {
     /// The stable digest of this state (that of `KeyRecord.siblings(self)`).
     public var digest: UInt64 { KeyRecord.siblings(self).digest }

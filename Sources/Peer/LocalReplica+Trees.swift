@@ -109,8 +109,7 @@ extension LocalReplica {
             batch.delete(address.storageKey)
             batch.delete(LocalReplica.tombstoneKey(address))
             try store.write(batch)
-            let id = TreeID(partition: address.partition, namespace: address.namespace)
-            if trees.isTracked(id) { trees.update(id, key: address.key, old: record.digest, new: nil) }
+            trees.update(TreeID(partition: address.partition, namespace: address.namespace), key: address.key, old: bytes, new: nil)
             return true
         }
     }

@@ -65,7 +65,8 @@ public final class LocalReplica: @unchecked Sendable {
                                 versioned: ((KeyRecord) -> Void)? = nil) throws -> WriteResult {
         let key = address.storageKey
         return try stripes[stripe(key)].lock.withLock { _ throws -> WriteResult in
-            let existing = try store.get(key).map { bytes throws in try KeyRecord(decoding: bytes) }
+            let existingBytes = try store.get(key)
+            let existing = try existingBytes.map { bytes throws in try KeyRecord(decoding: bytes) }
             let record: KeyRecord
             switch conflict {
             case .lww:
@@ -101,7 +102,7 @@ public final class LocalReplica: @unchecked Sendable {
                 record = .siblings(state)
             }
             versioned?(record)
-            try persist(address, old: existing, new: record)
+            try persist(address, old: existing, oldBytes: existingBytes, new: record)
             return .written(record)
         }
     }
@@ -112,45 +113,40 @@ public final class LocalReplica: @unchecked Sendable {
         let key = address.storageKey
         return try stripes[stripe(key)].lock.withLock { _ throws -> Bool in
             guard let bytes = try store.get(key) else {
-                try persist(address, old: nil, new: incoming)
+                try persist(address, old: nil, oldBytes: nil, new: incoming)
                 if case .lww(let l) = incoming { clock.withLock { _ = $0.observe(remote: l.timestamp, wallMs: UInt64(max(0, now()))) } }
                 return true
             }
             let existing = try KeyRecord(decoding: bytes)
             let merged = try existing.merged(with: incoming)
             guard merged != existing else { return false }
-            try persist(address, old: existing, new: merged)
+            try persist(address, old: existing, oldBytes: bytes, new: merged)
             return true
         }
     }
 
     /// Stores a key's new record (the caller holds its stripe lock): the tombstone index
-    /// learns when the key became absent, and the key's Merkle tree (if built) is updated.
-    private func persist(_ address: KeyAddress, old: KeyRecord?, new: KeyRecord) throws {
+    /// learns when the key became absent, and the key's Merkle tree (if kept) is updated
+    /// from the encoded bytes.
+    private func persist(_ address: KeyAddress, old: KeyRecord?, oldBytes: [UInt8]?, new: KeyRecord) throws {
         var batch = WriteBatch()
-        stage(address, old: old, new: new, into: &batch)
+        let newBytes = stage(address, oldIsAbsent: old?.isAbsent ?? false, new: new, into: &batch)
         try store.write(batch)
-        track(address, old: old, new: new)
+        trees.update(TreeID(partition: address.partition, namespace: address.namespace), key: address.key, old: oldBytes, new: newBytes)
     }
 
-    /// Adds a key's new record (and its tombstone clock) to `batch`.
-    private func stage(_ address: KeyAddress, old: KeyRecord?, new: KeyRecord, into batch: inout WriteBatch) {
-        batch.put(address.storageKey, new.encode())
+    /// Adds a key's new record (and its tombstone clock) to `batch`; returns its encoding.
+    private func stage(_ address: KeyAddress, oldIsAbsent: Bool, new: KeyRecord, into batch: inout WriteBatch) -> [UInt8] {
+        let bytes = new.encode()
+        batch.put(address.storageKey, bytes)
         if new.isAbsent {
             // Any change to an absent record restarts its clock: a confirmation must
             // postdate the exact record that is reaped.
             batch.put(LocalReplica.tombstoneKey(address), LocalReplica.encodeTime(UInt64(max(0, now()))))
-        } else if old?.isAbsent == true {
+        } else if oldIsAbsent {
             batch.delete(LocalReplica.tombstoneKey(address))
         }
-    }
-
-    /// Updates the key's Merkle tree after its write, if the tree is kept.
-    private func track(_ address: KeyAddress, old: KeyRecord?, new: KeyRecord) {
-        let id = TreeID(partition: address.partition, namespace: address.namespace)
-        if trees.isTracked(id) {
-            trees.update(id, key: address.key, old: old?.digest, new: new.digest)
-        }
+        return bytes
     }
 
     /// Merges many records (handoff, anti-entropy, hint delivery) with one write: the keys'
@@ -162,19 +158,23 @@ public final class LocalReplica: @unchecked Sendable {
         let indices = Array(Set(entries.map { stripe($0.address.storageKey) })).sorted()
         return try withStripes(indices[...]) { () throws -> Int in
             var batch = WriteBatch()
-            var changes: [(KeyAddress, KeyRecord?, KeyRecord)] = []
-            var staged: [[UInt8]: KeyRecord] = [:]
+            var changes: [(address: KeyAddress, old: [UInt8]?, new: [UInt8])] = []
+            // A key twice in one batch merges into what the batch already holds for it.
+            var staged: [[UInt8]: (record: KeyRecord, bytes: [UInt8])] = [:]
             for e in entries {
                 let key = e.address.storageKey
-                let existing = try staged[key] ?? store.get(key).map { bytes throws in try KeyRecord(decoding: bytes) }
+                let oldBytes = try staged[key]?.bytes ?? store.get(key)
+                let existing = try staged[key]?.record ?? oldBytes.map { b throws in try KeyRecord(decoding: b) }
                 let merged = try existing.map { r throws in try r.merged(with: e.record) } ?? e.record
                 guard merged != existing else { continue }
-                stage(e.address, old: existing, new: merged, into: &batch)
-                staged[key] = merged
-                changes.append((e.address, existing, merged))
+                let bytes = stage(e.address, oldIsAbsent: existing?.isAbsent ?? false, new: merged, into: &batch)
+                staged[key] = (merged, bytes)
+                changes.append((e.address, oldBytes, bytes))
             }
             try store.write(batch)
-            for (a, o, n) in changes { track(a, old: o, new: n) }
+            for c in changes {
+                trees.update(TreeID(partition: c.address.partition, namespace: c.address.namespace), key: c.address.key, old: c.old, new: c.new)
+            }
             return changes.count
         }
     }

@@ -1,4 +1,3 @@
-import Dispatch
 import Ring
 import Storage
 
@@ -88,13 +87,6 @@ extension NodeEngine {
             reapTombstones()
             completion(s)
         }
-    }
-
-    /// `repairNow` for callers that can wait (tests, never a background queue).
-    public func repairNow(partition: Int? = nil) -> RepairSummary {
-        let box = WaitBox<RepairSummary>()
-        repairNow(partition: partition) { box.put($0) }
-        return box.take() ?? RepairSummary(failures: ["repair did not finish"])
     }
 
     private func runExchanges(_ pairs: ArraySlice<(TreeID, String, Namespace)>, _ summary: RepairSummary,
@@ -252,18 +244,4 @@ extension NodeEngine {
 private final class ExchangeBox: @unchecked Sendable {
     var core: ExchangeCore
     init(_ core: ExchangeCore) { self.core = core }
-}
-
-/// A value handed from a completion to a waiting thread.
-final class WaitBox<T>: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var value: T?
-    func put(_ v: T) {
-        value = v
-        done.signal()
-    }
-    func take(timeoutSeconds: Int = 600) -> T? {
-        guard done.wait(timeout: .now() + .seconds(timeoutSeconds)) == .success else { return nil }
-        return value
-    }
 }

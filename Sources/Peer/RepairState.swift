@@ -11,7 +11,6 @@ final class RepairState: Sendable {
         /// Bytes moved beyond the budget; the rate limit waits until refills pay it off.
         var debtBytes: Int = 0
         var lastRefillMs: Int64 = 0
-        var running = false
     }
     let state = Mutex(State())
 

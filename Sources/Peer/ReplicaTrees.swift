@@ -22,11 +22,13 @@ final class ReplicaTrees: Sendable {
     }
     private let trees = Mutex<[TreeID: Entry]>([:])
 
-    /// True when writes to `id` must report their digests (the tree exists or is building).
-    func isTracked(_ id: TreeID) -> Bool { trees.withLock { $0[id] != nil } }
-
-    func update(_ id: TreeID, key: [UInt8], old: UInt64?, new: UInt64?) {
-        trees.withLock { $0[id]?.tree.update(key: key, old: old, new: new) }
+    /// Replaces a key's old record by the new one (encoded records; nil: none) in its tree,
+    /// if the tree is kept. The digests are taken from the bytes, under the one lock.
+    func update(_ id: TreeID, key: [UInt8], old: [UInt8]?, new: [UInt8]?) {
+        trees.withLock { t in
+            guard t[id] != nil else { return }
+            t[id]?.tree.update(key: key, old: old.map(KeyRecord.digest(encoded:)), new: new.map(KeyRecord.digest(encoded:)))
+        }
     }
 
     /// The finished tree, nil when it is not built (or still building).

@@ -2,6 +2,7 @@
 // --nodes and shrinks it back by seeded random removals, claiming at every step, and
 // prints per step the partitions moved against the lower bound, the ownership spread,
 // N-distinct violations and the claim time. Transfers are settled at once (no data).
+import Gossip
 import Ring
 
 #if canImport(Glibc)
@@ -69,7 +70,7 @@ enum RingBench {
         print(header)
         var steps: [Step] = []
         var members = [ids[0]]
-        var rng = SplitMix64(seed: seed)
+        var rng = SwimRandom(seed: seed)  // SplitMix64, as every seeded run in the project
         let clock = ContinuousClock()
 
         func claim(_ op: String) {
@@ -204,18 +205,5 @@ enum RingBench {
             if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
         }
         return s
-    }
-
-    /// A small seeded generator (SplitMix64) so runs replay exactly.
-    struct SplitMix64 {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 }

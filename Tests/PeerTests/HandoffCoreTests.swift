@@ -107,3 +107,14 @@ final class HandoffCoreTests: XCTestCase {
         XCTAssertTrue(requests(core.onTick(nowMs: 0) { _ in true }).isEmpty)
     }
 }
+
+extension HandoffCoreTests {
+    func testReceiversAreExactlyTheNodesWithPulls() throws {
+        let ring = try joiningRing()
+        let ns = [Namespace.standard, try Namespace(name: "two", n: 2)]
+        let expected = Set(ring.nodes.filter { !HandoffPlan.pulls(ring: ring, namespaces: ns, node: $0).isEmpty })
+        XCTAssertFalse(expected.isEmpty)
+        XCTAssertEqual(HandoffPlan.receivers(ring: ring, namespaces: ns), expected)
+        XCTAssertEqual(HandoffPlan.receivers(ring: ring.settled(), namespaces: ns), [])
+    }
+}

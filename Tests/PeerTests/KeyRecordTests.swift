@@ -146,6 +146,10 @@ final class KeyRecordTests: XCTestCase {
         _ = t.write(at: n1, context: nil, value: .value([1])) { 6 }
         XCTAssertNotEqual(t.digest, s.digest)
         XCTAssertNotEqual(KeyState().digest, s.digest)
+        // The write path takes digests from the encoded record, without re-encoding it.
+        for state in [s, t] {
+            XCTAssertEqual(KeyRecord.digest(encoded: KeyRecord.siblings(state).encode()), state.digest)
+        }
     }
 
     /// Random states of one key's history (merged replicas).

@@ -5,35 +5,10 @@ import Foundation
 /// Real Redis tools against a tiny in-memory handler: redis-cli, --pipe and redis-benchmark.
 /// Skipped when redis-tools is not installed (scripts/test.sh installs it).
 final class RESPRedisToolsTests: XCTestCase {
-    private func tool(_ name: String) throws -> String {
-        for dir in ["/usr/bin", "/usr/local/bin", "/bin"] where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") {
-            return "\(dir)/\(name)"
-        }
-        throw XCTSkip("\(name) is not installed (apt-get install -y redis-tools)")
-    }
+    private func tool(_ name: String) throws -> String { try RedisToolRunner.tool(name) }
 
-    /// Runs a tool with a 60 s bound; returns exit status and stdout.
     private func run(_ path: String, _ arguments: [String], stdin: [UInt8]? = nil) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        let input = Pipe()
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin)) }
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let deadline = Date().addingTimeInterval(60)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-            XCTFail("\(path) did not finish in 60 s")
-        }
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try RedisToolRunner.run(path, arguments, stdin: stdin)
     }
 
     func testRedisCliPingSetGet() throws {

@@ -41,26 +41,7 @@ extension ScanClusterTests {
     }
 
     private func redisCli(_ arguments: [String]) throws -> (Int32, String) {
-        guard let cli = ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("redis-cli is not installed (apt-get install -y redis-tools)")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: cli)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let deadline = Date().addingTimeInterval(60)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-            XCTFail("redis-cli did not finish in 60 s")
-        }
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try RedisToolRunner.run(RedisToolRunner.tool("redis-cli"), arguments)
     }
 
     func testRedisCliScanReturnsEveryLiveKey() throws {

@@ -23,7 +23,7 @@ final class BloomFilterTests: XCTestCase {
     }
 
     func testFastModuloEqualsRemainderForEveryKindOfOperand() {
-        var rng = SplitMix(seed: 0x5EED_0003)
+        var rng = SeededRandom(seed: 0x5EED_0003)
         let divisors: [UInt32] = [1, 2, 3, 7, 8, 64, 1000, 65_536, 99_991, 1 << 31, UInt32.max - 1, UInt32.max]
             + (0..<200).map { _ in UInt32.random(in: 1...UInt32.max, using: &rng) }
         for d in divisors {

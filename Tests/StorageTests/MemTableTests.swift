@@ -73,7 +73,7 @@ final class MemTableTests: XCTestCase {
     func testAscendingRunsMixedWithRandomKeysKeepOrder() throws {
         // Ascending inserts take the "after the last node" shortcut; random ones search.
         let t = MemTable()
-        var rng = SplitMix(seed: 0x5EED_0002)
+        var rng = SeededRandom(seed: 0x5EED_0002)
         var expected: [[UInt8]] = []
         var seq: SequenceNumber = 0
         for run in 0..<60 {
@@ -106,7 +106,7 @@ final class MemTableTests: XCTestCase {
         let t = MemTable()
         let total = 20_000
         var order = Array(0..<total)
-        var rng = SplitMix(seed: 0x5EED_0001)
+        var rng = SeededRandom(seed: 0x5EED_0001)
         order.shuffle(using: &rng)
         let done = Atomic<Bool>(false)
         let failures = Mutex<[String]>([])
@@ -165,18 +165,5 @@ final class MemTableTests: XCTestCase {
             let key = String(format: "k%06d", i)
             XCTAssertEqual(get(t, key, at: SequenceNumber(total)), "v-\(key)")
         }
-    }
-}
-
-/// A seeded generator (splitmix64), so a failing shuffle can be replayed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
