@@ -61,7 +61,7 @@ public final class LocalReplica: @unchecked Sendable {
     /// `versioned`, when given, gets the new record before it is stored (still under the
     /// key's lock), so the caller can replicate while the local fsync runs.
     public func coordinateWrite(_ address: KeyAddress, conflict: ConflictMode, context: VersionVector?,
-                                value: SiblingValue, siblingLimit: Int,
+                                value: SiblingValue, siblingLimit: Int, writeID: UInt64 = 0,
                                 versioned: ((KeyRecord) -> Void)? = nil) throws -> WriteResult {
         let key = address.storageKey
         return try stripes[stripe(key)].lock.withLock { _ throws -> WriteResult in
@@ -80,7 +80,8 @@ public final class LocalReplica: @unchecked Sendable {
                 if case .siblings(let s)? = existing { state = s }
                 var attempts = 0
                 while true {
-                    let outcome = try state.write(at: nodeID, context: context, value: value, siblingLimit: siblingLimit) { () throws -> UInt64 in
+                    let outcome = try state.write(at: nodeID, context: context, value: value, siblingLimit: siblingLimit,
+                                                  writeID: writeID) { () throws -> UInt64 in
                         try nextCounter()
                     }
                     switch outcome {

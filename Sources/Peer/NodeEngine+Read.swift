@@ -29,6 +29,16 @@ extension NodeEngine {
                     if node == nodeID {
                         readLocal(address, node: node, box: box, perform: perform)
                     } else {
+                        // Past its own deadline the replica is late: a spare is read too
+                        // (ReadCoordinator.onLate) while this read goes on.
+                        scheduler.after(ms: latency.deadlineMs(node, .replica)) { [self] in
+                            let actions = box.step { c -> [ReadCoordinatorAction<KeyRecord>]? in
+                                c.hasAnswered(node) || c.reply != nil ? nil : c.onLate(node)
+                            }
+                            guard let actions else { return }
+                            latency.missed(node)
+                            perform(actions)
+                        }
                         readRemote(address, node: node, timeoutMs: resolved.timeoutMs, box: box, perform: perform)
                     }
                 case .reply(let reply):

@@ -37,6 +37,9 @@ public final class NodeEngine: @unchecked Sendable {
         public let reads = Atomic<UInt64>(0)
         public let writes = Atomic<UInt64>(0)
         public let forwardedWrites = Atomic<UInt64>(0)
+        /// Forwards not answered in time (or answered with a quorum failure), after which the
+        /// next candidate coordinated the write.
+        public let forwardFailovers = Atomic<UInt64>(0)
         public let readRepairs = Atomic<UInt64>(0)
         public let hintsDelivered = Atomic<UInt64>(0)
         public let hintsRefused = Atomic<UInt64>(0)
@@ -50,7 +53,10 @@ public final class NodeEngine: @unchecked Sendable {
     public let nodeID: String
     public let replica: LocalReplica
     public let cluster: ClusterView
+    /// Every peer RPC goes through here, timed: it feeds `latency`.
     let transport: PeerTransport
+    /// Round-trip estimates per peer, deadlines derived from them, and missed deadlines.
+    public let latency: LatencyTracker
     let scheduler: NodeScheduler
     public let limits: Limits
     public let counters = Counters()
@@ -73,11 +79,15 @@ public final class NodeEngine: @unchecked Sendable {
 
     public init(nodeID: String, replica: LocalReplica, cluster: ClusterView, transport: PeerTransport,
                 scheduler: NodeScheduler, limits: Limits = Limits(), background: NodeScheduler? = nil,
-                clock: @escaping @Sendable () -> Int64 = { EventLoop.nowMs() }) {
+                clock: @escaping @Sendable () -> Int64 = { EventLoop.nowMs() },
+                monotonicUs: @escaping @Sendable () -> Int64 = { EventLoop.nowUs() },
+                latencyConfig: PeerLatency.Config = PeerLatency.Config()) {
         self.nodeID = nodeID
         self.replica = replica
         self.cluster = cluster
-        self.transport = transport
+        let latency = LatencyTracker(config: latencyConfig, nowUs: monotonicUs)
+        self.latency = latency
+        self.transport = MeasuredTransport(transport, tracker: latency)
         self.scheduler = scheduler
         self.limits = limits
         self.background = background ?? DispatchNodeScheduler(width: 3, label: "chorus.repair", qos: .utility)

@@ -202,7 +202,8 @@ final class DeterministicCluster: @unchecked Sendable {
         }
         if let namespaces { view.adopt(namespaces: namespaces) }
         let engine = NodeEngine(nodeID: id, replica: replica, cluster: view, transport: SimWireTransport(wire: wire, from: id),
-                                scheduler: clock, limits: limits, background: clock, clock: { clock.nowMs })
+                                scheduler: clock, limits: limits, background: clock, clock: { clock.nowMs },
+                                monotonicUs: { clock.nowMs * 1000 })
         wire.add(engine)
         engines[id] = engine
         views[id] = view
