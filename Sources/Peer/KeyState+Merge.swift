@@ -9,7 +9,10 @@
 // the next primary coordinated it too) has one write id under two dots. Of the siblings
 // that survive the merge-join, only the one with the lowest dot is kept per nonzero write
 // id; the context still covers both dots, so the other cannot come back from a stale copy.
-// Siblings without an id (0) are never folded.
+// Siblings without an id (0) are never folded. With folding, merge stays commutative and
+// idempotent, so replicas that exchange states converge; it is associative only up to a
+// superseded copy: when a later write covered one copy of a retried write but not the
+// other, the other may survive as a sibling, as any concurrent write would (WriteIDTests).
 
 extension KeyState {
     /// The merge of two replicas' states of one key.

@@ -66,11 +66,28 @@ final class SimClock: NodeScheduler, @unchecked Sendable {
 
 /// A seeded network in virtual time: each message takes 1-10 ms each way (drawn per link,
 /// so one link's delays do not depend on traffic elsewhere), may be lost, and fails at its
-/// deadline when lost or cut; a down node refuses at once.
+/// deadline when lost or cut; a down node refuses at once. Faults no failure detector has
+/// seen yet: a silent node (everything to and from it vanishes, as with iptables DROP), a
+/// one-way drop (from -> to vanishes, the other way works), a slow node (its links' delays
+/// multiplied).
 final class SimWire: @unchecked Sendable {
     let clock: SimClock
     let seed: UInt64
-    private let state = Mutex<(engines: [String: NodeEngine], down: Set<String>, cuts: Set<[String]>, links: [String: SeededRandom], lossPercent: Int)>(([:], [], [], [:], 0))
+    private struct State {
+        var engines: [String: NodeEngine] = [:]
+        var down: Set<String> = []
+        var cuts: Set<[String]> = []
+        var links: [String: SeededRandom] = [:]
+        var lossPercent = 0
+        var silent: Set<String> = []
+        var drops: Set<[String]> = []
+        var slowFactor: [String: Int] = [:]
+
+        func vanishes(_ from: String, _ to: String) -> Bool {
+            silent.contains(from) || silent.contains(to) || drops.contains([from, to])
+        }
+    }
+    private let state = Mutex(State())
 
     init(clock: SimClock, seed: UInt64) {
         self.clock = clock
@@ -83,13 +100,24 @@ final class SimWire: @unchecked Sendable {
     func cut(_ a: [String], _ b: [String]) {
         state.withLock { s in for x in a { for y in b { s.cuts.insert([x, y]); s.cuts.insert([y, x]) } } }
     }
-    func heal() { state.withLock { $0.cuts.removeAll() } }
+    func heal() {
+        state.withLock {
+            $0.cuts.removeAll()
+            $0.silent.removeAll()
+            $0.drops.removeAll()
+            $0.slowFactor.removeAll()
+        }
+    }
+    func setSilent(_ id: String) { state.withLock { _ = $0.silent.insert(id) } }
+    func drop(from: String, to: String) { state.withLock { _ = $0.drops.insert([from, to]) } }
+    func setSlow(_ id: String, factor: Int) { state.withLock { $0.slowFactor[id] = factor } }
 
     private func draw(_ from: String, _ to: String) -> (delay: Int64, lost: Bool) {
         state.withLock { s in
             let link = from + ">" + to
             var r = s.links[link] ?? SeededRandom(seed: seed ^ KeyHash.xxh64(Array(link.utf8), seed: 7))
-            let delay = Int64(r.int(1...10))
+            let factor = max(s.slowFactor[from] ?? 1, s.slowFactor[to] ?? 1)
+            let delay = Int64(r.int(1...10) * factor)
             let lost = r.chance(s.lossPercent)
             s.links[link] = r
             return (delay, lost)
@@ -108,15 +136,15 @@ final class SimWire: @unchecked Sendable {
             return clock.async { once.call(.failure(.unreachable("\(to) unreachable from \(from)"))) }
         }
         let there = draw(from, to)
-        guard !there.lost else { return }
+        guard !there.lost, !state.withLock({ $0.vanishes(from, to) }) else { return }
         clock.schedule(at: clock.nowMs + there.delay) { [self] in
-            guard state.withLock({ !$0.down.contains(to) && !$0.cuts.contains([from, to]) }),
+            guard state.withLock({ !$0.down.contains(to) && !$0.cuts.contains([from, to]) && !$0.vanishes(from, to) }),
                   state.withLock({ $0.engines[to] }) === engine else { return }
             engine.handleRPC(type: type, payload: payload) { [self] result in
                 let back = draw(to, from)
                 guard !back.lost else { return }
                 clock.schedule(at: clock.nowMs + back.delay) { [self] in
-                    if state.withLock({ !$0.down.contains(from) && !$0.cuts.contains([to, from]) }) { once.call(result) }
+                    if state.withLock({ !$0.down.contains(from) && !$0.cuts.contains([to, from]) && !$0.vanishes(to, from) }) { once.call(result) }
                 }
             }
         }
