@@ -20,8 +20,8 @@
 //   the shell sends the write id along, and the two copies fold into one sibling
 //   (RECORDS.md, "Write ids"). The node is listed in `passedOver`.
 // - No candidate left: without STRICT, if some candidate was passed over, the local node
-//   coordinates as a stand-in (`.coordinateLocally`; the shell plans it with the passed-over
-//   nodes down, so their copies go to fallbacks with hints: sloppy quorum). With STRICT
+//   coordinates as a stand-in (`.coordinateLocally`; the passed-over nodes stay its targets,
+//   and one that misses its replica deadline is covered by a hinted fallback). With STRICT
 //   `.fail(.coordinatorsSilent)` (the write may be partially applied). Otherwise
 //   `.fail(.noCoordinator)`.
 

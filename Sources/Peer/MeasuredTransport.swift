@@ -13,11 +13,25 @@ public final class LatencyTracker: Sendable {
     }
 
     public func observe(_ peer: String, _ kind: PeerLatency.Kind, sinceUs start: Int64) {
-        let rttMs = Double(nowUs() - start) / 1000
-        state.withLock { $0.observe(peer, kind, rttMs: rttMs) }
+        let now = nowUs()
+        let rttMs = Double(now - start) / 1000
+        state.withLock { $0.observe(peer, kind, rttMs: rttMs, atUs: now) }
     }
 
-    public func heard(_ peer: String) { state.withLock { $0.heard(peer) } }
+    public func heard(_ peer: String) {
+        let now = nowUs()
+        state.withLock { $0.heard(peer, atUs: now) }
+    }
+
+    /// The replicas with gossip's liveness corrected by direct evidence: a node that gossip
+    /// calls down but that answered an RPC within the last `withinMs` is up.
+    func correcting(_ replicas: [QuorumReplica], withinMs: Int64 = 1_000) -> [QuorumReplica] {
+        guard replicas.contains(where: { !$0.isUp }) else { return replicas }
+        let since = nowUs() - withinMs * 1000
+        return state.withLock { l in
+            replicas.map { r in r.isUp || !l.answered(r.node, sinceUs: since) ? r : QuorumReplica(node: r.node, role: r.role, isUp: true) }
+        }
+    }
 
     public func missed(_ peer: String) { state.withLock { $0.missed(peer) } }
 

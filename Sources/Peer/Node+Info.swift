@@ -43,13 +43,57 @@ extension Node {
             ("Stats", [
                 ("reads", String(c.reads.load(ordering: .relaxed))), ("writes", String(c.writes.load(ordering: .relaxed))),
                 ("forwarded_writes", String(c.forwardedWrites.load(ordering: .relaxed))),
+                ("forward_failovers", String(c.forwardFailovers.load(ordering: .relaxed))),
                 ("failed_requests", String(c.failedRequests.load(ordering: .relaxed))),
                 ("replica_writes_served", String(c.replicaWritesServed.load(ordering: .relaxed))),
                 ("replica_reads_served", String(c.replicaReadsServed.load(ordering: .relaxed))),
             ]),
             ("AntiEntropy", antiEntropyFields()),
             ("Handoff", handoffFields()),
+            ("Latency", latencyFields()),
         ]
+    }
+
+    /// One line per peer this node has talked to: round-trip estimates (ms) per kind of
+    /// request, the deadlines derived from them, and deadline misses (PeerLatency).
+    private func latencyFields() -> [(String, String)] {
+        let l = engine.latency.snapshot
+        return l.peers.keys.sorted().compactMap { peer in
+            guard let p = l.peers[peer] else { return nil }
+            var parts: [String] = []
+            for kind in PeerLatency.Kind.allCases {
+                let e = p.estimate(kind)
+                let name = kind == .forward ? "forward" : "replica"
+                parts.append("\(name)_srtt_ms=\(Node.ms(e.srttMs)),\(name)_rttvar_ms=\(Node.ms(e.rttvarMs)),\(name)_p99_ms=\(Node.ms(e.p99Ms)),\(name)_samples=\(e.samples),\(name)_deadline_ms=\(l.deadlineMs(peer, kind))")
+            }
+            parts.append("misses=\(p.totalMisses),misses_in_a_row=\(p.consecutiveMisses),deprioritized=\(l.isDeprioritized(peer) ? 1 : 0)")
+            return (peer, parts.joined(separator: ","))
+        }
+    }
+
+    static func ms(_ v: Double) -> String { String(format: "%.3f", v) }
+
+    /// The latency estimates as Prometheus samples (gauges, seconds) and miss counters.
+    func latencyMetrics() -> String {
+        let l = engine.latency.snapshot
+        var out = ""
+        func label(_ s: String) -> String {
+            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+        }
+        for peer in l.peers.keys.sorted() {
+            guard let p = l.peers[peer] else { continue }
+            for kind in PeerLatency.Kind.allCases {
+                let e = p.estimate(kind)
+                let k = kind == .forward ? "forward" : "replica"
+                let tags = "peer=\"\(label(peer))\",kind=\"\(k)\""
+                out += "chorus_peer_rtt_srtt_seconds{\(tags)} \(e.srttMs / 1000)\n"
+                out += "chorus_peer_rtt_p99_seconds{\(tags)} \(e.p99Ms / 1000)\n"
+                out += "chorus_peer_deadline_seconds{\(tags)} \(Double(l.deadlineMs(peer, kind)) / 1000)\n"
+            }
+            out += "chorus_peer_deadline_misses_total{peer=\"\(label(peer))\"} \(p.totalMisses)\n"
+            out += "chorus_peer_deprioritized{peer=\"\(label(peer))\"} \(l.isDeprioritized(peer) ? 1 : 0)\n"
+        }
+        return out
     }
 
     private func antiEntropyFields() -> [(String, String)] {
@@ -93,7 +137,7 @@ extension Node {
                 out += "\(String(name)) \(v)\n"
             }
         }
-        return out
+        return out + latencyMetrics()
     }
 
     /// `GET /status`: the node, its members and the ring, as JSON.

@@ -13,9 +13,12 @@ extension NodeEngine {
         case .success(let p): (ns, resolved) = p
         case .failure(let e): return completion(.failure(e))
         }
-        guard let (partition, replicas, _) = snap.replicas(namespace: ns, key: key) else {
+        guard let (partition, gossipReplicas, _) = snap.replicas(namespace: ns, key: key) else {
             return completion(.failure(ClientError("UNAVAILABLE the ring is not settled yet; retry shortly")))
         }
+        // Gossip may lag, or repeat a stale "dead" after a partition heals: a node that
+        // answered this peer within the last second is up.
+        let replicas = latency.correcting(gossipReplicas)
         let address = KeyAddress(namespace: Array(ns.name.utf8), partition: UInt32(partition), key: key)
         let box = RequestBox(ReadCoordinator<KeyRecord>(replicas: replicas, localNode: nodeID, r: resolved.spec.r,
                                                          strict: resolved.strict, timeoutMs: resolved.timeoutMs))

@@ -49,9 +49,12 @@ extension NodeEngine {
         case .success(let p): (ns, resolved) = p
         case .failure(let e): return completion(e)
         }
-        guard let (partition, replicas, _) = snap.replicas(namespace: ns, key: request.key) else {
+        guard let (partition, gossipReplicas, _) = snap.replicas(namespace: ns, key: request.key) else {
             return completion(ClientError("UNAVAILABLE the ring is not settled yet; retry shortly"))
         }
+        // Gossip may lag, or repeat a stale "dead" after a partition heals: a node that
+        // answered this peer within the last second is up.
+        let replicas = latency.correcting(gossipReplicas)
         let address = KeyAddress(namespace: Array(ns.name.utf8), partition: UInt32(partition), key: request.key)
         // A suspected primary, or one that keeps missing its deadlines, is not asked to
         // coordinate (it may hang until it is declared dead); it still receives the write
@@ -93,11 +96,10 @@ extension NodeEngine {
         case .coordinateLocally:
             let budget = remainingMs(plan)
             guard budget > 0 else { return timedOut(plan, completion) }
-            // A stand-in plans without the coordinators it passed over: their copies go to
-            // fallbacks with hints (sloppy quorum) instead of waiting on them again.
-            let passedOver = router.step { $0.passedOver }
-            let replicas = passedOver.isEmpty ? plan.replicas
-                : plan.replicas.map { passedOver.contains($0.node) ? QuorumReplica(node: $0.node, role: $0.role, isUp: false) : $0 }
+            // Passed-over coordinators stay targets: one that was only slow still acks (and
+            // may be needed for W); one that is silent misses its replica deadline and a spare
+            // takes a hinted copy for it (WriteCoordinator.onLate).
+            let replicas = plan.replicas
             // Versioning and the local store may fsync: not on a client loop thread. A
             // forwarded write already runs on a node queue.
             if plan.forwardedHere {
@@ -287,3 +289,4 @@ enum WriteID {
         return z == 0 ? 1 : z
     }
 }
+

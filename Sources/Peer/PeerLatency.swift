@@ -27,7 +27,9 @@ public struct PeerLatency: Sendable {
 
     /// Bounds and weights of the estimates.
     public struct Config: Sendable, Equatable {
-        public var floorMs: Double = 10
+        /// 50 ms, not a few: on a loaded 2-core machine one fsync or a scheduling delay
+        /// takes tens of ms, and a failover on a slow answer costs a second coordination.
+        public var floorMs: Double = 50
         public var ceilingMs: Double = 250
         public var initialMs: Double = 250
         public var factor: Double = 2
@@ -80,6 +82,8 @@ public struct PeerLatency: Sendable {
         /// Deadline misses since the last answer.
         public fileprivate(set) var consecutiveMisses = 0
         public fileprivate(set) var totalMisses: UInt64 = 0
+        /// When the peer last answered anything (monotonic µs; 0: never).
+        public fileprivate(set) var lastAnswerUs: Int64 = 0
 
         public func estimate(_ kind: Kind) -> Estimate { estimates[kind.rawValue] }
     }
@@ -90,18 +94,27 @@ public struct PeerLatency: Sendable {
     public init(config: Config = Config()) { self.config = config }
 
     /// A round trip to `peer` that got an answer (any answer: the peer is alive).
-    public mutating func observe(_ peer: String, _ kind: Kind, rttMs: Double) {
+    public mutating func observe(_ peer: String, _ kind: Kind, rttMs: Double, atUs now: Int64 = 0) {
         var p = peers[peer] ?? Peer()
         p.estimates[kind.rawValue].observe(max(0, rttMs), config: config)
         p.consecutiveMisses = 0
+        p.lastAnswerUs = max(p.lastAnswerUs, now)
         peers[peer] = p
     }
 
     /// `peer` answered a request whose time is no sample (a large batch, a scan): it is alive.
-    public mutating func heard(_ peer: String) {
-        guard var p = peers[peer], p.consecutiveMisses > 0 else { return }
+    public mutating func heard(_ peer: String, atUs now: Int64 = 0) {
+        var p = peers[peer] ?? Peer()
         p.consecutiveMisses = 0
+        p.lastAnswerUs = max(p.lastAnswerUs, now)
         peers[peer] = p
+    }
+
+    /// True when `peer` answered something since `sinceUs`: direct evidence that it is up,
+    /// stronger than gossip's word (which may lag, or repeat a stale "dead" after a heal).
+    public func answered(_ peer: String, sinceUs: Int64) -> Bool {
+        guard let p = peers[peer], p.lastAnswerUs > 0 else { return false }
+        return p.lastAnswerUs >= sinceUs && p.consecutiveMisses == 0
     }
 
     /// A deadline to `peer` passed without an answer.
