@@ -41,7 +41,7 @@ if [ -z "${CHORUS_IN_NETNS:-}" ]; then
     echo "$name: SKIP (cannot create a private network namespace here)"
     exit 0
   fi
-  exec unshare -n env CHORUS_IN_NETNS=1 CHORUS_FAILOVER_BIN="$bin" bash "$0" --scenario "$scenario" "${check[@]}" "${driver[@]}"
+  exec unshare -n env CHORUS_IN_NETNS=1 CHORUS_FAILOVER_BIN="$bin" CHORUS_FAILOVER_OUT="${CHORUS_FAILOVER_OUT:-}" bash "$0" --scenario "$scenario" "${check[@]}" "${driver[@]}"
 fi
 
 bin=${CHORUS_FAILOVER_BIN:-$bin}
@@ -96,6 +96,10 @@ run_scenario() {  # cut|stop
   echo "$name: $fault: $peers peers, fault on peer 1, load through peers $via"
   python3 scripts/failover_check.py --peers "$peers" --via "$via" --fault "$fault" "${extra[@]}" \
     "${check[@]}" --json "$work/$fault.json" "${driver[@]}"
+  local rc=$?
+  # The benchmark reads the figures from here.
+  [ -n "${CHORUS_FAILOVER_OUT:-}" ] && cp "$work/$fault.json" "$CHORUS_FAILOVER_OUT/" 2>/dev/null
+  return $rc
 }
 
 status=0
