@@ -48,7 +48,8 @@ public final class Node: @unchecked Sendable {
         options.memtableSizeBytes = config.memtableBytes
         store = try Store.open(path: config.dataDirectory + "/store", options: options)
         guard let id = NodeID(nodeID) else { throw ClientError("ERR invalid node id \(nodeID)") }
-        replica = try LocalReplica(store: store, nodeID: id, maxHints: config.maxHints)
+        replica = try LocalReplica(store: store, nodeID: id, maxHints: config.maxHints,
+                                   maxClockAheadMs: UInt64(config.maxClockOffsetMs))
         cluster = ClusterView(localID: nodeID)
         if let bytes = try replica.meta("ring"), let ring = try? Ring(decoding: bytes) { cluster.adopt(ring: ring) }
         if let bytes = try replica.meta("namespaces"), let table = try? NamespaceTable(decoding: bytes) { cluster.adopt(namespaces: table) }
@@ -260,7 +261,7 @@ public final class Node: @unchecked Sendable {
             return true
         }
         guard changed else { return }
-        let version = max(UInt64(max(0, EventLoop.nowMs())), reportVersion.add(1, ordering: .relaxed).newValue)
+        let version = max(UInt64(max(0, WallClock.nowMs())), reportVersion.add(1, ordering: .relaxed).newValue)
         reportVersion.store(version, ordering: .relaxed)
         g.publishState(key: Node.handoffKeyPrefix + nodeID, version: version, payload: report.encode())
     }

@@ -68,12 +68,18 @@ public final class NodeEngine: @unchecked Sendable {
     let namespaceLock = Mutex(())
     /// Publishes a namespace table cluster-wide (gossip) and persists it; set by `Node`.
     public var namespacePublisher: (@Sendable (NamespaceTable) -> Void)?
-    /// Milliseconds of the node's clock (the simulated clock in deterministic tests).
+    /// Milliseconds of the node's monotonic clock, for timers, budgets and deadlines (the
+    /// simulated clock in deterministic tests).
     let now: @Sendable () -> Int64
+    /// Unix-epoch milliseconds, for times that reach disk or other peers (tombstone times
+    /// and the anti-entropy confirmations compared with them): the replica's wall clock
+    /// unless a test gives its own.
+    let wallNow: @Sendable () -> Int64
 
     public init(nodeID: String, replica: LocalReplica, cluster: ClusterView, transport: PeerTransport,
                 scheduler: NodeScheduler, limits: Limits = Limits(), background: NodeScheduler? = nil,
-                clock: @escaping @Sendable () -> Int64 = { EventLoop.nowMs() }) {
+                clock: @escaping @Sendable () -> Int64 = { EventLoop.nowMs() },
+                wallClock: (@Sendable () -> Int64)? = nil) {
         self.nodeID = nodeID
         self.replica = replica
         self.cluster = cluster
@@ -82,6 +88,7 @@ public final class NodeEngine: @unchecked Sendable {
         self.limits = limits
         self.background = background ?? DispatchNodeScheduler(width: 3, label: "chorus.repair", qos: .utility)
         self.now = clock
+        self.wallNow = wallClock ?? replica.now
         var config = HandoffCore.Config()
         config.concurrency = limits.handoffConcurrency
         config.chunkBytes = limits.handoffChunkBytes
