@@ -49,6 +49,7 @@ extension Node {
             ]),
             ("AntiEntropy", antiEntropyFields()),
             ("Handoff", handoffFields()),
+            ("Clock", engine.clockGuard.memberOffsetsMs.map { ($0.node, "offset_ms=\($0.offsetMs)") }),
         ]
     }
 

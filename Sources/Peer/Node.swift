@@ -49,7 +49,7 @@ public final class Node: @unchecked Sendable {
         store = try Store.open(path: config.dataDirectory + "/store", options: options)
         guard let id = NodeID(nodeID) else { throw ClientError("ERR invalid node id \(nodeID)") }
         replica = try LocalReplica(store: store, nodeID: id, maxHints: config.maxHints,
-                                   maxClockAheadMs: UInt64(config.maxClockOffsetMs))
+                                   maxClockAheadMs: UInt64(config.limits.maxClockOffsetMs))
         cluster = ClusterView(localID: nodeID)
         if let bytes = try replica.meta("ring"), let ring = try? Ring(decoding: bytes) { cluster.adopt(ring: ring) }
         if let bytes = try replica.meta("namespaces"), let table = try? NamespaceTable(decoding: bytes) { cluster.adopt(namespaces: table) }
@@ -218,6 +218,7 @@ public final class Node: @unchecked Sendable {
     private func tick() {
         guard let g = gossip else { return }
         refreshMembers()
+        engine.updateClock(offsets: g.clockOffsets, nowNs: UInt64(max(0, EventLoop.nowMs())) * 1_000_000)
         for value in g.stateValues { adopt(value) }
         if let next = cluster.proposedRing(partitionCount: config.partitions) ?? cluster.settledRing(reports: handoffReports(g)) {
             cluster.adopt(ring: next)

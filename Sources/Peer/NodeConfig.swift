@@ -21,8 +21,6 @@ public struct NodeConfig: Sendable {
     public var limits = NodeEngine.Limits()
     public var maxHints = 1_000_000
     public var memtableBytes = 4 << 20
-    /// Largest wall-clock offset from the other members this peer tolerates (SPEC 6, "Clocks").
-    public var maxClockOffsetMs = 500
 
     public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
 }

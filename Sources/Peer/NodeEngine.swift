@@ -29,6 +29,9 @@ public final class NodeEngine: @unchecked Sendable {
         public var handoffStallMs = 30_000
         /// How long a range the node no longer replicates is kept before it is dropped.
         public var dropDelayMs = 10_000
+        /// Largest wall-clock offset from the members' median this peer tolerates before it
+        /// refuses to coordinate lww writes (`--max-clock-offset`, SPEC 6 "Clocks").
+        public var maxClockOffsetMs = 500
         public init() {}
     }
 
@@ -54,6 +57,8 @@ public final class NodeEngine: @unchecked Sendable {
     let scheduler: NodeScheduler
     public let limits: Limits
     public let counters = Counters()
+    /// This peer's clock among the members' (fed by `Node` from gossip's measurements).
+    public let clockGuard: ClockGuard
     private let stopped = Atomic<Bool>(false)
     /// Targets with a hint delivery in flight (one batch at a time per owner).
     let delivering = Mutex<Set<String>>([])
@@ -89,6 +94,7 @@ public final class NodeEngine: @unchecked Sendable {
         self.background = background ?? DispatchNodeScheduler(width: 3, label: "chorus.repair", qos: .utility)
         self.now = clock
         self.wallNow = wallClock ?? replica.now
+        clockGuard = ClockGuard(nodeID: nodeID, maxOffsetMs: Int64(limits.maxClockOffsetMs))
         var config = HandoffCore.Config()
         config.concurrency = limits.handoffConcurrency
         config.chunkBytes = limits.handoffChunkBytes

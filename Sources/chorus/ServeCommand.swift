@@ -95,7 +95,7 @@ enum ServeCommand {
         let secret = flags.string("cluster-secret") ?? ProcessInfo.processInfo.environment["CHORUS_CLUSTER_SECRET"]
         if let secret, !secret.isEmpty { c.clusterSecret = Array(secret.utf8) }
         c.requirePass = flags.string("requirepass")
-        c.maxClockOffsetMs = try flags.int("max-clock-offset", default: c.maxClockOffsetMs, range: 1...86_400_000)
+        c.limits.maxClockOffsetMs = try flags.int("max-clock-offset", default: c.limits.maxClockOffsetMs, range: 1...86_400_000)
         c.limits.handoffBytesPerSecond = try flags.int("handoff-rate", default: c.limits.handoffBytesPerSecond, range: 1_024...(1 << 40))
         c.limits.handoffConcurrency = try flags.int("handoff-concurrency", default: c.limits.handoffConcurrency, range: 1...64)
         c.limits.antiEntropyIntervalMs = try flags.int("anti-entropy-interval", default: c.limits.antiEntropyIntervalMs, range: 0...3_600_000)
