@@ -49,6 +49,7 @@ extension Node {
             ]),
             ("AntiEntropy", antiEntropyFields()),
             ("Handoff", handoffFields()),
+            ("Persistence", engine.diskHealth.infoFields(s)),
             ("Clock", engine.clockGuard.memberOffsetsMs.map { ($0.node, "offset_ms=\($0.offsetMs)") }),
         ]
     }
@@ -106,6 +107,6 @@ extension Node {
         let members = snap.members.values.sorted { $0.id < $1.id }.map { m in
             "{\"id\":\(q(m.id)),\"client\":\(q(m.clientAddress)),\"gossip\":\(q(m.gossipAddress)),\"status\":\(q(m.status)),\"admin\":\(q(m.admin)),\"incarnation\":\(m.incarnation),\"partitions\":\(snap.ring?.partitions(ownedBy: m.id).count ?? 0)}"
         }
-        return "{\"node\":\(q(nodeID)),\"ring_version\":\(snap.ring?.version ?? 0),\"partitions\":\(snap.ring?.partitionCount ?? 0),\"hints_pending\":\(replica.hints.total),\"members\":[\(members.joined(separator: ","))]}\n"
+        return "{\"node\":\(q(nodeID)),\"ring_version\":\(snap.ring?.version ?? 0),\"partitions\":\(snap.ring?.partitionCount ?? 0),\"hints_pending\":\(replica.hints.total),\"writes\":\(engine.diskHealth.statusJSON),\"members\":[\(members.joined(separator: ","))]}\n"
     }
 }

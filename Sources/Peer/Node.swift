@@ -218,7 +218,7 @@ public final class Node: @unchecked Sendable {
     private func tick() {
         guard let g = gossip else { return }
         refreshMembers()
-        engine.updateClock(offsets: g.clockOffsets, nowNs: UInt64(max(0, EventLoop.nowMs())) * 1_000_000)
+        engine.checkHealth(offsets: g.clockOffsets, nowNs: UInt64(max(0, EventLoop.nowMs())) * 1_000_000)
         for value in g.stateValues { adopt(value) }
         if let next = cluster.proposedRing(partitionCount: config.partitions) ?? cluster.settledRing(reports: handoffReports(g)) {
             cluster.adopt(ring: next)

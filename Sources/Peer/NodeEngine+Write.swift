@@ -39,7 +39,7 @@ extension NodeEngine {
         case .success(let p): (ns, resolved) = p
         case .failure(let e): return completion(e)
         }
-        if let refusal = clockRefusal(for: ns) { return completion(refusal) }
+        if let refusal = writeRefusal(for: ns, forwarded: forwarded) { return completion(refusal) }
         guard let (partition, replicas, _) = snap.replicas(namespace: ns, key: request.key) else {
             return completion(ClientError("UNAVAILABLE the ring is not settled yet; retry shortly"))
         }

@@ -59,6 +59,8 @@ public final class NodeEngine: @unchecked Sendable {
     public let counters = Counters()
     /// This peer's clock among the members' (fed by `Node` from gossip's measurements).
     public let clockGuard: ClockGuard
+    /// Whether the store accepts writes, for INFO, /status and the log.
+    public let diskHealth = DiskHealth()
     private let stopped = Atomic<Bool>(false)
     /// Targets with a hint delivery in flight (one batch at a time per owner).
     let delivering = Mutex<Set<String>>([])
