@@ -48,6 +48,14 @@ public final class ClockGuard: Sendable {
         (skew?.memberOffsetsMs ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
+    /// Whether `node`'s clock is, as this peer measures it, surely more than the bound from
+    /// the members' median: such a peer refuses to coordinate lww writes, so a router can
+    /// pass it over for the next primary instead of forwarding to it.
+    public func isOutlier(_ node: String) -> Bool {
+        guard let skew, let offset = skew.memberOffsetsMs[node] else { return false }
+        return abs(offset) - skew.errorMs > maxOffsetMs
+    }
+
     /// True while this peer refuses to coordinate lww writes.
     public var isRefusing: Bool { state.withLock { $0.exceeded } }
 

@@ -61,7 +61,7 @@ write_round() {  # a round of SETs through every peer; counts outcomes per peer
   for k in $(seq 1 "$n"); do
     for i in 1 2 3; do
       local key="$tag-$i-$k" out
-      out=$(cli "$i" SET "$key" "v-$key" W 2 TIMEOUT 3000)
+      out=$(cli "$i" SET "$key" "v-$key" W 2 TIMEOUT 3000 2>&1)
       if [ "$out" = OK ]; then acked[$key]=1; ok[$i]=$(( ${ok[$i]:-0} + 1 )); else bad[$i]=$(( ${bad[$i]:-0} + 1 )); last_err[$i]=$out; fi
     done
   done
