@@ -71,3 +71,44 @@ final class ClockSkewTests: XCTestCase {
         XCTAssertEqual(guardian.memberOffsetsMs.map(\.node), ["n1", "n2", "n3"])
     }
 }
+
+/// The lww refusal in the write path, on the deterministic cluster: a peer whose clock is
+/// off refuses its clients' lww writes with SPEC 6's text and still takes siblings writes;
+/// the other peers' lww writes they coordinate themselves go on.
+final class ClockRefusalClusterTests: XCTestCase {
+    func testPeerWithClockOffRefusesLWWWritesButNotSiblingsWrites() throws {
+        var limits = NodeEngine.Limits()
+        limits.defaultTimeoutMs = 1_000
+        limits.antiEntropyIntervalMs = 0
+        let table = try NamespaceTable(version: 2, namespaces: [try Namespace(name: "default"), try Namespace(name: "clocked", conflict: .lww)])
+        let c = try DeterministicCluster.start(["n1", "n2", "n3"], seed: 3, limits: limits, namespaces: table)
+        defer { c.shutdown() }
+        func o(_ ms: Int64) -> ClockOffset { ClockOffset(offsetUs: ms * 1_000, errorUs: 100, rttUs: 200, samples: 8, lastSampleNs: 0) }
+        // What gossip would have measured: n2 runs 2 s ahead of n1 and n3.
+        let skew = [
+            "n1": ClockSkew.assess(selfID: "n1", offsets: ["n2": o(2_000), "n3": o(0)], live: ["n1", "n2", "n3"]),
+            "n2": ClockSkew.assess(selfID: "n2", offsets: ["n1": o(-2_000), "n3": o(-2_000)], live: ["n1", "n2", "n3"]),
+            "n3": ClockSkew.assess(selfID: "n3", offsets: ["n1": o(0), "n2": o(2_000)], live: ["n1", "n2", "n3"]),
+        ]
+        for (id, s) in skew { c.engines[id]?.clockGuard.update(s) }
+        XCTAssertEqual(c.engines["n2"]?.clockGuard.isRefusing, true)
+        XCTAssertEqual(c.engines["n1"]?.clockGuard.isRefusing, false)
+
+        for i in 0..<20 {
+            let e = c.writeNow("n2", "l\(i)", "v", namespace: "clocked")
+            XCTAssertEqual(e, ClientError("ERR clock offset 2000 ms exceeds max-clock-offset; check NTP on n2"), "l\(i)")
+            XCTAssertNil(c.writeNow("n2", "s\(i)", "v"), "siblings write s\(i) through the peer whose clock is off")
+        }
+        var acknowledged = 0
+        for i in 0..<30 {
+            let key = "m\(i)"
+            let e = c.writeNow("n1", key, "v", namespace: "clocked")
+            if e == nil {
+                acknowledged += 1
+            } else {
+                XCTAssertTrue(e?.line.hasPrefix("ERR clock offset") ?? false, "\(key): \(String(describing: e))")
+            }
+        }
+        XCTAssertGreaterThan(acknowledged, 0, "no lww write through a good peer succeeded")
+    }
+}
