@@ -18,6 +18,12 @@ public final class LatencyTracker: Sendable {
         state.withLock { $0.observe(peer, kind, rttMs: rttMs, atUs: now) }
     }
 
+    /// A round trip measured elsewhere (a gossip probe's ack), in ms.
+    public func observe(_ peer: String, _ kind: PeerLatency.Kind, rttMs: Double) {
+        let now = nowUs()
+        state.withLock { $0.observe(peer, kind, rttMs: rttMs, atUs: now) }
+    }
+
     public func heard(_ peer: String) {
         let now = nowUs()
         state.withLock { $0.heard(peer, atUs: now) }

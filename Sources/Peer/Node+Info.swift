@@ -51,6 +51,8 @@ extension Node {
             ("AntiEntropy", antiEntropyFields()),
             ("Handoff", handoffFields()),
             ("Latency", latencyFields()),
+            ("Persistence", engine.diskHealth.infoFields(s)),
+            ("Clock", engine.clockGuard.memberOffsetsMs.map { ($0.node, "offset_ms=\($0.offsetMs)") }),
         ]
     }
 
@@ -63,7 +65,7 @@ extension Node {
             var parts: [String] = []
             for kind in PeerLatency.Kind.allCases {
                 let e = p.estimate(kind)
-                let name = kind == .forward ? "forward" : "replica"
+                let name = "\(kind)"
                 parts.append("\(name)_srtt_ms=\(Node.ms(e.srttMs)),\(name)_rttvar_ms=\(Node.ms(e.rttvarMs)),\(name)_p99_ms=\(Node.ms(e.p99Ms)),\(name)_samples=\(e.samples),\(name)_deadline_ms=\(l.deadlineMs(peer, kind))")
             }
             parts.append("misses=\(p.totalMisses),misses_in_a_row=\(p.consecutiveMisses),deprioritized=\(l.isDeprioritized(peer) ? 1 : 0)")
@@ -84,7 +86,7 @@ extension Node {
             guard let p = l.peers[peer] else { continue }
             for kind in PeerLatency.Kind.allCases {
                 let e = p.estimate(kind)
-                let k = kind == .forward ? "forward" : "replica"
+                let k = "\(kind)"
                 let tags = "peer=\"\(label(peer))\",kind=\"\(k)\""
                 out += "chorus_peer_rtt_srtt_seconds{\(tags)} \(e.srttMs / 1000)\n"
                 out += "chorus_peer_rtt_p99_seconds{\(tags)} \(e.p99Ms / 1000)\n"
@@ -149,6 +151,6 @@ extension Node {
         let members = snap.members.values.sorted { $0.id < $1.id }.map { m in
             "{\"id\":\(q(m.id)),\"client\":\(q(m.clientAddress)),\"gossip\":\(q(m.gossipAddress)),\"status\":\(q(m.status)),\"admin\":\(q(m.admin)),\"incarnation\":\(m.incarnation),\"partitions\":\(snap.ring?.partitions(ownedBy: m.id).count ?? 0)}"
         }
-        return "{\"node\":\(q(nodeID)),\"ring_version\":\(snap.ring?.version ?? 0),\"partitions\":\(snap.ring?.partitionCount ?? 0),\"hints_pending\":\(replica.hints.total),\"members\":[\(members.joined(separator: ","))]}\n"
+        return "{\"node\":\(q(nodeID)),\"ring_version\":\(snap.ring?.version ?? 0),\"partitions\":\(snap.ring?.partitionCount ?? 0),\"hints_pending\":\(replica.hints.total),\"writes\":\(engine.diskHealth.statusJSON),\"members\":[\(members.joined(separator: ","))]}\n"
     }
 }

@@ -48,7 +48,8 @@ public final class Node: @unchecked Sendable {
         options.memtableSizeBytes = config.memtableBytes
         store = try Store.open(path: config.dataDirectory + "/store", options: options)
         guard let id = NodeID(nodeID) else { throw ClientError("ERR invalid node id \(nodeID)") }
-        replica = try LocalReplica(store: store, nodeID: id, maxHints: config.maxHints)
+        replica = try LocalReplica(store: store, nodeID: id, maxHints: config.maxHints,
+                                   maxClockAheadMs: UInt64(config.limits.maxClockOffsetMs))
         cluster = ClusterView(localID: nodeID)
         if let bytes = try replica.meta("ring"), let ring = try? Ring(decoding: bytes) { cluster.adopt(ring: ring) }
         if let bytes = try replica.meta("namespaces"), let table = try? NamespaceTable(decoding: bytes) { cluster.adopt(namespaces: table) }
@@ -115,6 +116,8 @@ public final class Node: @unchecked Sendable {
         var gossipConfig = config.gossip
         gossipConfig.secret = config.clusterSecret
         let g = try GossipNode(config: gossipConfig, me: me) { [weak self] event in self?.onGossip(event) }
+        let latency = engine.latency
+        g.onRoundTrip = { member, ms in latency.observe(member, .gossip, rttMs: ms) }
         gossip = g
 
         let commands = ClientCommands(engine: engine, requirePass: config.requirePass,
@@ -217,6 +220,7 @@ public final class Node: @unchecked Sendable {
     private func tick() {
         guard let g = gossip else { return }
         refreshMembers()
+        engine.checkHealth(offsets: g.clockOffsets, nowNs: UInt64(max(0, EventLoop.nowMs())) * 1_000_000)
         for value in g.stateValues { adopt(value) }
         if let next = cluster.proposedRing(partitionCount: config.partitions) ?? cluster.settledRing(reports: handoffReports(g)) {
             cluster.adopt(ring: next)
@@ -260,7 +264,7 @@ public final class Node: @unchecked Sendable {
             return true
         }
         guard changed else { return }
-        let version = max(UInt64(max(0, EventLoop.nowMs())), reportVersion.add(1, ordering: .relaxed).newValue)
+        let version = max(UInt64(max(0, WallClock.nowMs())), reportVersion.add(1, ordering: .relaxed).newValue)
         reportVersion.store(version, ordering: .relaxed)
         g.publishState(key: Node.handoffKeyPrefix + nodeID, version: version, payload: report.encode())
     }

@@ -49,6 +49,7 @@ extension NodeEngine {
         case .success(let p): (ns, resolved) = p
         case .failure(let e): return completion(e)
         }
+        if let refusal = writeRefusal(for: ns, forwarded: forwarded) { return completion(refusal) }
         guard let (partition, gossipReplicas, _) = snap.replicas(namespace: ns, key: request.key) else {
             return completion(ClientError("UNAVAILABLE the ring is not settled yet; retry shortly"))
         }
@@ -57,10 +58,11 @@ extension NodeEngine {
         let replicas = latency.correcting(gossipReplicas)
         let address = KeyAddress(namespace: Array(ns.name.utf8), partition: UInt32(partition), key: request.key)
         // A suspected primary, or one that keeps missing its deadlines, is not asked to
-        // coordinate (it may hang until it is declared dead); it still receives the write
-        // like any replica.
+        // coordinate (it may hang until it is declared dead), nor, in an lww namespace, one
+        // whose clock is off (it would refuse); each still receives the write like any replica.
         var candidates = replicas.map { r in
-            QuorumReplica(node: r.node, role: r.role, isUp: r.isUp && !snap.isSuspect(r.node) && !latency.isDeprioritized(r.node))
+            QuorumReplica(node: r.node, role: r.role, isUp: r.isUp && !snap.isSuspect(r.node) && !latency.isDeprioritized(r.node)
+                          && !(ns.conflict == .lww && clockGuard.isOutlier(r.node)))
         }
         if !candidates.contains(where: { $0.role == .primary && ($0.isUp || $0.node == nodeID) }) { candidates = replicas }
         let router = RequestBox(CoordinatorRouter(replicas: candidates, localNode: nodeID, strict: resolved.strict, forwarded: forwarded))

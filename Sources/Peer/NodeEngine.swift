@@ -29,6 +29,9 @@ public final class NodeEngine: @unchecked Sendable {
         public var handoffStallMs = 30_000
         /// How long a range the node no longer replicates is kept before it is dropped.
         public var dropDelayMs = 10_000
+        /// Largest wall-clock offset from the members' median this peer tolerates before it
+        /// refuses to coordinate lww writes (`--max-clock-offset`, SPEC 6 "Clocks").
+        public var maxClockOffsetMs = 500
         public init() {}
     }
 
@@ -60,6 +63,10 @@ public final class NodeEngine: @unchecked Sendable {
     let scheduler: NodeScheduler
     public let limits: Limits
     public let counters = Counters()
+    /// This peer's clock among the members' (fed by `Node` from gossip's measurements).
+    public let clockGuard: ClockGuard
+    /// Whether the store accepts writes, for INFO, /status and the log.
+    public let diskHealth = DiskHealth()
     private let stopped = Atomic<Bool>(false)
     /// Targets with a hint delivery in flight (one batch at a time per owner).
     let delivering = Mutex<Set<String>>([])
@@ -74,14 +81,20 @@ public final class NodeEngine: @unchecked Sendable {
     let namespaceLock = Mutex(())
     /// Publishes a namespace table cluster-wide (gossip) and persists it; set by `Node`.
     public var namespacePublisher: (@Sendable (NamespaceTable) -> Void)?
-    /// Milliseconds of the node's clock (the simulated clock in deterministic tests).
+    /// Milliseconds of the node's monotonic clock, for timers, budgets and deadlines (the
+    /// simulated clock in deterministic tests).
     let now: @Sendable () -> Int64
+    /// Unix-epoch milliseconds, for times that reach disk or other peers (tombstone times
+    /// and the anti-entropy confirmations compared with them): the replica's wall clock
+    /// unless a test gives its own.
+    let wallNow: @Sendable () -> Int64
 
     public init(nodeID: String, replica: LocalReplica, cluster: ClusterView, transport: PeerTransport,
                 scheduler: NodeScheduler, limits: Limits = Limits(), background: NodeScheduler? = nil,
                 clock: @escaping @Sendable () -> Int64 = { EventLoop.nowMs() },
                 monotonicUs: @escaping @Sendable () -> Int64 = { EventLoop.nowUs() },
-                latencyConfig: PeerLatency.Config = PeerLatency.Config()) {
+                latencyConfig: PeerLatency.Config = PeerLatency.Config(),
+                wallClock: (@Sendable () -> Int64)? = nil) {
         self.nodeID = nodeID
         self.replica = replica
         self.cluster = cluster
@@ -92,6 +105,8 @@ public final class NodeEngine: @unchecked Sendable {
         self.limits = limits
         self.background = background ?? DispatchNodeScheduler(width: 3, label: "chorus.repair", qos: .utility)
         self.now = clock
+        self.wallNow = wallClock ?? replica.now
+        clockGuard = ClockGuard(nodeID: nodeID, maxOffsetMs: Int64(limits.maxClockOffsetMs))
         var config = HandoffCore.Config()
         config.concurrency = limits.handoffConcurrency
         config.chunkBytes = limits.handoffChunkBytes

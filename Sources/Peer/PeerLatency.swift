@@ -23,6 +23,9 @@ public struct PeerLatency: Sendable {
         case replica
         /// A write forwarded to its coordinating primary: its whole coordination.
         case forward
+        /// A gossip probe and its ack (UDP): shown, and evidence the peer is alive; no
+        /// request deadline is derived from it (a probe does no disk work).
+        case gossip
     }
 
     /// Bounds and weights of the estimates.

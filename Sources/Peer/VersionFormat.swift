@@ -33,6 +33,10 @@ public enum VersionFormat {
     /// First byte of a persisted counter lease (`CounterLease.encodePersisted`).
     public static let leaseVersion1: UInt8 = 1
 
+    /// `m clock-format`: which clock the store's times were written with. 0 (no record):
+    /// milliseconds since boot (migrated on open); 1: Unix-epoch milliseconds.
+    public static let clockFormatWallMs: UInt8 = 1
+
     // Limits. Decoders enforce them so hostile input cannot make us allocate unboundedly.
 
     /// Longest node id, in UTF-8 bytes (the length is stored in one byte).

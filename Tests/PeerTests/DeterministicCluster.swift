@@ -16,6 +16,8 @@ final class SimClock: NodeScheduler, @unchecked Sendable {
     private let state = Mutex<(now: Int64, seq: Int, events: [Event])>((1_700_000_000_000, 0, []))
 
     var nowMs: Int64 { state.withLock { $0.now } }
+    /// The virtual wall clock (Unix-epoch ms): the virtual time, which starts in 2023.
+    var wallMs: Int64 { nowMs }
 
     func after(ms: Int, _ work: @escaping @Sendable () -> Void) { schedule(at: nowMs + Int64(max(0, ms)), work) }
     func async(_ work: @escaping @Sendable () -> Void) { schedule(at: nowMs, work) }
@@ -222,7 +224,7 @@ final class DeterministicCluster: @unchecked Sendable {
         options.fileSystem = fs
         let store = try Store.open(path: "/\(id)", options: options)
         let clock = self.clock
-        let replica = try LocalReplica(store: store, nodeID: NodeID(id)!, clock: { clock.nowMs })
+        let replica = try LocalReplica(store: store, nodeID: NodeID(id)!, clock: { clock.wallMs })
         let view = views[id] ?? ClusterView(localID: id)
         if views[id] == nil, let other = views.values.first {
             if let ring = other.snapshot().ring { view.adopt(ring: ring) }
@@ -231,7 +233,7 @@ final class DeterministicCluster: @unchecked Sendable {
         if let namespaces { view.adopt(namespaces: namespaces) }
         let engine = NodeEngine(nodeID: id, replica: replica, cluster: view, transport: SimWireTransport(wire: wire, from: id),
                                 scheduler: clock, limits: limits, background: clock, clock: { clock.nowMs },
-                                monotonicUs: { clock.nowMs * 1000 })
+                                monotonicUs: { clock.nowMs * 1000 }, wallClock: { clock.wallMs })
         wire.add(engine)
         engines[id] = engine
         views[id] = view
