@@ -14,27 +14,48 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
     let info: @Sendable () -> [(section: String, fields: [(String, String)])]
     /// LEAVE and REMOVE (nil when there is no gossip node, as in unit tests).
     let admin: (@Sendable (AdminCommand) -> Result<String, ClientError>)?
+    /// What HELLO, CONFIG GET and CLIENT LIST report about this peer.
+    let settings: ClientSettings
+    /// Open connections, for CLIENT LIST.
+    let clients = ClientRegistry()
+
+    /// The refusal of MULTI, EXEC, WATCH and DISCARD: SPEC section 5's exact words.
+    static let transactionRefusal = "ERR transactions (MULTI/EXEC) are not supported: keys live on different replica sets; "
+        + "send the commands as a plain pipeline (redis-py: pipeline(transaction=False))"
 
     public init(engine: NodeEngine, requirePass: String?,
                 publishNamespaces: @escaping @Sendable (NamespaceTable) -> Void,
                 info: @escaping @Sendable () -> [(section: String, fields: [(String, String)])],
-                admin: (@Sendable (AdminCommand) -> Result<String, ClientError>)? = nil) {
+                admin: (@Sendable (AdminCommand) -> Result<String, ClientError>)? = nil,
+                settings: ClientSettings = ClientSettings()) {
         self.engine = engine
         self.admin = admin
         self.requirePass = requirePass.map { Array($0.utf8) }
         self.publishNamespaces = publishNamespaces
         self.info = info
+        self.settings = settings
     }
 
     static func upper(_ word: [UInt8]) -> String {
         String(decoding: RESPCommandName.uppercased(word), as: UTF8.self)
     }
 
-    public func handle(_ command: [[UInt8]], context: RESPConnectionContext, reply: RESPReplyToken) {
+    public func connectionOpened(_ context: RESPConnectionContext) { clients.add(context) }
+    public func connectionClosed(_ context: RESPConnectionContext) { clients.remove(context) }
+
+    public func handle(_ command: [[UInt8]], context: RESPConnectionContext, reply token: RESPReplyToken) {
+        // Replies go out in the protocol the connection spoke when the command arrived.
+        var reply = token
+        reply.protocolVersion = context.protocolVersion
         guard let first = command.first else { return reply.reply(.error("ERR empty command")) }
         let name = ClientCommands.upper(first)
         let args = command.dropFirst()
-        if requirePass != nil, !context.authenticated, name != "AUTH", name != "QUIT", name != "HELLO" {
+        let authenticated = context.withState { state -> Bool in
+            state.lastCommand = name.lowercased()
+            state.lastCommandMs = EventLoop.nowMs()
+            return state.authenticated
+        }
+        if requirePass != nil, !authenticated, name != "AUTH", name != "QUIT", name != "HELLO" {
             return reply.reply(.error("NOAUTH Authentication required. Send AUTH with the password first"))
         }
         switch name {
@@ -48,17 +69,25 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
             reply.reply(.ok, thenClose: true)
         case "AUTH":
             auth(args, context: context, reply: reply)
-        case "COMMAND":
-            // Enough for redis-cli: it asks COMMAND DOCS at start and tolerates an empty answer.
-            reply.reply(.array([]))
+        case "HELLO":
+            hello(args, context: context, reply: reply)
+        case "CLIENT":
+            client(args, context: context, reply: reply)
         case "SELECT":
-            reply.reply(args.first == Array("0".utf8) ? .ok : .error("ERR Chorus has one database per namespace; use NS.USE"))
-        case "CLIENT", "CONFIG", "HELLO":
-            reply.reply(name == "HELLO" ? .error("NOPROTO Chorus speaks RESP2 only") : .ok)
+            select(args, reply: reply)
+        case "COMMAND":
+            commandCommand(args, reply: reply)
+        case "CONFIG":
+            config(args, reply: reply)
         case "INFO":
-            reply.reply(.bulk(renderInfo()))
-        case "SET", "GET", "DEL", "EXISTS", "MGET", "MSET", "GETV", "PUTV", "DELV":
+            infoCommand(args, reply: reply)
+        case "MULTI", "EXEC", "WATCH", "DISCARD":
+            // No transaction state is opened: the connection goes on as a plain pipeline.
+            reply.reply(.error(ClientCommands.transactionRefusal))
+        case "SET", "GET", "DEL", "UNLINK", "EXISTS", "TOUCH", "MGET", "MSET", "GETV", "PUTV", "DELV":
             data(name, args, context: context, reply: reply)
+        case "STRLEN", "GETRANGE", "TYPE", "DBSIZE":
+            stringCommand(name, args, context: context, reply: reply)
         case "NS.CREATE", "NS.USE", "NS.LIST", "NS.INFO":
             namespaceCommand(name, args, context: context, reply: reply)
         case "WHEREIS", "RING", "MEMBERS":
@@ -74,28 +103,5 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
 
     func wrongArity(_ name: String) -> RESPValue {
         .error("ERR wrong number of arguments for '\(name.lowercased())' command")
-    }
-
-    private func auth(_ args: ArraySlice<[UInt8]>, context: RESPConnectionContext, reply: RESPReplyToken) {
-        guard let password = args.last, args.count == 1 || args.count == 2 else { return reply.reply(wrongArity("AUTH")) }
-        guard let requirePass else {
-            return reply.reply(.error("ERR AUTH called without any password configured for the default user"))
-        }
-        if HMACSHA256.constantTimeEqual(password, requirePass) {
-            context.authenticated = true
-            reply.reply(.ok)
-        } else {
-            reply.reply(.error("WRONGPASS invalid username-password pair or user is disabled."))
-        }
-    }
-
-    func renderInfo() -> [UInt8] {
-        var text = ""
-        for (section, fields) in info() {
-            text += "# \(section)\r\n"
-            for (k, v) in fields { text += "\(k):\(v)\r\n" }
-            text += "\r\n"
-        }
-        return Array(text.utf8)
     }
 }

@@ -32,7 +32,14 @@ extension RESPCommandHandler {
 public struct RESPConnectionState: Sendable {
     public var authenticated = false
     public var namespace = "default"
+    /// CLIENT SETNAME / HELLO SETNAME; empty = none.
     public var name = ""
+    /// CLIENT SETINFO LIB-NAME / LIB-VER; empty = none.
+    public var libName = ""
+    public var libVersion = ""
+    /// The last command's name, lowercased (CLIENT LIST's `cmd`), and when it arrived.
+    public var lastCommand = "NULL"
+    public var lastCommandMs: Int64 = 0  // EventLoop.nowMs (monotonic)
     /// Anything else, by name.
     public var values: [String: String] = [:]
 
@@ -45,11 +52,22 @@ public final class RESPConnectionContext: Sendable {
     public let id: UInt64
     /// `host:port` of the client.
     public let remoteAddress: String
+    /// When the connection was accepted (EventLoop.nowMs, monotonic; CLIENT LIST's `age`).
+    public let createdMs: Int64
     private let state = Mutex(RESPConnectionState())
+    /// RESP2 until the client sends `HELLO 3`; read once per command, so an atomic, not the lock.
+    private let protocolRaw = Atomic<UInt8>(RESPProtocolVersion.resp2.rawValue)
 
     init(id: UInt64, remoteAddress: String) {
         self.id = id
         self.remoteAddress = remoteAddress
+        self.createdMs = EventLoop.nowMs()
+    }
+
+    /// The protocol this connection's replies are written in from now on.
+    public var protocolVersion: RESPProtocolVersion {
+        get { RESPProtocolVersion(rawValue: protocolRaw.load(ordering: .relaxed)) ?? .resp2 }
+        set { protocolRaw.store(newValue.rawValue, ordering: .relaxed) }
     }
 
     /// Reads or changes the state under its lock; keep `body` short.
@@ -73,11 +91,15 @@ public struct RESPReplyToken: @unchecked Sendable {
     let connection: RESPServerConnection
     /// Position of the command on its connection (0, 1, 2, ...).
     public let sequence: UInt64
+    /// The protocol `reply(_:)` writes in: the connection's when the command arrived (a
+    /// handler sets it; a later `HELLO` does not change replies to earlier commands).
+    public var protocolVersion: RESPProtocolVersion = .resp2
 
-    /// Sends `value` as this command's reply; with `thenClose`, the connection is closed once
-    /// it is written (QUIT-like).
+    /// Sends `value` as this command's reply, in `protocolVersion`; with `thenClose`, the
+    /// connection is closed once it is written (QUIT-like).
     public func reply(_ value: RESPValue, thenClose: Bool = false) {
-        replyEncoding(thenClose: thenClose) { RESPWriter.append(value, to: &$0) }
+        let version = protocolVersion
+        replyEncoding(thenClose: thenClose) { RESPWriter.append(value, to: &$0, protocol: version) }
     }
 
     /// Sends already encoded RESP bytes as this command's reply.
