@@ -175,7 +175,7 @@ extension ClientCommands {
         let age = max(0, now - context.createdMs) / 1000
         let idle = max(0, now - (s.lastCommandMs == 0 ? context.createdMs : s.lastCommandMs)) / 1000
         return "id=\(context.id) addr=\(context.remoteAddress) laddr=\(settings.localAddress) name=\(s.name) age=\(age) "
-            + "idle=\(idle) flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 watch=0 cmd=\(s.lastCommand) user=default redir=-1 "
+            + "idle=\(idle) flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 watch=0 cmd=\(s.lastCommand.isEmpty ? "NULL" : s.lastCommand.lowercased()) user=default redir=-1 "
             + "resp=\(context.protocolVersion.rawValue) lib-name=\(s.libName) lib-ver=\(s.libVersion) ns=\(s.namespace)"
     }
 }

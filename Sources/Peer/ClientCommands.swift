@@ -51,7 +51,7 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
         let name = ClientCommands.upper(first)
         let args = command.dropFirst()
         let authenticated = context.withState { state -> Bool in
-            state.lastCommand = name.lowercased()
+            state.lastCommand = name  // lowercased only when CLIENT LIST shows it
             state.lastCommandMs = EventLoop.nowMs()
             return state.authenticated
         }

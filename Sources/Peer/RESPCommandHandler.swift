@@ -37,8 +37,8 @@ public struct RESPConnectionState: Sendable {
     /// CLIENT SETINFO LIB-NAME / LIB-VER; empty = none.
     public var libName = ""
     public var libVersion = ""
-    /// The last command's name, lowercased (CLIENT LIST's `cmd`), and when it arrived.
-    public var lastCommand = "NULL"
+    /// The last command's name (CLIENT LIST's `cmd`, lowercased there), and when it arrived.
+    public var lastCommand = ""
     public var lastCommandMs: Int64 = 0  // EventLoop.nowMs (monotonic)
     /// Anything else, by name.
     public var values: [String: String] = [:]
