@@ -97,10 +97,17 @@ final class ClientSessionTests: XCTestCase {
                        .map([RESPPair(.bulk("save"), .bulk("")), RESPPair(.bulk("appendonly"), .bulk("yes"))]))
         XCTAssertEqual(try c.command("CONFIG", "GET", "port"), .map([RESPPair(.bulk("port"), .bulk("6390"))]))
         XCTAssertEqual(try c.command("CONFIG", "GET", "nosuch"), .map([]))
+        // Chorus's own commands: NS.INFO's name/value list is a map, the arrays stay arrays.
+        guard case .map(let nsInfo) = try c.command("NS.INFO", "default") else { return XCTFail("NS.INFO in RESP3") }
+        XCTAssertEqual(nsInfo.first, RESPPair(.bulk("name"), .bulk("default")))
+        XCTAssertEqual(try c.command("GETV", "absent"), .array([.bulk([])]))
+        guard case .array(let ring) = try c.command("RING"), ring.count == 3 else { return XCTFail("RING in RESP3") }
+        guard case .array(let members) = try c.command("MEMBERS"), members.count == 3 else { return XCTFail("MEMBERS in RESP3") }
         // Back to RESP2.
         guard case .array = try c.command("HELLO", "2") else { return XCTFail("HELLO 2 did not answer RESP2") }
         XCTAssertEqual(try c.command("GET", "absent"), .nullBulk)
         XCTAssertEqual(try c.command("CONFIG", "GET", "save"), .array([.bulk("save"), .bulk("")]))
+        guard case .array(let flatInfo) = try c.command("NS.INFO", "default"), flatInfo.count == 16 else { return XCTFail("NS.INFO in RESP2") }
         guard case .bulk = try c.command("INFO") else { return XCTFail("INFO in RESP2 is not a bulk string") }
     }
 
