@@ -2,6 +2,7 @@
 
 Usage: redis_py_check.py HOST [HOST ...]   (every peer at HOST:6380)
 Checks, through every peer: the RESP3 handshake redis-py 8 makes (HELLO 3, CLIENT SETINFO),
+the reply shapes of a raw connection against redis-server's (resp3_shapes.py),
 SET/GET/DEL/MGET/MSET/EXISTS/SCAN, STRLEN/GETRANGE/TYPE/TOUCH/UNLINK/DBSIZE/KEYS, the CLIENT
 and CONFIG commands, INFO, a non-transactional pipeline of hundreds of commands,
 decode_responses=True, scan_iter, the transactional pipeline's refusal as a ResponseError,
@@ -10,6 +11,8 @@ and Redis's error texts. Prints one line per check and exits 1 on the first fail
 import sys
 
 import redis
+
+import resp3_shapes
 
 REFUSAL = ("transactions (MULTI/EXEC) are not supported: keys live on different replica sets; "
            "send the commands as a plain pipeline (redis-py: pipeline(transaction=False))")
@@ -46,6 +49,9 @@ def run(hosts):
         meta = r.connection_pool.get_connection().handshake_metadata
         check(meta is not None and (meta.get(b"proto") == 3 or meta.get("proto") == 3), f"{tag}: HELLO map {meta}")
         print(f"{tag}: RESP3 handshake ok (HELLO map {sorted(k.decode() if isinstance(k, bytes) else k for k in meta)})")
+        wrong = resp3_shapes.compare(host)
+        check(not wrong, f"{tag}: reply shapes differ from redis-server 7.0.15's: {wrong}")
+        print(f"{tag}: {len(resp3_shapes.GOLDEN)} reply shapes (RESP3 and RESP2) as redis-server 7.0.15's")
 
         # Strings and keys.
         check(r.set(f"k{i}", f"value{i}") is True, f"{tag}: SET")
