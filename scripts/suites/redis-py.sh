@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Multi-process suite (issue 13): three real `chorus serve` processes in a private network
 # namespace; redis-py 8 with its DEFAULT settings (RESP3 via HELLO 3) through every peer
-# (scripts/redis_py_check.py), then `redis-cli -3` against a peer. SKIP only when the
+# (scripts/redis_py_check.py, with the reply shapes of a raw connection compared to
+# redis-server 7.0.15's, captured in scripts/resp3_shapes.py), then `redis-cli -3`. SKIP only when the
 # test venv cannot be made; every other problem is a FAIL with a non-zero exit. Bounded in
 # time; every process is stopped by its PID.
 set -uo pipefail
