@@ -10,7 +10,6 @@
 // accepted for `default`, as Redis's passwordless default user does).
 
 import Gossip
-import Synchronization
 
 extension ClientCommands {
     func hello(_ args: ArraySlice<[UInt8]>, context: RESPConnectionContext, reply: RESPReplyToken) {
@@ -20,7 +19,7 @@ extension ClientCommands {
             guard let n = RedisInteger.parse(first) else {
                 return reply.reply(.error("ERR Protocol version is not an integer or out of range"))
             }
-            guard let v = RESPProtocolVersion(rawValue: UInt8(clamping: max(0, n))), n == 2 || n == 3 else {
+            guard n == 2 || n == 3, let v = RESPProtocolVersion(rawValue: UInt8(n)) else {
                 return reply.reply(.error("NOPROTO unsupported protocol version"))
             }
             version = v
@@ -178,14 +177,4 @@ extension ClientCommands {
             + "idle=\(idle) flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 watch=0 cmd=\(s.lastCommand.isEmpty ? "NULL" : s.lastCommand.lowercased()) user=default redir=-1 "
             + "resp=\(context.protocolVersion.rawValue) lib-name=\(s.libName) lib-ver=\(s.libVersion) ns=\(s.namespace)"
     }
-}
-
-/// The open client connections of one server, for CLIENT LIST.
-final class ClientRegistry: Sendable {
-    private let open = Mutex<[UInt64: RESPConnectionContext]>([:])
-
-    func add(_ context: RESPConnectionContext) { open.withLock { $0[context.id] = context } }
-    func remove(_ context: RESPConnectionContext) { _ = open.withLock { $0.removeValue(forKey: context.id) } }
-    /// Every open connection, by id.
-    func all() -> [RESPConnectionContext] { open.withLock { $0.values.sorted { $0.id < $1.id } } }
 }
