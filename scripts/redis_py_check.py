@@ -1,6 +1,7 @@
 """redis-py 8 with its default settings against a running Chorus cluster (scripts/suites/redis-py.sh).
 
 Usage: redis_py_check.py HOST [HOST ...]   (every peer at HOST:6380)
+       redis_py_check.py --password PW HOST  (a peer started with --requirepass PW: HELLO AUTH only)
 Checks, through every peer: the RESP3 handshake redis-py 8 makes (HELLO 3, CLIENT SETINFO),
 the reply shapes of a raw connection against redis-server's (resp3_shapes.py),
 SET/GET/DEL/MGET/MSET/EXISTS/SCAN, STRLEN/GETRANGE/TYPE/TOUCH/UNLINK/DBSIZE/KEYS, the CLIENT
@@ -84,8 +85,12 @@ def run(hosts):
         pipe.get("absent")
         pipe.execute_command("NOSUCHCOMMAND")
         results = pipe.execute(raise_on_error=False)
-        check(results[:300] == [True] * 300, f"{tag}: pipelined SETs")
-        check(results[300:600] == [f"v{n}".encode() for n in range(300)], f"{tag}: pipelined GETs in order")
+        def first_difference(got, want):
+            return next(((n, g, w) for n, (g, w) in enumerate(zip(got, want)) if g != w), None)
+        bad = first_difference(results[:300], [True] * 300)
+        check(bad is None, f"{tag}: pipelined SETs: first difference (index, got, want) {bad}")
+        bad = first_difference(results[300:600], [f"v{n}".encode() for n in range(300)])
+        check(bad is None, f"{tag}: pipelined GETs in order: first difference (index, got, want) {bad}")
         check(results[600] is None, f"{tag}: pipelined GET nil")
         check(isinstance(results[601], redis.ResponseError) and "unknown command 'NOSUCHCOMMAND'" in str(results[601]),
               f"{tag}: pipelined unknown command {results[601]!r}")
@@ -161,11 +166,34 @@ def run(hosts):
             c.close()
 
 
+def run_with_password(host, password):
+    """redis-py with a password logs in inside HELLO (HELLO 3 AUTH default <password>)."""
+    r = redis.Redis(host=host, port=6380, password=password)
+    check(r.ping() is True and str(r.client_info().get("resp")) == "3", f"peer {host}: HELLO 3 AUTH default <password>")
+    r.close()
+    for wrong in ("wrong", None):
+        try:
+            redis.Redis(host=host, port=6380, password=wrong).ping()
+        except redis.AuthenticationError as e:
+            print(f"peer {host}: password {wrong!r} refused: {type(e).__name__}: {e}")
+            continue
+        raise Failure(f"peer {host}: password {wrong!r} was accepted")
+    print(f"peer {host}: --requirepass: HELLO AUTH ok")
+
+
 def main():
-    hosts = sys.argv[1:] or ["127.0.0.1"]
+    args = sys.argv[1:]
+    password = None
+    if len(args) >= 2 and args[0] == "--password":
+        password, args = args[1], args[2:]
+    hosts = args or ["127.0.0.1"]
     print(f"redis-py {redis.__version__} against {', '.join(hosts)}")
     try:
-        run(hosts)
+        if password is not None:
+            for host in hosts:
+                run_with_password(host, password)
+        else:
+            run(hosts)
     except Failure as e:
         print(f"FAIL: {e}")
         return 1

@@ -58,6 +58,42 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
         if requirePass != nil, !authenticated, name != "AUTH", name != "QUIT", name != "HELLO" {
             return reply.reply(.error("NOAUTH Authentication required. Send AUTH with the password first"))
         }
+        guard let access = ClientCommands.keyAccess(name, args) else { return dispatch(name, first, args, context: context, reply: reply) }
+        // Pipelined commands on the same keys run in order, as in Redis (KeyOrder.swift).
+        let scheduler = engine.scheduler
+        context.keyOrder.run(access, later: { start in scheduler.async(start) }) { [self] done in
+            var ordered = reply
+            ordered.onReply = done
+            dispatch(name, first, args, context: context, reply: ordered)
+        }
+    }
+
+    /// The keys a command touches, for KeyOrder; nil for a command that touches none. Every
+    /// argument of a variadic command counts, option words included: an extra key only
+    /// orders two commands that need not be.
+    static func keyAccess(_ name: String, _ args: ArraySlice<[UInt8]>) -> KeyOrder.Access? {
+        guard let first = args.first else { return nil }
+        switch name {
+        case "GET", "GETV", "STRLEN", "GETRANGE", "TYPE": return .read([first])
+        case "MGET", "EXISTS", "TOUCH": return .read(Array(args))
+        case "SET", "PUTV", "DELV": return .write([first])
+        case "DEL", "UNLINK": return .write(Array(args))
+        case "MSET": return .write(stride(from: args.startIndex, to: args.endIndex, by: 2).map { args[$0] })
+        default: return nil
+        }
+    }
+
+    private func dispatch(_ name: String, _ first: [UInt8], _ args: ArraySlice<[UInt8]>, context: RESPConnectionContext, reply: RESPReplyToken) {
+        if name == "SCAN" || name == "KEYS" || name == "DBSIZE" {
+            // Whole-namespace reads see the connection's earlier writes.
+            let scheduler = engine.scheduler
+            return context.keyOrder.run(.readAll, later: { start in scheduler.async(start) }) { [self] done in
+                var ordered = reply
+                ordered.onReply = done
+                name == "DBSIZE" ? stringCommand(name, args, context: context, reply: ordered)
+                    : scanCommand(name, args, context: context, reply: ordered)
+            }
+        }
         switch name {
         case "PING":
             if args.count > 1 { return reply.reply(wrongArity(name)) }
@@ -86,7 +122,7 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
             reply.reply(.error(ClientCommands.transactionRefusal))
         case "SET", "GET", "DEL", "UNLINK", "EXISTS", "TOUCH", "MGET", "MSET", "GETV", "PUTV", "DELV":
             data(name, args, context: context, reply: reply)
-        case "STRLEN", "GETRANGE", "TYPE", "DBSIZE":
+        case "STRLEN", "GETRANGE", "TYPE":
             stringCommand(name, args, context: context, reply: reply)
         case "NS.CREATE", "NS.USE", "NS.LIST", "NS.INFO":
             namespaceCommand(name, args, context: context, reply: reply)
@@ -94,8 +130,6 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
             clusterCommand(name, args, context: context, reply: reply)
         case "LEAVE", "REMOVE", "REPAIR", "HANDOFFS":
             operatorCommand(name, args, reply: reply)
-        case "SCAN", "KEYS":
-            scanCommand(name, args, context: context, reply: reply)
         default:
             reply.reply(.error("ERR unknown command '\(String(decoding: first.prefix(64), as: UTF8.self))'"))
         }

@@ -55,6 +55,8 @@ public final class RESPConnectionContext: Sendable {
     /// When the connection was accepted (EventLoop.nowMs, monotonic; CLIENT LIST's `age`).
     public let createdMs: Int64
     private let state = Mutex(RESPConnectionState())
+    /// Orders this connection's commands that touch the same keys (KeyOrder.swift).
+    public let keyOrder = KeyOrder()
     /// RESP2 until the client sends `HELLO 3`; read once per command, so an atomic, not the lock.
     private let protocolRaw = Atomic<UInt8>(RESPProtocolVersion.resp2.rawValue)
 
@@ -102,16 +104,14 @@ public struct RESPReplyToken: @unchecked Sendable {
         replyEncoding(thenClose: thenClose) { RESPWriter.append(value, to: &$0, protocol: version) }
     }
 
+    /// Called once this command's reply has been handed to the connection (a handler's hook:
+    /// ClientCommands releases the command's keys in KeyOrder with it).
+    public var onReply: (@Sendable () -> Void)?
+
     /// Sends already encoded RESP bytes as this command's reply.
     public func reply(encoded: [UInt8], thenClose: Bool = false) {
-        if connection.loop.inLoop {
-            connection.deliver(sequence: sequence, close: thenClose) { $0.append(contentsOf: encoded) }
-        } else {
-            let connection = self.connection, sequence = self.sequence
-            connection.loop.execute {
-                connection.deliver(sequence: sequence, close: thenClose) { $0.append(contentsOf: encoded) }
-            }
-        }
+        send(encoded: encoded, thenClose: thenClose)
+        onReply?()
     }
 
     /// Sends the reply `encode` appends (RESPWriter calls). On the loop thread, when this is
@@ -122,7 +122,19 @@ public struct RESPReplyToken: @unchecked Sendable {
         } else {
             var bytes: [UInt8] = []
             encode(&bytes)
-            reply(encoded: bytes, thenClose: thenClose)
+            send(encoded: bytes, thenClose: thenClose)
+        }
+        onReply?()
+    }
+
+    private func send(encoded: [UInt8], thenClose: Bool) {
+        if connection.loop.inLoop {
+            connection.deliver(sequence: sequence, close: thenClose) { $0.append(contentsOf: encoded) }
+        } else {
+            let connection = self.connection, sequence = self.sequence
+            connection.loop.execute {
+                connection.deliver(sequence: sequence, close: thenClose) { $0.append(contentsOf: encoded) }
+            }
         }
     }
 }

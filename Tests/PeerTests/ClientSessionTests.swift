@@ -285,4 +285,32 @@ final class ClientSessionTests: XCTestCase {
         guard case .array = try c.readReply() else { return XCTFail("HELLO 2") }
         XCTAssertEqual(try c.readReply(), .nullBulk)
     }
+
+    func testPipelinedCommandsOnOneKeyRunInOrder() throws {
+        let (_, c) = try serve()
+        // Without per-key ordering these run concurrently: a GET could read before its SET,
+        // and SETs could land in any order.
+        var batch: [UInt8] = []
+        for i in 0..<200 {
+            RESPWriter.appendCommand([Array("SET".utf8), Array("order".utf8), Array("v\(i)".utf8)], to: &batch)
+            RESPWriter.appendCommand([Array("GET".utf8), Array("order".utf8)], to: &batch)
+            if i % 50 == 49 {
+                RESPWriter.appendCommand([Array("DEL".utf8), Array("order".utf8)], to: &batch)
+                RESPWriter.appendCommand([Array("EXISTS".utf8), Array("order".utf8)], to: &batch)
+                RESPWriter.appendCommand([Array("DBSIZE".utf8)], to: &batch)
+            }
+        }
+        c.sendRaw(batch)
+        try c.flush()
+        for i in 0..<200 {
+            XCTAssertEqual(try c.readReply(), .ok)
+            XCTAssertEqual(try c.readReply(), .bulk("v\(i)"), "GET after SET v\(i) in one pipeline")
+            if i % 50 == 49 {
+                XCTAssertEqual(try c.readReply(), .integer(1))
+                XCTAssertEqual(try c.readReply(), .integer(0), "EXISTS after DEL in one pipeline")
+                XCTAssertEqual(try c.readReply(), .integer(0), "DBSIZE after DEL in one pipeline")
+            }
+        }
+        XCTAssertEqual(try c.command("GET", "order"), .nullBulk)
+    }
 }

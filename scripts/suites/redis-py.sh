@@ -57,6 +57,12 @@ out=$(cli3 --no-raw CONFIG GET appendonly | tr -d '\r')
 out=$(cli3 MULTI 2>&1)
 case "$out" in *"transactions (MULTI/EXEC) are not supported"*) ;; *) fail "redis-cli -3 MULTI: $out" ;; esac
 echo "redis-py: redis-cli -3 ok"
+
+# A peer with --requirepass (a cluster of its own on 127.0.0.4): redis-py logs in inside HELLO.
+"$bin" serve --host 127.0.0.4 --data "$work/n4" --requirepass s3cret >>"$work/n4.log" 2>&1 &
+pids[4]=$!
+for _ in $(seq 1 40); do [ "$(timeout 5 redis-cli -h 127.0.0.4 -p 6380 -a s3cret --no-auth-warning PING 2>/dev/null)" = PONG ] && break; sleep 0.25; done
+timeout 60 "$CHORUS_PY" scripts/redis_py_check.py --password s3cret 127.0.0.4 || fail "redis-py with a password (above)"
 echo "redis-py: PASS (redis-py 8 defaults through every peer, redis-cli -3)"
 cleanup
 rm -rf "$work"
