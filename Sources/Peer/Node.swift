@@ -120,14 +120,18 @@ public final class Node: @unchecked Sendable {
         g.onRoundTrip = { member, ms in latency.observe(member, .gossip, rttMs: ms) }
         gossip = g
 
+        var respConfig = RESPServerConfiguration(host: config.host, port: config.clientPort)
+        respConfig.loopCount = 2
+        var clientSettings = ClientSettings()
+        (clientSettings.host, clientSettings.port, clientSettings.sync) = (config.host, config.clientPort, config.sync)
+        (clientSettings.maxClients, clientSettings.maxBulkBytes) = (respConfig.maxConnections, respConfig.limits.maxBulkBytes)
+        clientSettings.idleTimeoutSeconds = respConfig.idleTimeoutMs / 1000
         let commands = ClientCommands(engine: engine, requirePass: config.requirePass,
                                       publishNamespaces: { [weak self] table in self?.publish(namespaces: table) },
                                       info: { [weak self] in self?.infoSections() ?? [] },
                                       admin: { [weak self] command in
                                           self?.admin(command) ?? .failure(ClientError("ERR node is shutting down"))
-                                      })
-        var respConfig = RESPServerConfiguration(host: config.host, port: config.clientPort)
-        respConfig.loopCount = 2
+                                      }, settings: clientSettings)
         let resp = RESPServer(configuration: respConfig, handler: commands)
         try resp.start()
         self.resp = resp
