@@ -101,13 +101,12 @@ extension NodeEngine {
             // Passed-over coordinators stay targets: one that was only slow still acks (and
             // may be needed for W); one that is silent misses its replica deadline and a spare
             // takes a hinted copy for it (WriteCoordinator.onLate).
-            let replicas = plan.replicas
             // Versioning and the local store may fsync: not on a client loop thread. A
             // forwarded write already runs on a node queue.
             if plan.forwardedHere {
-                coordinate(plan, replicas: replicas, timeoutMs: budget, completion: completion)
+                coordinate(plan, timeoutMs: budget, completion: completion)
             } else {
-                scheduler.async { [self] in coordinate(plan, replicas: replicas, timeoutMs: budget, completion: completion) }
+                scheduler.async { [self] in coordinate(plan, timeoutMs: budget, completion: completion) }
             }
         case .forward(let node):
             forward(to: node, router: router, plan: plan, completion: completion)
@@ -179,15 +178,14 @@ extension NodeEngine {
     }
 
     /// Stage 2 at this node: version locally, replicate, count W acks.
-    private func coordinate(_ plan: WritePlan, replicas: [QuorumReplica], timeoutMs: Int,
-                            completion: @escaping @Sendable (ClientError?) -> Void) {
+    private func coordinate(_ plan: WritePlan, timeoutMs: Int, completion: @escaping @Sendable (ClientError?) -> Void) {
         struct State {
             var machine: WriteCoordinator
             var record: [UInt8] = []
             var answered = false
         }
         let (ns, address, context, request) = (plan.ns, plan.address, plan.context, plan.request)
-        let box = RequestBox(State(machine: WriteCoordinator(replicas: replicas, localNode: nodeID, w: plan.resolved.spec.w,
+        let box = RequestBox(State(machine: WriteCoordinator(replicas: plan.replicas, localNode: nodeID, w: plan.resolved.spec.w,
                                                             strict: plan.resolved.strict, timeoutMs: timeoutMs)))
         let value: SiblingValue = request.value.map { .value($0) } ?? .tombstone
 
