@@ -27,14 +27,14 @@ extension NodeEngine {
             for action in actions {
                 switch action {
                 case .scheduleTimeout(let ms):
-                    scheduler.after(ms: ms) { perform(box.step { $0.onTimeout() }) }
+                    scheduler.afterCoarse(ms: ms) { perform(box.step { $0.onTimeout() }) }
                 case .read(let node):
                     if node == nodeID {
                         readLocal(address, node: node, box: box, perform: perform)
                     } else {
                         // Past its own deadline the replica is late: a spare is read too
                         // (ReadCoordinator.onLate) while this read goes on.
-                        scheduler.after(ms: latency.deadlineMs(node, .replica)) { [self] in
+                        scheduler.afterCoarse(ms: latency.deadlineMs(node, .replica)) { [self] in
                             let actions = box.step { c -> [ReadCoordinatorAction<KeyRecord>]? in
                                 c.hasAnswered(node) || c.reply != nil ? nil : c.onLate(node)
                             }

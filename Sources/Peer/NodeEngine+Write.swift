@@ -132,7 +132,7 @@ extension NodeEngine {
         @Sendable func settle() -> Bool { settled.step { done in defer { done = true }; return !done } }
         let next: @Sendable (RouterDecision) -> Void = { [self] d in route(d, router: router, plan: plan, completion: completion) }
         let hopMs = min(latency.deadlineMs(node, .forward), budget)
-        scheduler.after(ms: hopMs) { [self] in
+        scheduler.afterCoarse(ms: hopMs) { [self] in
             guard settle() else { return }
             latency.missed(node)
             counters.bump(counters.forwardFailovers)
@@ -201,7 +201,7 @@ extension NodeEngine {
             for action in actions {
                 switch action {
                 case .scheduleTimeout(let ms):
-                    scheduler.after(ms: ms) { perform(box.step { $0.machine.onTimeout() }) }
+                    scheduler.afterCoarse(ms: ms) { perform(box.step { $0.machine.onTimeout() }) }
                 case .applyLocally(let hintFor, _):
                     // Replication starts as soon as the write is versioned, while the local
                     // fsync runs: the latency is the slower of the two, not their sum.
@@ -246,7 +246,7 @@ extension NodeEngine {
                     let message = ReplicaWriteMessage(address: address, record: bytes, hintFor: hintFor)
                     // Past its own deadline the target is late: a spare takes a hinted copy
                     // (WriteCoordinator.onLate) while the send goes on.
-                    scheduler.after(ms: latency.deadlineMs(node, .replica)) { [self] in
+                    scheduler.afterCoarse(ms: latency.deadlineMs(node, .replica)) { [self] in
                         let actions = box.step { s -> [WriteCoordinatorAction]? in
                             s.machine.hasAnswered(node) || s.machine.reply != nil ? nil : s.machine.onLate(node)
                         }

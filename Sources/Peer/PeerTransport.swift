@@ -13,6 +13,13 @@ public protocol PeerTransport: AnyObject, Sendable {
 public protocol NodeScheduler: AnyObject, Sendable {
     func after(ms: Int, _ work: @escaping @Sendable () -> Void)
     func async(_ work: @escaping @Sendable () -> Void)
+    /// Like `after`, for per-request deadlines that rarely fire: may run up to a few ms late,
+    /// on a shared timer thread, and must not block (CoarseTimer).
+    func afterCoarse(ms: Int, _ work: @escaping @Sendable () -> Void)
+}
+
+extension NodeScheduler {
+    public func afterCoarse(ms: Int, _ work: @escaping @Sendable () -> Void) { after(ms: ms, work) }
 }
 
 /// `NodeScheduler` on a fixed set of serial Dispatch queues, used round robin. Work here
@@ -21,6 +28,7 @@ public protocol NodeScheduler: AnyObject, Sendable {
 public final class DispatchNodeScheduler: NodeScheduler, @unchecked Sendable {
     private let queues: [DispatchQueue]
     private let next = Atomic<Int>(0)
+    private let timer = CoarseTimer()
 
     public init(width: Int = 32, label: String = "chorus.node", qos: DispatchQoS = .userInitiated) {
         queues = (0..<max(1, width)).map { DispatchQueue(label: "\(label).\($0)", qos: qos) }
@@ -35,6 +43,8 @@ public final class DispatchNodeScheduler: NodeScheduler, @unchecked Sendable {
     }
 
     public func async(_ work: @escaping @Sendable () -> Void) { queue.async(execute: work) }
+
+    public func afterCoarse(ms: Int, _ work: @escaping @Sendable () -> Void) { timer.after(ms: ms, work) }
 }
 
 /// `PeerTransport` over `PeerRPCClient`, resolving node ids to peer endpoints through gossip.
