@@ -13,7 +13,8 @@ public enum PeerMessageType: UInt16, Sendable, CaseIterable {
     case replicaRead = 3
     /// Fallback -> owner: deliver stored hints.
     case hintDelivery = 4
-    /// Old owner -> new owner: a batch of a partition's keys (ownership handoff).
+    /// Ownership handoff: the new owner asks the old one for the next chunk of a range and
+    /// gets its records (the receiver pulls).
     case handoffBatch = 5
     // 6: retired (handoffDone, never sent: the receiver pulls handoffBatch chunks and the
     // answer says when a range is done). Reserved; never reuse.
@@ -21,7 +22,7 @@ public enum PeerMessageType: UInt16, Sendable, CaseIterable {
     case merkleTree = 7
     /// Anti-entropy: ask for / answer with the keys of differing Merkle segments.
     case merkleSegment = 8
-    /// Anti-entropy or read repair: push keys to a stale replica.
+    /// Anti-entropy: push keys to a stale replica (read repair sends `replicaWrite`).
     case repair = 9
     /// SCAN across the cluster: one chunk of a partition's keys.
     case scanChunk = 10
