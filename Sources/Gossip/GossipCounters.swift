@@ -11,7 +11,6 @@ public struct GossipCounters: Sendable, Equatable {
     public var indirectProbes: UInt64 = 0
     public var probeRttSumNs: UInt64 = 0
     public var probeRttCount: UInt64 = 0
-    public var lastProbeRttNs: UInt64 = 0
     /// Members this node started suspecting.
     public var suspicions: UInt64 = 0
     /// Suspicions of this node that it refuted by raising its incarnation.

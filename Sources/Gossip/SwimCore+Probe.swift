@@ -113,7 +113,6 @@ extension SwimCore {
                     probe = p
                     counters.probeAcks += 1
                     let rtt = now - p.startNs
-                    counters.lastProbeRttNs = rtt
                     counters.probeRttSumNs += rtt
                     counters.probeRttCount += 1
                     awareness.apply(delta: -1)

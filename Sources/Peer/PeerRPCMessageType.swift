@@ -13,20 +13,21 @@ public enum PeerMessageType: UInt16, Sendable, CaseIterable {
     case replicaRead = 3
     /// Fallback -> owner: deliver stored hints.
     case hintDelivery = 4
-    /// Old owner -> new owner: a batch of a partition's keys (ownership handoff).
+    /// Ownership handoff: the new owner asks the old one for the next chunk of a range and
+    /// gets its records (the receiver pulls).
     case handoffBatch = 5
-    /// Old owner -> new owner: the partition's stream is complete.
-    case handoffDone = 6
+    // 6: retired (handoffDone, never sent: the receiver pulls handoffBatch chunks and the
+    // answer says when a range is done). Reserved; never reuse.
     /// Anti-entropy: ask for / answer with the Merkle tree nodes of a partition.
     case merkleTree = 7
     /// Anti-entropy: ask for / answer with the keys of differing Merkle segments.
     case merkleSegment = 8
-    /// Anti-entropy or read repair: push keys to a stale replica.
+    /// Anti-entropy: push keys to a stale replica (read repair sends `replicaWrite`).
     case repair = 9
     /// SCAN across the cluster: one chunk of a partition's keys.
     case scanChunk = 10
-    /// Cluster-state sync too large for gossip (ring, namespaces).
-    case stateSync = 11
+    // 11: retired (stateSync, never sent nor handled: ring and namespaces travel over
+    // gossip). Reserved; never reuse.
     /// Any peer -> the coordinating primary: a client write to version and replicate there.
     case forwardWrite = 12
     /// Any peer -> the claimant: create a namespace (the claimant alone changes the table).
