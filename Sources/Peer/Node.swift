@@ -35,6 +35,8 @@ public final class Node: @unchecked Sendable {
     private var ticker: Thread?
     private let lastReport = Mutex<HandoffReport?>(nil)
     private let reportVersion = Atomic<UInt64>(0)
+    /// The counter lease last gossiped (Node+Leases.swift).
+    let publishedLease = Atomic<UInt64>(0)
     /// Called after the node shut itself down (it left or was removed); the executable exits.
     public var onExit: (@Sendable () -> Void)?
 
@@ -195,7 +197,7 @@ public final class Node: @unchecked Sendable {
                 try? replica.setMeta("namespaces", table.encode())
             }
         default:
-            break
+            _ = adoptLease(value)
         }
     }
 
@@ -228,6 +230,7 @@ public final class Node: @unchecked Sendable {
             g.setAdminState(.joined)
         }
         publishHandoffReport(g)
+        publishLease(g)
         // A node told to leave goes once the ring no longer holds it; a removed one at once.
         let gone = g.me.admin == .removed || (g.me.admin == .leaving && ring.map { !$0.nodes.contains(nodeID) } ?? false)
         if gone, !stopping.load(ordering: .relaxed) {

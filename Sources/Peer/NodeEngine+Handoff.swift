@@ -64,8 +64,9 @@ extension NodeEngine {
         let isUp = cluster.snapshot().isUp
         do {
             let chunk = try HandoffChunk(decoding: result.get())
-            let entries = try chunk.records.map { r throws in
-                (KeyAddress(namespace: id.namespace, partition: id.partition, key: r.key), try KeyRecord(decoding: r.record))
+            let entries = chunk.records.compactMap { r -> (address: KeyAddress, record: KeyRecord)? in
+                let address = KeyAddress(namespace: id.namespace, partition: id.partition, key: r.key)
+                return replica.decodeOrSkip(r.record, address, during: "handoff").map { (address, $0) }
             }
             try replica.mergeMany(entries)
             let last = chunk.records.last?.key
