@@ -112,8 +112,13 @@ public final class GossipNode: @unchecked Sendable {
         perform(core.withLock { $0.setAdminState(admin, now: now()) })
     }
 
-    public func publishState(key: String, version: UInt64, payload: [UInt8]) {
+    /// Gossips a cluster-state value; false (nothing sent) when it does not fit
+    /// (`ClusterStateValue.fits`).
+    @discardableResult
+    public func publishState(key: String, version: UInt64, payload: [UInt8]) -> Bool {
+        guard ClusterStateValue.fits(key: key, payloadBytes: payload.count) else { return false }
         perform(core.withLock { $0.publishState(key: key, version: version, payload: payload, now: now()) })
+        return true
     }
 
     /// Operator command: remove another member for good.

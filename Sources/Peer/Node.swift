@@ -220,7 +220,8 @@ public final class Node: @unchecked Sendable {
         guard let g = gossip else { return }
         refreshMembers()
         for value in g.stateValues { adopt(value) }
-        if let next = cluster.proposedRing(partitionCount: config.partitions) ?? cluster.settledRing(reports: handoffReports(g)) {
+        if let next = cluster.proposedRing(partitionCount: config.partitions) ?? cluster.settledRing(reports: handoffReports(g)),
+           fitsGossip(key: "ring", payload: next.encode()) {
             cluster.adopt(ring: next)
             try? replica.setMeta("ring", next.encode())
             g.publishState(key: "ring", version: next.version, payload: next.encode())
@@ -288,6 +289,7 @@ public final class Node: @unchecked Sendable {
     }
 
     func publish(namespaces table: NamespaceTable) {
+        guard fitsGossip(key: "namespaces", payload: table.encode()) else { return }
         cluster.adopt(namespaces: table)
         try? replica.setMeta("namespaces", table.encode())
         gossip?.publishState(key: "namespaces", version: table.version, payload: table.encode())

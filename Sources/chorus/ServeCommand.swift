@@ -19,7 +19,7 @@ enum ServeCommand {
       --seed HOST:PORT         gossip address of a live member; repeatable; none = new cluster
       --data DIR               all durable state (required)
       --node-id NAME           stable identity (default host:gossip-port), kept in DIR
-      --partitions Q           ring size, power of two (default 256)
+      --partitions Q           ring size, power of two, 1 to 4096 (default 256)
       --sync POLICY            always | periodic:MS | never (default always)
       --cluster-secret S       HMAC key for gossip and peer connections (or CHORUS_CLUSTER_SECRET)
       --requirepass PW         clients must AUTH PW first
@@ -84,7 +84,8 @@ enum ServeCommand {
             throw Flags.UsageError(description: "bad value for --seed: \(s) (expected HOST:PORT)")
         }
         c.nodeID = flags.string("node-id")
-        c.partitions = try flags.int("partitions", default: 256, range: 1...65536)
+        // At most 4,096: the ring is gossiped as one value of at most ~65,000 bytes.
+        c.partitions = try flags.int("partitions", default: 256, range: 1...4096)
         guard c.partitions & (c.partitions - 1) == 0 else {
             throw Flags.UsageError(description: "bad value for --partitions: \(c.partitions) (expected a power of two)")
         }
