@@ -127,6 +127,7 @@ public final class Node: @unchecked Sendable {
                                       })
         var respConfig = RESPServerConfiguration(host: config.host, port: config.clientPort)
         respConfig.loopCount = 2
+        applyClientLimits(&respConfig)
         let resp = RESPServer(configuration: respConfig, handler: commands)
         try resp.start()
         self.resp = resp
@@ -165,6 +166,9 @@ public final class Node: @unchecked Sendable {
     }
 
     var clientConnections: Int { resp?.stats.connections ?? 0 }
+
+    /// The client port actually bound (tests start nodes on port 0); nil before start.
+    public var clientPort: UInt16? { resp?.port }
 
     /// The gossip port actually bound (tests start nodes on port 0).
     public var gossipEndpoint: Endpoint? { gossip?.endpoint }

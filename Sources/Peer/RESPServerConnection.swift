@@ -28,6 +28,8 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
     private var nextSequence: UInt64 = 0
     private var writtenSequence: UInt64 = 0
     private var parked: [UInt64: (bytes: [UInt8], close: Bool)] = [:]
+    /// Bytes of the replies in `parked`: they count toward the output bounds like unsent ones.
+    private var parkedBytes = 0
     /// Close once `output` is written (a reply asked for it).
     private var closeAfterWrite = false
     /// The client sent EOF: parse what is buffered, answer it, then close.
@@ -36,6 +38,8 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
     private var inputStopped = false
     private var interest: UInt32 = EventLoop.readable
     private(set) var lastActivityMs: Int64
+    /// When the connection was accepted (the authentication deadline runs from here).
+    let openedMs: Int64
     private(set) var isClosed = false
     private var isDirty = false
     /// processInput stopped at a bound, not for lack of bytes: commands may be buffered.
@@ -48,15 +52,18 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
         self.context = context
         self.parser = RESPParser(limits: shard.configuration.limits)
         self.lastActivityMs = nowMs
+        self.openedMs = nowMs
     }
 
     var commandsInFlight: Int { Int(nextSequence - writtenSequence) }
     var unsentBytes: Int { output.count - outputStart }
+    /// Every reply byte the connection holds: unsent, and parked behind an earlier reply.
+    var heldReplyBytes: Int { unsentBytes + parkedBytes }
     var isQuiet: Bool { commandsInFlight == 0 && unsentBytes == 0 }
 
     private var isPaused: Bool {
         commandsInFlight >= shard.configuration.maxCommandsInFlight
-            || unsentBytes >= shard.configuration.outputPauseBytes
+            || heldReplyBytes >= shard.configuration.outputPauseBytes
     }
 
     // MARK: Events
@@ -77,6 +84,11 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
         if n > 0 {
             parser.append(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
             lastActivityMs = EventLoop.nowMs()
+            if shard.configuration.requiresAuth, parser.bufferedBytes > shard.configuration.preAuthMaxBufferBytes, !context.authenticated {
+                // A stranger may not make us hold a big frame before it has authenticated.
+                refuseUnauthenticatedInput()
+                return
+            }
             processInput()
             markDirty()
         } else if n == 0 {
@@ -119,6 +131,20 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
         }
     }
 
+    /// Closes a connection that sent more than an unauthenticated one may buffer, with an
+    /// error that says why; commands already handed out still answer first.
+    private func refuseUnauthenticatedInput() {
+        shard.protocolError()
+        inputStopped = true
+        parser = RESPParser(limits: shard.configuration.limits)
+        let sequence = nextSequence
+        nextSequence += 1
+        let limit = shard.configuration.preAuthMaxBufferBytes
+        deliver(sequence: sequence, close: true) {
+            RESPWriter.appendError("NOAUTH Authentication required; a command before AUTH may be at most \(limit) bytes", to: &$0)
+        }
+    }
+
     // MARK: Replies
 
     /// Puts the reply of command `sequence` in order; see the invariants above.
@@ -129,6 +155,7 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
             writtenSequence += 1
             if close { closeAfterWrite = true }
             while !parked.isEmpty, let next = parked.removeValue(forKey: writtenSequence) {
+                parkedBytes -= next.bytes.count
                 output.append(contentsOf: next.bytes)
                 writtenSequence += 1
                 if next.close { closeAfterWrite = true }
@@ -138,6 +165,11 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
             var bytes: [UInt8] = []
             encode(&bytes)
             parked[sequence] = (bytes, close)
+            parkedBytes += bytes.count
+        }
+        if heldReplyBytes > shard.configuration.maxOutputBytes {
+            self.close() // the client does not read its replies: never hold more than the bound.
+            return
         }
         markDirty()
     }
@@ -161,7 +193,7 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
             if !(wasPaused && !isPaused && parser.bufferedBytes > 0) { break }
         }
         isDirty = false
-        if unsentBytes > shard.configuration.maxOutputBytes {
+        if heldReplyBytes > shard.configuration.maxOutputBytes {
             close() // the client does not read its replies.
             return
         }
@@ -223,6 +255,7 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
         Glibc.close(fd)
         output = []
         parked = [:]
+        parkedBytes = 0
         parser = RESPParser(limits: shard.configuration.limits)
         shard.connectionClosed(self)
     }

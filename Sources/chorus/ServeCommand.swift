@@ -23,6 +23,9 @@ enum ServeCommand {
       --sync POLICY            always | periodic:MS | never (default always)
       --cluster-secret S       HMAC key for gossip and peer connections (or CHORUS_CLUSTER_SECRET)
       --requirepass PW         clients must AUTH PW first
+      --max-clients N          client connections at once (default 10000); one more gets
+                               -ERR max number of clients reached
+      --timeout S              close a client connection idle for S seconds (default 0: never)
 
     repair and handoff tuning:
       --handoff-rate B         bytes per second this peer pulls during handoff (default 33554432)
@@ -69,7 +72,7 @@ enum ServeCommand {
 
     static func parse(_ args: [String]) throws -> NodeConfig {
         let flags = try Flags(args, valued: ["host", "client-port", "gossip-port", "peer-port", "http-port", "seed", "data",
-                                             "node-id", "partitions", "sync", "cluster-secret", "requirepass",
+                                             "node-id", "partitions", "sync", "cluster-secret", "requirepass", "max-clients", "timeout",
                                              "handoff-rate", "handoff-concurrency", "anti-entropy-interval", "anti-entropy-rate"])
         guard flags.positional.isEmpty else { throw Flags.UsageError(description: "unexpected argument \(flags.positional[0])") }
         guard let data = flags.string("data") else { throw Flags.UsageError(description: "--data DIR is required") }
@@ -95,6 +98,8 @@ enum ServeCommand {
         let secret = flags.string("cluster-secret") ?? ProcessInfo.processInfo.environment["CHORUS_CLUSTER_SECRET"]
         if let secret, !secret.isEmpty { c.clusterSecret = Array(secret.utf8) }
         c.requirePass = flags.string("requirepass")
+        c.maxClients = try flags.int("max-clients", default: c.maxClients, range: 1...1_000_000)
+        c.clientIdleTimeoutMs = 1000 * (try flags.int("timeout", default: 0, range: 0...31_536_000))
         c.limits.handoffBytesPerSecond = try flags.int("handoff-rate", default: c.limits.handoffBytesPerSecond, range: 1_024...(1 << 40))
         c.limits.handoffConcurrency = try flags.int("handoff-concurrency", default: c.limits.handoffConcurrency, range: 1...64)
         c.limits.antiEntropyIntervalMs = try flags.int("anti-entropy-interval", default: c.limits.antiEntropyIntervalMs, range: 0...3_600_000)
