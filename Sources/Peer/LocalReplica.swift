@@ -92,6 +92,7 @@ public final class LocalReplica: @unchecked Sendable {
                 }
                 var attempts = 0
                 let admitted = context.map { counterBounds.admitted($0, stored: state.context) }
+                if let c = admitted, !c.isEmpty, let refusal = state.growthRefusal(context: c, limit: siblingLimit) { return .refused(refusal) }
                 while true {
                     let outcome = try state.write(at: nodeID, context: admitted, value: value, siblingLimit: siblingLimit) { () throws -> UInt64 in
                         try nextCounter()

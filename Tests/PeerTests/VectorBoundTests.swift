@@ -110,3 +110,40 @@ final class VectorBoundTests: XCTestCase {
         XCTAssertEqual(lines.withLock { $0.count }, RecordAudit.maxLinesPerMinute + 1, "a new minute logs again")
     }
 }
+
+/// Issue 14, medium: a PUTV whose context covers none of the key's siblings once added a
+/// sibling past the limit every time.
+final class SiblingLimitBypassTests: XCTestCase {
+    func full(_ r: LocalReplica, limit: Int) throws -> KeyState {
+        let actors = (0..<limit).map { NodeID("a\($0)")! }
+        let state = try KeyState(context: VersionVector(Dictionary(uniqueKeysWithValues: actors.map { ($0, UInt64(2)) })),
+                                 siblings: actors.map { Sibling(dot: Dot(actor: $0, counter: 2), value: .value(Array($0.utf8))) })
+        try r.merge(ForgedContextTests.address("k"), record: .siblings(state))
+        return state
+    }
+
+    func testContextCoveringNoSiblingCannotGrowTheKeyPastTheLimit() throws {
+        let r = try ForgedContextTests.memoryReplica("n1")
+        let state = try full(r, limit: 64)
+        let stale = VersionVector(["a0": 1])
+        for _ in 0..<3 {
+            let result = try ForgedContextTests.write(r, "k", "more", context: stale)
+            guard case .refused(let line) = result else { return XCTFail("the key grew past its limit: \(result)") }
+            XCTAssertTrue(line.hasPrefix("ERR key has 64 siblings (limit 64) and the context covers none of them"), line)
+        }
+        XCTAssertEqual(try r.read(ForgedContextTests.address("k")), .siblings(state))
+    }
+
+    func testContextCoveringOneSiblingIsAcceptedAndNeverGrowsTheSet() throws {
+        let r = try ForgedContextTests.memoryReplica("n1")
+        _ = try full(r, limit: 64)
+        guard case .written(.siblings(let after)) = try ForgedContextTests.write(r, "k", "resolves-a0", context: VersionVector(["a0": 2])) else {
+            return XCTFail("a write that shrinks the set was refused")
+        }
+        XCTAssertEqual(after.siblings.count, 64)
+        guard case .written(.siblings(let resolved)) = try ForgedContextTests.write(r, "k", "all", context: after.context) else {
+            return XCTFail("a full resolution was refused")
+        }
+        XCTAssertEqual(resolved.siblings.count, 1)
+    }
+}
