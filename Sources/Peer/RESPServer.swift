@@ -18,6 +18,8 @@ public struct RESPServerStats: Sendable, Equatable {
     public var rejectedTotal: Int
     public var protocolErrorsTotal: Int
     public var idleClosedTotal: Int
+    /// Connections closed because their client stopped reading its replies.
+    public var stalledReadersClosedTotal: Int = 0
 }
 
 /// The server's counters, shared by its loops (atomics: any thread).
@@ -27,6 +29,7 @@ final class RESPServerCounters: Sendable {
     let rejectedTotal = Atomic<Int>(0)
     let protocolErrorsTotal = Atomic<Int>(0)
     let idleClosedTotal = Atomic<Int>(0)
+    let stalledReadersClosedTotal = Atomic<Int>(0)
     let nextConnectionID = Atomic<UInt64>(1)
 
     var snapshot: RESPServerStats {
@@ -34,7 +37,8 @@ final class RESPServerCounters: Sendable {
                         acceptedTotal: acceptedTotal.load(ordering: .relaxed),
                         rejectedTotal: rejectedTotal.load(ordering: .relaxed),
                         protocolErrorsTotal: protocolErrorsTotal.load(ordering: .relaxed),
-                        idleClosedTotal: idleClosedTotal.load(ordering: .relaxed))
+                        idleClosedTotal: idleClosedTotal.load(ordering: .relaxed),
+                        stalledReadersClosedTotal: stalledReadersClosedTotal.load(ordering: .relaxed))
     }
 }
 

@@ -22,7 +22,10 @@ public struct RESPServerConfiguration: Sendable {
     public var limits: RESPLimits = RESPLimits()
     /// Commands handed to the handler and not yet answered, per connection. At the bound the
     /// server stops parsing and reading that connection until replies come back.
-    public var maxCommandsInFlight: Int = 1024
+    /// 128: a command's reply cannot be sized before it runs, so this (times the largest
+    /// reply) is what a client that does not read can make the server hold; at 1,024, three
+    /// such clients GETting 100 KB values held 640 MB (scripts/suites/hostile.sh).
+    public var maxCommandsInFlight: Int = 128
     /// Unsent reply bytes at which the server stops reading that connection (the client is
     /// not reading its replies); reading resumes once the backlog is written.
     public var outputPauseBytes: Int = 1 << 20
@@ -30,6 +33,11 @@ public struct RESPServerConfiguration: Sendable {
     /// earlier reply) past which it is closed: a client that does not read its replies
     /// costs at most this, and others are unharmed (Redis's client-output-buffer-limit).
     public var maxOutputBytes: Int = 128 << 20
+    /// A connection holding at least `outputPauseBytes` of replies that has taken none of
+    /// them for this long is closed: a client that does not read is disconnected long before
+    /// it reaches `maxOutputBytes`, one that reads slowly is not (Redis's soft
+    /// client-output-buffer-limit with its seconds). 0 = never.
+    public var stalledReaderTimeoutMs: Int = 10_000
     /// Bytes read per recv() call.
     public var readChunkBytes: Int = 64 << 10
     /// Event loop threads; connections are spread round-robin. 1 is right on 2 cores.

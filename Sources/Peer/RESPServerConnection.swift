@@ -40,6 +40,8 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
     private(set) var lastActivityMs: Int64
     /// When the connection was accepted (the authentication deadline runs from here).
     let openedMs: Int64
+    /// When a send last moved reply bytes to the client (or the connection opened).
+    private(set) var lastSendProgressMs: Int64
     private(set) var isClosed = false
     private var isDirty = false
     /// processInput stopped at a bound, not for lack of bytes: commands may be buffered.
@@ -53,6 +55,13 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
         self.parser = RESPParser(limits: shard.configuration.limits)
         self.lastActivityMs = nowMs
         self.openedMs = nowMs
+        self.lastSendProgressMs = nowMs
+    }
+
+    /// True when the connection holds a paused backlog of replies and has taken none of it
+    /// for `timeoutMs`: its client does not read.
+    func isStalledReader(nowMs: Int64, timeoutMs: Int64) -> Bool {
+        timeoutMs > 0 && heldReplyBytes >= shard.configuration.outputPauseBytes && nowMs - lastSendProgressMs >= timeoutMs
     }
 
     var commandsInFlight: Int { Int(nextSequence - writtenSequence) }
@@ -215,6 +224,7 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
         }
         if n > 0 {
             outputStart += n
+            lastSendProgressMs = EventLoop.nowMs()
             if outputStart == output.count {
                 output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
                 outputStart = 0

@@ -82,6 +82,13 @@ final class RESPServerShard: @unchecked Sendable {
         }
         let idle = Int64(configuration.idleTimeoutMs)
         let auth = configuration.requiresAuth ? Int64(configuration.authTimeoutMs) : 0
+        let stalled = Int64(configuration.stalledReaderTimeoutMs)
+        if stalled > 0 {
+            for connection in Array(connections.values) where connection.isStalledReader(nowMs: nowMs, timeoutMs: stalled) {
+                counters.stalledReadersClosedTotal.add(1, ordering: .relaxed)
+                connection.close()
+            }
+        }
         guard idle > 0 || auth > 0 else { return }
         for connection in Array(connections.values) where connection.isQuiet {
             let idleTooLong = idle > 0 && nowMs - connection.lastActivityMs >= idle

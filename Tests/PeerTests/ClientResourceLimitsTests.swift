@@ -46,6 +46,31 @@ final class ClientResourceLimitsTests: XCTestCase {
         XCTAssertEqual(try other.readReply(), .bulk("fine"))
     }
 
+    /// A client that stops reading is disconnected once it has taken none of a paused
+    /// backlog for `stalledReaderTimeoutMs`, far below `maxOutputBytes`; one that reads is kept.
+    func testClientThatNeverReadsIsDisconnectedAndOthersAreServed() throws {
+        let server = try startRESPServer(RESPTestEchoHandler()) {
+            $0.outputPauseBytes = 64 << 10
+            $0.stalledReaderTimeoutMs = 300
+        }
+        let stalled = try RESPClient(host: "127.0.0.1", port: server.port, timeoutMs: 10_000)
+        for i in 0..<200 { stalled.send([b("BIG"), b("\(i)")]) }
+        try? stalled.flush()
+        XCTAssertTrue(respWaitUntil(seconds: 5) { server.stats.stalledReadersClosedTotal == 1 }, "a client that never reads was kept")
+        let other = try connectRESP(server)
+        XCTAssertEqual(try other.command("PING"), .simple("PONG"))
+        // A client that reads, however slowly, keeps its connection.
+        let slow = try connectRESP(server)
+        for i in 0..<20 { slow.send([b("BIG"), b("\(i)")]) }
+        try slow.flush()
+        for i in 0..<20 {
+            usleep(50_000)
+            guard case .bulk(let bytes) = try slow.readReply() else { return XCTFail("reply \(i)") }
+            XCTAssertEqual(bytes.count, 256 << 10)
+        }
+        XCTAssertEqual(server.stats.stalledReadersClosedTotal, 1)
+    }
+
     func testInputBeforeAuthIsBoundedAndRefusedWithAClearError() throws {
         let server = try startRESPServer(RESPTestAuthHandler()) {
             $0.requiresAuth = true
