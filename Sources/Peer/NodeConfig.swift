@@ -25,6 +25,8 @@ public struct NodeConfig: Sendable {
     public var maxClients = 10_000
     /// A client connection quiet for this long is closed; 0 = never (Redis's `timeout 0`).
     public var clientIdleTimeoutMs = 0
+    /// Most keys one MGET, MSET, DEL or EXISTS may name.
+    public var maxKeysPerCommand = 10_000
 
     public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
 }

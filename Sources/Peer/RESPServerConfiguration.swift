@@ -18,6 +18,8 @@ public struct RESPServerConfiguration: Sendable {
     public var requiresAuth = false
     public var preAuthMaxBufferBytes = 64 << 10
     public var authTimeoutMs = 10_000
+    /// Most keys one MGET, MSET, DEL or EXISTS may name (RESPCommandBounds.swift); 0 = no bound.
+    public var maxKeysPerCommand = 10_000
     /// Parser bounds (bulk, array, inline line, command size).
     public var limits: RESPLimits = RESPLimits()
     /// Commands handed to the handler and not yet answered, per connection. At the bound the

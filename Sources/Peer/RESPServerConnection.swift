@@ -135,6 +135,10 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
                 deliver(sequence: sequence, close: true) { RESPWriter.appendOK(to: &$0) }
                 return
             }
+            if let refusal = RESPCommandBounds.refusal(command, maxKeys: shard.configuration.maxKeysPerCommand) {
+                deliver(sequence: sequence, close: false) { RESPWriter.appendError(refusal, to: &$0) }
+                continue
+            }
             shard.handler.handle(command, context: context,
                                  reply: RESPReplyToken(connection: self, sequence: sequence))
         }

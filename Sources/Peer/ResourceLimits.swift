@@ -42,5 +42,6 @@ extension Node {
         }
         c.requiresAuth = config.requirePass != nil
         c.idleTimeoutMs = max(0, config.clientIdleTimeoutMs)
+        c.maxKeysPerCommand = max(0, config.maxKeysPerCommand)
     }
 }

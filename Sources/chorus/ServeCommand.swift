@@ -26,6 +26,7 @@ enum ServeCommand {
       --max-clients N          client connections at once (default 10000); one more gets
                                -ERR max number of clients reached
       --timeout S              close a client connection idle for S seconds (default 0: never)
+      --max-keys-per-command N most keys one MGET/MSET/DEL/EXISTS may name (default 10000)
 
     repair and handoff tuning:
       --handoff-rate B         bytes per second this peer pulls during handoff (default 33554432)
@@ -72,7 +73,7 @@ enum ServeCommand {
 
     static func parse(_ args: [String]) throws -> NodeConfig {
         let flags = try Flags(args, valued: ["host", "client-port", "gossip-port", "peer-port", "http-port", "seed", "data",
-                                             "node-id", "partitions", "sync", "cluster-secret", "requirepass", "max-clients", "timeout",
+                                             "node-id", "partitions", "sync", "cluster-secret", "requirepass", "max-clients", "timeout", "max-keys-per-command",
                                              "handoff-rate", "handoff-concurrency", "anti-entropy-interval", "anti-entropy-rate"])
         guard flags.positional.isEmpty else { throw Flags.UsageError(description: "unexpected argument \(flags.positional[0])") }
         guard let data = flags.string("data") else { throw Flags.UsageError(description: "--data DIR is required") }
@@ -100,6 +101,7 @@ enum ServeCommand {
         c.requirePass = flags.string("requirepass")
         c.maxClients = try flags.int("max-clients", default: c.maxClients, range: 1...1_000_000)
         c.clientIdleTimeoutMs = 1000 * (try flags.int("timeout", default: 0, range: 0...31_536_000))
+        c.maxKeysPerCommand = try flags.int("max-keys-per-command", default: c.maxKeysPerCommand, range: 1...1_000_000)
         c.limits.handoffBytesPerSecond = try flags.int("handoff-rate", default: c.limits.handoffBytesPerSecond, range: 1_024...(1 << 40))
         c.limits.handoffConcurrency = try flags.int("handoff-concurrency", default: c.limits.handoffConcurrency, range: 1...64)
         c.limits.antiEntropyIntervalMs = try flags.int("anti-entropy-interval", default: c.limits.antiEntropyIntervalMs, range: 0...3_600_000)

@@ -144,3 +144,30 @@ final class ClientResourceLimitsTests: XCTestCase {
         XCTAssertEqual(try third.readReply(), .error("ERR max number of clients reached"))
     }
 }
+
+/// Issue 14, medium: a multi-key command naming more keys than the bound is refused with a
+/// clear error before it reaches the handler (it once fanned out without bound).
+final class MultiKeyBoundTests: XCTestCase {
+    private func b(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+    func testRefusalCountsKeysPerCommandKind() {
+        let keys = (0..<20).map { Array("k\($0)".utf8) }
+        XCTAssertEqual(RESPCommandBounds.refusal([b("MGET")] + keys, maxKeys: 10), "ERR too many keys in one MGET (20, max 10): split it into several commands")
+        XCTAssertNotNil(RESPCommandBounds.refusal([b("del")] + keys, maxKeys: 10))
+        XCTAssertNotNil(RESPCommandBounds.refusal([b("EXISTS")] + keys, maxKeys: 10))
+        XCTAssertNil(RESPCommandBounds.refusal([b("MSET")] + keys, maxKeys: 10), "20 arguments are 10 pairs")
+        XCTAssertNotNil(RESPCommandBounds.refusal([b("MSET")] + keys + keys, maxKeys: 10))
+        XCTAssertNil(RESPCommandBounds.refusal([b("MGET")] + keys.prefix(10) + [b("R"), b("all"), b("STRICT"), b("TIMEOUT"), b("100")], maxKeys: 10), "quorum options are not keys")
+        XCTAssertNil(RESPCommandBounds.refusal([b("ECHO")] + keys, maxKeys: 10))
+    }
+
+    func testServerRefusesAMillionKeyMgetAndKeepsServing() throws {
+        let handler = RESPTestEchoHandler()
+        let server = try startRESPServer(handler) { $0.maxKeysPerCommand = 1_000 }
+        let client = try connectRESP(server)
+        client.send([b("MGET")] + (0..<100_000).map { Array("key\($0)".utf8) })
+        try client.flush()
+        XCTAssertEqual(try client.readReply(), .error("ERR too many keys in one MGET (100000, max 1000): split it into several commands"))
+        XCTAssertEqual(try client.command("PING"), .simple("PONG"), "the connection is still served")
+    }
+}
