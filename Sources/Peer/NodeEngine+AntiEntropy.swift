@@ -183,6 +183,7 @@ extension NodeEngine {
     /// A peer's side: answers tree hash requests.
     func answerTreeHashes(_ payload: [UInt8]) throws -> [UInt8] {
         let request = try TreeHashesRequest(decoding: payload)
+        if let bad = unknownPartition(request.tree.partition) { throw ClientError(bad) }
         let tree = try replica.tree(request.tree)
         guard let inner = request.inner else { return TreeHashesAnswer.encode(tree.inner) }
         return TreeHashesAnswer.encode(inner.flatMap { Array(tree.leaves(under: $0)) })
@@ -193,6 +194,7 @@ extension NodeEngine {
     /// the keys we want from it.
     func answerSegments(_ payload: [UInt8]) throws -> [UInt8] {
         let request = try SegmentRequest(decoding: payload)
+        if let bad = unknownPartition(request.tree.partition) { throw ClientError(bad) }
         let theirs = Dictionary(request.entries.map { ($0.key, $0.digest) }, uniquingKeysWith: { a, _ in a })
         let mine = try replica.segmentDigests(request.tree, segments: Set(request.segments))
         let ns = cluster.snapshot().namespaces.namespace(named: String(decoding: request.tree.namespace, as: UTF8.self))

@@ -54,6 +54,8 @@ public final class NodeEngine: @unchecked Sendable {
     let scheduler: NodeScheduler
     public let limits: Limits
     public let counters = Counters()
+    /// Peer requests refused for naming a key or partition the ring cannot hold.
+    public let peerRequestsRefused = Atomic<UInt64>(0)
     private let stopped = Atomic<Bool>(false)
     /// Targets with a hint delivery in flight (one batch at a time per owner).
     let delivering = Mutex<Set<String>>([])
