@@ -25,3 +25,57 @@ final class StateBoundsTests: XCTestCase {
         XCTAssertTrue(node.publishState(key: "ring", version: 1, payload: [1, 2, 3]))
     }
 }
+
+/// Issue 14, medium: push-pull accepts were served one at a time, each for up to the I/O
+/// timeout, after zero-filling the length the header claimed (32 MiB) before any MAC check.
+final class PushPullStrangerTests: XCTestCase {
+    private func config() -> GossipConfig {
+        var c = GossipConfig()
+        c.probeIntervalMs = 100
+        c.probeTimeoutMs = 50
+        c.pushPullTimeoutMs = 3_000
+        c.joinRetryInitialMs = 50
+        c.joinRetryMaxMs = 200
+        c.secret = Array("stranger-test".utf8)
+        return c
+    }
+
+    func testSilentStrangersDoNotHoldPushPullFromARealJoiner() throws {
+        let n1 = try GossipNode(config: config(), me: Member(id: "n1", gossip: Endpoint(host: "127.0.0.1", port: 0)), seed: 1) { _ in }
+        defer { n1.stop() }
+        n1.start(seeds: [])
+        // Strangers open push-pull connections, send a header claiming 32 MiB, then nothing.
+        var strangers: [Int32] = []
+        defer { for fd in strangers { close(fd) } }
+        for _ in 0..<4 {
+            let fd = try Sockets.tcpConnect(from: "127.0.0.9", to: n1.endpoint, timeoutMs: 1_000)
+            var header = [UInt8](repeating: 0, count: WireFormat.pushPullHeaderBytes)
+            header[0] = 0xff
+            _ = Sockets.writeAll(fd, Array(header.prefix(2)))
+            strangers.append(fd)
+        }
+        usleep(100_000)
+        let n2 = try GossipNode(config: config(), me: Member(id: "n2", gossip: Endpoint(host: "127.0.0.2", port: 0)), seed: 2) { _ in }
+        defer { n2.stop() }
+        let started = Date()
+        n2.start(seeds: [n1.endpoint])
+        var joined = false
+        while Date().timeIntervalSince(started) < 2.5 {
+            if n1.members.contains(where: { $0.id == "n2" }) && n2.members.contains(where: { $0.id == "n1" }) { joined = true; break }
+            usleep(20_000)
+        }
+        XCTAssertTrue(joined, "the join waited behind silent strangers")
+    }
+
+    func testReadExactGrowsWithTheBytesThatArrive() throws {
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds), 0)
+        defer { close(fds[0]); close(fds[1]) }
+        _ = Sockets.writeAll(fds[1], [1, 2, 3])
+        close(fds[1])
+        fds[1] = -1
+        // 32 MiB claimed, 3 bytes sent: nothing, and no 32 MiB buffer either way.
+        XCTAssertNil(Sockets.readExact(fds[0], 32 << 20, deadlineNs: Sockets.monotonicNs() + 1_000_000_000))
+        XCTAssertEqual(Sockets.readExact(fds[0], 0, deadlineNs: Sockets.monotonicNs() + 1_000_000), [])
+    }
+}
