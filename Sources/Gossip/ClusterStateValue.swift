@@ -3,6 +3,17 @@
 /// different payloads are settled by `GossipConfig.stateResolver` or, by default, by
 /// `defaultWinner` (a deterministic byte comparison every node agrees on).
 public struct ClusterStateValue: Hashable, Sendable {
+    /// Longest key, in UTF-8 bytes (one length byte on the wire).
+    public static let maxKeyBytes = 255
+    /// Largest payload: one value travels in one message, whose body length is 16 bits,
+    /// with room left for the key and the message's own fields.
+    public static let maxPayloadBytes = WireFormat.maxMessageBodyBytes - 300
+
+    /// Whether a value with this key and payload can be gossiped at all.
+    public static func fits(key: String, payloadBytes: Int) -> Bool {
+        !key.isEmpty && key.utf8.count <= maxKeyBytes && payloadBytes <= maxPayloadBytes
+    }
+
     public var key: String
     public var version: UInt64
     public var payload: [UInt8]

@@ -41,7 +41,9 @@ public struct GossipConfig: Sendable {
     public var stateResolver: (@Sendable (ClusterStateValue, ClusterStateValue) -> ClusterStateValue)? = nil
     /// Bounds on what a peer can make us hold.
     public var maxMembers = 65_536
-    public var maxStateKeys = 256
+    /// The Peer layer keeps two values per node (a handoff report and a counter lease)
+    /// plus the ring and the namespace table, so this allows about 500 nodes.
+    public var maxStateKeys = 1_024
     public var maxRelays = 1_024
     public var maxBroadcasts = 8_192
     public var maxConcurrentPushPulls = 4

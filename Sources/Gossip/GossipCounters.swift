@@ -22,6 +22,8 @@ public struct GossipCounters: Sendable, Equatable {
     public var pushPullsFailed: UInt64 = 0
     /// Push-pull frames written (requests and replies), TCP.
     public var pushPullBytesSent: UInt64 = 0
+    /// Cluster-state values refused at publish for a key or payload over the bounds.
+    public var statesRefused: UInt64 = 0
 
     public init() {}
 

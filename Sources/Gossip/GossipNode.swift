@@ -26,6 +26,8 @@ public final class GossipNode: @unchecked Sendable {
     private let threads = DispatchGroup()
     private let outgoing = Atomic<Int>(0)
     private let roundTripHook = Mutex<(@Sendable (String, Double) -> Void)?>(nil)
+    /// Incoming push-pull exchanges being served (acceptLoop).
+    private let servingPushPulls = Atomic<Int>(0)
 
     /// Binds UDP and TCP on `me.gossip` (port 0 picks a free port for both). Logs a warning
     /// to stderr when no cluster secret is set.
@@ -122,8 +124,13 @@ public final class GossipNode: @unchecked Sendable {
         perform(withCore { $0.setAdminState(admin, now: $1) })
     }
 
-    public func publishState(key: String, version: UInt64, payload: [UInt8]) {
+    /// Gossips a cluster-state value; false (nothing sent) when it does not fit
+    /// (`ClusterStateValue.fits`).
+    @discardableResult
+    public func publishState(key: String, version: UInt64, payload: [UInt8]) -> Bool {
+        guard ClusterStateValue.fits(key: key, payloadBytes: payload.count) else { return false }
         perform(withCore { $0.publishState(key: key, version: version, payload: payload, now: $1) })
+        return true
     }
 
     /// Operator command: remove another member for good.
@@ -220,16 +227,30 @@ public final class GossipNode: @unchecked Sendable {
             var len = socklen_t(MemoryLayout<sockaddr_in>.size)
             let fd = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(tcp, $0, &len) } }
             guard fd >= 0 else { continue }
-            // Served inline: one bounded exchange at a time, each under the I/O timeout.
-            Sockets.setReceiveTimeout(fd, ms: ioTimeoutMs)
-            if let request = readFrame(fd) {
-                let (reply, actions) = withCore { $0.onPushPullRequest(from: Sockets.endpoint(a), bytes: request, now: $1) }
-                if let reply { _ = Sockets.writeAll(fd, reply) }
-                perform(actions)
+            // Each exchange on its own thread, at most `maxServedPushPulls` at once (more are
+            // closed at once), each under the I/O timeout: one slow or silent stranger once
+            // held every push-pull of this node for the whole timeout.
+            guard servingPushPulls.add(1, ordering: .relaxed).newValue <= GossipNode.maxServedPushPulls else {
+                servingPushPulls.subtract(1, ordering: .relaxed)
+                close(fd)
+                continue
             }
-            close(fd)
+            Sockets.setReceiveTimeout(fd, ms: ioTimeoutMs)
+            let from = Sockets.endpoint(a)
+            spawn { [self] in
+                if let request = readFrame(fd) {
+                    let (reply, actions) = withCore { $0.onPushPullRequest(from: from, bytes: request, now: $1) }
+                    if let reply { _ = Sockets.writeAll(fd, reply) }
+                    perform(actions)
+                }
+                close(fd)
+                servingPushPulls.subtract(1, ordering: .relaxed)
+            }
         }
     }
+
+    /// Incoming push-pull exchanges served at once.
+    static let maxServedPushPulls = 8
 
     /// One push-pull frame from a stream, its length bounded before anything is allocated.
     private func readFrame(_ fd: Int32) -> [UInt8]? {

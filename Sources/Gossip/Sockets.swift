@@ -153,15 +153,20 @@ enum Sockets {
     }
 
     /// Reads exactly `count` bytes, giving up at `deadlineNs` (CLOCK_MONOTONIC), so a peer
-    /// trickling bytes cannot hold the connection longer than the deadline.
+    /// trickling bytes cannot hold the connection longer than the deadline. Memory grows
+    /// with the bytes that arrive, 64 KiB at a time: a length header alone (before any MAC
+    /// was checked) cannot make it allocate, or zero-fill, the 32 MiB it claims.
     static func readExact(_ fd: Int32, _ count: Int, deadlineNs: UInt64) -> [UInt8]? {
-        var out = [UInt8](repeating: 0, count: count)
-        var off = 0
-        while off < count {
+        guard count > 0 else { return [] }
+        var out: [UInt8] = []
+        out.reserveCapacity(min(count, 64 << 10))
+        var chunk = [UInt8](repeating: 0, count: min(count, 64 << 10))
+        while out.count < count {
             guard monotonicNs() < deadlineNs else { return nil }
-            let n = out.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + off, count - off, 0) }
+            let want = min(chunk.count, count - out.count)
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, want, 0) }
             guard n > 0 else { return nil }
-            off += n
+            out.append(contentsOf: chunk[0..<n])
         }
         return out
     }

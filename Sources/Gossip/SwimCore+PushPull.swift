@@ -174,10 +174,14 @@ extension SwimCore {
 
     // MARK: Cluster state
 
-    /// Publishes a cluster-state value from this node (e.g. a new ring version).
+    /// Publishes a cluster-state value from this node (e.g. a new ring version). A key or
+    /// payload over the bounds (`ClusterStateValue.fits`) is refused and counted, never
+    /// gossiped: the caller checks first and refuses the change that made it too large.
     public mutating func publishState(key: String, version: UInt64, payload: [UInt8], now: UInt64) -> [GossipAction] {
-        precondition(!key.isEmpty && key.utf8.count <= 255, "state key must be 1...255 bytes")
-        precondition(payload.count <= WireFormat.maxMessageBodyBytes - 300, "state payload over 65,000 bytes")
+        guard ClusterStateValue.fits(key: key, payloadBytes: payload.count) else {
+            counters.statesRefused += 1
+            return []
+        }
         var actions: [GossipAction] = []
         applyState(ClusterStateValue(key: key, version: version, payload: payload), now: now, actions: &actions)
         gossipRound(now: now, actions: &actions)

@@ -99,12 +99,21 @@ public struct CounterLease: Sendable {
         inFlight = nil
     }
 
+    /// The end of the usable counter space. A node writing a million dots a second takes
+    /// 146,000 years to reach it, so a counter above it in stored data cannot be one this
+    /// node issued: it is poison (a forged context stored before contexts were checked), and
+    /// `advance(past:)` refuses to jump there, which would spend the rest of the space.
+    public static let counterSpaceLimit: UInt64 = 1 << 62
+
     /// Skips past a counter of this node seen in stored data (`KeyState.write` reported
-    /// `.counterBehind`): the next counter will be above `seen`. The caller decides whether
-    /// `seen` is believable before calling (a jump of billions is more likely poison than a
-    /// lost lease).
-    public mutating func advance(past seen: UInt64) {
+    /// `.counterBehind`, a lost lease): the next counter will be above `seen`. Returns false,
+    /// changing nothing, when `seen` is beyond `counterSpaceLimit`; the caller then refuses
+    /// the one write instead of moving the lease.
+    @discardableResult
+    public mutating func advance(past seen: UInt64) -> Bool {
+        guard seen < CounterLease.counterSpaceLimit else { return false }
         lastIssued = max(lastIssued, seen)
+        return true
     }
 
     /// The persisted form: version 0x01, leasedUpTo as u64 big-endian, then the masked

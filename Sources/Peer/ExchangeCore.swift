@@ -94,9 +94,7 @@ public struct ExchangeCore: Sendable {
     public mutating func onPush(received: Int, push: [(address: KeyAddress, record: [UInt8])]) -> Step {
         self.received = received
         phase = .pushing
-        pushBatches = stride(from: 0, to: push.count, by: ExchangeCore.pushBatchSize).map {
-            Array(push[$0..<min(push.count, $0 + ExchangeCore.pushBatchSize)])
-        }
+        pushBatches = BatchBounds.split(push, maxCount: ExchangeCore.pushBatchSize) { $0.record.count + $0.address.key.count + 16 }
         return nextPush()
     }
 

@@ -9,7 +9,7 @@ import Storage
 /// stays failed (it throws the same error again): the caller closes the connection.
 /// Not thread-safe; one decoder per connection reader.
 public struct FrameDecoder: Sendable {
-    public let maxFrameBytes: Int
+    public private(set) var maxFrameBytes: Int
     private var buffer: [UInt8] = []
     /// Start of unread bytes in `buffer`; bytes before it are consumed.
     private var readIndex = 0
@@ -17,6 +17,13 @@ public struct FrameDecoder: Sendable {
 
     public init(maxFrameBytes: Int = FrameFormat.defaultMaxFrameBytes) {
         self.maxFrameBytes = max(maxFrameBytes, FrameFormat.headerBytes)
+    }
+
+    /// Changes the bound for the frames still to come (bytes already buffered are kept):
+    /// a connection's handshake runs with a tiny bound, the authenticated stream with the
+    /// full one.
+    public mutating func setMaxFrameBytes(_ bytes: Int) {
+        maxFrameBytes = max(bytes, FrameFormat.headerBytes)
     }
 
     /// Bytes received but not yet returned as frames.
@@ -57,7 +64,9 @@ public struct FrameDecoder: Sendable {
         let total = FrameFormat.headerBytes + payloadBytes
         guard total <= maxFrameBytes else { throw .tooLarge(bytes: total, max: maxFrameBytes) }
         guard available >= total else {
-            buffer.reserveCapacity(readIndex + total)
+            // Reserve at most a little ahead of what arrived: a header alone (from a peer
+            // that then sends nothing) must not make us allocate its whole length.
+            buffer.reserveCapacity(readIndex + min(total, available + FrameDecoder.reserveAheadBytes))
             return nil
         }
         let payloadStart = h + FrameFormat.headerBytes
@@ -81,6 +90,9 @@ public struct FrameDecoder: Sendable {
         }
         return frame
     }
+
+    /// Most bytes reserved beyond what has arrived, for a frame still coming in.
+    static let reserveAheadBytes = 1 << 20
 
     /// Callers check bounds first; this reads exactly `count` bytes at `offset`.
     private func readBigEndian(_ offset: Int, _ count: Int) -> UInt64 {

@@ -71,17 +71,22 @@ final class HintStore: @unchecked Sendable {
         return true
     }
 
-    /// Up to `limit` hints for `target`, oldest first, with their storage keys.
-    func batch(for target: String, limit: Int) throws -> [(storageKey: [UInt8], address: KeyAddress, record: [UInt8])] {
+    /// Up to `limit` hints for `target` and about `maxBytes` of records (at least one hint),
+    /// oldest first, with their storage keys (BatchBounds.swift).
+    func batch(for target: String, limit: Int, maxBytes: Int = BatchBounds.maxBatchBytes) throws -> [(storageKey: [UInt8], address: KeyAddress, record: [UInt8])] {
         guard let id = NodeID(target) else { return [] }
         var prefix = [VersionFormat.keyspaceHint, UInt8(id.utf8.count)]
         prefix.append(contentsOf: id.utf8)
         var out: [(storageKey: [UInt8], address: KeyAddress, record: [UInt8])] = []
         let it = try store.makeIterator(range: .prefix(prefix))
+        var bytes = 0
         while it.isValid && out.count < limit {
             var r = VersionReader(it.value)
             if let address = try? KeyAddress(from: &r) {
+                let size = it.value.count
+                if !out.isEmpty, bytes + size > maxBytes { break }
                 out.append((it.key, address, Array(r.rest())))
+                bytes += size
             }
             try it.next()
         }

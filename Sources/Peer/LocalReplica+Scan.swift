@@ -44,8 +44,8 @@ extension LocalReplica {
                 return ScanChunkAnswer(entries: entries, next: prefix)
             }
             group = prefix
-            if !key.isEmpty {
-                let record = try KeyRecord(decoding: it.value).strippedOfValues()
+            if !key.isEmpty, let decoded = decodeOrSkip(Array(it.value), KeyAddress(namespace: namespace, partition: partition, key: key), during: "scan") {
+                let record = decoded.strippedOfValues()
                 bytes += key.count + record.estimatedBytes
                 if bytes > hardBytes { throw ScanChunkError.groupTooLarge(bytes: bytes) }
                 entries.append(ScanChunkAnswer.Entry(key: key, record: record))

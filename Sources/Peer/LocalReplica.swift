@@ -17,6 +17,10 @@ public final class LocalReplica: @unchecked Sendable {
     private let clock: Mutex<HybridClock>
     let hints: HintStore
     let trees = ReplicaTrees()
+    /// Every node's known counter lease, for checking client contexts (CounterBounds.swift).
+    public let counterBounds = CounterBounds()
+    /// Stored records skipped by range walks because they do not decode (RecordAudit.swift).
+    public let audit = RecordAudit()
 
     /// What a coordinated local write produced.
     public enum WriteResult: Equatable, Sendable {
@@ -47,6 +51,7 @@ public final class LocalReplica: @unchecked Sendable {
         let leaseKey = StorageKey.meta(name: StorageKey.counterLeaseName).encode()
         let persisted = try store.get(leaseKey).map { bytes throws in try CounterLease.decodePersisted(bytes) }
         lease = Mutex(CounterLease(persistedLeasedUpTo: persisted))
+        if let persisted { counterBounds.learn(node: nodeID, leasedUpTo: persisted) }
         self.clock = Mutex(HybridClock(node: nodeID))
         hints = try HintStore(store: store, maxHints: maxHints)
     }
@@ -91,9 +96,18 @@ public final class LocalReplica: @unchecked Sendable {
             case .siblings:
                 var state = KeyState()
                 if case .siblings(let s)? = existing { state = s }
+                // Encoders and decoders share one bound on a vector's entries: a write that would
+                // take the key past it is refused, never stored undecodable. (A client context
+                // adds no entries: it is clamped to the stored context's.)
+                let entries = state.context.count + (state.context[nodeID] == 0 ? 1 : 0)
+                if entries > VersionFormat.maxVectorEntries {
+                    return .refused("ERR the key's version vector would have \(entries) entries (max \(VersionFormat.maxVectorEntries))")
+                }
                 var attempts = 0
+                let admitted = context.map { counterBounds.admitted($0, stored: state.context) }
+                if let c = admitted, !c.isEmpty, let refusal = state.growthRefusal(context: c, limit: siblingLimit) { return .refused(refusal) }
                 while true {
-                    let outcome = try state.write(at: nodeID, context: context, value: value, siblingLimit: siblingLimit,
+                    let outcome = try state.write(at: nodeID, context: admitted, value: value, siblingLimit: siblingLimit,
                                                   writeID: writeID) { () throws -> UInt64 in
                         try nextCounter()
                     }
@@ -108,7 +122,9 @@ public final class LocalReplica: @unchecked Sendable {
                         // The stored state holds a dot of ours past the counter: skip beyond it.
                         attempts += 1
                         if attempts > 2 { return .refused("ERR internal counter error") }
-                        lease.withLock { $0.advance(past: highestSeen) }
+                        guard lease.withLock({ $0.advance(past: highestSeen) }) else {
+                            return .refused("ERR the stored context of this key names write \(highestSeen) of node \(nodeID), which it never issued (a forged context); the key cannot be written through this node")
+                        }
                         continue
                     }
                     break
@@ -192,7 +208,13 @@ public final class LocalReplica: @unchecked Sendable {
             for e in entries {
                 let key = e.address.storageKey
                 let oldBytes = try staged[key]?.bytes ?? store.get(key)
-                let existing = try staged[key]?.record ?? oldBytes.map { b throws in try KeyRecord(decoding: b) }
+                var existing = staged[key]?.record
+                if existing == nil, let b = oldBytes {
+                    // A stored record that does not decode is kept as it is and skipped; the
+                    // rest of the batch (a partition's repair or handoff) goes on.
+                    guard let decoded = decodeOrSkip(b, e.address, during: "merge") else { continue }
+                    existing = decoded
+                }
                 let merged = try existing.map { r throws in try r.merged(with: e.record) } ?? e.record
                 guard merged != existing else { continue }
                 let bytes = stage(e.address, oldIsAbsent: existing?.isAbsent ?? false, new: merged, into: &batch)
@@ -243,6 +265,7 @@ public final class LocalReplica: @unchecked Sendable {
                         throw error
                     }
                     l.didPersist(leasedUpTo: upTo)
+                    counterBounds.learn(node: nodeID, leasedUpTo: upTo)
                 case .waitForPersist:
                     // Leases are persisted under this lock, so none can be in flight here.
                     throw ClientError("ERR counter lease persist in flight")
@@ -250,6 +273,10 @@ public final class LocalReplica: @unchecked Sendable {
             }
         }
     }
+
+    /// The durable bound of this node's dot counters (gossiped so that peers can check
+    /// client contexts naming this node).
+    public var leasedUpTo: UInt64 { lease.withLock { $0.leasedUpTo } }
 
     /// Reads a node metadata value (ring, namespaces).
     public func meta(_ name: String) throws -> [UInt8]? {

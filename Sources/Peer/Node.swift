@@ -35,6 +35,8 @@ public final class Node: @unchecked Sendable {
     private var ticker: Thread?
     private let lastReport = Mutex<HandoffReport?>(nil)
     private let reportVersion = Atomic<UInt64>(0)
+    /// The counter lease last gossiped (Node+Leases.swift).
+    let publishedLease = Atomic<UInt64>(0)
     /// Called after the node shut itself down (it left or was removed); the executable exits.
     public var onExit: (@Sendable () -> Void)?
 
@@ -122,6 +124,7 @@ public final class Node: @unchecked Sendable {
 
         var respConfig = RESPServerConfiguration(host: config.host, port: config.clientPort)
         respConfig.loopCount = 2
+        applyClientLimits(&respConfig)
         var clientSettings = ClientSettings()
         (clientSettings.host, clientSettings.port, clientSettings.sync) = (config.host, config.clientPort, config.sync)
         (clientSettings.maxClients, clientSettings.maxBulkBytes) = (respConfig.maxConnections, respConfig.limits.maxBulkBytes)
@@ -171,6 +174,9 @@ public final class Node: @unchecked Sendable {
 
     var clientConnections: Int { resp?.stats.connections ?? 0 }
 
+    /// The client port actually bound (tests start nodes on port 0); nil before start.
+    public var clientPort: UInt16? { resp?.port }
+
     /// The gossip port actually bound (tests start nodes on port 0).
     public var gossipEndpoint: Endpoint? { gossip?.endpoint }
 
@@ -202,7 +208,7 @@ public final class Node: @unchecked Sendable {
                 try? replica.setMeta("namespaces", table.encode())
             }
         default:
-            break
+            _ = adoptLease(value)
         }
     }
 
@@ -226,7 +232,8 @@ public final class Node: @unchecked Sendable {
         refreshMembers()
         engine.checkHealth(offsets: g.clockOffsets, nowNs: UInt64(max(0, EventLoop.nowMs())) * 1_000_000)
         for value in g.stateValues { adopt(value) }
-        if let next = cluster.proposedRing(partitionCount: config.partitions) ?? cluster.settledRing(reports: handoffReports(g)) {
+        if let next = cluster.proposedRing(partitionCount: config.partitions) ?? cluster.settledRing(reports: handoffReports(g)),
+           fitsGossip(key: "ring", payload: next.encode()) {
             cluster.adopt(ring: next)
             try? replica.setMeta("ring", next.encode())
             g.publishState(key: "ring", version: next.version, payload: next.encode())
@@ -236,6 +243,7 @@ public final class Node: @unchecked Sendable {
             g.setAdminState(.joined)
         }
         publishHandoffReport(g)
+        publishLease(g)
         // A node told to leave goes once the ring no longer holds it; a removed one at once.
         let gone = g.me.admin == .removed || (g.me.admin == .leaving && ring.map { !$0.nodes.contains(nodeID) } ?? false)
         if gone, !stopping.load(ordering: .relaxed) {
@@ -293,6 +301,7 @@ public final class Node: @unchecked Sendable {
     }
 
     func publish(namespaces table: NamespaceTable) {
+        guard fitsGossip(key: "namespaces", payload: table.encode()) else { return }
         cluster.adopt(namespaces: table)
         try? replica.setMeta("namespaces", table.encode())
         gossip?.publishState(key: "namespaces", version: table.version, payload: table.encode())

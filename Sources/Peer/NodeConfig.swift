@@ -21,6 +21,12 @@ public struct NodeConfig: Sendable {
     public var limits = NodeEngine.Limits()
     public var maxHints = 1_000_000
     public var memtableBytes = 4 << 20
+    /// Client connections at once; one more gets `-ERR max number of clients reached`.
+    public var maxClients = 10_000
+    /// A client connection quiet for this long is closed; 0 = never (Redis's `timeout 0`).
+    public var clientIdleTimeoutMs = 0
+    /// Most keys one MGET, MSET, DEL or EXISTS may name.
+    public var maxKeysPerCommand = 10_000
 
     public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
 }

@@ -139,20 +139,23 @@ extension NodeEngine {
                 }
             case let .apply(records, wanted):
                 do {
-                    let received = try replica.mergeMany(records.map { r throws in
-                        (KeyAddress(namespace: id.namespace, partition: id.partition, key: r.key), try KeyRecord(decoding: r.record))
+                    let received = try replica.mergeMany(records.compactMap { r -> (address: KeyAddress, record: KeyRecord)? in
+                        let address = KeyAddress(namespace: id.namespace, partition: id.partition, key: r.key)
+                        return replica.decodeOrSkip(r.record, address, during: "anti-entropy").map { (address, $0) }
                     })
                     // Push only what the replica would gain: after merging its record ours may
                     // equal it (ours was older), and then sending ours back is waste.
                     var theirs: [[UInt8]: UInt64] = [:]
-                    for r in records { theirs[r.key] = try KeyRecord(decoding: r.record).digest }
+                    for r in records { theirs[r.key] = KeyRecord.digest(encoded: r.record) }
                     var push: [(address: KeyAddress, record: [UInt8])] = []
                     for w in wanted {
                         let address = KeyAddress(namespace: id.namespace, partition: id.partition, key: w.key)
                         guard let bytes = try replica.readBytes(address) else { continue }
-                        if let d = theirs[w.key], try KeyRecord(decoding: bytes).digest == d { continue }
+                        if let d = theirs[w.key], KeyRecord.digest(encoded: bytes) == d { continue }
+                        // A record that does not decode is not sent (the peer could not use it).
+                        guard let mine = replica.decodeOrSkip(bytes, address, during: "anti-entropy") else { continue }
                         // Never hand a replica that already reaped it a tombstone ready for reaping.
-                        if w.missing, try isReapable(address, record: KeyRecord(decoding: bytes), ns: ns) { continue }
+                        if w.missing, try isReapable(address, record: mine, ns: ns) { continue }
                         push.append((address, bytes))
                     }
                     drive(box.core.onPush(received: received, push: push))
@@ -180,6 +183,7 @@ extension NodeEngine {
     /// A peer's side: answers tree hash requests.
     func answerTreeHashes(_ payload: [UInt8]) throws -> [UInt8] {
         let request = try TreeHashesRequest(decoding: payload)
+        if let bad = unknownPartition(request.tree.partition) { throw ClientError(bad) }
         let tree = try replica.tree(request.tree)
         guard let inner = request.inner else { return TreeHashesAnswer.encode(tree.inner) }
         return TreeHashesAnswer.encode(inner.flatMap { Array(tree.leaves(under: $0)) })
@@ -190,6 +194,7 @@ extension NodeEngine {
     /// the keys we want from it.
     func answerSegments(_ payload: [UInt8]) throws -> [UInt8] {
         let request = try SegmentRequest(decoding: payload)
+        if let bad = unknownPartition(request.tree.partition) { throw ClientError(bad) }
         let theirs = Dictionary(request.entries.map { ($0.key, $0.digest) }, uniquingKeysWith: { a, _ in a })
         let mine = try replica.segmentDigests(request.tree, segments: Set(request.segments))
         let ns = cluster.snapshot().namespaces.namespace(named: String(decoding: request.tree.namespace, as: UTF8.self))
@@ -197,7 +202,8 @@ extension NodeEngine {
         for m in mine where theirs[m.key] != m.digest {
             let address = KeyAddress(namespace: request.tree.namespace, partition: request.tree.partition, key: m.key)
             guard let bytes = try replica.readBytes(address) else { continue }
-            if theirs[m.key] == nil, let ns, try isReapable(address, record: KeyRecord(decoding: bytes), ns: ns) { continue }
+            guard let record = replica.decodeOrSkip(bytes, address, during: "anti-entropy") else { continue }
+            if theirs[m.key] == nil, let ns, try isReapable(address, record: record, ns: ns) { continue }
             records.append((m.key, bytes))
         }
         let mineDigests = Dictionary(mine.map { ($0.key, $0.digest) }, uniquingKeysWith: { a, _ in a })

@@ -64,8 +64,9 @@ extension NodeEngine {
         let isUp = cluster.snapshot().isUp
         do {
             let chunk = try HandoffChunk(decoding: result.get())
-            let entries = try chunk.records.map { r throws in
-                (KeyAddress(namespace: id.namespace, partition: id.partition, key: r.key), try KeyRecord(decoding: r.record))
+            let entries = chunk.records.compactMap { r -> (address: KeyAddress, record: KeyRecord)? in
+                let address = KeyAddress(namespace: id.namespace, partition: id.partition, key: r.key)
+                return replica.decodeOrSkip(r.record, address, during: "handoff").map { (address, $0) }
             }
             try replica.mergeMany(entries)
             let last = chunk.records.last?.key
@@ -87,8 +88,10 @@ extension NodeEngine {
     /// A source's side: the next chunk of a range.
     func answerHandoff(_ payload: [UInt8]) throws -> [UInt8] {
         let request = try HandoffRequest(decoding: payload)
+        if let bad = unknownPartition(request.tree.partition) { throw ClientError(bad) }
+        // The asker's chunk size, within what one frame carries comfortably.
         let chunk = try replica.handoffChunk(request.tree, after: request.afterKey, maxKeys: max(1, request.maxKeys),
-                                             maxBytes: max(1, request.maxBytes))
+                                             maxBytes: min(max(1, request.maxBytes), 4 * BatchBounds.maxBatchBytes))
         var remaining: UInt64 = 0
         if !chunk.done, let last = chunk.entries.last {
             let range = StorageKey.namespaceRange(partition: request.tree.partition, namespace: request.tree.namespace)

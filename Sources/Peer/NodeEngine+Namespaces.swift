@@ -1,3 +1,4 @@
+import Gossip
 import Ring
 import Synchronization
 
@@ -42,6 +43,11 @@ extension NodeEngine {
             }
             do {
                 let next = try table.upserting(ns)
+                // The table is gossiped as one value: never accept one that cannot travel.
+                let bytes = next.encode().count
+                guard bytes <= ClusterStateValue.maxPayloadBytes else {
+                    return .failure(ClientError("ERR too many namespaces: the table would take \(bytes) bytes (max \(ClusterStateValue.maxPayloadBytes))"))
+                }
                 cluster.adopt(namespaces: next)
                 publish(next)
                 return .success(next)

@@ -11,6 +11,7 @@ extension NodeEngine {
             counters.bump(counters.replicaWritesServed)
             do {
                 let message = try ReplicaWriteMessage(decoding: payload)
+                if let bad = misplaced(message.address) { return fail(bad) }
                 let record = try KeyRecord(decoding: message.record)
                 if let owner = message.hintFor, owner != nodeID {
                     // A fallback keeps the write readable here and as a hint for its owner;
@@ -38,7 +39,7 @@ extension NodeEngine {
         case .hintDelivery, .repair:
             do {
                 let batch = try HintBatchMessage(decoding: payload)
-                try replica.mergeMany(batch.entries.map { e throws in (e.address, try KeyRecord(decoding: e.record)) })
+                try replica.mergeMany(placed(batch.entries).map { e throws in (e.address, try KeyRecord(decoding: e.record)) })
                 respond(.success([]))
             } catch {
                 fail("\(error)")

@@ -40,8 +40,10 @@ extension NodeEngine {
         if let bad = validate(key: request.key, value: request.value) { return completion(bad) }
         var context: VersionVector?
         if let raw = request.context {
-            guard let decoded = try? VersionVector(decodingContext: raw[...]) else { return completion(ClientError("ERR bad context")) }
-            context = decoded
+            switch replica.counterBounds.clientContext(raw) {
+            case .success(let decoded): context = decoded
+            case .failure(let bad): return completion(bad)
+            }
         }
         let snap = cluster.snapshot()
         let ns: Namespace, resolved: RequestOptions.Resolved

@@ -67,6 +67,8 @@ public final class NodeEngine: @unchecked Sendable {
     public let clockGuard: ClockGuard
     /// Whether the store accepts writes, for INFO, /status and the log.
     public let diskHealth = DiskHealth()
+    /// Peer requests refused for naming a key or partition the ring cannot hold.
+    public let peerRequestsRefused = Atomic<UInt64>(0)
     private let stopped = Atomic<Bool>(false)
     /// Targets with a hint delivery in flight (one batch at a time per owner).
     let delivering = Mutex<Set<String>>([])

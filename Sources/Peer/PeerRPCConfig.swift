@@ -11,8 +11,21 @@ public struct PeerRPCConfig: Sendable {
     public var maxFrameBytes = FrameFormat.defaultMaxFrameBytes
     /// Server: at most this many connections (one reader thread each); more are closed at accept.
     public var maxConnections = 256
-    /// Bound on each handshake step's wait, both ends.
+    /// Bound on the whole handshake (server: from accept to the accept frame sent; client:
+    /// each step's wait). A peer that has not proved itself by then is cut.
     public var handshakeTimeoutMs = 2_000
+    /// Server: connections still in their handshake at once (each holds a thread), in all
+    /// and from one remote address; more are closed at accept. Real peers handshake in
+    /// about a round trip, so these slots free quickly; a slow or idle stranger holds one
+    /// for at most `handshakeTimeoutMs` and cannot take the others'.
+    public var maxHandshaking = 64
+    public var maxHandshakingPerAddress = 4
+    /// Server: connections from one remote address served without authentication (no
+    /// cluster secret) at once; a real peer keeps `connectionsPerPeer` to each server.
+    public var maxUnauthenticatedPerAddress = 16
+    /// Bound on a handshake frame: before a peer has proved the secret it can make this
+    /// node buffer no more than this (a client hello is under 400 bytes).
+    public static let maxHandshakeFrameBytes = 1_024
     /// A blocked write longer than this closes the connection (peer stopped reading).
     public var sendTimeoutMs = 10_000
     public var connectTimeoutMs = 1_000

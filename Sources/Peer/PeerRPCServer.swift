@@ -32,6 +32,11 @@ public typealias PeerRPCHandler = @Sendable (RPCRequest, @escaping RPCRespond) -
 ///
 /// Threading: one accept thread, and one reader thread per connection, bounded by
 /// `config.maxConnections` (connections past it are closed at accept and counted).
+/// Strangers get a small budget (issue 14, slowloris): at most `config.maxHandshaking`
+/// connections are in their handshake at once, `maxHandshakingPerAddress` from one address,
+/// each for at most `handshakeTimeoutMs` in all and with a 1 KiB frame bound; only after
+/// the handshake does a connection get the full frame bound. Without a cluster secret, one
+/// address is served at most `maxUnauthenticatedPerAddress` connections.
 /// Responses are written under a per-connection lock from whatever thread responds, so
 /// answers to multiplexed requests leave in any order. `stop()` closes everything and
 /// waits for the threads to exit.
@@ -48,6 +53,11 @@ public final class PeerRPCServer: @unchecked Sendable {
     private struct State {
         var connections: [ObjectIdentifier: PeerRPCServerConnection] = [:]
         var stopped = false
+        /// Connections in their handshake, in all and per remote host.
+        var handshaking = 0
+        var handshakingByHost: [String: Int] = [:]
+        /// Connections served without authentication, per remote host.
+        var unauthenticatedByHost: [String: Int] = [:]
     }
 
     /// Binds host:port (port 0 = ephemeral) and starts accepting.
@@ -92,6 +102,29 @@ public final class PeerRPCServer: @unchecked Sendable {
         Glibc.close(listenFD)
     }
 
+    /// Called by a connection whose handshake ended: frees its handshake slot, and says
+    /// whether it may be served (false: its address already has its share of
+    /// unauthenticated connections).
+    func handshakeFinished(_ conn: PeerRPCServerConnection, authenticated: Bool) -> Bool {
+        state.withLock { s in
+            s.handshaking -= 1
+            PeerRPCServer.release(conn.remote.host, from: &s.handshakingByHost)
+            if authenticated { conn.stage = .serving; return true }
+            guard s.unauthenticatedByHost[conn.remote.host, default: 0] < config.maxUnauthenticatedPerAddress else {
+                conn.stage = .closed
+                return false
+            }
+            s.unauthenticatedByHost[conn.remote.host, default: 0] += 1
+            conn.stage = .servingUnauthenticated
+            return true
+        }
+    }
+
+    private static func release(_ host: String, from byHost: inout [String: Int]) {
+        let left = byHost[host, default: 1] - 1
+        byHost[host] = left > 0 ? left : nil
+    }
+
     private func acceptLoop() {
         while true {
             let fd: Int32
@@ -103,15 +136,26 @@ public final class PeerRPCServer: @unchecked Sendable {
                 continue
             case .connection(let accepted): fd = accepted
             }
+            let host = RPCSocket.peerAddress(fd).host
+            var overHandshakeBudget = false
             let conn: PeerRPCServerConnection? = state.withLock { s in
                 guard !s.stopped, s.connections.count < config.maxConnections else { return nil }
+                guard s.handshaking < config.maxHandshaking, s.handshakingByHost[host, default: 0] < config.maxHandshakingPerAddress else {
+                    overHandshakeBudget = true
+                    return nil
+                }
+                s.handshaking += 1
+                s.handshakingByHost[host, default: 0] += 1
                 let c = PeerRPCServerConnection(fd: fd, server: self)
                 s.connections[ObjectIdentifier(c)] = c
                 return c
             }
             guard let conn else {
                 let stopped = state.withLock { $0.stopped }
-                if !stopped { RPCCounters.add(counters.connectionsRefused) }
+                if !stopped {
+                    if overHandshakeBudget { RPCCounters.add(counters.handshakesRefused) } else { RPCCounters.add(counters.connectionsRefused) }
+                }
+                RPCSocket.setAbortiveClose(fd)
                 Glibc.close(fd)
                 if stopped { return }
                 continue
@@ -119,7 +163,14 @@ public final class PeerRPCServer: @unchecked Sendable {
             threads.enter()
             let t = Thread { [self] in
                 conn.run()
-                state.withLock { _ = $0.connections.removeValue(forKey: ObjectIdentifier(conn)) }
+                state.withLock { s in
+                    _ = s.connections.removeValue(forKey: ObjectIdentifier(conn))
+                    if conn.stage == .handshaking {
+                        s.handshaking -= 1
+                        PeerRPCServer.release(conn.remote.host, from: &s.handshakingByHost)
+                    }
+                    if conn.stage == .servingUnauthenticated { PeerRPCServer.release(conn.remote.host, from: &s.unauthenticatedByHost) }
+                }
                 threads.leave()
             }
             t.name = "rpc-conn"

@@ -15,6 +15,11 @@ final class PeerRPCServerConnection: @unchecked Sendable {
     let remote: (host: String, port: UInt16)
     private let writeLock = Mutex(true)  // true while writable
 
+    /// Where the connection is in its life; read and written only under the server's lock
+    /// (it decides which budget the connection counts against).
+    enum Stage { case handshaking, serving, servingUnauthenticated, closed }
+    var stage = Stage.handshaking
+
     init(fd: Int32, server: PeerRPCServer) {
         self.fd = fd
         self.server = server
@@ -33,15 +38,19 @@ final class PeerRPCServerConnection: @unchecked Sendable {
         }
         let config = server.config
         RPCSocket.setNoDelay(fd)
-        RPCSocket.setTimeouts(fd, receiveMs: config.handshakeTimeoutMs, sendMs: config.sendTimeoutMs)
-        var decoder = FrameDecoder(maxFrameBytes: config.maxFrameBytes)
+        // Until the peer has proved itself: one deadline for the whole handshake (however
+        // slowly its bytes trickle in), sends bounded by it too, a 1 KiB frame bound and
+        // small reads, so a stranger costs a thread for at most that long and next to no memory.
+        let deadline = RPCDeadline.now().adding(ms: config.handshakeTimeoutMs)
+        RPCSocket.setTimeouts(fd, receiveMs: config.handshakeTimeoutMs, sendMs: min(config.handshakeTimeoutMs, config.sendTimeoutMs))
+        var decoder = FrameDecoder(maxFrameBytes: PeerRPCConfig.maxHandshakeFrameBytes)
 
         let auth = PeerAuthServer(nodeID: config.nodeID, secret: config.secret, nonce: PeerAuth.makeNonce())
         guard send(auth.hello()) else { return }
         let peer: PeerAuthResult
-        switch RPCSocket.readFrame(fd, &decoder) {
-        case .failure:
-            RPCCounters.add(counters.authFailures)
+        switch RPCSocket.readFrame(fd, &decoder, deadline: deadline, chunkBytes: 512) {
+        case .failure(let e):
+            if e == .timeout { RPCCounters.add(counters.handshakeTimeouts) } else { RPCCounters.add(counters.authFailures) }
             return
         case .success(let hello):
             RPCCounters.add(counters.framesReceived)
@@ -56,6 +65,11 @@ final class PeerRPCServerConnection: @unchecked Sendable {
                 peer = result
             }
         }
+        guard server.handshakeFinished(self, authenticated: peer.authenticated) else {
+            RPCCounters.add(counters.connectionsRefused)
+            return
+        }
+        decoder.setMaxFrameBytes(config.maxFrameBytes)
         RPCSocket.setTimeouts(fd, receiveMs: 0, sendMs: config.sendTimeoutMs)
         readLoop(decoder: &decoder, peer: peer)
     }

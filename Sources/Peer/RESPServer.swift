@@ -18,6 +18,8 @@ public struct RESPServerStats: Sendable, Equatable {
     public var rejectedTotal: Int
     public var protocolErrorsTotal: Int
     public var idleClosedTotal: Int
+    /// Connections closed because their client stopped reading its replies.
+    public var stalledReadersClosedTotal: Int = 0
 }
 
 /// The server's counters, shared by its loops (atomics: any thread).
@@ -27,6 +29,7 @@ final class RESPServerCounters: Sendable {
     let rejectedTotal = Atomic<Int>(0)
     let protocolErrorsTotal = Atomic<Int>(0)
     let idleClosedTotal = Atomic<Int>(0)
+    let stalledReadersClosedTotal = Atomic<Int>(0)
     let nextConnectionID = Atomic<UInt64>(1)
 
     var snapshot: RESPServerStats {
@@ -34,7 +37,8 @@ final class RESPServerCounters: Sendable {
                         acceptedTotal: acceptedTotal.load(ordering: .relaxed),
                         rejectedTotal: rejectedTotal.load(ordering: .relaxed),
                         protocolErrorsTotal: protocolErrorsTotal.load(ordering: .relaxed),
-                        idleClosedTotal: idleClosedTotal.load(ordering: .relaxed))
+                        idleClosedTotal: idleClosedTotal.load(ordering: .relaxed),
+                        stalledReadersClosedTotal: stalledReadersClosedTotal.load(ordering: .relaxed))
     }
 }
 
@@ -126,6 +130,13 @@ final class RESPServerListener: EventLoopHandler, @unchecked Sendable {
     private let maxConnections: Int
     private let loop: EventLoop
     private var pausedUntilMs: Int64 = 0
+    /// A descriptor held in reserve: when accept fails for want of descriptors, it is
+    /// closed so that one waiting client can be accepted, told
+    /// `-ERR max number of clients reached` and closed, then it is taken again. Without it
+    /// such clients would wait in the backlog with no answer.
+    private var spareFD: Int32 = RESPServerListener.openSpare()
+
+    private static func openSpare() -> Int32 { open("/dev/null", O_RDONLY | O_CLOEXEC) }
     /// Round-robin cursor over the shards.
     private var nextShard = 0
 
@@ -140,10 +151,7 @@ final class RESPServerListener: EventLoopHandler, @unchecked Sendable {
     /// A new socket from accept(): reject it at the bound, else give it to a loop.
     private func accepted(fd client: Int32, remote: String) {
         if counters.connections.load(ordering: .relaxed) >= maxConnections {
-            let message: [UInt8] = Array("-ERR max number of clients reached\r\n".utf8)
-            message.withUnsafeBytes { _ = send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            Glibc.close(client)
-            counters.rejectedTotal.add(1, ordering: .relaxed)
+            refuse(client)
             return
         }
         counters.connections.add(1, ordering: .relaxed)
@@ -157,6 +165,14 @@ final class RESPServerListener: EventLoopHandler, @unchecked Sendable {
         } else {
             shard.loop.execute { shard.adopt(fd: client, id: id, remote: remote) }
         }
+    }
+
+    /// Tells a client there is no room for it and closes it.
+    private func refuse(_ client: Int32) {
+        let message: [UInt8] = Array("-ERR max number of clients reached\r\n".utf8)
+        message.withUnsafeBytes { _ = send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        Glibc.close(client)
+        counters.rejectedTotal.add(1, ordering: .relaxed)
     }
 
     func handleEvents(_ events: UInt32) {
@@ -180,6 +196,18 @@ final class RESPServerListener: EventLoopHandler, @unchecked Sendable {
             switch errno {
             case EINTR, ECONNABORTED:
                 continue
+            case EMFILE, ENFILE where spareFD >= 0:
+                Glibc.close(spareFD)
+                let refused = accept(fd, nil, nil)
+                if refused >= 0 {
+                    refuse(refused)
+                    spareFD = RESPServerListener.openSpare()
+                    continue
+                }
+                spareFD = RESPServerListener.openSpare()
+                loop.modify(fd: fd, events: 0)
+                pausedUntilMs = EventLoop.nowMs() + 100
+                return
             case EMFILE, ENFILE, ENOBUFS, ENOMEM:
                 // Level-triggered: without a pause the loop would spin on the full backlog.
                 loop.modify(fd: fd, events: 0)
@@ -199,6 +227,10 @@ final class RESPServerListener: EventLoopHandler, @unchecked Sendable {
     }
 
     func close() {
+        if spareFD >= 0 {
+            Glibc.close(spareFD)
+            spareFD = -1
+        }
         guard fd >= 0 else { return }
         loop.unregister(fd: fd)
         Glibc.close(fd)

@@ -28,6 +28,8 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
     private var nextSequence: UInt64 = 0
     private var writtenSequence: UInt64 = 0
     private var parked: [UInt64: (bytes: [UInt8], close: Bool)] = [:]
+    /// Bytes of the replies in `parked`: they count toward the output bounds like unsent ones.
+    private var parkedBytes = 0
     /// Close once `output` is written (a reply asked for it).
     private var closeAfterWrite = false
     /// The client sent EOF: parse what is buffered, answer it, then close.
@@ -36,6 +38,10 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
     private var inputStopped = false
     private var interest: UInt32 = EventLoop.readable
     private(set) var lastActivityMs: Int64
+    /// When the connection was accepted (the authentication deadline runs from here).
+    let openedMs: Int64
+    /// When a send last moved reply bytes to the client (or the connection opened).
+    private(set) var lastSendProgressMs: Int64
     private(set) var isClosed = false
     private var isDirty = false
     /// processInput stopped at a bound, not for lack of bytes: commands may be buffered.
@@ -48,15 +54,25 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
         self.context = context
         self.parser = RESPParser(limits: shard.configuration.limits)
         self.lastActivityMs = nowMs
+        self.openedMs = nowMs
+        self.lastSendProgressMs = nowMs
+    }
+
+    /// True when the connection holds a paused backlog of replies and has taken none of it
+    /// for `timeoutMs`: its client does not read.
+    func isStalledReader(nowMs: Int64, timeoutMs: Int64) -> Bool {
+        timeoutMs > 0 && heldReplyBytes >= shard.configuration.outputPauseBytes && nowMs - lastSendProgressMs >= timeoutMs
     }
 
     var commandsInFlight: Int { Int(nextSequence - writtenSequence) }
     var unsentBytes: Int { output.count - outputStart }
+    /// Every reply byte the connection holds: unsent, and parked behind an earlier reply.
+    var heldReplyBytes: Int { unsentBytes + parkedBytes }
     var isQuiet: Bool { commandsInFlight == 0 && unsentBytes == 0 }
 
     private var isPaused: Bool {
         commandsInFlight >= shard.configuration.maxCommandsInFlight
-            || unsentBytes >= shard.configuration.outputPauseBytes
+            || heldReplyBytes >= shard.configuration.outputPauseBytes
     }
 
     // MARK: Events
@@ -77,6 +93,11 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
         if n > 0 {
             parser.append(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
             lastActivityMs = EventLoop.nowMs()
+            if shard.configuration.requiresAuth, parser.bufferedBytes > shard.configuration.preAuthMaxBufferBytes, !context.authenticated {
+                // A stranger may not make us hold a big frame before it has authenticated.
+                refuseUnauthenticatedInput()
+                return
+            }
             processInput()
             markDirty()
         } else if n == 0 {
@@ -114,8 +135,26 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
                 deliver(sequence: sequence, close: true) { RESPWriter.appendOK(to: &$0) }
                 return
             }
+            if let refusal = RESPCommandBounds.refusal(command, maxKeys: shard.configuration.maxKeysPerCommand) {
+                deliver(sequence: sequence, close: false) { RESPWriter.appendError(refusal, to: &$0) }
+                continue
+            }
             shard.handler.handle(command, context: context,
                                  reply: RESPReplyToken(connection: self, sequence: sequence))
+        }
+    }
+
+    /// Closes a connection that sent more than an unauthenticated one may buffer, with an
+    /// error that says why; commands already handed out still answer first.
+    private func refuseUnauthenticatedInput() {
+        shard.protocolError()
+        inputStopped = true
+        parser = RESPParser(limits: shard.configuration.limits)
+        let sequence = nextSequence
+        nextSequence += 1
+        let limit = shard.configuration.preAuthMaxBufferBytes
+        deliver(sequence: sequence, close: true) {
+            RESPWriter.appendError("NOAUTH Authentication required; a command before AUTH may be at most \(limit) bytes", to: &$0)
         }
     }
 
@@ -129,6 +168,7 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
             writtenSequence += 1
             if close { closeAfterWrite = true }
             while !parked.isEmpty, let next = parked.removeValue(forKey: writtenSequence) {
+                parkedBytes -= next.bytes.count
                 output.append(contentsOf: next.bytes)
                 writtenSequence += 1
                 if next.close { closeAfterWrite = true }
@@ -138,6 +178,11 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
             var bytes: [UInt8] = []
             encode(&bytes)
             parked[sequence] = (bytes, close)
+            parkedBytes += bytes.count
+        }
+        if heldReplyBytes > shard.configuration.maxOutputBytes {
+            self.close() // the client does not read its replies: never hold more than the bound.
+            return
         }
         markDirty()
     }
@@ -161,7 +206,7 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
             if !(wasPaused && !isPaused && parser.bufferedBytes > 0) { break }
         }
         isDirty = false
-        if unsentBytes > shard.configuration.maxOutputBytes {
+        if heldReplyBytes > shard.configuration.maxOutputBytes {
             close() // the client does not read its replies.
             return
         }
@@ -183,6 +228,7 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
         }
         if n > 0 {
             outputStart += n
+            lastSendProgressMs = EventLoop.nowMs()
             if outputStart == output.count {
                 output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
                 outputStart = 0
@@ -223,6 +269,7 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
         Glibc.close(fd)
         output = []
         parked = [:]
+        parkedBytes = 0
         parser = RESPParser(limits: shard.configuration.limits)
         shard.connectionClosed(self)
     }

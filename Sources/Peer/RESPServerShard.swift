@@ -27,7 +27,9 @@ final class RESPServerShard: @unchecked Sendable {
         scratch = .allocate(byteCount: max(4096, configuration.readChunkBytes), alignment: 16)
         loop.addIterationHook { [unowned self] in self.flushDirty() }
         let idle = Int64(configuration.idleTimeoutMs)
-        let tickMs: Int64 = idle > 0 ? max(5, min(100, idle / 4)) : 100
+        let auth = configuration.requiresAuth ? Int64(configuration.authTimeoutMs) : 0
+        let shortest: Int64 = idle > 0 && auth > 0 ? Swift.min(idle, auth) : Swift.max(idle, auth)
+        let tickMs: Int64 = shortest > 0 ? max(5, min(100, shortest / 4)) : 100
         loop.addTick(intervalMs: tickMs) { [unowned self] now in self.tick(nowMs: now) }
     }
 
@@ -79,11 +81,24 @@ final class RESPServerShard: @unchecked Sendable {
             return
         }
         let idle = Int64(configuration.idleTimeoutMs)
-        guard idle > 0 else { return }
-        for connection in Array(connections.values)
-        where connection.isQuiet && nowMs - connection.lastActivityMs >= idle {
-            counters.idleClosedTotal.add(1, ordering: .relaxed)
-            connection.close()
+        let auth = configuration.requiresAuth ? Int64(configuration.authTimeoutMs) : 0
+        let stalled = Int64(configuration.stalledReaderTimeoutMs)
+        if stalled > 0 {
+            for connection in Array(connections.values) where connection.isStalledReader(nowMs: nowMs, timeoutMs: stalled) {
+                counters.stalledReadersClosedTotal.add(1, ordering: .relaxed)
+                connection.close()
+            }
+        }
+        guard idle > 0 || auth > 0 else { return }
+        for connection in Array(connections.values) where connection.isQuiet {
+            let idleTooLong = idle > 0 && nowMs - connection.lastActivityMs >= idle
+            // A connection that never authenticated gets `authTimeoutMs` from its accept,
+            // however busy it keeps itself with refused commands.
+            let unauthenticatedTooLong = auth > 0 && nowMs - connection.openedMs >= auth && !connection.context.authenticated
+            if idleTooLong || unauthenticatedTooLong {
+                counters.idleClosedTotal.add(1, ordering: .relaxed)
+                connection.close()
+            }
         }
     }
 

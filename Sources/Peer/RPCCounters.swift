@@ -17,6 +17,8 @@ public final class RPCCounters: Sendable {
     let overloaded = Atomic<Int>(0)
     let connectionsRefused = Atomic<Int>(0)
     let lateResponsesDropped = Atomic<Int>(0)
+    let handshakesRefused = Atomic<Int>(0)
+    let handshakeTimeouts = Atomic<Int>(0)
 
     public init() {}
 
@@ -48,6 +50,11 @@ public final class RPCCounters: Sendable {
         public var connectionsRefused = 0
         /// Responses a handler produced after its caller's deadline; not sent.
         public var lateResponsesDropped = 0
+        /// Incoming connections closed at accept: too many handshakes at once, in all or
+        /// from their address (PeerRPCConfig.maxHandshaking, maxHandshakingPerAddress).
+        public var handshakesRefused = 0
+        /// Handshakes cut because they did not finish within `handshakeTimeoutMs`.
+        public var handshakeTimeouts = 0
     }
 
     public func snapshot() -> Snapshot {
@@ -60,7 +67,9 @@ public final class RPCCounters: Sendable {
             connectFailures: connectFailures.load(ordering: .relaxed), reconnects: reconnects.load(ordering: .relaxed),
             timeouts: timeouts.load(ordering: .relaxed), connectionsLost: connectionsLost.load(ordering: .relaxed),
             overloaded: overloaded.load(ordering: .relaxed), connectionsRefused: connectionsRefused.load(ordering: .relaxed),
-            lateResponsesDropped: lateResponsesDropped.load(ordering: .relaxed))
+            lateResponsesDropped: lateResponsesDropped.load(ordering: .relaxed),
+            handshakesRefused: handshakesRefused.load(ordering: .relaxed),
+            handshakeTimeouts: handshakeTimeouts.load(ordering: .relaxed))
     }
 
     @inline(__always) static func add(_ a: borrowing Atomic<Int>, _ n: Int = 1) { a.add(n, ordering: .relaxed) }

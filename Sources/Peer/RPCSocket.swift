@@ -167,16 +167,26 @@ enum RPCSocket {
     }
 
     /// Reads until `decoder` yields one frame: used by the handshake, with the socket's
-    /// receive timeout as its bound.
-    static func readFrame(_ fd: Int32, _ decoder: inout FrameDecoder) -> Result<Frame, RPCError> {
-        var chunk = [UInt8](repeating: 0, count: 4096)
+    /// receive timeout as its bound, and with `deadline` (when given) as the bound of the
+    /// whole read however the bytes trickle in (each recv waits only for what is left).
+    static func readFrame(_ fd: Int32, _ decoder: inout FrameDecoder, deadline: RPCDeadline? = nil,
+                          chunkBytes: Int = 4096) -> Result<Frame, RPCError> {
+        var chunk = [UInt8](repeating: 0, count: chunkBytes)
         while true {
             do {
                 if let f = try decoder.next() { return .success(f) }
             } catch {
                 return .failure(.authenticationFailed("bad frame during handshake: \(error)"))
             }
+            if let deadline {
+                let now = RPCDeadline.now()
+                guard !deadline.hasPassed(at: now) else { return .failure(.timeout) }
+                let left = max(1, Int(deadline.remainingMs(at: now)))
+                var r = timeval(tv_sec: left / 1000, tv_usec: (left % 1000) * 1000)
+                _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &r, socklen_t(MemoryLayout<timeval>.size))
+            }
             let n = chunk.withUnsafeMutableBytes { readSome(fd, $0) }
+            if n < 0, errno == EAGAIN || errno == EWOULDBLOCK, deadline != nil { return .failure(.timeout) }
             guard n > 0 else { return .failure(.connectionLost) }
             decoder.append(chunk[0..<n])
         }

@@ -41,7 +41,9 @@ public enum VersionFormat {
 
     /// Longest node id, in UTF-8 bytes (the length is stored in one byte).
     public static let maxNodeIDBytes = 255
-    /// Most entries a version vector may have when decoded from a context or record.
+    /// Most entries a version vector may have, in a context or a record: decoders refuse
+    /// more and every write path refuses to store more (LocalReplica.coordinateWrite), so
+    /// nothing is ever stored that does not decode.
     public static let maxVectorEntries = 1024
     /// Longest namespace name, in UTF-8 bytes (one length byte in storage keys).
     public static let maxNamespaceBytes = 255

@@ -51,8 +51,17 @@ public enum ConflictMode: String, Sendable, Hashable, CaseIterable {
 }
 
 /// Why a namespace definition is not acceptable.
-public enum NamespaceError: Error, Equatable, Sendable {
+public enum NamespaceError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalid(name: String, reason: String)
+
+    /// One line for a client: the reason, then the name (its first 64 characters).
+    public var description: String {
+        switch self {
+        case let .invalid(name, reason):
+            let shown = name.count > 64 ? String(name.prefix(64)) + "..." : name
+            return "\(reason) (namespace '\(shown)')"
+        }
+    }
 }
 
 /// A namespace's replication and conflict settings.
@@ -108,7 +117,7 @@ public struct Namespace: Sendable, Hashable {
     public func validate() throws(NamespaceError) {
         func fail(_ reason: String) -> NamespaceError { .invalid(name: name, reason: reason) }
         let bytes = name.utf8.count
-        guard bytes >= 1, bytes <= Namespace.maxNameBytes else { throw fail("name must be 1 to \(Namespace.maxNameBytes) bytes") }
+        guard bytes >= 1, bytes <= Namespace.maxNameBytes else { throw fail("namespace name too long or empty: \(bytes) bytes (1 to \(Namespace.maxNameBytes))") }
         guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
             throw fail("name must not contain control characters")
         }

@@ -9,6 +9,12 @@
 
 /// The versioned set of namespaces, sorted by name bytes.
 public struct NamespaceTable: Sendable, Hashable {
+    /// Most namespaces a table may hold. The table is gossiped as one value of at most about
+    /// 65,000 bytes (Gossip's `ClusterStateValue.maxPayloadBytes`); 200 namespaces with
+    /// 255-byte names encode to at most 56,025 bytes (280 per namespace, 25 of header and
+    /// checksum), so a full table always fits.
+    public static let maxNamespaces = 200
+
     public internal(set) var version: UInt64
     /// The namespaces, sorted by the bytes of their name.
     public internal(set) var namespaces: [Namespace]
@@ -41,6 +47,9 @@ public struct NamespaceTable: Sendable, Hashable {
     public func upserting(_ namespace: Namespace) throws(NamespaceError) -> NamespaceTable {
         try namespace.validate()
         if self.namespace(named: namespace.name) == namespace { return self }
+        if self.namespace(named: namespace.name) == nil, namespaces.count >= NamespaceTable.maxNamespaces {
+            throw .invalid(name: namespace.name, reason: "too many namespaces (max \(NamespaceTable.maxNamespaces))")
+        }
         var list = namespaces.filter { $0.name != namespace.name }
         list.append(namespace)
         return try NamespaceTable(version: version + 1, namespaces: list)

@@ -19,11 +19,15 @@ enum ServeCommand {
       --seed HOST:PORT         gossip address of a live member; repeatable; none = new cluster
       --data DIR               all durable state (required)
       --node-id NAME           stable identity (default host:gossip-port), kept in DIR
-      --partitions Q           ring size, power of two (default 256)
+      --partitions Q           ring size, power of two, 1 to 4096 (default 256)
       --sync POLICY            always | periodic:MS | never (default always)
       --cluster-secret S       HMAC key for gossip and peer connections (or CHORUS_CLUSTER_SECRET)
       --requirepass PW         clients must AUTH PW first
       --max-clock-offset MS    largest wall-clock offset from the other members tolerated (default 500)
+      --max-clients N          client connections at once (default 10000); one more gets
+                               -ERR max number of clients reached
+      --timeout S              close a client connection idle for S seconds (default 0: never)
+      --max-keys-per-command N most keys one MGET/MSET/DEL/EXISTS may name (default 10000)
 
     repair and handoff tuning:
       --handoff-rate B         bytes per second this peer pulls during handoff (default 33554432)
@@ -70,7 +74,7 @@ enum ServeCommand {
 
     static func parse(_ args: [String]) throws -> NodeConfig {
         let flags = try Flags(args, valued: ["host", "client-port", "gossip-port", "peer-port", "http-port", "seed", "data",
-                                             "node-id", "partitions", "sync", "cluster-secret", "requirepass", "max-clock-offset",
+                                             "node-id", "partitions", "sync", "cluster-secret", "requirepass", "max-clock-offset", "max-clients", "timeout", "max-keys-per-command",
                                              "handoff-rate", "handoff-concurrency", "anti-entropy-interval", "anti-entropy-rate"])
         guard flags.positional.isEmpty else { throw Flags.UsageError(description: "unexpected argument \(flags.positional[0])") }
         guard let data = flags.string("data") else { throw Flags.UsageError(description: "--data DIR is required") }
@@ -85,7 +89,8 @@ enum ServeCommand {
             throw Flags.UsageError(description: "bad value for --seed: \(s) (expected HOST:PORT)")
         }
         c.nodeID = flags.string("node-id")
-        c.partitions = try flags.int("partitions", default: 256, range: 1...65536)
+        // At most 4,096: the ring is gossiped as one value of at most ~65,000 bytes.
+        c.partitions = try flags.int("partitions", default: 256, range: 1...4096)
         guard c.partitions & (c.partitions - 1) == 0 else {
             throw Flags.UsageError(description: "bad value for --partitions: \(c.partitions) (expected a power of two)")
         }
@@ -96,6 +101,9 @@ enum ServeCommand {
         if let secret, !secret.isEmpty { c.clusterSecret = Array(secret.utf8) }
         c.requirePass = flags.string("requirepass")
         c.limits.maxClockOffsetMs = try flags.int("max-clock-offset", default: c.limits.maxClockOffsetMs, range: 1...86_400_000)
+        c.maxClients = try flags.int("max-clients", default: c.maxClients, range: 1...1_000_000)
+        c.clientIdleTimeoutMs = 1000 * (try flags.int("timeout", default: 0, range: 0...31_536_000))
+        c.maxKeysPerCommand = try flags.int("max-keys-per-command", default: c.maxKeysPerCommand, range: 1...1_000_000)
         c.limits.handoffBytesPerSecond = try flags.int("handoff-rate", default: c.limits.handoffBytesPerSecond, range: 1_024...(1 << 40))
         c.limits.handoffConcurrency = try flags.int("handoff-concurrency", default: c.limits.handoffConcurrency, range: 1...64)
         c.limits.antiEntropyIntervalMs = try flags.int("anti-entropy-interval", default: c.limits.antiEntropyIntervalMs, range: 0...3_600_000)
