@@ -1,6 +1,6 @@
 // Which node coordinates a write (stage 1 of a write; WriteCoordinator is stage 2).
 //
-// A write without a context supersedes everything its coordinator has seen (VERSIONS.md),
+// A write without a context supersedes everything its coordinator has seen (docs/VERSIONS.md),
 // so it must be coordinated by the same replica every time: the FIRST UP PRIMARY of the
 // preference list. Any peer a client reaches routes the write there; sequential writes then
 // never create siblings while that primary lives.

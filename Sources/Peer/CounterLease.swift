@@ -1,4 +1,4 @@
-// The node-wide dot counter, reserved in leases (VERSIONS.md, "Counters never repeat").
+// The node-wide dot counter, reserved in leases (docs/VERSIONS.md, "Counters never repeat").
 //
 // A dot must name one write forever, so the counter may never hand out a value twice, not
 // even across a crash. Before handing out any counter up to L, the node durably records

@@ -1,4 +1,4 @@
-// Node ids and dots: the names of writes in a dotted version vector set (VERSIONS.md).
+// Node ids and dots: the names of writes in a dotted version vector set (docs/VERSIONS.md).
 //
 // A node id is kept as its UTF-8 bytes and compared byte-wise, never with String's
 // Unicode-aware comparison: two ids are the same actor only if their bytes are equal, and

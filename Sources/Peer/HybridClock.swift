@@ -1,4 +1,4 @@
-// Hybrid logical clocks (Kulkarni et al., 2014) for `lww` namespaces (VERSIONS.md).
+// Hybrid logical clocks (Kulkarni et al., 2014) for `lww` namespaces (docs/VERSIONS.md).
 //
 // A timestamp is (physicalMs, logical, node). The clock never goes backwards on one node
 // and moves past every timestamp it observes, so a write made after seeing another write

@@ -1,4 +1,4 @@
-// VERSIONS.md operation 2: merge two states of the same key.
+// docs/VERSIONS.md, "Merge": merge two states of the same key.
 //
 // Keep a sibling of A if B has the same dot or B's context does not cover it; likewise for
 // B; context = pointwise max. Both sibling lists are sorted by dot, so this is one linear

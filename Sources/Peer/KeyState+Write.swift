@@ -1,4 +1,4 @@
-// VERSIONS.md operations 1 and 4: write and delete at replica r.
+// docs/VERSIONS.md, "Write": write and delete at replica r.
 //
 //   c = client context, or r's own context for a write without one (SET, DEL);
 //   drop every local sibling whose dot c covers; take dot (r, n) with n from the node-wide
@@ -88,7 +88,7 @@ extension KeyState {
         return (s, outcome)
     }
 
-    /// A delete: a write of a tombstone (VERSIONS.md operation 4).
+    /// A delete: a write of a tombstone (docs/VERSIONS.md, "Write").
     public mutating func delete<E: Error>(
         at replica: NodeID,
         context clientContext: VersionVector?,

@@ -1,5 +1,5 @@
 // The state of one key on one replica in a `siblings` namespace: a dotted version vector
-// set (Almeida et al., DAIS 2014; VERSIONS.md). Pure value type, no I/O.
+// set (Almeida et al., DAIS 2014; docs/VERSIONS.md). Pure value type, no I/O.
 //
 // Invariants (checked by `validate()`, which every decoder runs):
 //   1. the context is canonical (sorted by actor, no zero counters);
@@ -118,7 +118,7 @@ public struct KeyState: Hashable, Sendable {
 
     public var dots: [Dot] { siblings.map(\.dot) }
 
-    /// The siblings and the context (VERSIONS.md operation 3).
+    /// The siblings and the context (docs/VERSIONS.md, "Read").
     public func read() -> KeyRead {
         var values: [[UInt8]] = []
         var tombstones = 0

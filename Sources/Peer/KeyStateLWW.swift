@@ -1,4 +1,4 @@
-// The state of one key in an `lww` namespace (VERSIONS.md, "Last-writer-wins
+// The state of one key in an `lww` namespace (docs/VERSIONS.md, "Last-writer-wins
 // namespaces"): one value or tombstone with the hybrid logical clock timestamp of its
 // write. Merge keeps the highest (timestamp, node id); no siblings ever.
 //

@@ -1,4 +1,4 @@
-// A version vector: for each actor, the highest counter seen (VERSIONS.md).
+// A version vector: for each actor, the highest counter seen (docs/VERSIONS.md).
 //
 // Kept as an array of entries sorted by actor bytes, with no zero counters, so that two
 // equal vectors have equal representations and encodings (RECORDS.md). Vectors are small

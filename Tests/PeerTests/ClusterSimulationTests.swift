@@ -102,7 +102,7 @@ final class ClusterSimulationTests: XCTestCase {
             let readers = ids.filter { $0 != readDown }
             if let want = acked[key] {
                 // SPEC 6: the read sees that write or a successor. Failover between
-                // coordinators may leave an older write beside it as a sibling (VERSIONS.md).
+                // coordinators may leave an older write beside it as a sibling (docs/VERSIONS.md).
                 // An unavailable read (too few primaries seen up) is allowed; a stale one is not.
                 let result = c.readNow(readers[rng.below(readers.count)], key, options: RequestOptions(r: .quorum, strict: true))
                 if case .success(let record) = result {
