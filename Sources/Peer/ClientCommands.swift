@@ -14,6 +14,8 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
     let info: @Sendable () -> [(section: String, fields: [(String, String)])]
     /// LEAVE and REMOVE (nil when there is no gossip node, as in unit tests).
     let admin: (@Sendable (AdminCommand) -> Result<String, ClientError>)?
+    /// Times every command from dispatch to reply (set once, before the server starts).
+    public var metrics: CommandMetrics?
 
     public init(engine: NodeEngine, requirePass: String?,
                 publishNamespaces: @escaping @Sendable (NamespaceTable) -> Void,
@@ -33,6 +35,8 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
     public func handle(_ command: [[UInt8]], context: RESPConnectionContext, reply: RESPReplyToken) {
         guard let first = command.first else { return reply.reply(.error("ERR empty command")) }
         let name = ClientCommands.upper(first)
+        var reply = reply
+        reply.meter = metrics?.start(name, context: context)
         let args = command.dropFirst()
         if requirePass != nil, !context.authenticated, name != "AUTH", name != "QUIT", name != "HELLO" {
             return reply.reply(.error("NOAUTH Authentication required. Send AUTH with the password first"))

@@ -84,18 +84,6 @@ extension Node {
 
     static let version = "0.1.0"
 
-    /// Prometheus text exposition of the same figures.
-    func metricsText() -> String {
-        var out = ""
-        for (section, fields) in infoSections() {
-            for (k, v) in fields where Double(v) != nil {
-                let name = "chorus_\(section.lowercased())_\(k)".map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" }
-                out += "\(String(name)) \(v)\n"
-            }
-        }
-        return out
-    }
-
     /// `GET /status`: the node, its members and the ring, as JSON.
     func statusJSON() -> String {
         let snap = cluster.snapshot()

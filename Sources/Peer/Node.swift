@@ -22,7 +22,7 @@ public final class Node: @unchecked Sendable {
     public let cluster: ClusterView
     let replica: LocalReplica
     let rpcClient: PeerRPCClient
-    private var gossip: GossipNode?
+    var gossip: GossipNode?
     private var rpcServer: PeerRPCServer?
     private var resp: RESPServer?
     private var http: HTTPServer?
@@ -35,6 +35,9 @@ public final class Node: @unchecked Sendable {
     private var ticker: Thread?
     private let lastReport = Mutex<HandoffReport?>(nil)
     private let reportVersion = Atomic<UInt64>(0)
+    /// Every metric family of this peer, served at `GET /metrics` (see MetricsRegistry.swift).
+    public let metrics = MetricsRegistry()
+    let commandMetrics: CommandMetrics
     /// Called after the node shut itself down (it left or was removed); the executable exits.
     public var onExit: (@Sendable () -> Void)?
 
@@ -46,6 +49,7 @@ public final class Node: @unchecked Sendable {
         var options = StorageOptions()
         options.sync = config.sync
         options.memtableSizeBytes = config.memtableBytes
+        options.fileSystem = MeteredFileSystem(base: fs, registry: metrics)
         store = try Store.open(path: config.dataDirectory + "/store", options: options)
         guard let id = NodeID(nodeID) else { throw ClientError("ERR invalid node id \(nodeID)") }
         replica = try LocalReplica(store: store, nodeID: id, maxHints: config.maxHints)
@@ -64,10 +68,13 @@ public final class Node: @unchecked Sendable {
         rpcConfig.defaultTimeoutMs = config.limits.defaultTimeoutMs
         rpcClient = PeerRPCClient(config: rpcConfig)
         let peers = self.peers
-        let transport = RPCPeerTransport(client: rpcClient) { id in peers.map.withLock { $0[id] } }
+        let transport = MeteredPeerTransport(base: RPCPeerTransport(client: rpcClient) { id in peers.map.withLock { $0[id] } },
+                                             registry: metrics)
         engine = NodeEngine(nodeID: nodeID, replica: replica, cluster: cluster, transport: transport,
                             scheduler: DispatchNodeScheduler(), limits: config.limits)
+        commandMetrics = CommandMetrics(registry: metrics)
         engine.namespacePublisher = { [weak self] table in self?.publish(namespaces: table) }
+        registerCollectedMetrics()
     }
 
     /// Reads the node id kept in the data directory, or records the first one.
@@ -123,6 +130,7 @@ public final class Node: @unchecked Sendable {
                                       admin: { [weak self] command in
                                           self?.admin(command) ?? .failure(ClientError("ERR node is shutting down"))
                                       })
+        commands.metrics = commandMetrics
         var respConfig = RESPServerConfiguration(host: config.host, port: config.clientPort)
         respConfig.loopCount = 2
         let resp = RESPServer(configuration: respConfig, handler: commands)
@@ -130,7 +138,7 @@ public final class Node: @unchecked Sendable {
         self.resp = resp
 
         let http = try HTTPServer(host: config.host, port: config.httpPort, routes: [
-            "/metrics": { [weak self] in ("text/plain; version=0.0.4", self?.metricsText() ?? "") },
+            "/metrics": { [weak self] in ("text/plain; version=0.0.4; charset=utf-8", self?.metrics.render() ?? "") },
             "/status": { [weak self] in ("application/json", self?.statusJSON() ?? "{}") },
         ])
         http.start()

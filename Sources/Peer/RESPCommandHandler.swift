@@ -73,6 +73,8 @@ public struct RESPReplyToken: @unchecked Sendable {
     let connection: RESPServerConnection
     /// Position of the command on its connection (0, 1, 2, ...).
     public let sequence: UInt64
+    /// Set by the handler at dispatch to time the command until its reply (CommandMetrics).
+    public var meter: CommandMeter? = nil
 
     /// Sends `value` as this command's reply; with `thenClose`, the connection is closed once
     /// it is written (QUIT-like).
@@ -82,6 +84,7 @@ public struct RESPReplyToken: @unchecked Sendable {
 
     /// Sends already encoded RESP bytes as this command's reply.
     public func reply(encoded: [UInt8], thenClose: Bool = false) {
+        meter?.finish(isError: RESPReplyToken.isError(encoded.first))
         if connection.loop.inLoop {
             connection.deliver(sequence: sequence, close: thenClose) { $0.append(contentsOf: encoded) }
         } else {
@@ -96,11 +99,19 @@ public struct RESPReplyToken: @unchecked Sendable {
     /// the oldest unanswered command, `encode` writes straight into the output buffer.
     public func replyEncoding(thenClose: Bool = false, _ encode: (inout [UInt8]) -> Void) {
         if connection.loop.inLoop {
-            connection.deliver(sequence: sequence, close: thenClose, encode)
+            guard let meter else { return connection.deliver(sequence: sequence, close: thenClose, encode) }
+            connection.deliver(sequence: sequence, close: thenClose) { out in
+                let start = out.count
+                encode(&out)
+                meter.finish(isError: RESPReplyToken.isError(out.count > start ? out[start] : nil))
+            }
         } else {
             var bytes: [UInt8] = []
             encode(&bytes)
             reply(encoded: bytes, thenClose: thenClose)
         }
     }
+
+    /// An error reply starts with `-` (RESP2) or `!` (a RESP3 blob error).
+    @inline(__always) static func isError(_ first: UInt8?) -> Bool { first == 45 || first == 33 }
 }
