@@ -21,6 +21,8 @@ public struct NodeConfig: Sendable {
     public var limits = NodeEngine.Limits()
     public var maxHints = 1_000_000
     public var memtableBytes = 4 << 20
+    public var logLevel: LogLevel = .info
+    public var logFormat: LogFormat = .logfmt
 
     public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
 }
