@@ -38,6 +38,9 @@ public final class Node: @unchecked Sendable {
     /// Every metric family of this peer, served at `GET /metrics` (see MetricsRegistry.swift).
     public let metrics = MetricsRegistry()
     let commandMetrics: CommandMetrics
+    /// The operator log (`--log-level`, `--log-format`); every line carries `node=`.
+    public let log: Logger
+    let operatorEvents = Mutex(OperatorEvents())
     /// Called after the node shut itself down (it left or was removed); the executable exits.
     public var onExit: (@Sendable () -> Void)?
 
@@ -46,6 +49,7 @@ public final class Node: @unchecked Sendable {
         let fs = PosixFileSystem.shared
         try fs.createDirectory(config.dataDirectory)
         nodeID = try Node.identity(config: config)
+        log = Logger(level: config.logLevel, format: config.logFormat, context: [("node", nodeID)])
         var options = StorageOptions()
         options.sync = config.sync
         options.memtableSizeBytes = config.memtableBytes
@@ -155,19 +159,28 @@ public final class Node: @unchecked Sendable {
         }
         ticker.start()
         self.ticker = ticker
+        if config.clusterSecret == nil {
+            log.warn("no cluster secret: gossip packets and peer connections are not authenticated")
+        }
+        log.info("peer started", ["client": "\(config.host):\(config.clientPort)", "gossip": "\(config.host):\(config.gossipPort)",
+                                  "peer": "\(config.host):\(config.peerPort)", "http": "\(config.host):\(config.httpPort)",
+                                  "data": config.dataDirectory, "sync": config.sync.description, "incarnation": incarnation,
+                                  "seeds": config.seeds.joined(separator: ",")])
     }
 
     /// Stops accepting clients, lets in-flight requests answer, leaves the gossip cluster,
     /// and closes the store (its log is synced).
     public func shutdown() {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        log.info("peer stopping")
         resp?.shutdown()
         http?.stop()
         engine.stop()
         gossip?.leave()
         rpcServer?.stop()
         rpcClient.shutdown()
-        try? store.close()
+        do { try store.close() } catch { log.error("store did not close cleanly", ["error": "\(error)"]) }
+        log.info("peer stopped")
     }
 
     var clientConnections: Int { resp?.stats.connections ?? 0 }
@@ -183,6 +196,7 @@ public final class Node: @unchecked Sendable {
             adopt(value)
         default:
             refreshMembers()
+            logMemberChanges()
         }
     }
 
@@ -236,9 +250,11 @@ public final class Node: @unchecked Sendable {
             g.setAdminState(.joined)
         }
         publishHandoffReport(g)
+        logTickEvents()
         // A node told to leave goes once the ring no longer holds it; a removed one at once.
         let gone = g.me.admin == .removed || (g.me.admin == .leaving && ring.map { !$0.nodes.contains(nodeID) } ?? false)
         if gone, !stopping.load(ordering: .relaxed) {
+            log.info(g.me.admin == .removed ? "removed from the cluster; stopping" : "left the cluster; stopping")
             let exit = onExit
             DispatchQueue.global().async { [weak self] in
                 self?.shutdown()
@@ -282,12 +298,14 @@ public final class Node: @unchecked Sendable {
                 return .failure(ClientError("ERR node is \(g.me.admin), cannot leave"))
             }
             g.setAdminState(.leaving)
+            log.info("leave requested: handing partitions off, then stopping")
             return .success("OK leaving: partitions will be handed off, then the node stops")
         case .remove(let id):
             guard id != nodeID else { return .failure(ClientError("ERR cannot remove this node; use LEAVE on it")) }
             guard let m = g.member(id) else { return .failure(ClientError("ERR unknown node '\(id)'")) }
             guard m.admin != .removed else { return .success("OK \(id) already removed") }
             g.removeMember(id)
+            log.info("member removal requested", ["member": id])
             return .success("OK removing \(id): its partitions will be rebuilt from the surviving replicas")
         }
     }

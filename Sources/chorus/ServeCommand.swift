@@ -62,18 +62,18 @@ enum ServeCommand {
             node.onExit = { ServeCommand.stopRequested = 1 }
             try node.start()
         } catch {
-            printError("cannot start: \(error)")
+            Logger(level: config.logLevel, format: config.logFormat).error("cannot start", ["error": "\(error)"])
+            StderrLogSink.shared.flush()
             return 1
         }
-        let line = "chorus: node \(node.nodeID) serving clients on \(config.host):\(config.clientPort), data in \(config.dataDirectory)\n"
-        fputs(line, stderr)
         // Signals only set a flag; the main thread notices within 100 ms and shuts down.
         signal(SIGTERM) { _ in ServeCommand.stopRequested = 1 }
         signal(SIGINT) { _ in ServeCommand.stopRequested = 1 }
         signal(SIGPIPE, SIG_IGN)
         while stopRequested == 0 { usleep(100_000) }
-        fputs("chorus: shutting down \(node.nodeID)\n", stderr)
+        node.log.info("signal received; shutting down")
         node.shutdown()
+        StderrLogSink.shared.flush()
         return 0
     }
 
