@@ -63,6 +63,21 @@ public final class CommandMetrics: Sendable {
         return CommandMeter(stats: stats, startNs: MonotonicClock.nowNs())
     }
 
+    /// Commands answered so far, and how many of them with an error reply.
+    public var totals: (answered: UInt64, errors: UInt64) {
+        var ok: UInt64 = 0, errors: UInt64 = 0
+        for stats in table.values + [other] {
+            ok &+= stats.ok.value
+            errors &+= stats.error.value
+        }
+        return (ok &+ errors, errors)
+    }
+
+    /// Cumulative latency bucket counts of one command (`MetricHistogram.latencyBuckets`, then +Inf).
+    public func cumulativeLatency(_ name: String) -> [UInt64] {
+        (table[name] ?? other).duration.cumulativeCounts
+    }
+
     private func namespaceCounter(_ ns: String) -> MetricCounter {
         if let c = namespaces.withLock({ $0[ns] }) { return c }
         let label = namespaces.withLock { $0.count } < CommandMetrics.maxNamespaces ? ns : "other"

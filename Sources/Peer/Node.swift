@@ -144,6 +144,7 @@ public final class Node: @unchecked Sendable {
         let http = try HTTPServer(host: config.host, port: config.httpPort, routes: [
             "/metrics": { [weak self] in ("text/plain; version=0.0.4; charset=utf-8", self?.metrics.render() ?? "") },
             "/status": { [weak self] in ("application/json", self?.statusJSON() ?? "{}") },
+            "/": { ("text/html; charset=utf-8", Dashboard.html) },
         ])
         http.start()
         self.http = http
