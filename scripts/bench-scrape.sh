@@ -5,8 +5,9 @@
 # 100-byte values, -P 1): one without scraping, one with a scraper fetching GET /metrics
 # from every peer every 100 ms (what three Prometheus servers at a 100 ms interval would
 # do). Prints each run, the median throughput of each mode and the ratio, and, measured
-# alone on an idle cluster, the peer's CPU time per scrape from /proc/PID/stat.
-# Called as `scripts/bench.sh scrape [-n REQUESTS] [--rounds R]`. Stops what it starts.
+# alone on an idle cluster, the peer's CPU time per scrape from /proc/PID/stat (2,000 scrapes).
+# Called as `scripts/bench.sh scrape [-n REQUESTS] [--rounds R]` (--rounds 0: the CPU per
+# scrape only). Stops what it starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=50000
@@ -34,14 +35,14 @@ cleanup() {
 }
 trap cleanup EXIT
 for i in 1 2 3; do
-  seed=(); [ "$i" -gt 1 ] && seed=(--seed 127.0.0.1:17946)
-  "$bin" serve --host "127.0.0.$i" --client-port 16380 --gossip-port 17946 --peer-port 17947 --http-port 18080 \
+  seed=(); [ "$i" -gt 1 ] && seed=(--seed 127.0.0.1:27946)
+  "$bin" serve --host "127.0.0.$i" --client-port 26380 --gossip-port 27946 --peer-port 27947 --http-port 28080 \
     --data "$work/n$i" "${seed[@]}" >"$work/n$i.log" 2>&1 &
   pids+=($!)
   [ "$i" -eq 1 ] && sleep 1
 done
 for _ in $(seq 1 60); do
-  [ "$("$bin" -h 127.0.0.1 -p 16380 status 2>/dev/null | awk 'NR>2 && $3=="alive" && $4=="joined" && $5>0' | wc -l)" = 3 ] && break
+  [ "$("$bin" -h 127.0.0.1 -p 26380 status 2>/dev/null | awk 'NR>2 && $3=="alive" && $4=="joined" && $5>0' | wc -l)" = 3 ] && break
   sleep 0.5
 done
 sleep 2
@@ -49,28 +50,32 @@ sleep 2
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # CPU per scrape, idle cluster: 500 scrapes of peer 1, its utime+stime before and after.
 # Peer 1 has served the most commands by the end, so its exposition is the largest.
-warm() { redis-benchmark -h 127.0.0.1 -p 16380 -t set,get -n 5000 -c 20 -d 100 -r 100000 -q >/dev/null 2>&1; }
+warm() { redis-benchmark -h 127.0.0.1 -p 26380 -t set,get -n 5000 -c 20 -d 100 -r 100000 -q >/dev/null 2>&1; }
 warm
-bytes=$(curl -s http://127.0.0.1:18080/metrics | wc -c)
-lines=$(curl -s http://127.0.0.1:18080/metrics | grep -vc '^#')
+bytes=$(curl -s http://127.0.0.1:28080/metrics | wc -c)
+lines=$(curl -s http://127.0.0.1:28080/metrics | grep -vc '^#')
+# One curl process fetching the page 2,000 times in a row, so the window is short and the
+# peer's own idle background (gossip, ticks) that is subtracted stays small.
+urls=(); for _ in $(seq 1 2000); do urls+=(-o /dev/null http://127.0.0.1:28080/metrics); done
 idle0=$(cpu_ticks "${pids[0]}"); sleep 5; idle1=$(cpu_ticks "${pids[0]}")
 t0=$(cpu_ticks "${pids[0]}"); s0=$(date +%s%N)
-for _ in $(seq 1 500); do curl -s -o /dev/null http://127.0.0.1:18080/metrics; done
+curl -s "${urls[@]}"
 t1=$(cpu_ticks "${pids[0]}"); s1=$(date +%s%N)
 hz=$(getconf CLK_TCK)
 awk -v a="$t0" -v b="$t1" -v i0="$idle0" -v i1="$idle1" -v hz="$hz" -v s0="$s0" -v s1="$s1" -v by="$bytes" -v li="$lines" 'BEGIN {
   wall = (s1 - s0) / 1e9; idle = (i1 - i0) / hz / 5; cpu = (b - a) / hz - idle * wall
-  printf "scrape: %d bytes, %d samples; 500 scrapes of peer 1 in %.2f s, peer CPU %.2f ms per scrape (idle background %.1f ms/s subtracted)\n", by, li, wall, cpu * 1000 / 500, idle * 1000
-  printf "scrape: at 3 scrapers x 10/s = 30 scrapes/s that is %.1f ms of CPU per second, %.2f%% of one core\n", cpu * 1000 / 500 * 30, cpu / 500 * 30 * 100 }'
+  printf "scrape: %d bytes, %d samples; 2000 scrapes of peer 1 in %.2f s, peer CPU %.3f ms per scrape (idle background %.1f ms/s subtracted)\n", by, li, wall, cpu * 1000 / 2000, idle * 1000
+  printf "scrape: at 3 scrapers x 10/s = 30 scrapes/s that is %.1f ms of CPU per second, %.2f%% of one core\n", cpu * 1000 / 2000 * 30, cpu / 2000 * 30 * 100 }'
 
+[ "$rounds" -gt 0 ] || exit 0
 run() {  # label -> "set_rps get_rps"
-  redis-benchmark -h 127.0.0.1 -p 16380 -t set,get -n "$n" -c 50 -d 100 -P 1 -r 100000 --precision 3 2>/dev/null \
+  redis-benchmark -h 127.0.0.1 -p 26380 -t set,get -n "$n" -c 50 -d 100 -P 1 -r 100000 --precision 3 2>/dev/null \
     | tr '\r' '\n' | awk '/^====== / { test=$2 } /throughput summary:/ { r[test]=$3 } END { printf "%s %s\n", r["SET"], r["GET"] }'
 }
 scrape_loop() {
   local count=0
   while :; do
-    for i in 1 2 3; do curl -s -o /dev/null --max-time 1 "http://127.0.0.$i:18080/metrics" & done
+    for i in 1 2 3; do curl -s -o /dev/null --max-time 1 "http://127.0.0.$i:28080/metrics" & done
     count=$((count + 3))
     sleep 0.1
     wait

@@ -22,8 +22,15 @@ public final class MetricFamily<Child: MetricChild>: MetricsRenderable, @uncheck
     private let make: @Sendable () -> Child
     /// Children never used are left out of the exposition (for tables created up front).
     let omitUnused: Bool
-    /// Label values -> the child and its rendered `k="v",...` text.
-    private let children = Mutex<[[String]: (child: Child, text: String)]>([:])
+    /// Label values -> the child; and every child with its rendered `k="v",...` text, kept
+    /// sorted by label values as children are created, so a scrape neither sorts nor formats.
+    private struct Children {
+        var byValues: [[String]: Child] = [:]
+        var ordered: [(values: [String], child: Child, text: String)] = []
+    }
+    private let children = Mutex(Children())
+    /// `# HELP` and `# TYPE` lines, rendered once.
+    private let headerText: String
 
     init(name: String, help: String, kind: MetricKind, labelNames: [String], omitUnused: Bool = false,
          make: @escaping @Sendable () -> Child) {
@@ -36,6 +43,9 @@ public final class MetricFamily<Child: MetricChild>: MetricsRenderable, @uncheck
         self.labelNames = labelNames
         self.make = make
         self.omitUnused = omitUnused
+        var header = ""
+        MetricsText.header(name: name, help: help, kind: kind, into: &header)
+        headerText = header
     }
 
     /// The child for these label values (in the order of `labelNames`), created on first use.
@@ -43,10 +53,12 @@ public final class MetricFamily<Child: MetricChild>: MetricsRenderable, @uncheck
 
     public func labels(_ values: [String]) -> Child {
         precondition(values.count == labelNames.count, "\(name) takes \(labelNames.count) label values, got \(values.count)")
-        return children.withLock { map in
-            if let existing = map[values] { return existing.child }
+        return children.withLock { c in
+            if let existing = c.byValues[values] { return existing }
             let child = make()
-            map[values] = (child, MetricsText.labelPairs(labelNames, values))
+            c.byValues[values] = child
+            let at = c.ordered.firstIndex { values.lexicographicallyPrecedes($0.values) } ?? c.ordered.count
+            c.ordered.insert((values, child, MetricsText.labelPairs(labelNames, values)), at: at)
             return child
         }
     }
@@ -55,12 +67,12 @@ public final class MetricFamily<Child: MetricChild>: MetricsRenderable, @uncheck
     public var unlabeled: Child { labels([]) }
 
     /// Label values of every child created so far.
-    public var labelSets: [[String]] { children.withLock { Array($0.keys) } }
+    public var labelSets: [[String]] { children.withLock { $0.ordered.map(\.values) } }
 
     func render(into out: inout String) {
-        let snapshot = children.withLock { map in map.sorted { $0.key.lexicographicallyPrecedes($1.key) } }
-        MetricsText.header(name: name, help: help, kind: kind, into: &out)
-        for (_, entry) in snapshot where !(omitUnused && entry.child.isUnused) {
+        let snapshot = children.withLock { $0.ordered }
+        out += headerText
+        for entry in snapshot where !(omitUnused && entry.child.isUnused) {
             entry.child.render(name: name, labels: entry.text, into: &out)
         }
     }

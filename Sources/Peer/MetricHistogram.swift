@@ -79,11 +79,23 @@ public final class MetricHistogram: MetricChild, @unchecked Sendable {
         }
     }
 
+    /// `name_bucket{labels,le="..."} ` per bucket, built at the first scrape: a family's name
+    /// and a child's labels never change, and most of a scrape is these lines.
+    private let bucketPrefixes = Mutex<[String]>([])
+
     public func render(name: String, labels: String, into out: inout String) {
-        let sep = labels.isEmpty ? "" : ","
+        let prefixes = bucketPrefixes.withLock { cached -> [String] in
+            if cached.isEmpty {
+                let sep = labels.isEmpty ? "" : ","
+                cached = leTexts.map { name + "_bucket{" + labels + sep + "le=\"" + $0 + "\"} " }
+            }
+            return cached
+        }
         let cumulative = cumulativeCounts
-        for (i, le) in leTexts.enumerated() {
-            out += name + "_bucket{" + labels + sep + "le=\"" + le + "\"} " + String(cumulative[i]) + "\n"
+        for (i, prefix) in prefixes.enumerated() {
+            out += prefix
+            out += String(cumulative[i])
+            out += "\n"
         }
         let total = cumulative[cumulative.count - 1]
         MetricsText.sample(name + "_sum", labels: labels, value: MetricsText.number(sumValue), into: &out)

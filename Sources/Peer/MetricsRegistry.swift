@@ -23,7 +23,8 @@
 //        metrics.collected("chorus_hints_pending", help: "...", type: .gauge, labels: ["target"]) { out in
 //            for (target, n) in hints.targets { out.add(Double(n), labels: [target]) }
 //        }
-//      The closure runs on the HTTP thread for every scrape: keep it cheap and lock briefly.
+//      The closure runs on the HTTP thread for every scrape: keep it cheap and lock briefly;
+//      when many families read one expensive snapshot, take it once in `onScrape`.
 //
 // Conventions: base units in the name (`_seconds`, `_bytes`), values in those units; label
 // values from a bounded set (node ids, names from a fixed table, never raw client input);
@@ -47,6 +48,9 @@ protocol MetricsRenderable: AnyObject, Sendable {
 public final class MetricsRegistry: Sendable {
     private let families = Mutex<[any MetricsRenderable]>([])
     private let names = Mutex<Set<String>>([])
+    private let scrapeHooks = Mutex<[(begin: @Sendable () -> Void, end: @Sendable () -> Void)]>([])
+    /// One scrape at a time: the hooks and the collected families of one render see one state.
+    private let rendering = Mutex<Void>(())
 
     public init() {}
 
@@ -90,13 +94,25 @@ public final class MetricsRegistry: Sendable {
         return family
     }
 
+    /// Runs `begin` at the start of every scrape, before any family renders, and `end` after
+    /// the last: for taking one snapshot of some state that many collected families read (one
+    /// lock, not one per family) and dropping it again.
+    public func onScrape(begin: @escaping @Sendable () -> Void, end: @escaping @Sendable () -> Void = {}) {
+        scrapeHooks.withLock { $0.append((begin, end)) }
+    }
+
     /// The whole exposition, as `GET /metrics` serves it.
     public func render() -> String {
-        let all = families.withLock { $0 }
-        var out = ""
-        out.reserveCapacity(16_384)
-        for family in all { family.render(into: &out) }
-        return out
+        rendering.withLock { _ in
+            let hooks = scrapeHooks.withLock { $0 }
+            for hook in hooks { hook.begin() }
+            defer { for hook in hooks { hook.end() } }
+            let all = families.withLock { $0 }
+            var out = ""
+            out.reserveCapacity(65_536)
+            for family in all { family.render(into: &out) }
+            return out
+        }
     }
 }
 
@@ -131,18 +147,31 @@ final class CollectedFamily: MetricsRenderable {
         self.kind = kind
         self.labelNames = labelNames
         self.read = read
+        var header = ""
+        MetricsText.header(name: name, help: help, kind: kind, into: &header)
+        headerText = header
     }
+
+    /// `# HELP` and `# TYPE` lines, rendered once.
+    private let headerText: String
 
     func render(into out: inout String) {
         var samples = MetricSamples(labelCount: labelNames.count)
         read(&samples)
-        MetricsText.header(name: name, help: help, kind: kind, into: &out)
-        let sorted = samples.samples.sorted { $0.labels.lexicographicallyPrecedes($1.labels) }
-        for s in sorted {
+        out += headerText
+        guard !labelNames.isEmpty else {
+            for s in samples.samples { out += name + " " + MetricsText.number(s.value) + "\n" }
+            return
+        }
+        // Sorted by the rendered label text: one string comparison per step, no tuple copies.
+        var lines = samples.samples.map { (labels: MetricsText.labelPairs(labelNames, $0.labels), value: $0.value) }
+        lines.sort { $0.labels < $1.labels }
+        for line in lines {
             out += name
-            if !labelNames.isEmpty { out += "{" + MetricsText.labelPairs(labelNames, s.labels) + "}" }
-            out += " "
-            out += MetricsText.number(s.value)
+            out += "{"
+            out += line.labels
+            out += "} "
+            out += MetricsText.number(line.value)
             out += "\n"
         }
     }
