@@ -9,6 +9,9 @@ command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v iptables >/dev/null || need+=(iptables)
 command -v unshare >/dev/null || need+=(util-linux)
 command -v ip >/dev/null || need+=(iproute2)
+command -v gcc >/dev/null || need+=(gcc)
+command -v curl >/dev/null || need+=(curl)
+python3 -m venv -h >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)  # the redis-py suite's venv
 command -v chromium >/dev/null || need+=(chromium)  # scripts/suites/dashboard.sh (headless)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

@@ -7,6 +7,9 @@ public enum GossipAction: Sendable, Equatable {
     case pushPull(to: Endpoint, bytes: [UInt8])
     /// Deliver an event to the node layer.
     case emit(GossipEvent)
+    /// A direct probe of `member` was acked after `rttNs` (monotonic): for the node
+    /// layer's per-peer round-trip estimates. Nothing to perform on the network.
+    case roundTrip(member: String, rttNs: UInt64)
 }
 
 /// Membership and cluster-state news for the node layer.

@@ -14,12 +14,15 @@ enum GossipMessage: Sendable, Equatable {
     case state(ClusterStateValue)
     /// A cluster-state value too big for a packet: who lacks it pulls it by push-pull.
     case stateDigest(key: String, version: UInt64, checksum: UInt64)
+    /// Sent with the ack of a direct ping: the responder `id`'s wall clock (Unix-epoch
+    /// microseconds) as it answered ping `seq`, so the prober can estimate its clock offset.
+    case clock(seq: UInt32, id: String, wallUs: UInt64)
 
     /// Membership or state news (as opposed to probe traffic).
     var isUpdate: Bool {
         switch self {
         case .member, .state, .stateDigest: true
-        case .ping, .pingReq, .ack, .nack: false
+        case .ping, .pingReq, .ack, .nack, .clock: false
         }
     }
 
@@ -53,6 +56,9 @@ enum GossipMessage: Sendable, Equatable {
         case let .stateDigest(key, version, checksum):
             type = WireFormat.typeStateDigest
             out.putString8(key); out.put(version); out.put(checksum)
+        case let .clock(seq, id, wallUs):
+            type = WireFormat.typeClock
+            out.put(seq); out.putString8(id); out.put(wallUs)
         }
         let bodyLength = out.count - start - WireFormat.messageHeaderBytes
         precondition(bodyLength <= WireFormat.maxMessageBodyBytes, "gossip message body over 64 KiB")
@@ -126,6 +132,9 @@ enum GossipMessage: Sendable, Equatable {
         case WireFormat.typeStateDigest:
             guard let key = r.string8(), !key.isEmpty, let version = r.u64(), let checksum = r.u64() else { throw .malformed }
             return .stateDigest(key: key, version: version, checksum: checksum)
+        case WireFormat.typeClock:
+            guard let seq = r.u32(), let id = r.string8(), !id.isEmpty, let wallUs = r.u64() else { throw .malformed }
+            return .clock(seq: seq, id: id, wallUs: wallUs)
         default:
             return nil
         }

@@ -25,7 +25,7 @@ public final class GossipNode: @unchecked Sendable {
     private let started = Atomic<Bool>(false)
     private let threads = DispatchGroup()
     private let outgoing = Atomic<Int>(0)
-    private let clock = Mutex<UInt64>(0)
+    private let roundTripHook = Mutex<(@Sendable (String, Double) -> Void)?>(nil)
 
     /// Binds UDP and TCP on `me.gossip` (port 0 picks a free port for both). Without a
     /// cluster secret packets are not authenticated; the node layer logs that warning.
@@ -74,7 +74,7 @@ public final class GossipNode: @unchecked Sendable {
     /// Starts the threads and joins through `seeds` (none: a new cluster).
     public func start(seeds: [Endpoint]) {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let actions = core.withLock { $0.start(seeds: seeds, now: now()) }
+        let actions = withCore { $0.start(seeds: seeds, now: $1) }
         spawn { self.receiveLoop() }
         spawn { self.acceptLoop() }
         spawn { self.timerLoop() }
@@ -91,10 +91,20 @@ public final class GossipNode: @unchecked Sendable {
 
     /// Announces a graceful leave, then stops.
     public func leave() {
-        let actions = core.withLock { $0.leave(now: now()) }
+        let actions = withCore { $0.leave(now: $1) }
         perform(actions)
         stop()
     }
+
+    /// Called with (member id, round trip in ms) for every directly acked probe, from a
+    /// gossip thread; must not block. For the node layer's per-peer RTT estimates.
+    public var onRoundTrip: (@Sendable (String, Double) -> Void)? {
+        get { roundTripHook.withLock { $0 } }
+        set { roundTripHook.withLock { $0 = newValue } }
+    }
+
+    /// Every sampled member's wall-clock offset from this node (positive: it runs ahead).
+    public var clockOffsets: [String: ClockOffset] { core.withLock { $0.clockOffsets } }
 
     public var me: Member { core.withLock { $0.me } }
     public var members: [Member] { core.withLock { $0.members } }
@@ -105,16 +115,16 @@ public final class GossipNode: @unchecked Sendable {
     public var stateValues: [ClusterStateValue] { core.withLock { $0.stateValues } }
 
     public func setAdminState(_ admin: AdminState) {
-        perform(core.withLock { $0.setAdminState(admin, now: now()) })
+        perform(withCore { $0.setAdminState(admin, now: $1) })
     }
 
     public func publishState(key: String, version: UInt64, payload: [UInt8]) {
-        perform(core.withLock { $0.publishState(key: key, version: version, payload: payload, now: now()) })
+        perform(withCore { $0.publishState(key: key, version: version, payload: payload, now: $1) })
     }
 
     /// Operator command: remove another member for good.
     public func removeMember(_ id: String) {
-        perform(core.withLock { $0.removeMember(id, now: now()) })
+        perform(withCore { $0.removeMember(id, now: $1) })
     }
 
     // MARK: Shell
@@ -125,11 +135,16 @@ public final class GossipNode: @unchecked Sendable {
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
-    /// Wall-clock time (signed packets carry it), never moving backwards (the core's rule).
-    private func now() -> UInt64 {
-        clock.withLock { last in
-            last = max(last, GossipNode.wallClockNs())
-            return last
+    /// The core's clock: monotonic, so a wall-clock step never fires or stalls a timer.
+    private func now() -> UInt64 { Sockets.monotonicNs() }
+
+    /// Runs one core input under the lock, with the wall clock (packet timestamps, clock
+    /// samples) and the monotonic clock (timers) read just before it.
+    private func withCore<R>(_ body: (inout SwimCore, UInt64) -> R) -> R {
+        core.withLock { c in
+            let mono = now()
+            c.setWallClock(ns: GossipNode.wallClockNs(), at: mono)
+            return body(&c, mono)
         }
     }
 
@@ -151,7 +166,7 @@ public final class GossipNode: @unchecked Sendable {
                 _ = Sockets.sendTo(udp, bytes, to)
             case let .pushPull(to, bytes):
                 guard !isStopping, outgoing.load(ordering: .relaxed) < config.maxConcurrentPushPulls else {
-                    let more = core.withLock { $0.onPushPullFailed(to: to, now: now()) }
+                    let more = withCore { $0.onPushPullFailed(to: to, now: $1) }
                     perform(more)
                     continue
                 }
@@ -162,6 +177,8 @@ public final class GossipNode: @unchecked Sendable {
                 }
             case let .emit(event):
                 onEvent(event)
+            case let .roundTrip(member, rttNs):
+                roundTripHook.withLock { $0 }?(member, Double(rttNs) / 1_000_000)
             }
         }
     }
@@ -169,7 +186,7 @@ public final class GossipNode: @unchecked Sendable {
     private func receiveLoop() {
         while !isStopping {
             guard let (from, bytes) = Sockets.receive(udp, maxBytes: config.maxPacketBytes) else { continue }
-            let actions = core.withLock { $0.onPacket(from: from, bytes: bytes, now: now()) }
+            let actions = withCore { $0.onPacket(from: from, bytes: bytes, now: $1) }
             perform(actions)
         }
     }
@@ -179,7 +196,7 @@ public final class GossipNode: @unchecked Sendable {
             let t = now()
             let deadline = core.withLock { $0.nextDeadlineNs }
             if deadline <= t {
-                let actions = core.withLock { $0.onTick(now: now()) }
+                let actions = withCore { $0.onTick(now: $1) }
                 perform(actions)
                 continue
             }
@@ -202,7 +219,7 @@ public final class GossipNode: @unchecked Sendable {
             // Served inline: one bounded exchange at a time, each under the I/O timeout.
             Sockets.setReceiveTimeout(fd, ms: ioTimeoutMs)
             if let request = readFrame(fd) {
-                let (reply, actions) = core.withLock { $0.onPushPullRequest(from: Sockets.endpoint(a), bytes: request, now: now()) }
+                let (reply, actions) = withCore { $0.onPushPullRequest(from: Sockets.endpoint(a), bytes: request, now: $1) }
                 if let reply { _ = Sockets.writeAll(fd, reply) }
                 perform(actions)
             }
@@ -231,9 +248,9 @@ public final class GossipNode: @unchecked Sendable {
             if Sockets.writeAll(fd, bytes) { reply = readFrame(fd) }
             close(fd)
         }
-        let actions = core.withLock { c in
-            if let reply { return c.onPushPullReply(from: to, bytes: reply, now: now()) }
-            return c.onPushPullFailed(to: to, now: now())
+        let actions = withCore { c, now in
+            if let reply { return c.onPushPullReply(from: to, bytes: reply, now: now) }
+            return c.onPushPullFailed(to: to, now: now)
         }
         perform(actions)
     }

@@ -91,7 +91,9 @@ extension SwimCore {
         switch message {
         case let .ping(seq, target, source):
             guard target == me.id else { counters.drop(.unexpected); return }
-            send([.ack(seq: seq)], to: from, now: now, actions: &actions)
+            // Our wall clock rides with the ack (protocol 2), so the prober can estimate
+            // our offset; protocol-1 peers skip the message by its length.
+            send([.ack(seq: seq), .clock(seq: seq, id: me.id, wallUs: wallUs(now))], to: from, now: now, actions: &actions)
             // A member that knows us while we do not know it: our views diverged (its
             // news ran out of retransmissions before reaching us). Repair now, not at the
             // next push-pull round.
@@ -115,6 +117,8 @@ extension SwimCore {
                     counters.probeRttSumNs += rtt
                     counters.probeRttCount += 1
                     awareness.apply(delta: -1)
+                    // Only a direct ack times the path to the target (a relayed one adds a hop).
+                    if from == p.address { actions.append(.roundTrip(member: p.target, rttNs: rtt)) }
                 }
             } else if let relay = relays.removeValue(forKey: seq) {
                 send([.ack(seq: relay.requesterSeq)], to: relay.requester, now: now, actions: &actions)
@@ -124,6 +128,14 @@ extension SwimCore {
                 p.nacks += 1
                 probe = p
             }
+        case let .clock(seq, id, remoteUs):
+            // The target's own answer to our current probe, once per probe; any other
+            // (a stale probe, a relay's, a forged id) is ignored.
+            guard var p = probe, p.seq == seq, p.target == id, !p.clockSampled else { return }
+            p.clockSampled = true
+            probe = p
+            clocks.record(id, remoteWallUs: Int64(clamping: remoteUs), localWallUs: Int64(clamping: wallUs(now)),
+                          rttNs: now - p.startNs, now: now)
         case let .member(m, from):
             applyUpdate(m, from: from, now: now, actions: &actions)
         case let .state(v):

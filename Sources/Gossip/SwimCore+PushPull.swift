@@ -94,7 +94,7 @@ extension SwimCore {
             if let r = table[id] { GossipMessage.member(r.member, from: me.id).encode(into: &body) }
         }
         for v in stateValues { GossipMessage.state(v).encode(into: &body) }
-        return codec.pushPullFrame(kind: kind, messages: body, timestampMs: now / GossipConfig.nsPerMs)
+        return codec.pushPullFrame(kind: kind, messages: body, timestampMs: wallMs(now))
     }
 
     /// A peer's push-pull request: merge its state, then answer with ours (merged, so a
@@ -139,7 +139,7 @@ extension SwimCore {
         counters.bytesReceived += UInt64(bytes.count)
         let decoded: (kind: UInt8, messages: [GossipMessage])
         do {
-            decoded = try codec.decodePushPull(bytes, nowMs: now / GossipConfig.nsPerMs)
+            decoded = try codec.decodePushPull(bytes, nowMs: wallMs(now))
         } catch {
             counters.drop(error)
             return nil

@@ -2,9 +2,13 @@
 ///
 /// Contract:
 /// - No I/O, no clock, no threads. Every input is a `mutating func on...(..., now:)` with
-///   `now` in nanoseconds on one clock shared by the cluster (the shell passes wall-clock
-///   time, because signed packets carry a timestamp); every output is a `[GossipAction]`
+///   `now` in nanoseconds on a monotonic clock (the shell passes CLOCK_MONOTONIC, so a
+///   wall-clock step never fires or stalls a timer); every output is a `[GossipAction]`
 ///   the caller performs in order.
+/// - The wall clock is a separate input: `setWallClock(ns:at:)` says what it read at a
+///   given `now`, and the core assumes it then runs at the rate of `now` (the shell sets it
+///   before every input). Packet timestamps and clock samples use it; timers never do.
+///   Never set, the wall clock equals `now` (simulations and tests).
 /// - Call `start(seeds:now:)` once, then `onTick(now:)` no later than `nextDeadlineNs`
 ///   (earlier is harmless), plus `onPacket`, `onPushPullRequest`, `onPushPullReply` and
 ///   `onPushPullFailed` as input arrives. `now` never decreases.
@@ -37,6 +41,7 @@ public struct SwimCore: Sendable {
         var expectedNacks = 0
         var nacks = 0
         var acked = false
+        var clockSampled = false
     }
 
     struct Relay: Sendable {
@@ -77,6 +82,10 @@ public struct SwimCore: Sendable {
     var hasLeft = false
     var join: Join?
     var pending: [Endpoint: PendingPushPull] = [:]
+    /// Wall clock minus `now`, ns (`setWallClock`).
+    var wallMinusNowNs: Int64 = 0
+    /// Other members' clock offsets, from probe round trips (ClockOffsets.swift).
+    var clocks = ClockOffsetTable()
     var nextProbeNs: UInt64 = 0
     var nextGossipNs: UInt64 = 0
     var nextPushPullNs: UInt64 = 0
@@ -119,6 +128,9 @@ public struct SwimCore: Sendable {
     /// True once `start` has been called and until a join (if any) has been answered.
     public var isJoining: Bool { join != nil }
 
+    /// Every sampled member's wall-clock offset from this node (positive: it is ahead).
+    public var clockOffsets: [String: ClockOffset] { clocks.estimates }
+
     /// The latest instant by which `onTick` must be called.
     public var nextDeadlineNs: UInt64 {
         guard started, !hasLeft else { return .max }
@@ -133,6 +145,19 @@ public struct SwimCore: Sendable {
     }
 
     // MARK: Inputs
+
+    /// The wall clock read `wallNs` (Unix-epoch ns) at monotonic time `now`.
+    public mutating func setWallClock(ns wallNs: UInt64, at now: UInt64) {
+        wallMinusNowNs = Int64(truncatingIfNeeded: wallNs &- now)
+    }
+
+    /// The wall clock at monotonic time `now`, Unix-epoch microseconds.
+    func wallUs(_ now: UInt64) -> UInt64 {
+        let ns = Int64(truncatingIfNeeded: now) &+ wallMinusNowNs
+        return UInt64(max(0, ns / 1_000))
+    }
+
+    func wallMs(_ now: UInt64) -> UInt64 { wallUs(now) / 1_000 }
 
     /// Starts the protocol; with seeds, joins through them (retrying with backoff).
     public mutating func start(seeds: [Endpoint], now: UInt64) -> [GossipAction] {
@@ -177,7 +202,7 @@ public struct SwimCore: Sendable {
         guard started, !hasLeft else { return [] }
         let messages: [GossipMessage]
         do {
-            messages = try codec.decodePacket(bytes, nowMs: now / GossipConfig.nsPerMs)
+            messages = try codec.decodePacket(bytes, nowMs: wallMs(now))
         } catch {
             counters.drop(error)
             return []
@@ -231,7 +256,7 @@ public struct SwimCore: Sendable {
         let budget = config.maxPacketBytes - codec.packetOverheadBytes - body.count
         body += broadcasts.take(budgetBytes: budget, limit: retransmitLimit)
         guard !body.isEmpty else { return }
-        let packet = codec.packet(messages: body, timestampMs: now / GossipConfig.nsPerMs)
+        let packet = codec.packet(messages: body, timestampMs: wallMs(now))
         counters.packetsSent += 1
         counters.bytesSent += UInt64(packet.count)
         actions.append(.send(to: to, bytes: packet))

@@ -9,7 +9,9 @@ enum WireFormat {
     static let packetMagic: (UInt8, UInt8) = (0x43, 0x47)
     /// "CP": a TCP push-pull frame.
     static let pushPullMagic: (UInt8, UInt8) = (0x43, 0x50)
-    /// The only protocol version this code speaks; others are dropped and counted.
+    /// The header version byte, unchanged since protocol 1: protocol 2 only adds a message
+    /// type, which protocol-1 peers skip by its length (PROTOCOL.md, "Versions"). Packets
+    /// with any other header version are dropped and counted.
     static let version: UInt8 = 1
 
     /// Flag bit 0: a 32-byte HMAC-SHA256 trailer follows the body.
@@ -30,6 +32,8 @@ enum WireFormat {
     static let typeMember: UInt8 = 5
     static let typeState: UInt8 = 6
     static let typeStateDigest: UInt8 = 7
+    /// Protocol 2: the responder's wall clock, beside the ack of a direct ping.
+    static let typeClock: UInt8 = 8
 
     // Push-pull kinds (append-only).
     static let pushPullRequest: UInt8 = 1

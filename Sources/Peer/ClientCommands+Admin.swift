@@ -21,12 +21,12 @@ extension ClientCommands {
                 return reply.reply(.error("ERR unknown namespace '\(String(decoding: n, as: UTF8.self))'"))
             }
             let members = snap.members.values.filter { $0.admin == "joined" || $0.admin == "joining" }.count
-            reply.reply(.array([
-                .bulk("name"), .bulk(ns.name), .bulk("n"), .integer(Int64(ns.n)),
-                .bulk("r"), .bulk(ns.r.description), .bulk("w"), .bulk(ns.w.description),
-                .bulk("conflict"), .bulk(ns.conflict.rawValue), .bulk("sibling_limit"), .integer(Int64(ns.siblingLimit)),
-                .bulk("tombstone_grace_ms"), .integer(ns.tombstoneGraceMs),
-                .bulk("under_replicated"), .integer(ns.isUnderReplicated(memberCount: members) ? 1 : 0),
+            // A map in RESP3; the flat name/value array in RESP2, as CONFIG GET.
+            reply.reply(.map([
+                "name": .bulk(ns.name), "n": .integer(Int64(ns.n)), "r": .bulk(ns.r.description), "w": .bulk(ns.w.description),
+                "conflict": .bulk(ns.conflict.rawValue), "sibling_limit": .integer(Int64(ns.siblingLimit)),
+                "tombstone_grace_ms": .integer(ns.tombstoneGraceMs),
+                "under_replicated": .integer(ns.isUnderReplicated(memberCount: members) ? 1 : 0),
             ]))
         case "NS.CREATE":
             guard let n = args.first else { return reply.reply(wrongArity(name)) }

@@ -39,7 +39,7 @@ extension ClientCommands {
             engine.write(ClientWrite(namespace: ns, key: p[0], value: value, context: p[1], options: split.options)) { error in
                 reply.reply(error.map { .error($0.line) } ?? .ok)
             }
-        case "DEL", "EXISTS", "MGET":
+        case "DEL", "UNLINK", "EXISTS", "TOUCH", "MGET":
             let split = RequestOptions.splitVariadic(args, minimumPositional: 1)
             guard !split.positional.isEmpty else { return reply.reply(wrongArity(name)) }
             let keys = Array(split.positional)
@@ -63,7 +63,8 @@ extension ClientCommands {
         }
     }
 
-    /// DEL, EXISTS and MGET: one read per key (and for DEL a delete of each key that exists).
+    /// DEL (and UNLINK), EXISTS (and TOUCH) and MGET: one read per key (and for DEL a delete
+    /// of each key that exists).
     static func multiKey(_ name: String, keys: [[UInt8]], ns: String, options: RequestOptions, engine: NodeEngine, reply: RESPReplyToken) {
         let results = ResultSlots<RESPValue>(count: keys.count)
         let group = Countdown(keys.count) { errors in
@@ -88,10 +89,10 @@ extension ClientCommands {
                         // MGET answers nil for a key in conflict, as Redis does for wrong types.
                         if case .error = v { results.set(i, .nullBulk) } else { results.set(i, v) }
                         group.done(nil)
-                    case "EXISTS":
+                    case "EXISTS", "TOUCH":
                         results.set(i, .integer(exists ? 1 : 0))
                         group.done(nil)
-                    default:  // DEL
+                    default:  // DEL, UNLINK
                         results.set(i, .integer(exists ? 1 : 0))
                         guard exists else { return group.done(nil) }
                         engine.write(ClientWrite(namespace: ns, key: key, value: nil, context: nil, options: options)) { group.done($0) }

@@ -14,32 +14,88 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
     let info: @Sendable () -> [(section: String, fields: [(String, String)])]
     /// LEAVE and REMOVE (nil when there is no gossip node, as in unit tests).
     let admin: (@Sendable (AdminCommand) -> Result<String, ClientError>)?
+    /// What HELLO, CONFIG GET and CLIENT LIST report about this peer.
+    let settings: ClientSettings
+    /// Open connections, for CLIENT LIST.
+    let clients = ClientRegistry()
+
+    /// The refusal of MULTI, EXEC, WATCH and DISCARD: SPEC section 5's exact words.
+    static let transactionRefusal = "ERR transactions (MULTI/EXEC) are not supported: keys live on different replica sets; "
+        + "send the commands as a plain pipeline (redis-py: pipeline(transaction=False))"
     /// Times every command from dispatch to reply (set once, before the server starts).
     public var metrics: CommandMetrics?
 
     public init(engine: NodeEngine, requirePass: String?,
                 publishNamespaces: @escaping @Sendable (NamespaceTable) -> Void,
                 info: @escaping @Sendable () -> [(section: String, fields: [(String, String)])],
-                admin: (@Sendable (AdminCommand) -> Result<String, ClientError>)? = nil) {
+                admin: (@Sendable (AdminCommand) -> Result<String, ClientError>)? = nil,
+                settings: ClientSettings = ClientSettings()) {
         self.engine = engine
         self.admin = admin
         self.requirePass = requirePass.map { Array($0.utf8) }
         self.publishNamespaces = publishNamespaces
         self.info = info
+        self.settings = settings
     }
 
     static func upper(_ word: [UInt8]) -> String {
         String(decoding: RESPCommandName.uppercased(word), as: UTF8.self)
     }
 
-    public func handle(_ command: [[UInt8]], context: RESPConnectionContext, reply: RESPReplyToken) {
+    public func connectionOpened(_ context: RESPConnectionContext) { clients.add(context) }
+    public func connectionClosed(_ context: RESPConnectionContext) { clients.remove(context) }
+
+    public func handle(_ command: [[UInt8]], context: RESPConnectionContext, reply token: RESPReplyToken) {
+        // Replies go out in the protocol the connection spoke when the command arrived.
+        var reply = token
+        reply.protocolVersion = context.protocolVersion
         guard let first = command.first else { return reply.reply(.error("ERR empty command")) }
         let name = ClientCommands.upper(first)
-        var reply = reply
         reply.meter = metrics?.start(name, context: context)
         let args = command.dropFirst()
-        if requirePass != nil, !context.authenticated, name != "AUTH", name != "QUIT", name != "HELLO" {
+        let authenticated = context.withState { state -> Bool in
+            state.lastCommand = name  // lowercased only when CLIENT LIST shows it
+            state.lastCommandMs = EventLoop.nowMs()
+            return state.authenticated
+        }
+        if requirePass != nil, !authenticated, name != "AUTH", name != "QUIT", name != "HELLO" {
             return reply.reply(.error("NOAUTH Authentication required. Send AUTH with the password first"))
+        }
+        guard let access = ClientCommands.keyAccess(name, args) else { return dispatch(name, first, args, context: context, reply: reply) }
+        // Pipelined commands on the same keys run in order, as in Redis (KeyOrder.swift).
+        let scheduler = engine.scheduler
+        context.keyOrder.run(access, later: { start in scheduler.async(start) }) { [self] done in
+            var ordered = reply
+            ordered.onReply = done
+            dispatch(name, first, args, context: context, reply: ordered)
+        }
+    }
+
+    /// The keys a command touches, for KeyOrder; nil for a command that touches none. Every
+    /// argument of a variadic command counts, option words included: an extra key only
+    /// orders two commands that need not be.
+    static func keyAccess(_ name: String, _ args: ArraySlice<[UInt8]>) -> KeyOrder.Access? {
+        guard let first = args.first else { return nil }
+        switch name {
+        case "GET", "GETV", "STRLEN", "GETRANGE", "TYPE": return .read([first])
+        case "MGET", "EXISTS", "TOUCH": return .read(Array(args))
+        case "SET", "PUTV", "DELV": return .write([first])
+        case "DEL", "UNLINK": return .write(Array(args))
+        case "MSET": return .write(stride(from: args.startIndex, to: args.endIndex, by: 2).map { args[$0] })
+        default: return nil
+        }
+    }
+
+    private func dispatch(_ name: String, _ first: [UInt8], _ args: ArraySlice<[UInt8]>, context: RESPConnectionContext, reply: RESPReplyToken) {
+        if name == "SCAN" || name == "KEYS" || name == "DBSIZE" {
+            // Whole-namespace reads see the connection's earlier writes.
+            let scheduler = engine.scheduler
+            return context.keyOrder.run(.readAll, later: { start in scheduler.async(start) }) { [self] done in
+                var ordered = reply
+                ordered.onReply = done
+                name == "DBSIZE" ? stringCommand(name, args, context: context, reply: ordered)
+                    : scanCommand(name, args, context: context, reply: ordered)
+            }
         }
         switch name {
         case "PING":
@@ -52,25 +108,31 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
             reply.reply(.ok, thenClose: true)
         case "AUTH":
             auth(args, context: context, reply: reply)
-        case "COMMAND":
-            // Enough for redis-cli: it asks COMMAND DOCS at start and tolerates an empty answer.
-            reply.reply(.array([]))
+        case "HELLO":
+            hello(args, context: context, reply: reply)
+        case "CLIENT":
+            client(args, context: context, reply: reply)
         case "SELECT":
-            reply.reply(args.first == Array("0".utf8) ? .ok : .error("ERR Chorus has one database per namespace; use NS.USE"))
-        case "CLIENT", "CONFIG", "HELLO":
-            reply.reply(name == "HELLO" ? .error("NOPROTO Chorus speaks RESP2 only") : .ok)
+            select(args, reply: reply)
+        case "COMMAND":
+            commandCommand(args, reply: reply)
+        case "CONFIG":
+            config(args, reply: reply)
         case "INFO":
-            reply.reply(.bulk(renderInfo()))
-        case "SET", "GET", "DEL", "EXISTS", "MGET", "MSET", "GETV", "PUTV", "DELV":
+            infoCommand(args, reply: reply)
+        case "MULTI", "EXEC", "WATCH", "DISCARD":
+            // No transaction state is opened: the connection goes on as a plain pipeline.
+            reply.reply(.error(ClientCommands.transactionRefusal))
+        case "SET", "GET", "DEL", "UNLINK", "EXISTS", "TOUCH", "MGET", "MSET", "GETV", "PUTV", "DELV":
             data(name, args, context: context, reply: reply)
+        case "STRLEN", "GETRANGE", "TYPE":
+            stringCommand(name, args, context: context, reply: reply)
         case "NS.CREATE", "NS.USE", "NS.LIST", "NS.INFO":
             namespaceCommand(name, args, context: context, reply: reply)
         case "WHEREIS", "RING", "MEMBERS":
             clusterCommand(name, args, context: context, reply: reply)
         case "LEAVE", "REMOVE", "REPAIR", "HANDOFFS":
             operatorCommand(name, args, reply: reply)
-        case "SCAN", "KEYS":
-            scanCommand(name, args, context: context, reply: reply)
         default:
             reply.reply(.error("ERR unknown command '\(String(decoding: first.prefix(64), as: UTF8.self))'"))
         }
@@ -78,28 +140,5 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
 
     func wrongArity(_ name: String) -> RESPValue {
         .error("ERR wrong number of arguments for '\(name.lowercased())' command")
-    }
-
-    private func auth(_ args: ArraySlice<[UInt8]>, context: RESPConnectionContext, reply: RESPReplyToken) {
-        guard let password = args.last, args.count == 1 || args.count == 2 else { return reply.reply(wrongArity("AUTH")) }
-        guard let requirePass else {
-            return reply.reply(.error("ERR AUTH called without any password configured for the default user"))
-        }
-        if HMACSHA256.constantTimeEqual(password, requirePass) {
-            context.authenticated = true
-            reply.reply(.ok)
-        } else {
-            reply.reply(.error("WRONGPASS invalid username-password pair or user is disabled."))
-        }
-    }
-
-    func renderInfo() -> [UInt8] {
-        var text = ""
-        for (section, fields) in info() {
-            text += "# \(section)\r\n"
-            for (k, v) in fields { text += "\(k):\(v)\r\n" }
-            text += "\r\n"
-        }
-        return Array(text.utf8)
     }
 }

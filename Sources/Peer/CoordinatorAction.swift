@@ -57,8 +57,8 @@ public enum ReadReply<State: QuorumMergeable & Equatable>: Equatable, Sendable {
 public enum RouterDecision: Equatable, Sendable {
     /// This node coordinates: run a WriteCoordinator here.
     case coordinateLocally
-    /// Proxy the request to `node`, marked as forwarded; on a connection failure or timeout
-    /// of that hop, call `onForwardFailed(to:)`.
+    /// Proxy the request to `node`, marked as forwarded; when the hop cannot be made call
+    /// `onForwardFailed(to:)`, when it is not answered in time `onForwardTimedOut(to:)`.
     case forward(to: String)
     /// Answer the client with this error.
     case fail(CoordinatorFailure)

@@ -6,6 +6,7 @@
 //   UNAVAILABLE only 1 of 2 required replicas answered (write may be partially applied)
 //   TIMEOUT only 1 of 2 required replicas answered within 500 ms (write may be partially applied)
 //   UNAVAILABLE no replica can coordinate the write (nothing written)
+//   UNAVAILABLE no primary replica answered the forwarded write in time (STRICT; write may be partially applied)
 //   UNAVAILABLE the coordinating replica could not store the write (nothing written)
 //
 // Reads drop the parenthesised write note (and say "primary replicas" / "(STRICT)" alike).
@@ -23,6 +24,9 @@ public struct CoordinatorFailure: Error, Equatable, Sendable, CustomStringConver
         case timedOut(afterMs: Int)
         /// Every candidate coordinator for a write was down or failed (see CoordinatorRouter).
         case noCoordinator
+        /// With STRICT, every candidate was down, failed, or was sent the write and did not
+        /// answer in time (so it may have applied it).
+        case coordinatorsSilent
         /// The coordinating node could not version and store the write itself.
         case localWriteFailed
     }
@@ -66,6 +70,8 @@ public struct CoordinatorFailure: Error, Equatable, Sendable, CustomStringConver
             return strict
                 ? "UNAVAILABLE no primary replica can coordinate the write (STRICT; nothing written)"
                 : "UNAVAILABLE no replica can coordinate the write (nothing written)"
+        case .coordinatorsSilent:
+            return "UNAVAILABLE no primary replica answered the forwarded write in time (STRICT; write may be partially applied)"
         case .localWriteFailed:
             return "UNAVAILABLE the coordinating replica could not store the write (nothing written)"
         }

@@ -13,10 +13,17 @@
 //   hop, so differing failure-detector views can never make two peers bounce it).
 // - If the first candidate is the local node: coordinate locally. Else `.forward(to:)`.
 // - `onForwardFailed(to:)`: the hop could not be made (connection refused or reset before
-//   the request was sent); move to the next candidate. The shell should NOT call it when
-//   the request was sent and then timed out: the remote may have applied it, so the client
-//   gets TIMEOUT rather than a second coordinator versioning the same write.
-// - No candidate left: `.fail(.noCoordinator)`.
+//   the request was sent); move to the next candidate.
+// - `onForwardTimedOut(to:)`: the request was sent but no answer came within the hop's
+//   deadline (PeerLatency), or the coordinator answered that it could not reach its quorum.
+//   The remote may have applied it, so the next coordinator versions the SAME client write:
+//   the shell sends the write id along, and the two copies fold into one sibling
+//   (RECORDS.md, "Write ids"). The node is listed in `passedOver`.
+// - No candidate left: without STRICT, if some candidate was passed over, the local node
+//   coordinates as a stand-in (`.coordinateLocally`; the passed-over nodes stay its targets,
+//   and one that misses its replica deadline is covered by a hinted fallback). With STRICT
+//   `.fail(.coordinatorsSilent)` (the write may be partially applied). Otherwise
+//   `.fail(.noCoordinator)`.
 
 /// Stage 1 of a write: picks the coordinating replica, moving on when a forward hop fails.
 public struct CoordinatorRouter: Equatable, Sendable {
@@ -27,6 +34,8 @@ public struct CoordinatorRouter: Equatable, Sendable {
     public let candidates: [String]
     private var next: Int = 0
     public private(set) var decision: RouterDecision?
+    /// Candidates whose forward was sent but not answered in time, in order.
+    public private(set) var passedOver: [String] = []
 
     public init(replicas: [QuorumReplica], localNode: String, strict: Bool, forwarded: Bool) {
         self.localNode = localNode
@@ -53,12 +62,27 @@ public struct CoordinatorRouter: Equatable, Sendable {
         return decide()
     }
 
+    /// The forward to `node` was sent but not answered within its deadline (or answered that
+    /// its quorum failed): try the next candidate, which coordinates the same write.
+    public mutating func onForwardTimedOut(to node: String) -> RouterDecision {
+        guard case .forward(let current)? = decision, current == node else {
+            return decision ?? decide()
+        }
+        passedOver.append(node)
+        next += 1
+        return decide()
+    }
+
     private mutating func decide() -> RouterDecision {
         let result: RouterDecision
         if forwarded {
             result = .coordinateLocally
         } else if next < candidates.count {
             result = candidates[next] == localNode ? .coordinateLocally : .forward(to: candidates[next])
+        } else if !passedOver.isEmpty {
+            result = strict
+                ? .fail(CoordinatorFailure(reason: .coordinatorsSilent, operation: .write, answered: 0, required: 1, strict: true))
+                : .coordinateLocally
         } else {
             result = .fail(CoordinatorFailure(reason: .noCoordinator, operation: .write, answered: 0, required: 1, strict: strict))
         }

@@ -73,6 +73,13 @@ public final class EventLoop: @unchecked Sendable {
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
+    /// Monotonic microseconds, for round-trip measurements.
+    public static func nowUs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1_000
+    }
+
     /// True on this loop's thread.
     public var inLoop: Bool {
         threadID.load(ordering: .relaxed) == UInt(pthread_self())

@@ -3,11 +3,13 @@
 // A timestamp is (physicalMs, logical, node). The clock never goes backwards on one node
 // and moves past every timestamp it observes, so a write made after seeing another write
 // always sorts after it, whatever the wall clocks say. Pure: the wall clock is an input
-// (`wallMs`), never read here.
+// (`wallMs`: Unix-epoch milliseconds from `WallClock`, never a since-boot clock), never
+// read here.
 //
 // Limits: counters saturate instead of trapping, so a hostile timestamp at the top of the
-// range pins the clock there rather than crashing the node; use `isPlausible` to drop
-// remote timestamps too far ahead of the local wall clock before observing them.
+// range pins the clock there rather than crashing the node. A remote timestamp more than
+// --max-clock-offset ahead of the local wall clock is never adopted (`stamp(after:)`,
+// `observeIfPlausible`): one broken clock cannot drag the cluster's clocks into the future.
 // Across a restart, pass the last persisted timestamp as `floor` if the wall clock may
 // have gone backwards.
 
@@ -73,6 +75,32 @@ public struct HybridClock: Sendable {
             set(p, 0)
         }
         return last
+    }
+
+    /// A timestamp for a local write over a stored version stamped `existing` (nil: none):
+    /// above `existing` and everything issued before. An `existing` more than `maxAheadMs`
+    /// ahead of `wallMs` (a peer whose clock runs far ahead) is not adopted: the write gets
+    /// the smallest timestamp above it, so it still wins over what its coordinator saw,
+    /// while this clock keeps following the local wall clock (SPEC 6, "Clocks").
+    public mutating func stamp(after existing: HLCTimestamp?, wallMs: UInt64, maxAheadMs: UInt64) -> HLCTimestamp {
+        guard let existing else { return now(wallMs: wallMs) }
+        if HybridClock.isPlausible(existing, wallMs: wallMs, maxAheadMs: maxAheadMs) {
+            return observe(remote: existing, wallMs: wallMs)
+        }
+        _ = now(wallMs: wallMs)
+        if existing.logical < UInt32.max {
+            return HLCTimestamp(physicalMs: existing.physicalMs, logical: existing.logical + 1, node: node)
+        }
+        return HLCTimestamp(physicalMs: existing.physicalMs == .max ? .max : existing.physicalMs + 1, logical: 0, node: node)
+    }
+
+    /// Takes in a received timestamp only when it is plausible (at most `maxAheadMs` ahead
+    /// of `wallMs`); false when it was ignored.
+    @discardableResult
+    public mutating func observeIfPlausible(_ remote: HLCTimestamp, wallMs: UInt64, maxAheadMs: UInt64) -> Bool {
+        guard HybridClock.isPlausible(remote, wallMs: wallMs, maxAheadMs: maxAheadMs) else { return false }
+        observe(remote: remote, wallMs: wallMs)
+        return true
     }
 
     /// Whether `remote` is at most `maxAheadMs` ahead of the local wall clock; a node

@@ -5,7 +5,9 @@
 //   merge(strip(a), strip(b)).isAbsent == merge(a, b).isAbsent
 // for any two records of one key (ScanChunkTests holds it to that): merge keeps or drops a
 // sibling by its dot and the other side's context only; an empty value is still a value,
-// never a tombstone; LWW compares timestamps, which are kept.
+// never a tombstone; LWW compares timestamps, which are kept. Write ids are kept too: merge
+// folds siblings that share one, and such siblings are the same write (both values or both
+// tombstones).
 
 extension KeyRecord {
     /// The same record with every value emptied: same dots, context, tombstones and
@@ -14,7 +16,7 @@ extension KeyRecord {
         switch self {
         case .siblings(let s):
             let siblings = s.siblings.map { sib in
-                sib.value.isTombstone ? sib : Sibling(dot: sib.dot, value: .value([]))
+                sib.value.isTombstone ? sib : Sibling(dot: sib.dot, value: .value([]), writeID: sib.writeID)
             }
             // Same dots in the same order under the same context: the invariants still hold.
             return .siblings(KeyState(uncheckedContext: s.context, siblings: siblings))

@@ -5,9 +5,10 @@
 //   body    := siblingsBody (kind 's') | lwwBody (kind 'l')
 //   siblingsBody := vector count:varint sibling{count}
 //   vector  := n:varint (idLen:u8 id counter:varint){n}     -- sorted by id, as in contexts
-//   sibling := actorIndex:varint counter:varint payload      -- actor = vector entry #index
+//   sibling := actorIndex:varint counter:varint sibPayload   -- actor = vector entry #index
 //   lwwBody := physicalMs:varint logical:varint idLen:u8 id payload
 //   payload := 0x00 len:varint bytes | 0x01                  -- value | tombstone
+//   sibPayload := payload | 0x02 writeID:u64LE len:varint bytes | 0x03 writeID:u64LE
 //
 // Decoding never traps: every read is bounds-checked, every length is checked against
 // what remains before anything is allocated, and the decoded state must pass
@@ -82,7 +83,7 @@ public enum KeyRecord: Hashable, Sendable {
         case .siblings(let s):
             var n = KeyRecord.headerBytes + 12
             for e in s.context.entries { n += e.actor.utf8.count + 11 }
-            for sib in s.siblings { n += 22 + (sib.value.bytes?.count ?? 0) }
+            for sib in s.siblings { n += 30 + (sib.value.bytes?.count ?? 0) }
             return n
         case .lww(let l):
             return KeyRecord.headerBytes + 32 + l.timestamp.node.utf8.count + (l.value.bytes?.count ?? 0)
@@ -103,7 +104,7 @@ public enum KeyRecord: Hashable, Sendable {
                 while s.context.entries[index].actor != sib.dot.actor { index += 1 }
                 w.varint(index)
                 w.varint(sib.dot.counter)
-                KeyRecord.appendPayload(sib.value, to: &w)
+                KeyRecord.appendSiblingPayload(sib.value, writeID: sib.writeID, to: &w)
             }
         case .lww(let l):
             w.u8(VersionFormat.recordKindLWW)
@@ -111,6 +112,21 @@ public enum KeyRecord: Hashable, Sendable {
             w.varint(UInt64(l.timestamp.logical))
             w.nodeID(l.timestamp.node)
             KeyRecord.appendPayload(l.value, to: &w)
+        }
+    }
+
+    /// A sibling's payload: as `appendPayload` when it has no write id (so records written
+    /// before ids existed and records without them are byte-identical), else tagged 2 or 3.
+    static func appendSiblingPayload(_ v: SiblingValue, writeID: UInt64, to w: inout VersionWriter) {
+        guard writeID != 0 else { return appendPayload(v, to: &w) }
+        switch v {
+        case .value(let bytes):
+            w.u8(VersionFormat.valueTagValueWithWriteID)
+            w.u64LE(writeID)
+            w.lengthPrefixed(bytes)
+        case .tombstone:
+            w.u8(VersionFormat.valueTagTombstoneWithWriteID)
+            w.u64LE(writeID)
         }
     }
 
@@ -158,8 +174,8 @@ public enum KeyRecord: Hashable, Sendable {
                 guard let index = r.varint() else { throw .truncated(offset: at) }
                 guard index < UInt64(context.entries.count) else { throw .badActorIndex(offset: at) }
                 guard let counter = r.varint() else { throw .truncated(offset: r.offset) }
-                let value = try readPayload(&r)
-                siblings.append(Sibling(dot: Dot(actor: context.entries[Int(index)].actor, counter: counter), value: value))
+                let (value, writeID) = try readSiblingPayload(&r)
+                siblings.append(Sibling(dot: Dot(actor: context.entries[Int(index)].actor, counter: counter), value: value, writeID: writeID))
             }
             let state = KeyState(uncheckedContext: context, siblings: siblings)
             do { try state.validate() } catch { throw .invalidState(error) }
@@ -178,6 +194,22 @@ public enum KeyRecord: Hashable, Sendable {
         default:
             throw .unknownKind(kind)
         }
+    }
+
+    /// A sibling's payload and write id (0 when untagged). A tagged payload must carry a
+    /// nonzero id: one state, one encoding.
+    static func readSiblingPayload(_ r: inout VersionReader) throws(KeyRecordError) -> (SiblingValue, UInt64) {
+        let at = r.offset
+        guard let tag = r.peek() else { throw .truncated(offset: at) }
+        guard tag == VersionFormat.valueTagValueWithWriteID || tag == VersionFormat.valueTagTombstoneWithWriteID else {
+            return (try readPayload(&r), 0)
+        }
+        _ = r.u8()
+        guard let id = r.u64LE() else { throw .truncated(offset: r.offset) }
+        guard id != 0 else { throw .badPayloadTag(offset: at) }
+        if tag == VersionFormat.valueTagTombstoneWithWriteID { return (.tombstone, id) }
+        guard let bytes = r.lengthPrefixed() else { throw .truncated(offset: r.offset) }
+        return (.value(bytes), id)
     }
 
     static func readPayload(_ r: inout VersionReader) throws(KeyRecordError) -> SiblingValue {

@@ -4,6 +4,15 @@
 // B; context = pointwise max. Both sibling lists are sorted by dot, so this is one linear
 // merge-join and the result is sorted too. Commutative, associative and idempotent
 // (DVVPropertyTests holds it to that).
+//
+// Retried writes: one client write that two coordinators applied (a forward timed out and
+// the next primary coordinated it too) has one write id under two dots. Of the siblings
+// that survive the merge-join, only the one with the lowest dot is kept per nonzero write
+// id; the context still covers both dots, so the other cannot come back from a stale copy.
+// Siblings without an id (0) are never folded. With folding, merge stays commutative and
+// idempotent, so replicas that exchange states converge; it is associative only up to a
+// superseded copy: when a later write covered one copy of a retried write but not the
+// other, the other may survive as a sibling, as any concurrent write would (WriteIDTests).
 
 extension KeyState {
     /// The merge of two replicas' states of one key.
@@ -24,11 +33,23 @@ extension KeyState {
                 // Same dot on both sides: the same write (counters never repeat). Should the
                 // payloads differ anyway, pick one by a total order so merge stays commutative.
                 let v = a[i].value == b[j].value ? a[i].value : SiblingValue.deterministicMax(a[i].value, b[j].value)
-                out.append(Sibling(dot: a[i].dot, value: v))
+                out.append(Sibling(dot: a[i].dot, value: v, writeID: max(a[i].writeID, b[j].writeID)))
                 i += 1; j += 1
             }
         }
-        return KeyState(uncheckedContext: context.merged(with: other.context), siblings: out)
+        return KeyState(uncheckedContext: context.merged(with: other.context), siblings: KeyState.foldingRetries(out))
+    }
+
+    /// Drops every sibling whose nonzero write id an earlier (lower-dot) sibling already has.
+    /// Sibling lists are a handful long; the common case (no ids, or one sibling) copies nothing.
+    static func foldingRetries(_ siblings: [Sibling]) -> [Sibling] {
+        guard siblings.count > 1, siblings.contains(where: { $0.writeID != 0 }) else { return siblings }
+        var out: [Sibling] = []
+        out.reserveCapacity(siblings.count)
+        for s in siblings where s.writeID == 0 || !out.contains(where: { $0.writeID == s.writeID }) {
+            out.append(s)
+        }
+        return out
     }
 
     public mutating func merge(_ other: KeyState) { self = merged(with: other) }

@@ -11,6 +11,8 @@
 //     can only meet the first case: a blind SET must not silently discard a conflict that
 //     large; the client resolves it with GETV/PUTV. A PUTV with an empty context adds a
 //     sibling, so it meets the second. A write with a non-empty context is always accepted.
+// A retried client write (`writeID` nonzero and already held by a sibling here) changes
+// nothing and answers `.written` with that sibling's dot: the retry is idempotent.
 // and after the counter is drawn (n must be above every dot of r this key has seen):
 //   * `counterBehind` — this replica's own state has a dot of r at or past n: the node's
 //     counter went backwards (lost lease); the node must advance its lease and retry;
@@ -45,8 +47,10 @@ extension KeyState {
         context clientContext: VersionVector?,
         value: SiblingValue,
         siblingLimit: Int = VersionFormat.defaultSiblingLimit,
+        writeID: UInt64 = 0,
         nextCounter: () throws(E) -> UInt64
     ) throws(E) -> WriteOutcome {
+        if writeID != 0, let same = siblings.first(where: { $0.writeID == writeID }) { return .written(same.dot) }
         let c = clientContext ?? context
         let kept = siblings.filter { !c.covers($0.dot) }
         if clientContext?.isEmpty ?? true {
@@ -63,7 +67,7 @@ extension KeyState {
         var newSiblings = kept
         // Keep siblings sorted: insert after every dot that orders before the new one.
         let at = newSiblings.firstIndex { dot < $0.dot } ?? newSiblings.endIndex
-        newSiblings.insert(Sibling(dot: dot, value: value), at: at)
+        newSiblings.insert(Sibling(dot: dot, value: value, writeID: writeID), at: at)
         self = KeyState(uncheckedContext: newContext, siblings: newSiblings)
         return .written(dot)
     }
@@ -75,11 +79,12 @@ extension KeyState {
         context clientContext: VersionVector?,
         value: SiblingValue,
         siblingLimit: Int = VersionFormat.defaultSiblingLimit,
+        writeID: UInt64 = 0,
         nextCounter: () throws(E) -> UInt64
     ) throws(E) -> (state: KeyState, outcome: WriteOutcome) {
         var s = self
         let outcome = try s.write(at: replica, context: clientContext, value: value,
-                                  siblingLimit: siblingLimit, nextCounter: nextCounter)
+                                  siblingLimit: siblingLimit, writeID: writeID, nextCounter: nextCounter)
         return (s, outcome)
     }
 

@@ -32,13 +32,19 @@ public enum SiblingValue: Hashable, Sendable {
     }
 }
 
-/// One version of a key: the write's dot and its value or tombstone.
+/// One version of a key: the write's dot, its value or tombstone, and the client write it
+/// came from.
 public struct Sibling: Hashable, Sendable {
     public let dot: Dot
     public let value: SiblingValue
-    public init(dot: Dot, value: SiblingValue) {
+    /// The id of the client write (0: none). A forwarded write that a silent coordinator
+    /// applied and a second coordinator applied again carries one id under two dots; merge
+    /// keeps one of them (KeyState+Merge.swift), so a retry never shows as two siblings.
+    public let writeID: UInt64
+    public init(dot: Dot, value: SiblingValue, writeID: UInt64 = 0) {
         self.dot = dot
         self.value = value
+        self.writeID = writeID
     }
 }
 

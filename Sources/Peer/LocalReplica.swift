@@ -25,14 +25,24 @@ public final class LocalReplica: @unchecked Sendable {
         case refused(String)
     }
 
-    /// Milliseconds of the node's clock (tombstone times, LWW timestamps).
+    /// Wall-clock milliseconds since the Unix epoch (tombstone times, LWW timestamps):
+    /// `WallClock.nowMs` in production, a virtual wall clock in simulations. Never a
+    /// since-boot clock: these times reach disk and other peers.
     let now: @Sendable () -> Int64
+    /// How far ahead of this node's wall clock a received LWW timestamp may be and still be
+    /// adopted by its hybrid clock (`--max-clock-offset`).
+    public let maxClockAheadMs: UInt64
+    /// LWW timestamps seen too far ahead of the wall clock: stored (replicas must converge)
+    /// but never adopted by the clock.
+    public let implausibleTimestamps = Atomic<UInt64>(0)
 
-    public init(store: Store, nodeID: NodeID, maxHints: Int = 1_000_000,
-                clock: @escaping @Sendable () -> Int64 = { EventLoop.nowMs() }) throws {
+    public init(store: Store, nodeID: NodeID, maxHints: Int = 1_000_000, maxClockAheadMs: UInt64 = 500,
+                clock: @escaping @Sendable () -> Int64 = { WallClock.nowMs() }) throws {
         self.store = store
         self.now = clock
         self.nodeID = nodeID
+        self.maxClockAheadMs = maxClockAheadMs
+        try LocalReplica.migrateClockFormat(store: store, wallMs: UInt64(max(0, clock())))
         stripes = (0..<LocalReplica.stripeCount).map { _ in StripeLock() }
         let leaseKey = StorageKey.meta(name: StorageKey.counterLeaseName).encode()
         let persisted = try store.get(leaseKey).map { bytes throws in try CounterLease.decodePersisted(bytes) }
@@ -61,7 +71,7 @@ public final class LocalReplica: @unchecked Sendable {
     /// `versioned`, when given, gets the new record before it is stored (still under the
     /// key's lock), so the caller can replicate while the local fsync runs.
     public func coordinateWrite(_ address: KeyAddress, conflict: ConflictMode, context: VersionVector?,
-                                value: SiblingValue, siblingLimit: Int,
+                                value: SiblingValue, siblingLimit: Int, writeID: UInt64 = 0,
                                 versioned: ((KeyRecord) -> Void)? = nil) throws -> WriteResult {
         let key = address.storageKey
         return try stripes[stripe(key)].lock.withLock { _ throws -> WriteResult in
@@ -73,14 +83,18 @@ public final class LocalReplica: @unchecked Sendable {
                 var old: LWWKeyState?
                 if case .lww(let l)? = existing { old = l }
                 let wall = UInt64(max(0, now()))
-                let state = clock.withLock { LWWKeyState.written(value, over: old, clock: &$0, wallMs: wall) }
-                record = .lww(state)
+                let ts = clock.withLock { $0.stamp(after: old?.timestamp, wallMs: wall, maxAheadMs: maxClockAheadMs) }
+                if let old, !HybridClock.isPlausible(old.timestamp, wallMs: wall, maxAheadMs: maxClockAheadMs) {
+                    implausibleTimestamps.wrappingAdd(1, ordering: .relaxed)
+                }
+                record = .lww(LWWKeyState(timestamp: ts, value: value))
             case .siblings:
                 var state = KeyState()
                 if case .siblings(let s)? = existing { state = s }
                 var attempts = 0
                 while true {
-                    let outcome = try state.write(at: nodeID, context: context, value: value, siblingLimit: siblingLimit) { () throws -> UInt64 in
+                    let outcome = try state.write(at: nodeID, context: context, value: value, siblingLimit: siblingLimit,
+                                                  writeID: writeID) { () throws -> UInt64 in
                         try nextCounter()
                     }
                     switch outcome {
@@ -114,16 +128,30 @@ public final class LocalReplica: @unchecked Sendable {
         return try stripes[stripe(key)].lock.withLock { _ throws -> Bool in
             guard let bytes = try store.get(key) else {
                 try persist(address, old: nil, oldBytes: nil, new: incoming)
-                if case .lww(let l) = incoming { clock.withLock { _ = $0.observe(remote: l.timestamp, wallMs: UInt64(max(0, now()))) } }
+                observe(incoming)
                 return true
             }
             let existing = try KeyRecord(decoding: bytes)
             let merged = try existing.merged(with: incoming)
             guard merged != existing else { return false }
             try persist(address, old: existing, oldBytes: bytes, new: merged)
+            observe(incoming)
             return true
         }
     }
+
+    /// Lets the hybrid clock move past a received LWW timestamp, unless it lies more than
+    /// `maxClockAheadMs` ahead of the wall clock (then it is only counted).
+    private func observe(_ record: KeyRecord) {
+        guard case .lww(let l) = record else { return }
+        let wall = UInt64(max(0, now()))
+        if !clock.withLock({ $0.observeIfPlausible(l.timestamp, wallMs: wall, maxAheadMs: maxClockAheadMs) }) {
+            implausibleTimestamps.wrappingAdd(1, ordering: .relaxed)
+        }
+    }
+
+    /// Wall-clock milliseconds of this replica's clock (tombstone times compare with it).
+    public var wallNowMs: UInt64 { UInt64(max(0, now())) }
 
     /// Stores a key's new record (the caller holds its stripe lock): the tombstone index
     /// learns when the key became absent, and the key's Merkle tree (if kept) is updated
@@ -172,6 +200,7 @@ public final class LocalReplica: @unchecked Sendable {
                 changes.append((e.address, oldBytes, bytes))
             }
             try store.write(batch)
+            for e in entries { observe(e.record) }
             for c in changes {
                 trees.update(TreeID(partition: c.address.partition, namespace: c.address.namespace), key: c.address.key, old: c.old, new: c.new)
             }

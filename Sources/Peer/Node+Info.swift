@@ -43,14 +43,37 @@ extension Node {
             ("Stats", [
                 ("reads", String(c.reads.load(ordering: .relaxed))), ("writes", String(c.writes.load(ordering: .relaxed))),
                 ("forwarded_writes", String(c.forwardedWrites.load(ordering: .relaxed))),
+                ("forward_failovers", String(c.forwardFailovers.load(ordering: .relaxed))),
                 ("failed_requests", String(c.failedRequests.load(ordering: .relaxed))),
                 ("replica_writes_served", String(c.replicaWritesServed.load(ordering: .relaxed))),
                 ("replica_reads_served", String(c.replicaReadsServed.load(ordering: .relaxed))),
             ]),
             ("AntiEntropy", antiEntropyFields()),
             ("Handoff", handoffFields()),
+            ("Latency", latencyFields()),
+            ("Persistence", engine.diskHealth.infoFields(s)),
+            ("Clock", engine.clockGuard.memberOffsetsMs.map { ($0.node, "offset_ms=\($0.offsetMs)") }),
         ]
     }
+
+    /// One line per peer this node has talked to: round-trip estimates (ms) per kind of
+    /// request, the deadlines derived from them, and deadline misses (PeerLatency).
+    private func latencyFields() -> [(String, String)] {
+        let l = engine.latency.snapshot
+        return l.peers.keys.sorted().compactMap { peer in
+            guard let p = l.peers[peer] else { return nil }
+            var parts: [String] = []
+            for kind in PeerLatency.Kind.allCases {
+                let e = p.estimate(kind)
+                let name = "\(kind)"
+                parts.append("\(name)_srtt_ms=\(Node.ms(e.srttMs)),\(name)_rttvar_ms=\(Node.ms(e.rttvarMs)),\(name)_p99_ms=\(Node.ms(e.p99Ms)),\(name)_samples=\(e.samples),\(name)_deadline_ms=\(l.deadlineMs(peer, kind))")
+            }
+            parts.append("misses=\(p.totalMisses),misses_in_a_row=\(p.consecutiveMisses),deprioritized=\(l.isDeprioritized(peer) ? 1 : 0)")
+            return (peer, parts.joined(separator: ","))
+        }
+    }
+
+    static func ms(_ v: Double) -> String { String(format: "%.3f", v) }
 
     private func antiEntropyFields() -> [(String, String)] {
         let r = engine.repairState
@@ -98,7 +121,7 @@ extension Node {
         }
         var out = "{\"node\":\(q(nodeID)),\"version\":\(q(Node.version)),\"uptime_seconds\":\(Int(Date().timeIntervalSince(startTime))),"
         out += "\"ring_version\":\(snap.ring?.version ?? 0),\"partitions\":\(snap.ring?.partitionCount ?? 0),"
-        out += "\"hints_pending\":\(replica.hints.total),\"members\":[\(members.joined(separator: ","))]"
+        out += "\"hints_pending\":\(replica.hints.total),\"writes\":\(engine.diskHealth.statusJSON),\"members\":[\(members.joined(separator: ","))]"
         if let ring = snap.ring {
             let nodes = Array(Set((0..<ring.partitionCount).flatMap { [ring.owner(of: $0), ring.futureOwner(of: $0)] })).sorted()
             let index = Dictionary(uniqueKeysWithValues: nodes.enumerated().map { ($1, $0) })

@@ -83,6 +83,36 @@ extension Node {
             out.add(h.refused, labels: ["refused"])
         }
 
+        // Per-peer latency estimates (issue 11), clock offsets and disk errors (issue 15).
+        labelled("chorus_peer_rtt_srtt_seconds", "Smoothed round-trip estimate to each peer, by kind of request.", .gauge, ["peer", "kind"]) { n, out in
+            for (peer, kind, e, _) in n.latency() { out.add(e.srttMs / 1000, labels: [peer, kind]) }
+        }
+        labelled("chorus_peer_rtt_p99_seconds", "p99 of recent round trips to each peer, by kind of request.", .gauge, ["peer", "kind"]) { n, out in
+            for (peer, kind, e, _) in n.latency() { out.add(e.p99Ms / 1000, labels: [peer, kind]) }
+        }
+        labelled("chorus_peer_deadline_seconds", "Deadline this peer gives requests to each peer, by kind.", .gauge, ["peer", "kind"]) { n, out in
+            for (peer, kind, _, deadlineMs) in n.latency() { out.add(Double(deadlineMs) / 1000, labels: [peer, kind]) }
+        }
+        labelled("chorus_peer_deadline_misses_total", "Requests to each peer that missed their deadline.", .counter, ["peer"]) { n, out in
+            let l = n.node.engine.latency.snapshot
+            for peer in l.peers.keys.sorted() { out.add(l.peers[peer]?.totalMisses ?? 0, labels: [peer]) }
+        }
+        labelled("chorus_peer_deprioritized", "1 while a peer is passed over as coordinator for being slow.", .gauge, ["peer"]) { n, out in
+            let l = n.node.engine.latency.snapshot
+            for peer in l.peers.keys.sorted() { out.add(l.isDeprioritized(peer) ? 1 : 0, labels: [peer]) }
+        }
+        labelled("chorus_clock_offset_seconds", "Each member's wall-clock offset from the members' median, as measured here.", .gauge, ["member"]) { n, out in
+            for m in n.node.engine.clockGuard.memberOffsetsMs { out.add(Double(m.offsetMs) / 1000, labels: [m.node]) }
+        }
+        gauge("chorus_clock_offset_exceeded", "1 while this peer's clock is off by more than --max-clock-offset (lww writes refused).") {
+            $0.node.engine.clockGuard.isRefusing ? 1 : 0
+        }
+        gauge("chorus_disk_writes_ok", "1 while the store can make writes durable, 0 while it refuses them (disk full, I/O error).") {
+            $0.node.engine.diskHealth.error == nil ? 1 : 0
+        }
+        counter("chorus_disk_write_errors_total", "Store writes that failed on the disk (ENOSPC, EIO).") { $0.stats.writeErrors }
+        counter("chorus_disk_write_recoveries_total", "Times the store resumed writing after disk errors.") { $0.stats.errorRecoveries }
+
         registerRepairAndHandoffMetrics(counter: counter, gauge: gauge, labelled: labelled)
         registerStorageMetrics(labelled: labelled)
         registerTransportMetrics(labelled: labelled)
@@ -251,6 +281,19 @@ struct ScrapeSnapshot: Sendable {
         transfers = node.engine.transfers
         hintTargets = node.replica.hints.targets
         hintCounters = node.replica.hints.counters
+    }
+}
+
+extension ScrapeSnapshot {
+    /// (peer, kind, estimate, deadline ms) for every peer with estimates.
+    func latency() -> [(String, String, PeerLatency.Estimate, Int)] {
+        let l = node.engine.latency.snapshot
+        var out: [(String, String, PeerLatency.Estimate, Int)] = []
+        for peer in l.peers.keys.sorted() {
+            guard let p = l.peers[peer] else { continue }
+            for kind in PeerLatency.Kind.allCases { out.append((peer, "\(kind)", p.estimate(kind), l.deadlineMs(peer, kind))) }
+        }
+        return out
     }
 }
 

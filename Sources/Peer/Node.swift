@@ -56,7 +56,8 @@ public final class Node: @unchecked Sendable {
         options.fileSystem = MeteredFileSystem(base: fs, registry: metrics)
         store = try Store.open(path: config.dataDirectory + "/store", options: options)
         guard let id = NodeID(nodeID) else { throw ClientError("ERR invalid node id \(nodeID)") }
-        replica = try LocalReplica(store: store, nodeID: id, maxHints: config.maxHints)
+        replica = try LocalReplica(store: store, nodeID: id, maxHints: config.maxHints,
+                                   maxClockAheadMs: UInt64(config.limits.maxClockOffsetMs))
         cluster = ClusterView(localID: nodeID)
         if let bytes = try replica.meta("ring"), let ring = try? Ring(decoding: bytes) { cluster.adopt(ring: ring) }
         if let bytes = try replica.meta("namespaces"), let table = try? NamespaceTable(decoding: bytes) { cluster.adopt(namespaces: table) }
@@ -126,17 +127,23 @@ public final class Node: @unchecked Sendable {
         var gossipConfig = config.gossip
         gossipConfig.secret = config.clusterSecret
         let g = try GossipNode(config: gossipConfig, me: me) { [weak self] event in self?.onGossip(event) }
+        let latency = engine.latency
+        g.onRoundTrip = { member, ms in latency.observe(member, .gossip, rttMs: ms) }
         gossip = g
 
+        var respConfig = RESPServerConfiguration(host: config.host, port: config.clientPort)
+        respConfig.loopCount = 2
+        var clientSettings = ClientSettings()
+        (clientSettings.host, clientSettings.port, clientSettings.sync) = (config.host, config.clientPort, config.sync)
+        (clientSettings.maxClients, clientSettings.maxBulkBytes) = (respConfig.maxConnections, respConfig.limits.maxBulkBytes)
+        clientSettings.idleTimeoutSeconds = respConfig.idleTimeoutMs / 1000
         let commands = ClientCommands(engine: engine, requirePass: config.requirePass,
                                       publishNamespaces: { [weak self] table in self?.publish(namespaces: table) },
                                       info: { [weak self] in self?.infoSections() ?? [] },
                                       admin: { [weak self] command in
                                           self?.admin(command) ?? .failure(ClientError("ERR node is shutting down"))
-                                      })
+                                      }, settings: clientSettings)
         commands.metrics = commandMetrics
-        var respConfig = RESPServerConfiguration(host: config.host, port: config.clientPort)
-        respConfig.loopCount = 2
         let resp = RESPServer(configuration: respConfig, handler: commands)
         try resp.start()
         self.resp = resp
@@ -240,6 +247,7 @@ public final class Node: @unchecked Sendable {
     private func tick() {
         guard let g = gossip else { return }
         refreshMembers()
+        engine.checkHealth(offsets: g.clockOffsets, nowNs: UInt64(max(0, EventLoop.nowMs())) * 1_000_000)
         for value in g.stateValues { adopt(value) }
         if let next = cluster.proposedRing(partitionCount: config.partitions) ?? cluster.settledRing(reports: handoffReports(g)) {
             cluster.adopt(ring: next)
@@ -285,7 +293,7 @@ public final class Node: @unchecked Sendable {
             return true
         }
         guard changed else { return }
-        let version = max(UInt64(max(0, EventLoop.nowMs())), reportVersion.add(1, ordering: .relaxed).newValue)
+        let version = max(UInt64(max(0, WallClock.nowMs())), reportVersion.add(1, ordering: .relaxed).newValue)
         reportVersion.store(version, ordering: .relaxed)
         g.publishState(key: Node.handoffKeyPrefix + nodeID, version: version, payload: report.encode())
     }

@@ -112,7 +112,7 @@ extension NodeEngine {
     public func exchange(_ id: TreeID, with peer: String, namespace ns: Namespace,
                          completion: @escaping @Sendable (Result<ExchangeOutcome, RepairError>) -> Void) {
         repairState.exchanges.wrappingAdd(1, ordering: .relaxed)
-        let started = UInt64(max(0, now()))
+        let started = UInt64(max(0, wallNow()))
         let local: MerkleTree
         do { local = try replica.tree(id) } catch {
             repairState.failures.wrappingAdd(1, ordering: .relaxed)
@@ -215,7 +215,7 @@ extension NodeEngine {
     }
 
     func isReapable(_ id: TreeID, since: UInt64, ns: Namespace) -> Bool {
-        let t = UInt64(max(0, now()))
+        let t = UInt64(max(0, wallNow()))
         guard t >= since, Int64(t - since) >= ns.tombstoneGraceMs else { return false }
         guard let ring = cluster.snapshot().ring else { return false }
         let primaries = PreferenceList(ring: ring, partition: Int(id.partition), n: ns.n, maxFallbacks: 0).primaries

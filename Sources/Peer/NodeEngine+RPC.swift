@@ -51,7 +51,7 @@ extension NodeEngine {
                 options.strict = m.strict
                 options.timeoutMs = m.timeoutMs
                 let request = ClientWrite(namespace: String(decoding: m.namespace, as: UTF8.self), key: m.key,
-                                          value: m.value, context: m.context, options: options)
+                                          value: m.value, context: m.context, options: options, writeID: m.writeID)
                 write(request, forwarded: true) { error in respond(.success(ForwardWriteAnswer.encode(error?.line))) }
             } catch {
                 fail("\(error)")

@@ -13,9 +13,12 @@ extension NodeEngine {
         case .success(let p): (ns, resolved) = p
         case .failure(let e): return completion(.failure(e))
         }
-        guard let (partition, replicas, _) = snap.replicas(namespace: ns, key: key) else {
+        guard let (partition, gossipReplicas, _) = snap.replicas(namespace: ns, key: key) else {
             return completion(.failure(ClientError("UNAVAILABLE the ring is not settled yet; retry shortly")))
         }
+        // Gossip may lag, or repeat a stale "dead" after a partition heals: a node that
+        // answered this peer within the last second is up.
+        let replicas = latency.correcting(gossipReplicas)
         let address = KeyAddress(namespace: Array(ns.name.utf8), partition: UInt32(partition), key: key)
         let box = RequestBox(ReadCoordinator<KeyRecord>(replicas: replicas, localNode: nodeID, r: resolved.spec.r,
                                                          strict: resolved.strict, timeoutMs: resolved.timeoutMs))
@@ -29,6 +32,16 @@ extension NodeEngine {
                     if node == nodeID {
                         readLocal(address, node: node, box: box, perform: perform)
                     } else {
+                        // Past its own deadline the replica is late: a spare is read too
+                        // (ReadCoordinator.onLate) while this read goes on.
+                        scheduler.after(ms: latency.deadlineMs(node, .replica)) { [self] in
+                            let actions = box.step { c -> [ReadCoordinatorAction<KeyRecord>]? in
+                                c.hasAnswered(node) || c.reply != nil ? nil : c.onLate(node)
+                            }
+                            guard let actions else { return }
+                            latency.missed(node)
+                            perform(actions)
+                        }
                         readRemote(address, node: node, timeoutMs: resolved.timeoutMs, box: box, perform: perform)
                     }
                 case .reply(let reply):

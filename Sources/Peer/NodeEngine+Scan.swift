@@ -108,8 +108,10 @@ extension NodeEngine {
         advance()
     }
 
-    /// Reads one chunk of a partition from R of its replicas and merges the answers.
-    private func readChunk(ns: Namespace, partition: Int, position: UInt64, limit: Int, resolved: RequestOptions.Resolved,
+    /// Reads one chunk of a partition from R of its replicas and merges the answers; a
+    /// failure's text ends with `(<command> partition P<advice>)`.
+    func readChunk(ns: Namespace, partition: Int, position: UInt64, limit: Int, resolved: RequestOptions.Resolved,
+                   command: String = "SCAN", advice: String = "; retry with the same cursor",
                            completion: @escaping @Sendable (Result<ScanChunkMerge, ClientError>) -> Void) {
         let snap = cluster.snapshot()
         guard let ring = snap.ring else {
@@ -151,7 +153,7 @@ extension NodeEngine {
                     completion(.success(merge))
                 case .failed(let failure):
                     counters.bump(counters.failedRequests)
-                    completion(.failure(ClientError("\(failure.message) (SCAN partition \(partition); retry with the same cursor)")))
+                    completion(.failure(ClientError("\(failure.message) (\(command) partition \(partition)\(advice))")))
                 }
             }
         }

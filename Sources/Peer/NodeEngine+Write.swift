@@ -1,5 +1,6 @@
 import Ring
 import Storage
+import Synchronization
 
 /// A client write: a value, or a delete (tombstone), with or without a causal context.
 public struct ClientWrite: Sendable {
@@ -10,13 +11,17 @@ public struct ClientWrite: Sendable {
     /// nil: a write without a context (SET, DEL); otherwise the encoded context (may be empty).
     public var context: [UInt8]?
     public var options: RequestOptions
+    /// The client write's id (0: none yet). Given to a write the first time it is forwarded,
+    /// so every coordinator that versions it names the same write (RECORDS.md, "Write ids").
+    public var writeID: UInt64
 
-    public init(namespace: String, key: [UInt8], value: [UInt8]?, context: [UInt8]?, options: RequestOptions) {
+    public init(namespace: String, key: [UInt8], value: [UInt8]?, context: [UInt8]?, options: RequestOptions, writeID: UInt64 = 0) {
         self.namespace = namespace
         self.key = key
         self.value = value
         self.context = context
         self.options = options
+        self.writeID = writeID
     }
 }
 
@@ -25,6 +30,11 @@ extension NodeEngine {
     /// which versions it and replicates to W. `completion(nil)` is `+OK`.
     /// Any thread may call it; the local store runs on a node queue. `forwarded`: the call
     /// comes from another peer's forward and already runs on a node queue.
+    ///
+    /// Availability before failure detection (SPEC 6): a forward gets a deadline of its own
+    /// from measured round trips (PeerLatency), far below the request's TIMEOUT; when it
+    /// passes, the next candidate coordinates the same write (same write id), and when none is
+    /// left this peer does, as a stand-in with hints. The TIMEOUT bounds the whole request.
     public func write(_ request: ClientWrite, forwarded: Bool = false, completion: @escaping @Sendable (ClientError?) -> Void) {
         counters.bump(counters.writes)
         if let bad = validate(key: request.key, value: request.value) { return completion(bad) }
@@ -39,75 +49,144 @@ extension NodeEngine {
         case .success(let p): (ns, resolved) = p
         case .failure(let e): return completion(e)
         }
-        guard let (partition, replicas, _) = snap.replicas(namespace: ns, key: request.key) else {
+        if let refusal = writeRefusal(for: ns, forwarded: forwarded) { return completion(refusal) }
+        guard let (partition, gossipReplicas, _) = snap.replicas(namespace: ns, key: request.key) else {
             return completion(ClientError("UNAVAILABLE the ring is not settled yet; retry shortly"))
         }
+        // Gossip may lag, or repeat a stale "dead" after a partition heals: a node that
+        // answered this peer within the last second is up.
+        let replicas = latency.correcting(gossipReplicas)
         let address = KeyAddress(namespace: Array(ns.name.utf8), partition: UInt32(partition), key: request.key)
-        // A suspected primary is not asked to coordinate (it may hang until it is declared
-        // dead); it still receives the write like any replica.
-        var candidates = replicas.map { r in QuorumReplica(node: r.node, role: r.role, isUp: r.isUp && !snap.isSuspect(r.node)) }
+        // A suspected primary, or one that keeps missing its deadlines, is not asked to
+        // coordinate (it may hang until it is declared dead), nor, in an lww namespace, one
+        // whose clock is off (it would refuse); each still receives the write like any replica.
+        var candidates = replicas.map { r in
+            QuorumReplica(node: r.node, role: r.role, isUp: r.isUp && !snap.isSuspect(r.node) && !latency.isDeprioritized(r.node)
+                          && !(ns.conflict == .lww && clockGuard.isOutlier(r.node)))
+        }
         if !candidates.contains(where: { $0.role == .primary && ($0.isUp || $0.node == nodeID) }) { candidates = replicas }
         let router = RequestBox(CoordinatorRouter(replicas: candidates, localNode: nodeID, strict: resolved.strict, forwarded: forwarded))
         let decision = router.step { $0.start() }
-        route(decision, router: router, request: request, ns: ns, address: address, context: context,
-              replicas: replicas, resolved: resolved, forwardedHere: forwarded, completion: completion)
+        let plan = WritePlan(request: request, ns: ns, address: address, context: context, replicas: replicas, resolved: resolved,
+                             startUs: latency.nowUs(), forwardedHere: forwarded)
+        route(decision, router: router, plan: plan, completion: completion)
     }
 
-    private func route(_ decision: RouterDecision, router: RequestBox<CoordinatorRouter>, request: ClientWrite, ns: Namespace,
-                       address: KeyAddress, context: VersionVector?, replicas: [QuorumReplica],
-                       resolved: RequestOptions.Resolved, forwardedHere: Bool, completion: @escaping @Sendable (ClientError?) -> Void) {
+    /// What every stage of one client write needs.
+    struct WritePlan: Sendable {
+        var request: ClientWrite
+        let ns: Namespace
+        let address: KeyAddress
+        let context: VersionVector?
+        let replicas: [QuorumReplica]
+        let resolved: RequestOptions.Resolved
+        let startUs: Int64
+        let forwardedHere: Bool
+    }
+
+    /// Milliseconds left of the request's TIMEOUT.
+    private func remainingMs(_ plan: WritePlan) -> Int {
+        plan.resolved.timeoutMs - Int((latency.nowUs() - plan.startUs) / 1000)
+    }
+
+    private func route(_ decision: RouterDecision, router: RequestBox<CoordinatorRouter>, plan: WritePlan,
+                       completion: @escaping @Sendable (ClientError?) -> Void) {
         switch decision {
         case .fail(let failure):
             counters.bump(counters.failedRequests)
             completion(ClientError(failure.message))
         case .coordinateLocally:
+            let budget = remainingMs(plan)
+            guard budget > 0 else { return timedOut(plan, completion) }
+            // Passed-over coordinators stay targets: one that was only slow still acks (and
+            // may be needed for W); one that is silent misses its replica deadline and a spare
+            // takes a hinted copy for it (WriteCoordinator.onLate).
             // Versioning and the local store may fsync: not on a client loop thread. A
             // forwarded write already runs on a node queue.
-            if forwardedHere {
-                coordinate(request, ns: ns, address: address, context: context, replicas: replicas, resolved: resolved, completion: completion)
+            if plan.forwardedHere {
+                coordinate(plan, timeoutMs: budget, completion: completion)
             } else {
-                scheduler.async { [self] in
-                    coordinate(request, ns: ns, address: address, context: context, replicas: replicas, resolved: resolved, completion: completion)
-                }
+                scheduler.async { [self] in coordinate(plan, timeoutMs: budget, completion: completion) }
             }
         case .forward(let node):
-            counters.bump(counters.forwardedWrites)
-            let message = ForwardWriteMessage(namespace: Array(ns.name.utf8), key: request.key, context: request.context,
-                                              value: request.value, w: resolved.spec.w, strict: resolved.strict,
-                                              timeoutMs: resolved.timeoutMs)
-            // The hop gets the request's whole budget plus a little for the coordinator's own reply.
-            transport.send(to: node, type: .forwardWrite, payload: message.encode(), timeoutMs: resolved.timeoutMs + 500) { result in
-                switch result {
-                case .success(let bytes):
-                    do {
-                        completion(try ForwardWriteAnswer.decode(bytes).map(ClientError.init))
-                    } catch {
-                        completion(ClientError("ERR malformed answer from coordinator \(node)"))
-                    }
-                case .failure(.unreachable), .failure(.authenticationFailed), .failure(.overloaded), .failure(.shutdown):
-                    // Nothing was sent: the next candidate may coordinate.
-                    let next = router.step { $0.onForwardFailed(to: node) }
-                    self.route(next, router: router, request: request, ns: ns, address: address, context: context,
-                               replicas: replicas, resolved: resolved, forwardedHere: false, completion: completion)
-                case .failure(let error):
-                    self.counters.bump(self.counters.failedRequests)
-                    completion(ClientError("TIMEOUT coordinator \(node) did not answer (\(error); write may be partially applied)"))
+            forward(to: node, router: router, plan: plan, completion: completion)
+        }
+    }
+
+    /// Proxies the write to `node`, which coordinates it; moves on to the next candidate when
+    /// the hop cannot be made, or is not answered within its deadline.
+    private func forward(to node: String, router: RequestBox<CoordinatorRouter>, plan: WritePlan,
+                         completion: @escaping @Sendable (ClientError?) -> Void) {
+        let budget = remainingMs(plan)
+        guard budget > 0 else { return timedOut(plan, completion) }
+        counters.bump(counters.forwardedWrites)
+        var withID = plan
+        if withID.request.writeID == 0 { withID.request.writeID = WriteID.next() }
+        let plan = withID
+        let request = plan.request
+        let message = ForwardWriteMessage(namespace: Array(plan.ns.name.utf8), key: request.key, context: request.context,
+                                          value: request.value, w: plan.resolved.spec.w, strict: plan.resolved.strict,
+                                          timeoutMs: budget, writeID: request.writeID)
+        // Exactly one of the answer and the hop's deadline moves the request on.
+        let settled = RequestBox(false)
+        @Sendable func settle() -> Bool { settled.step { done in defer { done = true }; return !done } }
+        let next: @Sendable (RouterDecision) -> Void = { [self] d in route(d, router: router, plan: plan, completion: completion) }
+        let hopMs = min(latency.deadlineMs(node, .forward), budget)
+        scheduler.after(ms: hopMs) { [self] in
+            guard settle() else { return }
+            latency.missed(node)
+            counters.bump(counters.forwardFailovers)
+            next(router.step { $0.onForwardTimedOut(to: node) })
+        }
+        // The RPC itself may run for the whole budget: a late answer is still measured.
+        transport.send(to: node, type: .forwardWrite, payload: message.encode(), timeoutMs: budget + 500) { [self] result in
+            switch result {
+            case .success(let bytes):
+                let answer: String?
+                do {
+                    answer = try ForwardWriteAnswer.decode(bytes)
+                } catch {
+                    guard settle() else { return }
+                    return completion(ClientError("ERR malformed answer from coordinator \(node)"))
                 }
+                // A coordinator that could not reach its quorum may be the cut-off one: this
+                // peer may still reach W, so try the next candidate with the same write id.
+                if let line = answer, line.hasPrefix("UNAVAILABLE") || line.hasPrefix("TIMEOUT"), remainingMs(plan) > 0 {
+                    guard settle() else { return }
+                    counters.bump(counters.forwardFailovers)
+                    return next(router.step { $0.onForwardTimedOut(to: node) })
+                }
+                guard settle() else { return }
+                completion(answer.map(ClientError.init))
+            case .failure(.unreachable), .failure(.authenticationFailed), .failure(.overloaded), .failure(.shutdown):
+                // Nothing was sent: the next candidate may coordinate.
+                guard settle() else { return }
+                next(router.step { $0.onForwardFailed(to: node) })
+            case .failure:
+                // Sent, then lost or unanswered: it may have been applied; the next one
+                // applies the same write (same id) if budget remains.
+                guard settle() else { return }
+                counters.bump(counters.forwardFailovers)
+                next(router.step { $0.onForwardTimedOut(to: node) })
             }
         }
     }
 
+    private func timedOut(_ plan: WritePlan, _ completion: @escaping @Sendable (ClientError?) -> Void) {
+        counters.bump(counters.failedRequests)
+        completion(ClientError("TIMEOUT no coordinator answered within \(plan.resolved.timeoutMs) ms (write may be partially applied)"))
+    }
+
     /// Stage 2 at this node: version locally, replicate, count W acks.
-    private func coordinate(_ request: ClientWrite, ns: Namespace, address: KeyAddress, context: VersionVector?,
-                            replicas: [QuorumReplica], resolved: RequestOptions.Resolved,
-                            completion: @escaping @Sendable (ClientError?) -> Void) {
+    private func coordinate(_ plan: WritePlan, timeoutMs: Int, completion: @escaping @Sendable (ClientError?) -> Void) {
         struct State {
             var machine: WriteCoordinator
             var record: [UInt8] = []
             var answered = false
         }
-        let box = RequestBox(State(machine: WriteCoordinator(replicas: replicas, localNode: nodeID, w: resolved.spec.w,
-                                                            strict: resolved.strict, timeoutMs: resolved.timeoutMs)))
+        let (ns, address, context, request) = (plan.ns, plan.address, plan.context, plan.request)
+        let box = RequestBox(State(machine: WriteCoordinator(replicas: plan.replicas, localNode: nodeID, w: plan.resolved.spec.w,
+                                                            strict: plan.resolved.strict, timeoutMs: timeoutMs)))
         let value: SiblingValue = request.value.map { .value($0) } ?? .tombstone
 
         @Sendable func answer(_ error: ClientError?) {
@@ -130,7 +209,7 @@ extension NodeEngine {
                     let outcome: Result<KeyRecord, ClientError>
                     do {
                         let result = try replica.coordinateWrite(address, conflict: ns.conflict, context: context, value: value,
-                                                                 siblingLimit: ns.siblingLimit) { record in
+                                                                 siblingLimit: ns.siblingLimit, writeID: request.writeID) { record in
                             started = true
                             let bytes = record.encode()
                             perform(box.step { s in
@@ -165,7 +244,17 @@ extension NodeEngine {
                 case .replicate(let node, let hintFor):
                     let bytes = box.step { $0.record }
                     let message = ReplicaWriteMessage(address: address, record: bytes, hintFor: hintFor)
-                    transport.send(to: node, type: .replicaWrite, payload: message.encode(), timeoutMs: resolved.timeoutMs) { result in
+                    // Past its own deadline the target is late: a spare takes a hinted copy
+                    // (WriteCoordinator.onLate) while the send goes on.
+                    scheduler.after(ms: latency.deadlineMs(node, .replica)) { [self] in
+                        let actions = box.step { s -> [WriteCoordinatorAction]? in
+                            s.machine.hasAnswered(node) || s.machine.reply != nil ? nil : s.machine.onLate(node)
+                        }
+                        guard let actions else { return }
+                        latency.missed(node)
+                        perform(actions)
+                    }
+                    transport.send(to: node, type: .replicaWrite, payload: message.encode(), timeoutMs: timeoutMs) { result in
                         switch result {
                         case .success: perform(box.step { $0.machine.onAck(from: node) })
                         case .failure: perform(box.step { $0.machine.onNack(from: node) })
@@ -184,3 +273,20 @@ extension NodeEngine {
         perform(box.step { $0.machine.start() })
     }
 }
+
+/// Ids of client writes (RECORDS.md, "Write ids"): a per-process random base and a counter,
+/// mixed so that ids from different peers do not collide in practice; never 0.
+enum WriteID {
+    private static let base = UInt64.random(in: 1...UInt64.max)
+    private static let counter = Atomic<UInt64>(0)
+
+    static func next() -> UInt64 {
+        let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        var z = base &+ n &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return z == 0 ? 1 : z
+    }
+}
+

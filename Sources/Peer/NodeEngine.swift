@@ -29,6 +29,9 @@ public final class NodeEngine: @unchecked Sendable {
         public var handoffStallMs = 30_000
         /// How long a range the node no longer replicates is kept before it is dropped.
         public var dropDelayMs = 10_000
+        /// Largest wall-clock offset from the members' median this peer tolerates before it
+        /// refuses to coordinate lww writes (`--max-clock-offset`, SPEC 6 "Clocks").
+        public var maxClockOffsetMs = 500
         public init() {}
     }
 
@@ -37,6 +40,9 @@ public final class NodeEngine: @unchecked Sendable {
         public let reads = Atomic<UInt64>(0)
         public let writes = Atomic<UInt64>(0)
         public let forwardedWrites = Atomic<UInt64>(0)
+        /// Forwards not answered in time (or answered with a quorum failure), after which the
+        /// next candidate coordinated the write.
+        public let forwardFailovers = Atomic<UInt64>(0)
         public let readRepairs = Atomic<UInt64>(0)
         public let hintsDelivered = Atomic<UInt64>(0)
         public let hintsRefused = Atomic<UInt64>(0)
@@ -50,10 +56,17 @@ public final class NodeEngine: @unchecked Sendable {
     public let nodeID: String
     public let replica: LocalReplica
     public let cluster: ClusterView
+    /// Every peer RPC goes through here, timed: it feeds `latency`.
     let transport: PeerTransport
+    /// Round-trip estimates per peer, deadlines derived from them, and missed deadlines.
+    public let latency: LatencyTracker
     let scheduler: NodeScheduler
     public let limits: Limits
     public let counters = Counters()
+    /// This peer's clock among the members' (fed by `Node` from gossip's measurements).
+    public let clockGuard: ClockGuard
+    /// Whether the store accepts writes, for INFO, /status and the log.
+    public let diskHealth = DiskHealth()
     private let stopped = Atomic<Bool>(false)
     /// Targets with a hint delivery in flight (one batch at a time per owner).
     let delivering = Mutex<Set<String>>([])
@@ -68,20 +81,32 @@ public final class NodeEngine: @unchecked Sendable {
     let namespaceLock = Mutex(())
     /// Publishes a namespace table cluster-wide (gossip) and persists it; set by `Node`.
     public var namespacePublisher: (@Sendable (NamespaceTable) -> Void)?
-    /// Milliseconds of the node's clock (the simulated clock in deterministic tests).
+    /// Milliseconds of the node's monotonic clock, for timers, budgets and deadlines (the
+    /// simulated clock in deterministic tests).
     let now: @Sendable () -> Int64
+    /// Unix-epoch milliseconds, for times that reach disk or other peers (tombstone times
+    /// and the anti-entropy confirmations compared with them): the replica's wall clock
+    /// unless a test gives its own.
+    let wallNow: @Sendable () -> Int64
 
     public init(nodeID: String, replica: LocalReplica, cluster: ClusterView, transport: PeerTransport,
                 scheduler: NodeScheduler, limits: Limits = Limits(), background: NodeScheduler? = nil,
-                clock: @escaping @Sendable () -> Int64 = { EventLoop.nowMs() }) {
+                clock: @escaping @Sendable () -> Int64 = { EventLoop.nowMs() },
+                monotonicUs: @escaping @Sendable () -> Int64 = { EventLoop.nowUs() },
+                latencyConfig: PeerLatency.Config = PeerLatency.Config(),
+                wallClock: (@Sendable () -> Int64)? = nil) {
         self.nodeID = nodeID
         self.replica = replica
         self.cluster = cluster
-        self.transport = transport
+        let latency = LatencyTracker(config: latencyConfig, nowUs: monotonicUs)
+        self.latency = latency
+        self.transport = MeasuredTransport(transport, tracker: latency)
         self.scheduler = scheduler
         self.limits = limits
         self.background = background ?? DispatchNodeScheduler(width: 3, label: "chorus.repair", qos: .utility)
         self.now = clock
+        self.wallNow = wallClock ?? replica.now
+        clockGuard = ClockGuard(nodeID: nodeID, maxOffsetMs: Int64(limits.maxClockOffsetMs))
         var config = HandoffCore.Config()
         config.concurrency = limits.handoffConcurrency
         config.chunkBytes = limits.handoffChunkBytes

@@ -160,8 +160,12 @@ public struct ForwardWriteMessage: Equatable, Sendable {
     public var w: Int
     public var strict: Bool
     public var timeoutMs: Int
+    /// The client write's id (0: none): the same write retried at another coordinator
+    /// carries the same id, so the two copies fold into one sibling (RECORDS.md).
+    public var writeID: UInt64
 
-    public init(namespace: [UInt8], key: [UInt8], context: [UInt8]?, value: [UInt8]?, w: Int, strict: Bool, timeoutMs: Int) {
+    public init(namespace: [UInt8], key: [UInt8], context: [UInt8]?, value: [UInt8]?, w: Int, strict: Bool, timeoutMs: Int,
+                writeID: UInt64 = 0) {
         self.namespace = namespace
         self.key = key
         self.context = context
@@ -169,17 +173,19 @@ public struct ForwardWriteMessage: Equatable, Sendable {
         self.w = w
         self.strict = strict
         self.timeoutMs = timeoutMs
+        self.writeID = writeID
     }
 
     public func encode() -> [UInt8] {
-        var w = VersionWriter(capacity: 32 + key.count + (value?.count ?? 0))
+        var w = VersionWriter(capacity: 40 + key.count + (value?.count ?? 0))
         w.lengthPrefixed(namespace)
         w.lengthPrefixed(key)
-        w.u8((context == nil ? 0 : 1) | (value == nil ? 0 : 2) | (strict ? 4 : 0))
+        w.u8((context == nil ? 0 : 1) | (value == nil ? 0 : 2) | (strict ? 4 : 0) | (writeID == 0 ? 0 : 8))
         if let context { w.lengthPrefixed(context) }
         if let value { w.lengthPrefixed(value) }
         w.varint(self.w)
         w.varint(timeoutMs)
+        if writeID != 0 { w.u64LE(writeID) }
         return w.bytes
     }
 
@@ -201,9 +207,15 @@ public struct ForwardWriteMessage: Equatable, Sendable {
             value = v
         }
         strict = flags & 4 != 0
-        guard let w = r.varintInt(limit: 1_000), let t = r.varintInt(limit: RequestOptions.maxTimeoutMs), r.isAtEnd else {
+        guard flags & ~15 == 0, let w = r.varintInt(limit: 1_000), let t = r.varintInt(limit: RequestOptions.maxTimeoutMs) else {
             throw PeerMessageError(message: "bad forwarded options")
         }
+        writeID = 0
+        if flags & 8 != 0 {
+            guard let id = r.u64LE(), id != 0 else { throw PeerMessageError(message: "bad forwarded write id") }
+            writeID = id
+        }
+        guard r.isAtEnd else { throw PeerMessageError(message: "trailing bytes in forwarded write") }
         self.w = w
         timeoutMs = t
     }

@@ -32,7 +32,14 @@ extension RESPCommandHandler {
 public struct RESPConnectionState: Sendable {
     public var authenticated = false
     public var namespace = "default"
+    /// CLIENT SETNAME / HELLO SETNAME; empty = none.
     public var name = ""
+    /// CLIENT SETINFO LIB-NAME / LIB-VER; empty = none.
+    public var libName = ""
+    public var libVersion = ""
+    /// The last command's name (CLIENT LIST's `cmd`, lowercased there), and when it arrived.
+    public var lastCommand = ""
+    public var lastCommandMs: Int64 = 0  // EventLoop.nowMs (monotonic)
     /// Anything else, by name.
     public var values: [String: String] = [:]
 
@@ -45,11 +52,24 @@ public final class RESPConnectionContext: Sendable {
     public let id: UInt64
     /// `host:port` of the client.
     public let remoteAddress: String
+    /// When the connection was accepted (EventLoop.nowMs, monotonic; CLIENT LIST's `age`).
+    public let createdMs: Int64
     private let state = Mutex(RESPConnectionState())
+    /// Orders this connection's commands that touch the same keys (KeyOrder.swift).
+    public let keyOrder = KeyOrder()
+    /// RESP2 until the client sends `HELLO 3`; read once per command, so an atomic, not the lock.
+    private let protocolRaw = Atomic<UInt8>(RESPProtocolVersion.resp2.rawValue)
 
     init(id: UInt64, remoteAddress: String) {
         self.id = id
         self.remoteAddress = remoteAddress
+        self.createdMs = EventLoop.nowMs()
+    }
+
+    /// The protocol this connection's replies are written in from now on.
+    public var protocolVersion: RESPProtocolVersion {
+        get { RESPProtocolVersion(rawValue: protocolRaw.load(ordering: .relaxed)) ?? .resp2 }
+        set { protocolRaw.store(newValue.rawValue, ordering: .relaxed) }
     }
 
     /// Reads or changes the state under its lock; keep `body` short.
@@ -73,18 +93,53 @@ public struct RESPReplyToken: @unchecked Sendable {
     let connection: RESPServerConnection
     /// Position of the command on its connection (0, 1, 2, ...).
     public let sequence: UInt64
+    /// The protocol `reply(_:)` writes in: the connection's when the command arrived (a
+    /// handler sets it; a later `HELLO` does not change replies to earlier commands).
+    public var protocolVersion: RESPProtocolVersion = .resp2
     /// Set by the handler at dispatch to time the command until its reply (CommandMetrics).
     public var meter: CommandMeter? = nil
 
-    /// Sends `value` as this command's reply; with `thenClose`, the connection is closed once
-    /// it is written (QUIT-like).
+    /// Sends `value` as this command's reply, in `protocolVersion`; with `thenClose`, the
+    /// connection is closed once it is written (QUIT-like).
     public func reply(_ value: RESPValue, thenClose: Bool = false) {
-        replyEncoding(thenClose: thenClose) { RESPWriter.append(value, to: &$0) }
+        let version = protocolVersion
+        replyEncoding(thenClose: thenClose) { RESPWriter.append(value, to: &$0, protocol: version) }
     }
+
+    /// Called once this command's reply has been handed to the connection (a handler's hook:
+    /// ClientCommands releases the command's keys in KeyOrder with it).
+    public var onReply: (@Sendable () -> Void)?
 
     /// Sends already encoded RESP bytes as this command's reply.
     public func reply(encoded: [UInt8], thenClose: Bool = false) {
         meter?.finish(isError: RESPReplyToken.isError(encoded.first))
+        send(encoded: encoded, thenClose: thenClose)
+        onReply?()
+    }
+
+    /// Sends the reply `encode` appends (RESPWriter calls). On the loop thread, when this is
+    /// the oldest unanswered command, `encode` writes straight into the output buffer.
+    public func replyEncoding(thenClose: Bool = false, _ encode: (inout [UInt8]) -> Void) {
+        if connection.loop.inLoop {
+            if let meter {
+                connection.deliver(sequence: sequence, close: thenClose) { out in
+                    let start = out.count
+                    encode(&out)
+                    meter.finish(isError: RESPReplyToken.isError(out.count > start ? out[start] : nil))
+                }
+            } else {
+                connection.deliver(sequence: sequence, close: thenClose, encode)
+            }
+        } else {
+            var bytes: [UInt8] = []
+            encode(&bytes)
+            meter?.finish(isError: RESPReplyToken.isError(bytes.first))
+            send(encoded: bytes, thenClose: thenClose)
+        }
+        onReply?()
+    }
+
+    private func send(encoded: [UInt8], thenClose: Bool) {
         if connection.loop.inLoop {
             connection.deliver(sequence: sequence, close: thenClose) { $0.append(contentsOf: encoded) }
         } else {
@@ -92,23 +147,6 @@ public struct RESPReplyToken: @unchecked Sendable {
             connection.loop.execute {
                 connection.deliver(sequence: sequence, close: thenClose) { $0.append(contentsOf: encoded) }
             }
-        }
-    }
-
-    /// Sends the reply `encode` appends (RESPWriter calls). On the loop thread, when this is
-    /// the oldest unanswered command, `encode` writes straight into the output buffer.
-    public func replyEncoding(thenClose: Bool = false, _ encode: (inout [UInt8]) -> Void) {
-        if connection.loop.inLoop {
-            guard let meter else { return connection.deliver(sequence: sequence, close: thenClose, encode) }
-            connection.deliver(sequence: sequence, close: thenClose) { out in
-                let start = out.count
-                encode(&out)
-                meter.finish(isError: RESPReplyToken.isError(out.count > start ? out[start] : nil))
-            }
-        } else {
-            var bytes: [UInt8] = []
-            encode(&bytes)
-            reply(encoded: bytes, thenClose: thenClose)
         }
     }
 

@@ -54,9 +54,11 @@ public enum RESPProtocolError: Error, Equatable, Sendable {
     case commandTooLarge
     /// A reply nested deeper than the reply parser allows.
     case nestingTooDeep
-    /// A reply started with a byte that is no RESP2 type.
+    /// A reply started with a byte that is no RESP2 or RESP3 type.
     case unknownType(UInt8)
     case invalidInteger
+    /// A RESP3 double, boolean, big number, null or verbatim string that is not well formed.
+    case invalidValue
 
     /// The message after `protocol error: `.
     public var message: String {
@@ -72,6 +74,7 @@ public enum RESPProtocolError: Error, Equatable, Sendable {
         case .nestingTooDeep: return "nesting too deep"
         case .unknownType(let byte): return "unknown type byte \(byte)"
         case .invalidInteger: return "invalid integer"
+        case .invalidValue: return "invalid RESP3 value"
         }
     }
 

@@ -1,15 +1,19 @@
-// Parses one complete RESP2 value (a reply, for the client) from the front of a buffer.
+// Parses one complete RESP2 or RESP3 value (a reply, for the client) from the front of a
+// buffer. RESP3: null `_`, double `,`, boolean `#`, big number `(`, verbatim `=`, blob
+// error `!` (read as `.error`), map `%`, set `~`, push `>`. Not parsed (Redis never sends
+// them to its clients): attributes `|` and streamed aggregates (`*?`, `$?`).
 //
 // Unlike RESPParser this is not incremental: it parses from the start each time and returns
 // nil when the value is incomplete. A client calls it once per read, and a bulk body is
 // skipped by its length (never scanned), so a 16 MiB value costs one length check per read.
-// Bounds: bulk length, array length and nesting depth; nothing here traps on any input.
+// Bounds: bulk length, aggregate length (a map of n pairs counts 2n) and nesting depth;
+// nothing here traps on any input.
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Decodes RESP2 values (replies) with bounds; throws on malformed input.
+/// Decodes RESP2 and RESP3 values (replies) with bounds; throws on malformed input.
 public struct RESPReplyParser: Sendable {
     public var maxBulkBytes: Int
     public var maxArrayLength: Int
@@ -68,6 +72,22 @@ public struct RESPReplyParser: Sendable {
         return Int64(value)
     }
 
+    /// A RESP3 double: `inf`, `-inf`, `nan`, or a decimal number with an optional exponent.
+    private func double(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) throws(RESPProtocolError) -> Double {
+        guard !range.isEmpty, range.count <= 64 else { throw .invalidValue }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: p[range]), as: UTF8.self)
+        switch text {
+        case "inf", "+inf": return .infinity
+        case "-inf": return -.infinity
+        case "nan", "-nan": return .nan
+        default: break
+        }
+        // Swift's Double(String) also takes hex floats and "infinity": allow digits only.
+        let allowed = p[range].allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2B || $0 == 0x2D || $0 == 0x2E || $0 == 0x45 || $0 == 0x65 }
+        guard allowed, let d = Double(text), d.isFinite else { throw .invalidValue }
+        return d
+    }
+
     private func parseValue(_ p: UnsafeBufferPointer<UInt8>, _ pos: inout Int, depth: Int) throws(RESPProtocolError) -> RESPValue? {
         guard pos < p.count else { return nil }
         let type = p[pos]
@@ -92,20 +112,59 @@ public struct RESPReplyParser: Sendable {
             let bytes = Array(UnsafeBufferPointer(rebasing: p[cursor..<(cursor + length)]))
             pos = cursor + length + 2
             return .bulk(bytes)
-        case UInt8(ascii: "*"):
+        case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"), UInt8(ascii: "%"):
             let n = try integer(p, header)
-            if n == -1 { pos = cursor; return .nullArray }
-            guard n >= 0 && n <= maxArrayLength else { throw .invalidMultibulkLength }
+            if n == -1 && type == UInt8(ascii: "*") { pos = cursor; return .nullArray }
+            let isMap = type == UInt8(ascii: "%")
+            guard n >= 0 && n <= (isMap ? maxArrayLength / 2 : maxArrayLength) else { throw .invalidMultibulkLength }
             guard depth < maxDepth else { throw .nestingTooDeep }
+            let count = Int(n) * (isMap ? 2 : 1)
             var items: [RESPValue] = []
             // Each element takes at least 3 bytes; do not reserve more than could have arrived.
-            items.reserveCapacity(min(Int(n), (p.count - cursor) / 3 + 1))
-            for _ in 0..<Int(n) {
+            items.reserveCapacity(min(count, (p.count - cursor) / 3 + 1))
+            for _ in 0..<count {
                 guard let item = try parseValue(p, &cursor, depth: depth + 1) else { return nil }
                 items.append(item)
             }
             pos = cursor
-            return .array(items)
+            switch type {
+            case UInt8(ascii: "~"): return .set(items)
+            case UInt8(ascii: ">"): return .push(items)
+            case UInt8(ascii: "%"):
+                return .map(stride(from: 0, to: items.count, by: 2).map { RESPPair(items[$0], items[$0 + 1]) })
+            default: return .array(items)
+            }
+        case UInt8(ascii: "_"):
+            guard header.isEmpty else { throw .invalidValue }
+            pos = cursor
+            return .null
+        case UInt8(ascii: "#"):
+            guard header.count == 1, p[header.lowerBound] == UInt8(ascii: "t") || p[header.lowerBound] == UInt8(ascii: "f") else {
+                throw .invalidValue
+            }
+            pos = cursor
+            return .boolean(p[header.lowerBound] == UInt8(ascii: "t"))
+        case UInt8(ascii: ","):
+            let d = try double(p, header)
+            pos = cursor
+            return .double(d)
+        case UInt8(ascii: "("):
+            let digits = Array(UnsafeBufferPointer(rebasing: p[header]))
+            let body = digits.first == UInt8(ascii: "-") ? digits.dropFirst() : digits[...]
+            guard !body.isEmpty, body.count <= maxBulkBytes, body.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { throw .invalidValue }
+            pos = cursor
+            return .bigNumber(digits)
+        case UInt8(ascii: "="), UInt8(ascii: "!"):
+            let n = try integer(p, header)
+            guard n >= 0 && n <= maxBulkBytes else { throw .invalidBulkLength }
+            let length = Int(n)
+            guard p.count - cursor >= length + 2 else { return nil }
+            guard p[cursor + length] == 0x0D && p[cursor + length + 1] == 0x0A else { throw .missingCRLF }
+            let body = UnsafeBufferPointer(rebasing: p[cursor..<(cursor + length)])
+            pos = cursor + length + 2
+            if type == UInt8(ascii: "!") { return .error(String(decoding: body, as: UTF8.self)) }
+            guard length >= 4, body[3] == UInt8(ascii: ":") else { throw .invalidValue }
+            return .verbatim(format: String(decoding: body[0..<3], as: UTF8.self), text: Array(body[4...]))
         default:
             throw .unknownType(type)
         }

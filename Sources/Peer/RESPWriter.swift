@@ -1,32 +1,30 @@
-// Encodes RESP2 replies (and commands, for the client) by appending to a byte buffer.
-// The server appends replies straight into a connection's output buffer, so one write()
-// carries every reply of a pipelined batch.
+// Encodes RESP2 and RESP3 replies (and commands, for the client) by appending to a byte
+// buffer. The server appends replies straight into a connection's output buffer, so one
+// write() carries every reply of a pipelined batch. The RESP3 types and their RESP2 forms
+// are in RESPWriter+RESP3.swift.
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Appends RESP2 encodings to a `[UInt8]`; no Strings on the bulk/integer paths.
+/// Appends RESP encodings to a `[UInt8]`; no Strings on the bulk/integer paths.
 public enum RESPWriter {
-    /// Appends the encoding of `value` (recursively for arrays).
+    /// Appends the RESP2 encoding of `value` (RESP3-only types in their RESP2 form).
     public static func append(_ value: RESPValue, to out: inout [UInt8]) {
-        switch value {
-        case .simple(let text): appendSimple(text, to: &out)
-        case .error(let text): appendError(text, to: &out)
-        case .integer(let n): appendInteger(n, to: &out)
-        case .bulk(let bytes): appendBulk(bytes, to: &out)
-        case .nullBulk: appendNullBulk(to: &out)
-        case .array(let items):
-            appendArrayHeader(items.count, to: &out)
-            for item in items { append(item, to: &out) }
-        case .nullArray: appendNullArray(to: &out)
-        }
+        append(value, to: &out, protocol: .resp2)
     }
 
-    /// The encoding of `value` as a new array.
+    /// The RESP2 encoding of `value` as a new array.
     public static func encode(_ value: RESPValue) -> [UInt8] {
         var out: [UInt8] = []
-        append(value, to: &out)
+        append(value, to: &out, protocol: .resp2)
+        return out
+    }
+
+    /// The encoding of `value` in `version` as a new array.
+    public static func encode(_ value: RESPValue, protocol version: RESPProtocolVersion) -> [UInt8] {
+        var out: [UInt8] = []
+        append(value, to: &out, protocol: version)
         return out
     }
 

@@ -4,7 +4,13 @@
 //   start()                    -> [.scheduleTimeout, .read(from:) per target]  or [.reply(.failed(unreachable))]
 //   onReply(from:state:)       -> [] / [.reply(.value(merged))] / [.readRepair] / both (reply first)
 //   onFailure(from:)           -> [] / [.reply(.failed(failedReplies))] / [.readRepair]
+//   onLate(node)               -> [] or [.read(from: spare)]
 //   onTimeout()                -> [.reply(.failed(timedOut))] unless replied, then [.readRepair] if due
+//
+// Slow and failed targets. Without STRICT, a target that fails, or that has not answered
+// within its own deadline (PeerLatency), is replaced while the reply is still owed: the next
+// spare fallback of the preference list is read too (sloppy quorum, as writes do). A late
+// target stays a target; its reply, if it comes, is merged like any other.
 //
 // Targets come from QuorumPlan(purpose: .read): the up primaries and, without STRICT, a
 // fallback per down primary (sloppy quorum); pending owners are not asked. All targets are
@@ -35,8 +41,10 @@ public struct ReadCoordinator<State: QuorumMergeable & Equatable>: Equatable, Se
     public let r: Int
     public let strict: Bool
     public let timeoutMs: Int
-    public let plan: QuorumPlan
+    public private(set) var plan: QuorumPlan
     public private(set) var started = false
+    /// Targets that missed their deadline, in order (see `onLate`).
+    public private(set) var late: [String] = []
     /// Replies in order of arrival.
     public private(set) var replies: [Reply] = []
     /// Targets that failed, in order of arrival.
@@ -86,8 +94,24 @@ public struct ReadCoordinator<State: QuorumMergeable & Equatable>: Equatable, Se
     public mutating func onFailure(from node: String) -> [ReadCoordinatorAction<State>] {
         guard started, !repairDone, plan.target(node) != nil, !answered(node) else { return [] }
         failed.append(node)
-        return decide()
+        var actions: [ReadCoordinatorAction<State>] = []
+        if reply == nil, !timedOut, let replacement = plan.replace(failed: node) {
+            actions.append(.read(from: replacement.node))
+        }
+        return actions + decide()
     }
+
+    /// `node` has not answered within its deadline: without STRICT, while the reply is owed,
+    /// the next spare fallback is read too. Once per target.
+    public mutating func onLate(_ node: String) -> [ReadCoordinatorAction<State>] {
+        guard started, reply == nil, !timedOut, plan.target(node) != nil, !answered(node), !late.contains(node) else { return [] }
+        late.append(node)
+        guard let replacement = plan.replace(failed: node) else { return [] }
+        return [.read(from: replacement.node)]
+    }
+
+    /// Whether `node` replied or failed already.
+    public func hasAnswered(_ node: String) -> Bool { answered(node) }
 
     public mutating func onTimeout() -> [ReadCoordinatorAction<State>] {
         guard started, !timedOut else { return [] }

@@ -30,6 +30,10 @@ struct VersionWriter {
         for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(shift))) }
     }
 
+    @inline(__always) mutating func u64LE(_ v: UInt64) {
+        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) }
+    }
+
     @inline(__always) mutating func u32BE(_ v: UInt32) {
         for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(shift))) }
     }
@@ -102,6 +106,17 @@ struct VersionReader {
         position += 4
         return v
     }
+
+    @inline(__always) mutating func u64LE() -> UInt64? {
+        guard remaining >= 8 else { return nil }
+        var v: UInt64 = 0
+        for i in 0..<8 { v |= UInt64(bytes[position + i]) << UInt64(8 * i) }
+        position += 8
+        return v
+    }
+
+    /// The next byte without consuming it.
+    @inline(__always) func peek() -> UInt8? { position < bytes.endIndex ? bytes[position] : nil }
 
     @inline(__always) mutating func u32BE() -> UInt32? {
         guard remaining >= 4 else { return nil }

@@ -18,6 +18,10 @@ public enum VersionFormat {
     /// Sibling / LWW value tags.
     public static let valueTagValue: UInt8 = 0
     public static let valueTagTombstone: UInt8 = 1
+    /// Sibling payloads that carry the client write's id (u64LE) before the value: a
+    /// forwarded write, which a second coordinator may apply again (siblings records only).
+    public static let valueTagValueWithWriteID: UInt8 = 2
+    public static let valueTagTombstoneWithWriteID: UInt8 = 3
 
     /// First byte of every storage key: which keyspace it belongs to.
     public static let keyspaceData: UInt8 = 0x64  // 'd'
@@ -28,6 +32,10 @@ public enum VersionFormat {
 
     /// First byte of a persisted counter lease (`CounterLease.encodePersisted`).
     public static let leaseVersion1: UInt8 = 1
+
+    /// `m clock-format`: which clock the store's times were written with. 0 (no record):
+    /// milliseconds since boot (migrated on open); 1: Unix-epoch milliseconds.
+    public static let clockFormatWallMs: UInt8 = 1
 
     // Limits. Decoders enforce them so hostile input cannot make us allocate unboundedly.
 

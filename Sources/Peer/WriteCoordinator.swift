@@ -7,7 +7,13 @@
 //   onLocalVersioned()           -> [.replicate(to:hintFor:) ...]  (the local copy is not counted yet)
 //   onLocalDurable(ok:)          -> [] or [.reply]                 (now it is, or it failed)
 //   onAck(from:) / onNack(from:) -> [] or [.replicate] (sloppy replacement) or [.reply]
+//   onLate(node)                 -> [] or [.replicate] (a spare stands in for a slow target)
 //   onTimeout()                  -> [.reply(.failed(timedOut))] unless already replied
+//
+// Late targets. A target that has not answered within its own deadline (PeerLatency, from
+// measured round trips) is "late": without STRICT, while the write still lacks acks, the next
+// spare fallback gets a hinted copy for it at once, before gossip suspects anyone. The late
+// target stays a target: its ack, if it comes, counts like any other.
 //
 // Counting. Targets come from QuorumPlan (up primaries, up pending owners, and without
 // STRICT a fallback per down primary). `requiredAcks` = W + pending owners among the
@@ -55,6 +61,8 @@ public struct WriteCoordinator: Equatable, Sendable {
     public private(set) var hintsSent = 0
     /// Versioned and replicating, but the local store has not confirmed durability yet.
     public private(set) var localPending = false
+    /// Targets that missed their deadline, in order (see `onLate`).
+    public private(set) var late: [String] = []
 
     public init(replicas: [QuorumReplica], localNode: String, w: Int, strict: Bool, timeoutMs: Int) {
         precondition(w >= 1, "WriteCoordinator: W must be resolved to >= 1 (QuorumSpec), got \(w)")
@@ -151,6 +159,19 @@ public struct WriteCoordinator: Equatable, Sendable {
         }
         return actions + decide()
     }
+
+    /// `node` has not answered within its deadline. Without STRICT, while the write still
+    /// lacks acks, the next spare fallback takes a copy hinted for it. Once per target.
+    public mutating func onLate(_ node: String) -> [WriteCoordinatorAction] {
+        guard phase == .replicating, reply == nil, !timedOut, node != localNode, plan.target(node) != nil,
+              !answered(node), !late.contains(node) else { return [] }
+        late.append(node)
+        guard let replacement = plan.replace(failed: node) else { return [] }
+        return [send(replacement)]
+    }
+
+    /// Whether `node` acked or failed already.
+    public func hasAnswered(_ node: String) -> Bool { answered(node) }
 
     /// The request's timer fired.
     public mutating func onTimeout() -> [WriteCoordinatorAction] {

@@ -12,6 +12,8 @@ public final class MemoryFileSystem: FileSystem, @unchecked Sendable {
     final class Node {
         var data: [UInt8] = []
         var syncedCount = 0
+        /// Bytes a failed fsync could not write: lost at a crash, whatever came after.
+        var lostRanges: [Range<Int>] = []
     }
 
     struct State {
@@ -20,6 +22,9 @@ public final class MemoryFileSystem: FileSystem, @unchecked Sendable {
         var directories: Set<String> = []
         var locks: Set<String> = []
         var generation = 0
+        var fault: Fault?
+        var capacityBytes: Int?
+        var faultsHit = 0
     }
 
     let state = Mutex(State())
@@ -31,7 +36,13 @@ public final class MemoryFileSystem: FileSystem, @unchecked Sendable {
     public func crash() {
         state.withLock { s in
             s.files = s.durable
-            for node in s.files.values { node.data.removeSubrange(node.syncedCount...) }
+            for node in s.files.values {
+                node.data.removeSubrange(node.syncedCount...)
+                for r in node.lostRanges where r.lowerBound < node.data.count {
+                    for i in r.lowerBound..<min(r.upperBound, node.data.count) { node.data[i] = 0 }
+                }
+                node.lostRanges = []
+            }
             s.locks.removeAll()
             s.generation += 1
         }
@@ -60,13 +71,14 @@ public final class MemoryFileSystem: FileSystem, @unchecked Sendable {
     }
 
     public func createWritable(_ path: String) throws(StorageError) -> WritableFile {
-        let generation: Int? = state.withLock { s in
-            guard s.directories.contains(Self.parent(of: path)) else { return nil }
+        let created: Result<Int, StorageError> = state.withLock { s in
+            if let e = Self.fault(&s, .create, path) { return .failure(e) }
+            guard s.directories.contains(Self.parent(of: path)) else { return .failure(.io(operation: "create", path: path, errno: ENOENT)) }
             let node = Node()
             s.files[path] = node
-            return s.generation
+            return .success(s.generation)
         }
-        guard let generation else { throw .io(operation: "create", path: path, errno: ENOENT) }
+        let generation = try created.get()
         return MemoryWritableFile(fs: self, path: path, generation: generation)
     }
 
@@ -114,26 +126,33 @@ public final class MemoryFileSystem: FileSystem, @unchecked Sendable {
     }
 
     public func removeFile(_ path: String) throws(StorageError) {
-        let removed = state.withLock { $0.files.removeValue(forKey: path) != nil }
-        guard removed else { throw .io(operation: "unlink", path: path, errno: ENOENT) }
+        let removed: StorageError? = state.withLock { s in
+            if let e = Self.fault(&s, .remove, path) { return e }
+            return s.files.removeValue(forKey: path) != nil ? nil : .io(operation: "unlink", path: path, errno: ENOENT)
+        }
+        if let removed { throw removed }
     }
 
     public func rename(_ from: String, to: String) throws(StorageError) {
-        let moved = state.withLock { s -> Bool in
-            guard let node = s.files.removeValue(forKey: from) else { return false }
+        let moved = state.withLock { s -> StorageError? in
+            if let e = Self.fault(&s, .rename, from) { return e }
+            guard let node = s.files.removeValue(forKey: from) else { return .io(operation: "rename to \(to)", path: from, errno: ENOENT) }
             s.files[to] = node
-            return true
+            return nil
         }
-        guard moved else { throw .io(operation: "rename to \(to)", path: from, errno: ENOENT) }
+        if let moved { throw moved }
     }
 
     public func syncDirectory(_ directory: String) throws(StorageError) {
-        state.withLock { s in
+        let failed: StorageError? = state.withLock { s in
+            if let e = Self.fault(&s, .syncDirectory, directory) { return e }
             s.durable = s.durable.filter { Self.parent(of: $0.key) != directory }
             for (path, node) in s.files where Self.parent(of: path) == directory {
                 s.durable[path] = node
             }
+            return nil
         }
+        if let failed { throw failed }
     }
 
     public func lock(_ path: String) throws(StorageError) -> FileLock {
@@ -174,7 +193,19 @@ final class MemoryWritableFile: WritableFile {
 
     func append(_ bytes: UnsafeRawBufferPointer) throws(StorageError) {
         let node = try live()
-        fs.state.withLock { _ in node.data.append(contentsOf: bytes) }
+        let path = self.path
+        let failure: StorageError? = fs.state.withLock { s in
+            if let e = MemoryFileSystem.fault(&s, .append, path) { return e }
+            // A full disk takes what fits, then fails (write(2) with ENOSPC).
+            let fits = MemoryFileSystem.room(s, bytes.count)
+            node.data.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<fits]))
+            if fits < bytes.count {
+                s.faultsHit += 1
+                return .io(operation: "write", path: path, errno: ENOSPC)
+            }
+            return nil
+        }
+        if let failure { throw failure }
         size += bytes.count
     }
 
@@ -182,7 +213,17 @@ final class MemoryWritableFile: WritableFile {
 
     func sync() throws(StorageError) {
         let node = try live()
-        fs.state.withLock { _ in node.syncedCount = node.data.count }
+        let path = self.path
+        let failure: StorageError? = fs.state.withLock { s in
+            if let e = MemoryFileSystem.fault(&s, .sync, path) {
+                // Linux marks the pages it failed to write clean: they are gone at a crash.
+                if node.syncedCount < node.data.count { node.lostRanges.append(node.syncedCount..<node.data.count) }
+                return e
+            }
+            node.syncedCount = node.data.count
+            return nil
+        }
+        if let failure { throw failure }
     }
 
     func close() throws(StorageError) { node = nil }

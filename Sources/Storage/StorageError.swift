@@ -31,6 +31,25 @@ public enum StorageError: Error, Equatable, CustomStringConvertible, Sendable {
         return String(cString: text)
     }
 
+    /// The disk is full (ENOSPC) or the quota is used up (EDQUOT).
+    public var isNoSpace: Bool {
+        if case let .io(_, _, code) = self { return code == ENOSPC || code == EDQUOT }
+        return false
+    }
+
+    /// The device failed to read or write (EIO).
+    public var isDeviceError: Bool {
+        if case let .io(_, _, code) = self { return code == EIO }
+        return false
+    }
+
+    /// Whether the store may resume by itself once the system recovers (any failed system
+    /// call: ENOSPC, EIO, ...), as opposed to corruption or misuse, which need an operator.
+    public var isRetryable: Bool {
+        if case .io = self { return true }
+        return false
+    }
+
     /// Whether this error says bytes on disk are bad (as opposed to the system failing).
     public var isCorruption: Bool {
         if case .corruption = self { return true }

@@ -71,6 +71,10 @@ public struct StorageOptions: Sendable {
     public var l0StopTrigger = 12
     public var verifyChecksums = true
     public var compactionFilter: CompactionFilter? = nil
+    /// After a write or background error from the system (ENOSPC, EIO), how often the
+    /// store tries to resume by itself (Store+Recovery.swift); 0 never (writes then fail
+    /// until the store is reopened).
+    public var errorRecoveryIntervalMs = 1_000
 
     public init() {}
 

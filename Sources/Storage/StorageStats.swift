@@ -29,6 +29,12 @@ public struct StorageStats: Sendable, CustomStringConvertible {
     public var rangeTombstones: Int = 0
     /// Bytes of a torn WAL tail ignored at the last open.
     public var recoveredTornTailBytes: Int = 0
+    /// Times writes stopped on an error (a failed WAL write or sync, flush, compaction),
+    /// and times the store resumed by itself afterwards (Store+Recovery.swift).
+    public var writeErrors: UInt64 = 0
+    public var errorRecoveries: UInt64 = 0
+    /// The error stopping writes now (nil: writes are accepted).
+    public var writeError: StorageError?
 
     public init() {}
 
@@ -58,6 +64,8 @@ final class StatsCounters: Sendable {
     let stalls = Atomic<UInt64>(0)
     let stallMicros = Atomic<UInt64>(0)
     let slowdowns = Atomic<UInt64>(0)
+    let writeErrors = Atomic<UInt64>(0)
+    let errorRecoveries = Atomic<UInt64>(0)
 
     @inline(__always) static func add(_ a: borrowing Atomic<UInt64>, _ n: UInt64) {
         a.wrappingAdd(n, ordering: .relaxed)

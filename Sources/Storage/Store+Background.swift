@@ -11,7 +11,7 @@ extension Store {
             while !closing && backgroundError == nil && !hasBackgroundWork { mutex.waitForWork() }
             if closing { break }
             if backgroundError != nil {
-                mutex.waitForWork()
+                waitAndRecover()
                 continue
             }
             do throws(StorageError) {
@@ -25,7 +25,7 @@ extension Store {
                 // Here, not inside the steps: their locals may still hold the old version.
                 deleteObsoleteFiles()
             } catch {
-                backgroundError = error
+                noteBackgroundError(error)
                 if let manual = manualCompaction {
                     manual.error = error
                     manual.done = true

@@ -135,7 +135,7 @@ extension Store {
         if let failure {
             // The log may now hold a partial record: refuse further writes rather than risk
             // acknowledging one that recovery would not find.
-            if backgroundError == nil { backgroundError = failure }
+            noteBackgroundError(failure)
         } else {
             visibleSequence = versions.lastSequence
         }
@@ -221,7 +221,7 @@ extension Store {
                     try wal?.file.sync()
                     StatsCounters.add(counters.walSyncs, 1)
                 } catch {
-                    mutex.withLock { if backgroundError == nil { backgroundError = error } }
+                    mutex.withLock { noteBackgroundError(error) }
                 }
             }
             mutex.lock()

@@ -9,7 +9,8 @@ import Glibc
 /// Thread-safety: every method may be called from any thread. Writers queue and commit in
 /// groups (one WAL append and, under `.always`, one fsync per group); reads never wait for
 /// writers except for a brief read lock on the memtable. Errors are `StorageError`; a failed
-/// WAL write or background error makes later writes fail with it (reads continue).
+/// WAL write or sync, or a failed flush or compaction, makes later writes fail with it
+/// (reads continue) until the store resumes by itself (Store+Recovery.swift).
 /// Call order: `open`, any operations, then `close()` (which ends the background threads;
 /// a store that is never closed keeps them, and its lock, for the life of the process).
 public final class Store: @unchecked Sendable {
@@ -287,6 +288,8 @@ public final class Store: @unchecked Sendable {
         s.stalls = counters.stalls.load(ordering: .relaxed)
         s.stallMicros = counters.stallMicros.load(ordering: .relaxed)
         s.slowdowns = counters.slowdowns.load(ordering: .relaxed)
+        s.writeErrors = counters.writeErrors.load(ordering: .relaxed)
+        s.errorRecoveries = counters.errorRecoveries.load(ordering: .relaxed)
         let cache = blockCache.stats
         s.blockCacheHits = cache.hits
         s.blockCacheMisses = cache.misses
@@ -294,6 +297,7 @@ public final class Store: @unchecked Sendable {
         s.tableCacheHits = tc.hits
         s.tableCacheMisses = tc.misses
         mutex.withLock {
+            s.writeError = backgroundError
             let v = versions.current
             s.filesPerLevel = v.files.map(\.count)
             s.bytesPerLevel = (0..<Version.levelCount).map { v.levelBytes($0) }

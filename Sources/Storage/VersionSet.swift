@@ -65,18 +65,17 @@ final class VersionSet {
 
     /// Starts a new manifest holding the whole current state, then points CURRENT at it.
     /// Done at every open, so a manifest never grows without bound across restarts.
+    /// Nothing in memory changes unless it succeeds (error recovery retries it).
     func writeNewManifest(replacing version: Version, logNumber log: UInt64) throws(StorageError) {
-        install(version)
-        logNumber = log
         let number = newFileNumber()
         var snapshot = VersionEdit()
-        snapshot.logNumber = logNumber
+        snapshot.logNumber = log
         snapshot.nextFileNumber = nextFileNumber
         snapshot.lastSequence = lastSequence
-        for (level, files) in current.files.enumerated() {
+        for (level, files) in version.files.enumerated() {
             for f in files { snapshot.addFile(level: level, f) }
         }
-        snapshot.addedRangeTombstones = current.rangeTombstones
+        snapshot.addedRangeTombstones = version.rangeTombstones
         for (level, key) in compactPointers.enumerated() where !key.isEmpty { snapshot.compactPointers.append((level, key)) }
         let path = directory + "/" + StoreFiles.manifestName(number)
         let file = try fileSystem.createWritable(path)
@@ -90,6 +89,8 @@ final class VersionSet {
         if let old = manifest { try? old.file.close() }
         manifest = writer
         manifestNumber = number
+        install(version)
+        logNumber = log
     }
 
     /// Records `edit` durably in the manifest, then makes its result the current version.

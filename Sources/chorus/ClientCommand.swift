@@ -111,7 +111,15 @@ enum ClientCommand {
             return 1
         case .integer(let i): print(indent + "(integer) \(i)")
         case .bulk(let b): print(indent + String(decoding: b, as: UTF8.self))
-        case .nullBulk, .nullArray: print(indent + "(nil)")
+        case .nullBulk, .nullArray, .null: print(indent + "(nil)")
+        case .double(let d): print(indent + "(double) \(d)")
+        case .boolean(let b): print(indent + "(boolean) \(b)")
+        case .bigNumber(let digits): print(indent + "(big number) " + String(decoding: digits, as: UTF8.self))
+        case .verbatim(_, let text): print(indent + String(decoding: text, as: UTF8.self))
+        case .map(let pairs):
+            return printReply(.array(pairs.flatMap { [$0.key, $0.value] }), indent: indent)
+        case .set(let items), .push(let items):
+            return printReply(.array(items), indent: indent)
         case .array(let items):
             for (i, item) in items.enumerated() {
                 if case .array = item {

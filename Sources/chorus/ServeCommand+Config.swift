@@ -25,6 +25,7 @@ extension ServeCommand {
             lines.append("# cluster-secret: none (gossip and peer connections are not authenticated)")
         }
         if let pass = c.requirePass { set("requirepass", pass) } else { lines.append("# requirepass: none") }
+        set("max-clock-offset", String(c.limits.maxClockOffsetMs))
         set("log-level", c.logLevel.description)
         set("log-format", c.logFormat.rawValue)
         set("handoff-rate", String(c.limits.handoffBytesPerSecond))

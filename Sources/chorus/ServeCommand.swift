@@ -23,6 +23,7 @@ enum ServeCommand {
       --sync POLICY            always | periodic:MS | never (default always)
       --cluster-secret S       HMAC key for gossip and peer connections (or CHORUS_CLUSTER_SECRET)
       --requirepass PW         clients must AUTH PW first
+      --max-clock-offset MS    largest wall-clock offset from the other members tolerated (default 500)
       --log-level L            debug | info | warn | error (default info)
       --log-format F           logfmt | json, one line per event on stderr (default logfmt)
       --config FILE            one flag per line as `name value` (`sync always`), # comments;
@@ -82,7 +83,7 @@ enum ServeCommand {
     /// Every valued flag of `serve`; each may also be a line of a config file.
     static let settings: Set<String> = [
         "host", "client-port", "gossip-port", "peer-port", "http-port", "seed", "data", "node-id", "partitions",
-        "sync", "cluster-secret", "requirepass", "log-level", "log-format",
+        "sync", "cluster-secret", "requirepass", "max-clock-offset", "log-level", "log-format",
         "handoff-rate", "handoff-concurrency", "anti-entropy-interval", "anti-entropy-rate",
     ]
 
@@ -127,6 +128,7 @@ enum ServeCommand {
         let secret = flags.string("cluster-secret") ?? ProcessInfo.processInfo.environment["CHORUS_CLUSTER_SECRET"]
         if let secret, !secret.isEmpty { c.clusterSecret = Array(secret.utf8) }
         c.requirePass = flags.string("requirepass")
+        c.limits.maxClockOffsetMs = try flags.int("max-clock-offset", default: c.limits.maxClockOffsetMs, range: 1...86_400_000)
         c.limits.handoffBytesPerSecond = try flags.int("handoff-rate", default: c.limits.handoffBytesPerSecond, range: 1_024...(1 << 40))
         c.limits.handoffConcurrency = try flags.int("handoff-concurrency", default: c.limits.handoffConcurrency, range: 1...64)
         c.limits.antiEntropyIntervalMs = try flags.int("anti-entropy-interval", default: c.limits.antiEntropyIntervalMs, range: 0...3_600_000)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import XCTest
 @testable import Gossip
 
@@ -33,6 +34,29 @@ final class RealSocketTests: XCTestCase {
     private func node(_ host: String, port: UInt16 = 0) throws -> GossipNode {
         let e = Endpoint(host: host, port: port)
         return try GossipNode(config: config(), me: Member(id: host, gossip: e), seed: UInt64(port) ^ 0xC0FFEE) { _ in }
+    }
+
+    /// Over real sockets on one machine (one wall clock), every offset estimate is within
+    /// its error bound of zero, and the round-trip hook reports each peer.
+    func testOffsetsBetweenPeersOnOneClockAreZeroWithinTheirErrorAndRoundTripsAreReported() throws {
+        let n1 = try node("127.0.0.1")
+        let n2 = try node("127.0.0.2")
+        defer { n1.stop(); n2.stop() }
+        final class Seen: @unchecked Sendable { let lock = NSLock(); var ids = Set<String>() }
+        let seen = Seen()
+        n1.onRoundTrip = { id, ms in
+            guard ms >= 0 else { return }
+            seen.lock.lock(); seen.ids.insert(id); seen.lock.unlock()
+        }
+        n1.start(seeds: [])
+        n2.start(seeds: [n1.endpoint])
+        XCTAssertTrue(eventually(10) { n1.clockOffsets["127.0.0.2"] != nil && n2.clockOffsets["127.0.0.1"] != nil },
+                      "no offsets measured: \(n1.clockOffsets) \(n2.clockOffsets)")
+        for (node, other) in [(n1, "127.0.0.2"), (n2, "127.0.0.1")] {
+            let o = try XCTUnwrap(node.clockOffsets[other])
+            XCTAssertLessThanOrEqual(abs(o.offsetUs), o.errorUs + 1_000, "\(other): \(o)")
+        }
+        XCTAssertTrue(eventually(5) { seen.lock.lock(); defer { seen.lock.unlock() }; return seen.ids.contains("127.0.0.2") })
     }
 
     func testThreeNodesOverUDPDetectAStoppedNodeAndSeeItReturn() throws {

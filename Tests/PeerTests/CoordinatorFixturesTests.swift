@@ -49,6 +49,7 @@ func renderFailure(_ failure: CoordinatorFailure) -> String {
     case .failedReplies: return "unavailable \(failure.answered)/\(failure.required)"
     case .timedOut: return "timeout \(failure.answered)/\(failure.required)"
     case .noCoordinator: return "nocoordinator"
+    case .coordinatorsSilent: return "silentcoordinators"
     case .localWriteFailed: return "localfailed"
     }
 }

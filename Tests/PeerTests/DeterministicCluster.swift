@@ -16,6 +16,8 @@ final class SimClock: NodeScheduler, @unchecked Sendable {
     private let state = Mutex<(now: Int64, seq: Int, events: [Event])>((1_700_000_000_000, 0, []))
 
     var nowMs: Int64 { state.withLock { $0.now } }
+    /// The virtual wall clock (Unix-epoch ms): the virtual time, which starts in 2023.
+    var wallMs: Int64 { nowMs }
 
     func after(ms: Int, _ work: @escaping @Sendable () -> Void) { schedule(at: nowMs + Int64(max(0, ms)), work) }
     func async(_ work: @escaping @Sendable () -> Void) { schedule(at: nowMs, work) }
@@ -66,11 +68,28 @@ final class SimClock: NodeScheduler, @unchecked Sendable {
 
 /// A seeded network in virtual time: each message takes 1-10 ms each way (drawn per link,
 /// so one link's delays do not depend on traffic elsewhere), may be lost, and fails at its
-/// deadline when lost or cut; a down node refuses at once.
+/// deadline when lost or cut; a down node refuses at once. Faults no failure detector has
+/// seen yet: a silent node (everything to and from it vanishes, as with iptables DROP), a
+/// one-way drop (from -> to vanishes, the other way works), a slow node (its links' delays
+/// multiplied).
 final class SimWire: @unchecked Sendable {
     let clock: SimClock
     let seed: UInt64
-    private let state = Mutex<(engines: [String: NodeEngine], down: Set<String>, cuts: Set<[String]>, links: [String: SeededRandom], lossPercent: Int)>(([:], [], [], [:], 0))
+    private struct State {
+        var engines: [String: NodeEngine] = [:]
+        var down: Set<String> = []
+        var cuts: Set<[String]> = []
+        var links: [String: SeededRandom] = [:]
+        var lossPercent = 0
+        var silent: Set<String> = []
+        var drops: Set<[String]> = []
+        var slowFactor: [String: Int] = [:]
+
+        func vanishes(_ from: String, _ to: String) -> Bool {
+            silent.contains(from) || silent.contains(to) || drops.contains([from, to])
+        }
+    }
+    private let state = Mutex(State())
 
     init(clock: SimClock, seed: UInt64) {
         self.clock = clock
@@ -83,13 +102,24 @@ final class SimWire: @unchecked Sendable {
     func cut(_ a: [String], _ b: [String]) {
         state.withLock { s in for x in a { for y in b { s.cuts.insert([x, y]); s.cuts.insert([y, x]) } } }
     }
-    func heal() { state.withLock { $0.cuts.removeAll() } }
+    func heal() {
+        state.withLock {
+            $0.cuts.removeAll()
+            $0.silent.removeAll()
+            $0.drops.removeAll()
+            $0.slowFactor.removeAll()
+        }
+    }
+    func setSilent(_ id: String) { state.withLock { _ = $0.silent.insert(id) } }
+    func drop(from: String, to: String) { state.withLock { _ = $0.drops.insert([from, to]) } }
+    func setSlow(_ id: String, factor: Int) { state.withLock { $0.slowFactor[id] = factor } }
 
     private func draw(_ from: String, _ to: String) -> (delay: Int64, lost: Bool) {
         state.withLock { s in
             let link = from + ">" + to
             var r = s.links[link] ?? SeededRandom(seed: seed ^ KeyHash.xxh64(Array(link.utf8), seed: 7))
-            let delay = Int64(r.int(1...10))
+            let factor = max(s.slowFactor[from] ?? 1, s.slowFactor[to] ?? 1)
+            let delay = Int64(r.int(1...10) * factor)
             let lost = r.chance(s.lossPercent)
             s.links[link] = r
             return (delay, lost)
@@ -108,15 +138,15 @@ final class SimWire: @unchecked Sendable {
             return clock.async { once.call(.failure(.unreachable("\(to) unreachable from \(from)"))) }
         }
         let there = draw(from, to)
-        guard !there.lost else { return }
+        guard !there.lost, !state.withLock({ $0.vanishes(from, to) }) else { return }
         clock.schedule(at: clock.nowMs + there.delay) { [self] in
-            guard state.withLock({ !$0.down.contains(to) && !$0.cuts.contains([from, to]) }),
+            guard state.withLock({ !$0.down.contains(to) && !$0.cuts.contains([from, to]) && !$0.vanishes(from, to) }),
                   state.withLock({ $0.engines[to] }) === engine else { return }
             engine.handleRPC(type: type, payload: payload) { [self] result in
                 let back = draw(to, from)
                 guard !back.lost else { return }
                 clock.schedule(at: clock.nowMs + back.delay) { [self] in
-                    if state.withLock({ !$0.down.contains(from) && !$0.cuts.contains([to, from]) }) { once.call(result) }
+                    if state.withLock({ !$0.down.contains(from) && !$0.cuts.contains([to, from]) && !$0.vanishes(to, from) }) { once.call(result) }
                 }
             }
         }
@@ -194,7 +224,7 @@ final class DeterministicCluster: @unchecked Sendable {
         options.fileSystem = fs
         let store = try Store.open(path: "/\(id)", options: options)
         let clock = self.clock
-        let replica = try LocalReplica(store: store, nodeID: NodeID(id)!, clock: { clock.nowMs })
+        let replica = try LocalReplica(store: store, nodeID: NodeID(id)!, clock: { clock.wallMs })
         let view = views[id] ?? ClusterView(localID: id)
         if views[id] == nil, let other = views.values.first {
             if let ring = other.snapshot().ring { view.adopt(ring: ring) }
@@ -202,7 +232,8 @@ final class DeterministicCluster: @unchecked Sendable {
         }
         if let namespaces { view.adopt(namespaces: namespaces) }
         let engine = NodeEngine(nodeID: id, replica: replica, cluster: view, transport: SimWireTransport(wire: wire, from: id),
-                                scheduler: clock, limits: limits, background: clock, clock: { clock.nowMs })
+                                scheduler: clock, limits: limits, background: clock, clock: { clock.nowMs },
+                                monotonicUs: { clock.nowMs * 1000 }, wallClock: { clock.wallMs })
         wire.add(engine)
         engines[id] = engine
         views[id] = view

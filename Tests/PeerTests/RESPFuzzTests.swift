@@ -5,7 +5,10 @@ import XCTest
 final class RESPFuzzTests: XCTestCase {
     static let tokens: [[UInt8]] = ["*", "$", "\r\n", "\r", "\n", "-1", "0", "1", "2", "3", "10", "-",
                                     "99999999999999999999", "\"", "'", "\\x", " ", "PING", "SET", ":",
-                                    "+", "*2\r\n", "$3\r\n", "$-1\r\n", "*-1\r\n", "*0\r\n"].map { Array($0.utf8) }
+                                    "+", "*2\r\n", "$3\r\n", "$-1\r\n", "*-1\r\n", "*0\r\n",
+                                    // RESP3 reply types, for the reply parser fed the same inputs.
+                                    "_\r\n", ",1.5\r\n", ",inf\r\n", "#t\r\n", "(12\r\n", "=5\r\ntxt:x\r\n",
+                                    "%1\r\n", "~2\r\n", ">1\r\n", "!3\r\nERR\r\n"].map { Array($0.utf8) }
 
     private func validStream(_ rng: inout SeededRandom) -> [UInt8] {
         var stream: [UInt8] = []

@@ -14,6 +14,12 @@ public final class GossipSimulator {
     /// UDP packets delivered and their bytes, over the whole run.
     public private(set) var packetsDelivered: UInt64 = 0
     public private(set) var packetsLost: UInt64 = 0
+    /// Called for every directly acked probe: (node index, member probed, round trip ns).
+    public var onRoundTrip: ((Int, String, UInt64) -> Void)?
+    /// Wall-clock offsets given by `setClockOffset`, kept across restarts.
+    private var clockOffsetsMs: [Int: Int64] = [:]
+    /// Simulated wall clocks read this epoch (2023-11-14) plus the virtual time.
+    public static let wallEpochNs: UInt64 = 1_700_000_000_000_000_000
 
     private struct Node {
         var core: SwimCore
@@ -66,6 +72,7 @@ public final class GossipSimulator {
         let me = Member(id: GossipSimulator.id(i), gossip: e, incarnation: incarnation)
         nodes.append(Node(core: SwimCore(config: config, me: me, seed: coreSeed(i)), up: true, generation: 0,
                           group: 0, scheduledTickNs: .max, slowProbability: 0, slowExtraMs: 0))
+        if !clockOffsetsMs.isEmpty { applyClockOffset(i, ms: 0) }
         let actions = nodes[i].core.start(seeds: seeds.map(GossipSimulator.endpoint), now: nowNs)
         perform(actions, node: i)
         return i
@@ -102,6 +109,7 @@ public final class GossipSimulator {
         restarts += 1
         let me = Member(id: GossipSimulator.id(i), gossip: GossipSimulator.endpoint(i), incarnation: incarnation)
         nodes[i].core = SwimCore(config: config, me: me, seed: coreSeed(i))
+        if let ms = clockOffsetsMs[i] { applyClockOffset(i, ms: ms) }
         nodes[i].up = true
         nodes[i].generation += 1
         nodes[i].scheduledTickNs = .max
@@ -130,6 +138,18 @@ public final class GossipSimulator {
     public func setSlow(_ i: Int, probability: Double, extraDelayMs: Double) {
         nodes[i].slowProbability = probability
         nodes[i].slowExtraMs = extraDelayMs
+    }
+
+    /// Sets node `i`'s wall clock `ms` ahead of true time (negative: behind). Once set on
+    /// any node, every node's wall clock is the simulated epoch plus the virtual time.
+    public func setClockOffset(_ i: Int, ms: Int64) {
+        clockOffsetsMs[i] = ms
+        for j in nodes.indices { applyClockOffset(j, ms: clockOffsetsMs[j] ?? 0) }
+    }
+
+    private func applyClockOffset(_ i: Int, ms: Int64) {
+        let wall = UInt64(Int64(GossipSimulator.wallEpochNs) + Int64(nowNs) + ms * 1_000_000)
+        nodes[i].core.setWallClock(ns: wall, at: nowNs)
     }
 
     /// Runs a node-layer command on a live node's core and performs its actions.
@@ -217,6 +237,8 @@ public final class GossipSimulator {
                 queue.push(nowNs + delayNs(), .pushPullRequest(to: target, from: i, fromGeneration: nodes[i].generation, bytes: bytes))
             case let .emit(event):
                 onEvent?(nowNs, i, event)
+            case let .roundTrip(member, rttNs):
+                onRoundTrip?(i, member, rttNs)
             }
         }
         scheduleTick(i)
