@@ -78,6 +78,11 @@ public final class Node: @unchecked Sendable {
         engine = NodeEngine(nodeID: nodeID, replica: replica, cluster: cluster, transport: transport,
                             scheduler: DispatchNodeScheduler(), limits: config.limits)
         commandMetrics = CommandMetrics(registry: metrics)
+        let log = self.log
+        // Their lines start "chorus: " (stderr's prefix); the logger has its own fields.
+        func msg(_ line: String) -> String { line.hasPrefix("chorus: ") ? String(line.dropFirst(8)) : line }
+        engine.diskHealth.route { line in log.log(line.contains("writes refused") ? .error : .info, msg(line)) }
+        engine.clockGuard.route { line in log.log(line.contains("exceeds") ? .warn : .info, msg(line)) }
         engine.namespacePublisher = { [weak self] table in self?.publish(namespaces: table) }
         registerCollectedMetrics()
     }
