@@ -5,6 +5,7 @@
 #   scripts/bench.sh cluster [-n REQUESTS]      redis-benchmark: 3-peer cluster vs redis-server
 #   scripts/bench.sh repair [--keys N ...]      handoff, anti-entropy traffic, foreground p99
 #   scripts/bench.sh failover [driver flags]    the 5 s after a peer is cut off / paused
+#   scripts/bench.sh scrape [-n N] [--rounds R] cluster SET/GET with and without /metrics scraped every 100 ms
 # storage: installs libleveldb-dev and g++ if missing (apt-get, as root), compiles the
 # reference bench/leveldb_bench.cc into .build-bench/, builds chorus in release, runs both
 # on fresh temporary directories with the same flags (default --num 1000000), and prints
@@ -21,12 +22,13 @@ case "$what" in
   cluster) exec bash scripts/bench-cluster.sh "$@" ;;
   repair) exec bash scripts/bench-repair.sh "$@" ;;
   failover) exec bash scripts/bench-failover.sh "$@" ;;
+  scrape) exec bash scripts/bench-scrape.sh "$@" ;;
   ring|gossip)
     flock /tmp/chorus-build.lock swift build -c release --product chorus >/dev/null
     exec .build/release/chorus bench "$what" "$@"
     ;;
   *)
-    echo "usage: scripts/bench.sh storage|ring|gossip|cluster|repair|failover [flags]" >&2
+    echo "usage: scripts/bench.sh storage|ring|gossip|cluster|repair|failover|scrape [flags]" >&2
     exit 2
     ;;
 esac

@@ -12,6 +12,7 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v gcc >/dev/null || need+=(gcc)
 command -v curl >/dev/null || need+=(curl)
 python3 -m venv -h >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)  # the redis-py suite's venv
+command -v chromium >/dev/null || need+=(chromium)  # scripts/suites/dashboard.sh (headless)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null 2>&1 \

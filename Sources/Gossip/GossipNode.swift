@@ -29,8 +29,8 @@ public final class GossipNode: @unchecked Sendable {
     /// Incoming push-pull exchanges being served (acceptLoop).
     private let servingPushPulls = Atomic<Int>(0)
 
-    /// Binds UDP and TCP on `me.gossip` (port 0 picks a free port for both). Logs a warning
-    /// to stderr when no cluster secret is set.
+    /// Binds UDP and TCP on `me.gossip` (port 0 picks a free port for both). Without a
+    /// cluster secret packets are not authenticated; the node layer logs that warning.
     public init(config: GossipConfig, me: Member, seed: UInt64? = nil,
                 onEvent: @escaping @Sendable (GossipEvent) -> Void) throws(SocketError) {
         var me = me
@@ -65,10 +65,6 @@ public final class GossipNode: @unchecked Sendable {
         self.onEvent = onEvent
         let s = seed ?? UInt64(truncatingIfNeeded: GossipNode.wallClockNs()) ^ UInt64(me.gossip.port) << 48
         self.core = Mutex(SwimCore(config: config, me: me, seed: s))
-        if config.secret?.isEmpty ?? true {
-            let line = "warning: gossip on \(me.gossip) has no cluster secret; packets are not authenticated\n"
-            _ = line.withCString { fputs($0, stderr) }
-        }
     }
 
     deinit {

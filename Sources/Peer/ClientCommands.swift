@@ -22,6 +22,8 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
     /// The refusal of MULTI, EXEC, WATCH and DISCARD: SPEC section 5's exact words.
     static let transactionRefusal = "ERR transactions (MULTI/EXEC) are not supported: keys live on different replica sets; "
         + "send the commands as a plain pipeline (redis-py: pipeline(transaction=False))"
+    /// Times every command from dispatch to reply (set once, before the server starts).
+    public var metrics: CommandMetrics?
 
     public init(engine: NodeEngine, requirePass: String?,
                 publishNamespaces: @escaping @Sendable (NamespaceTable) -> Void,
@@ -49,6 +51,7 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
         reply.protocolVersion = context.protocolVersion
         guard let first = command.first else { return reply.reply(.error("ERR empty command")) }
         let name = ClientCommands.upper(first)
+        reply.meter = metrics?.start(name, context: context)
         let args = command.dropFirst()
         let authenticated = context.withState { state -> Bool in
             state.lastCommand = name  // lowercased only when CLIENT LIST shows it

@@ -15,14 +15,19 @@ public final class ClockGuard: Sendable {
     public let nodeID: String
     public let maxOffsetMs: Int64
     private let state = Mutex<(skew: ClockSkew?, exceeded: Bool)>((nil, false))
-    private let log: @Sendable (String) -> Void
+    private let logTo: Mutex<@Sendable (String) -> Void>
 
     public init(nodeID: String, maxOffsetMs: Int64,
                 log: @escaping @Sendable (String) -> Void = { line in _ = (line + "\n").withCString { fputs($0, stderr) } }) {
         self.nodeID = nodeID
         self.maxOffsetMs = maxOffsetMs
-        self.log = log
+        logTo = Mutex(log)
     }
+
+    /// Sends this type's log lines (one per change) somewhere else: the node's Logger.
+    public func route(log: @escaping @Sendable (String) -> Void) { logTo.withLock { $0 = log } }
+
+    private func log(_ line: String) { logTo.withLock { $0 }(line) }
 
     /// Takes a new assessment; logs once when this peer's offset crosses the bound, and
     /// once when it is back within it.

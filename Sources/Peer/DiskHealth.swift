@@ -17,11 +17,16 @@ public final class DiskHealth: Sendable {
         var sinceMs: Int64 = 0
     }
     private let state = Mutex(State())
-    private let log: @Sendable (String) -> Void
+    private let logTo: Mutex<@Sendable (String) -> Void>
 
     public init(log: @escaping @Sendable (String) -> Void = { line in _ = (line + "\n").withCString { fputs($0, stderr) } }) {
-        self.log = log
+        logTo = Mutex(log)
     }
+
+    /// Sends this type's log lines (one per change) somewhere else: the node's Logger.
+    public func route(log: @escaping @Sendable (String) -> Void) { logTo.withLock { $0 = log } }
+
+    private func log(_ line: String) { logTo.withLock { $0 }(line) }
 
     /// Takes the store's current write error (nil: writes accepted) at monotonic `nowMs`.
     public func observe(_ error: StorageError?, nowMs: Int64) {

@@ -75,29 +75,6 @@ extension Node {
 
     static func ms(_ v: Double) -> String { String(format: "%.3f", v) }
 
-    /// The latency estimates as Prometheus samples (gauges, seconds) and miss counters.
-    func latencyMetrics() -> String {
-        let l = engine.latency.snapshot
-        var out = ""
-        func label(_ s: String) -> String {
-            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
-        }
-        for peer in l.peers.keys.sorted() {
-            guard let p = l.peers[peer] else { continue }
-            for kind in PeerLatency.Kind.allCases {
-                let e = p.estimate(kind)
-                let k = "\(kind)"
-                let tags = "peer=\"\(label(peer))\",kind=\"\(k)\""
-                out += "chorus_peer_rtt_srtt_seconds{\(tags)} \(e.srttMs / 1000)\n"
-                out += "chorus_peer_rtt_p99_seconds{\(tags)} \(e.p99Ms / 1000)\n"
-                out += "chorus_peer_deadline_seconds{\(tags)} \(Double(l.deadlineMs(peer, kind)) / 1000)\n"
-            }
-            out += "chorus_peer_deadline_misses_total{peer=\"\(label(peer))\"} \(p.totalMisses)\n"
-            out += "chorus_peer_deprioritized{peer=\"\(label(peer))\"} \(l.isDeprioritized(peer) ? 1 : 0)\n"
-        }
-        return out
-    }
-
     private func antiEntropyFields() -> [(String, String)] {
         let r = engine.repairState
         func v(_ a: borrowing Atomic<UInt64>) -> String { String(a.load(ordering: .relaxed)) }
@@ -130,27 +107,61 @@ extension Node {
 
     static let version = "0.1.0"
 
-    /// Prometheus text exposition of the same figures.
-    func metricsText() -> String {
-        var out = ""
-        for (section, fields) in infoSections() {
-            for (k, v) in fields where Double(v) != nil {
-                let name = "chorus_\(section.lowercased())_\(k)".map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" }
-                out += "\(String(name)) \(v)\n"
-            }
-        }
-        return out + latencyMetrics()
-    }
-
-    /// `GET /status`: the node, its members and the ring, as JSON.
+    /// `GET /status`: the node, its members and the ring, as JSON; what the dashboard at
+    /// `GET /` polls. Besides the summary fields: `owners` (for each partition, the index in
+    /// `ring_nodes` of its owner, and `future_owners` while it moves), `transfers` (this peer's
+    /// incoming handoffs with progress), `hints` (pending per target), `commands` (answered
+    /// and failed so far) and `latency` (cumulative histogram counts of GET and SET, bounds in
+    /// seconds), from which a poller derives rates and p99s, and `warnings`.
     func statusJSON() -> String {
         let snap = cluster.snapshot()
-        func q(_ s: String) -> String {
-            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        }
+        func q(_ s: String) -> String { LogLine.json(s) }
         let members = snap.members.values.sorted { $0.id < $1.id }.map { m in
             "{\"id\":\(q(m.id)),\"client\":\(q(m.clientAddress)),\"gossip\":\(q(m.gossipAddress)),\"status\":\(q(m.status)),\"admin\":\(q(m.admin)),\"incarnation\":\(m.incarnation),\"partitions\":\(snap.ring?.partitions(ownedBy: m.id).count ?? 0)}"
         }
-        return "{\"node\":\(q(nodeID)),\"ring_version\":\(snap.ring?.version ?? 0),\"partitions\":\(snap.ring?.partitionCount ?? 0),\"hints_pending\":\(replica.hints.total),\"writes\":\(engine.diskHealth.statusJSON),\"members\":[\(members.joined(separator: ","))]}\n"
+        var out = "{\"node\":\(q(nodeID)),\"version\":\(q(Node.version)),\"uptime_seconds\":\(Int(Date().timeIntervalSince(startTime))),"
+        out += "\"ring_version\":\(snap.ring?.version ?? 0),\"partitions\":\(snap.ring?.partitionCount ?? 0),"
+        out += "\"hints_pending\":\(replica.hints.total),\"writes\":\(engine.diskHealth.statusJSON),\"members\":[\(members.joined(separator: ","))]"
+        if let ring = snap.ring {
+            let nodes = Array(Set((0..<ring.partitionCount).flatMap { [ring.owner(of: $0), ring.futureOwner(of: $0)] })).sorted()
+            let index = Dictionary(uniqueKeysWithValues: nodes.enumerated().map { ($1, $0) })
+            out += ",\"transferring\":\(ring.isTransferring),\"ring_nodes\":[\(nodes.map(q).joined(separator: ","))]"
+            out += ",\"owners\":[\((0..<ring.partitionCount).map { String(index[ring.owner(of: $0)] ?? -1) }.joined(separator: ","))]"
+            if ring.isTransferring {
+                out += ",\"future_owners\":[\((0..<ring.partitionCount).map { String(index[ring.futureOwner(of: $0)] ?? -1) }.joined(separator: ","))]"
+            }
+        }
+        let now = EventLoop.nowMs()
+        let transfers = engine.transfers.map { t -> String in
+            let total = Double(t.bytes) + Double(t.remainingBytes)
+            let progress = t.state == .done ? 1 : (total > 0 ? Double(t.bytes) / total : 0)
+            return "{\"partition\":\(t.id.partition),\"namespace\":\(q(String(decoding: t.id.namespace, as: UTF8.self))),\"from\":\(q(t.from)),"
+                + "\"to\":\(q(t.to)),\"keys\":\(t.keys),\"bytes\":\(t.bytes),\"remaining_bytes\":\(t.remainingBytes),"
+                + "\"state\":\(q(Node.transferState(t, nowMs: now).rawValue)),\"progress\":\(progress),\"last_error\":\(q(t.lastError))}"
+        }
+        out += ",\"transfers\":[\(transfers.joined(separator: ","))]"
+        out += ",\"hints\":{\(replica.hints.targets.sorted { $0.key < $1.key }.map { "\(q($0.key)):\($0.value)" }.joined(separator: ","))}"
+        let commands = commandMetrics.totals
+        out += ",\"commands\":{\"answered\":\(commands.answered),\"errors\":\(commands.errors)}"
+        out += ",\"latency\":{\"bounds\":[\(MetricHistogram.latencyBuckets.map { MetricsText.number($0) }.joined(separator: ","))]"
+        for name in ["GET", "SET"] {
+            let counts = commandMetrics.cumulativeLatency(name)
+            out += ",\(q(name.lowercased())):[\(counts.map(String.init).joined(separator: ","))]"
+        }
+        out += "}"
+        out += ",\"warnings\":[\(statusWarnings(snap, nowMs: now).map(q).joined(separator: ","))]}\n"
+        return out
+    }
+
+    /// What an operator should look at now (the dashboard shows these in a banner).
+    func statusWarnings(_ snap: ClusterSnapshot, nowMs: Int64) -> [String] {
+        var out: [String] = []
+        for m in snap.members.values.sorted(by: { $0.id < $1.id }) where m.status != "alive" && m.admin != "removed" {
+            out.append("member \(m.id) is \(m.status)")
+        }
+        let stalled = engine.transfers.filter { Node.transferState($0, nowMs: nowMs) == .stalled }.count
+        if stalled > 0 { out.append("\(stalled) handoff transfer(s) stalled") }
+        if config.clusterSecret == nil { out.append("no cluster secret: peer traffic is not authenticated") }
+        return out
     }
 }

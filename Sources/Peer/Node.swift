@@ -22,7 +22,7 @@ public final class Node: @unchecked Sendable {
     public let cluster: ClusterView
     let replica: LocalReplica
     let rpcClient: PeerRPCClient
-    private var gossip: GossipNode?
+    var gossip: GossipNode?
     private var rpcServer: PeerRPCServer?
     private var resp: RESPServer?
     private var http: HTTPServer?
@@ -37,6 +37,12 @@ public final class Node: @unchecked Sendable {
     private let reportVersion = Atomic<UInt64>(0)
     /// The counter lease last gossiped (Node+Leases.swift).
     let publishedLease = Atomic<UInt64>(0)
+    /// Every metric family of this peer, served at `GET /metrics` (see MetricsRegistry.swift).
+    public let metrics = MetricsRegistry()
+    let commandMetrics: CommandMetrics
+    /// The operator log (`--log-level`, `--log-format`); every line carries `node=`.
+    public let log: Logger
+    let operatorEvents = Mutex(OperatorEvents())
     /// Called after the node shut itself down (it left or was removed); the executable exits.
     public var onExit: (@Sendable () -> Void)?
 
@@ -45,9 +51,11 @@ public final class Node: @unchecked Sendable {
         let fs = PosixFileSystem.shared
         try fs.createDirectory(config.dataDirectory)
         nodeID = try Node.identity(config: config)
+        log = Logger(level: config.logLevel, format: config.logFormat, context: [("node", nodeID)])
         var options = StorageOptions()
         options.sync = config.sync
         options.memtableSizeBytes = config.memtableBytes
+        options.fileSystem = MeteredFileSystem(base: fs, registry: metrics)
         store = try Store.open(path: config.dataDirectory + "/store", options: options)
         guard let id = NodeID(nodeID) else { throw ClientError("ERR invalid node id \(nodeID)") }
         replica = try LocalReplica(store: store, nodeID: id, maxHints: config.maxHints,
@@ -67,10 +75,18 @@ public final class Node: @unchecked Sendable {
         rpcConfig.defaultTimeoutMs = config.limits.defaultTimeoutMs
         rpcClient = PeerRPCClient(config: rpcConfig)
         let peers = self.peers
-        let transport = RPCPeerTransport(client: rpcClient) { id in peers.map.withLock { $0[id] } }
+        let transport = MeteredPeerTransport(base: RPCPeerTransport(client: rpcClient) { id in peers.map.withLock { $0[id] } },
+                                             registry: metrics)
         engine = NodeEngine(nodeID: nodeID, replica: replica, cluster: cluster, transport: transport,
                             scheduler: DispatchNodeScheduler(), limits: config.limits)
+        commandMetrics = CommandMetrics(registry: metrics)
+        let log = self.log
+        // Their lines start "chorus: " (stderr's prefix); the logger has its own fields.
+        func msg(_ line: String) -> String { line.hasPrefix("chorus: ") ? String(line.dropFirst(8)) : line }
+        engine.diskHealth.route { line in log.log(line.contains("writes refused") ? .error : .info, msg(line)) }
+        engine.clockGuard.route { line in log.log(line.contains("exceeds") ? .warn : .info, msg(line)) }
         engine.namespacePublisher = { [weak self] table in self?.publish(namespaces: table) }
+        registerCollectedMetrics()
     }
 
     /// Reads the node id kept in the data directory, or records the first one.
@@ -135,13 +151,15 @@ public final class Node: @unchecked Sendable {
                                       admin: { [weak self] command in
                                           self?.admin(command) ?? .failure(ClientError("ERR node is shutting down"))
                                       }, settings: clientSettings)
+        commands.metrics = commandMetrics
         let resp = RESPServer(configuration: respConfig, handler: commands)
         try resp.start()
         self.resp = resp
 
         let http = try HTTPServer(host: config.host, port: config.httpPort, routes: [
-            "/metrics": { [weak self] in ("text/plain; version=0.0.4", self?.metricsText() ?? "") },
+            "/metrics": { [weak self] in ("text/plain; version=0.0.4; charset=utf-8", self?.metrics.render() ?? "") },
             "/status": { [weak self] in ("application/json", self?.statusJSON() ?? "{}") },
+            "/": { ("text/html; charset=utf-8", Dashboard.html) },
         ])
         http.start()
         self.http = http
@@ -157,19 +175,28 @@ public final class Node: @unchecked Sendable {
         }
         ticker.start()
         self.ticker = ticker
+        if config.clusterSecret == nil {
+            log.warn("no cluster secret: gossip packets and peer connections are not authenticated")
+        }
+        log.info("peer started", ["client": "\(config.host):\(config.clientPort)", "gossip": "\(config.host):\(config.gossipPort)",
+                                  "peer": "\(config.host):\(config.peerPort)", "http": "\(config.host):\(config.httpPort)",
+                                  "data": config.dataDirectory, "sync": config.sync.description, "incarnation": incarnation,
+                                  "seeds": config.seeds.joined(separator: ",")])
     }
 
     /// Stops accepting clients, lets in-flight requests answer, leaves the gossip cluster,
     /// and closes the store (its log is synced).
     public func shutdown() {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        log.info("peer stopping")
         resp?.shutdown()
         http?.stop()
         engine.stop()
         gossip?.leave()
         rpcServer?.stop()
         rpcClient.shutdown()
-        try? store.close()
+        do { try store.close() } catch { log.error("store did not close cleanly", ["error": "\(error)"]) }
+        log.info("peer stopped")
     }
 
     var clientConnections: Int { resp?.stats.connections ?? 0 }
@@ -188,6 +215,7 @@ public final class Node: @unchecked Sendable {
             adopt(value)
         default:
             refreshMembers()
+            logMemberChanges()
         }
     }
 
@@ -244,9 +272,11 @@ public final class Node: @unchecked Sendable {
         }
         publishHandoffReport(g)
         publishLease(g)
+        logTickEvents()
         // A node told to leave goes once the ring no longer holds it; a removed one at once.
         let gone = g.me.admin == .removed || (g.me.admin == .leaving && ring.map { !$0.nodes.contains(nodeID) } ?? false)
         if gone, !stopping.load(ordering: .relaxed) {
+            log.info(g.me.admin == .removed ? "removed from the cluster; stopping" : "left the cluster; stopping")
             let exit = onExit
             DispatchQueue.global().async { [weak self] in
                 self?.shutdown()
@@ -290,12 +320,14 @@ public final class Node: @unchecked Sendable {
                 return .failure(ClientError("ERR node is \(g.me.admin), cannot leave"))
             }
             g.setAdminState(.leaving)
+            log.info("leave requested: handing partitions off, then stopping")
             return .success("OK leaving: partitions will be handed off, then the node stops")
         case .remove(let id):
             guard id != nodeID else { return .failure(ClientError("ERR cannot remove this node; use LEAVE on it")) }
             guard let m = g.member(id) else { return .failure(ClientError("ERR unknown node '\(id)'")) }
             guard m.admin != .removed else { return .success("OK \(id) already removed") }
             g.removeMember(id)
+            log.info("member removal requested", ["member": id])
             return .success("OK removing \(id): its partitions will be rebuilt from the surviving replicas")
         }
     }

@@ -96,6 +96,8 @@ public struct RESPReplyToken: @unchecked Sendable {
     /// The protocol `reply(_:)` writes in: the connection's when the command arrived (a
     /// handler sets it; a later `HELLO` does not change replies to earlier commands).
     public var protocolVersion: RESPProtocolVersion = .resp2
+    /// Set by the handler at dispatch to time the command until its reply (CommandMetrics).
+    public var meter: CommandMeter? = nil
 
     /// Sends `value` as this command's reply, in `protocolVersion`; with `thenClose`, the
     /// connection is closed once it is written (QUIT-like).
@@ -110,6 +112,7 @@ public struct RESPReplyToken: @unchecked Sendable {
 
     /// Sends already encoded RESP bytes as this command's reply.
     public func reply(encoded: [UInt8], thenClose: Bool = false) {
+        meter?.finish(isError: RESPReplyToken.isError(encoded.first))
         send(encoded: encoded, thenClose: thenClose)
         onReply?()
     }
@@ -118,10 +121,19 @@ public struct RESPReplyToken: @unchecked Sendable {
     /// the oldest unanswered command, `encode` writes straight into the output buffer.
     public func replyEncoding(thenClose: Bool = false, _ encode: (inout [UInt8]) -> Void) {
         if connection.loop.inLoop {
-            connection.deliver(sequence: sequence, close: thenClose, encode)
+            if let meter {
+                connection.deliver(sequence: sequence, close: thenClose) { out in
+                    let start = out.count
+                    encode(&out)
+                    meter.finish(isError: RESPReplyToken.isError(out.count > start ? out[start] : nil))
+                }
+            } else {
+                connection.deliver(sequence: sequence, close: thenClose, encode)
+            }
         } else {
             var bytes: [UInt8] = []
             encode(&bytes)
+            meter?.finish(isError: RESPReplyToken.isError(bytes.first))
             send(encoded: bytes, thenClose: thenClose)
         }
         onReply?()
@@ -137,4 +149,7 @@ public struct RESPReplyToken: @unchecked Sendable {
             }
         }
     }
+
+    /// An error reply starts with `-` (RESP2) or `!` (a RESP3 blob error).
+    @inline(__always) static func isError(_ first: UInt8?) -> Bool { first == 45 || first == 33 }
 }

@@ -28,6 +28,11 @@ enum ServeCommand {
                                -ERR max number of clients reached
       --timeout S              close a client connection idle for S seconds (default 0: never)
       --max-keys-per-command N most keys one MGET/MSET/DEL/EXISTS may name (default 10000)
+      --log-level L            debug | info | warn | error (default info)
+      --log-format F           logfmt | json, one line per event on stderr (default logfmt)
+      --config FILE            one flag per line as `name value` (`sync always`), # comments;
+                               a flag given on the command line wins
+      --print-config           print the effective configuration in that format and exit
 
     repair and handoff tuning:
       --handoff-rate B         bytes per second this peer pulls during handoff (default 33554432)
@@ -42,11 +47,18 @@ enum ServeCommand {
             return 0
         }
         let config: NodeConfig
+        let printConfig: Bool
         do {
-            config = try parse(args)
+            let flags = try flagsWithConfigFile(args)
+            printConfig = flags.has("print-config")
+            config = try parse(flags)
         } catch {
             printError("\(error)")
             return 2
+        }
+        if printConfig {
+            print(effectiveConfig(config), terminator: "")
+            return 0
         }
         let node: Node
         do {
@@ -55,27 +67,43 @@ enum ServeCommand {
             node.onExit = { ServeCommand.stopRequested = 1 }
             try node.start()
         } catch {
-            printError("cannot start: \(error)")
+            Logger(level: config.logLevel, format: config.logFormat).error("cannot start", ["error": "\(error)"])
+            StderrLogSink.shared.flush()
             return 1
         }
-        let line = "chorus: node \(node.nodeID) serving clients on \(config.host):\(config.clientPort), data in \(config.dataDirectory)\n"
-        fputs(line, stderr)
         // Signals only set a flag; the main thread notices within 100 ms and shuts down.
         signal(SIGTERM) { _ in ServeCommand.stopRequested = 1 }
         signal(SIGINT) { _ in ServeCommand.stopRequested = 1 }
         signal(SIGPIPE, SIG_IGN)
         while stopRequested == 0 { usleep(100_000) }
-        fputs("chorus: shutting down \(node.nodeID)\n", stderr)
+        node.log.info("signal received; shutting down")
         node.shutdown()
+        StderrLogSink.shared.flush()
         return 0
     }
 
     nonisolated(unsafe) static var stopRequested: sig_atomic_t = 0
 
+    /// Every valued flag of `serve`; each may also be a line of a config file.
+    static let settings: Set<String> = [
+        "host", "client-port", "gossip-port", "peer-port", "http-port", "seed", "data", "node-id", "partitions",
+        "sync", "cluster-secret", "requirepass", "max-clock-offset", "log-level", "log-format",
+        "max-clients", "timeout", "max-keys-per-command",
+        "handoff-rate", "handoff-concurrency", "anti-entropy-interval", "anti-entropy-rate",
+    ]
+
+    /// The command line's flags, with the settings of `--config FILE` for every flag it does not give.
+    static func flagsWithConfigFile(_ args: [String]) throws -> Flags {
+        let flags = try Flags(args, valued: settings.union(["config"]), boolean: ["print-config"])
+        guard let path = flags.string("config") else { return flags }
+        return flags.merging(file: try ConfigFile.load(path, known: settings))
+    }
+
     static func parse(_ args: [String]) throws -> NodeConfig {
-        let flags = try Flags(args, valued: ["host", "client-port", "gossip-port", "peer-port", "http-port", "seed", "data",
-                                             "node-id", "partitions", "sync", "cluster-secret", "requirepass", "max-clock-offset", "max-clients", "timeout", "max-keys-per-command",
-                                             "handoff-rate", "handoff-concurrency", "anti-entropy-interval", "anti-entropy-rate"])
+        try parse(try flagsWithConfigFile(args))
+    }
+
+    static func parse(_ flags: Flags) throws -> NodeConfig {
         guard flags.positional.isEmpty else { throw Flags.UsageError(description: "unexpected argument \(flags.positional[0])") }
         guard let data = flags.string("data") else { throw Flags.UsageError(description: "--data DIR is required") }
         var c = NodeConfig(dataDirectory: data)
@@ -85,17 +113,23 @@ enum ServeCommand {
         c.peerPort = UInt16(try flags.int("peer-port", default: 7947, range: 1...65535))
         c.httpPort = UInt16(try flags.int("http-port", default: 8080, range: 1...65535))
         c.seeds = flags.strings("seed")
-        for s in c.seeds where s.split(separator: ":").count != 2 || Int(s.split(separator: ":")[1]) == nil {
-            throw Flags.UsageError(description: "bad value for --seed: \(s) (expected HOST:PORT)")
+        for (i, s) in c.seeds.enumerated() where s.split(separator: ":").count != 2 || Int(s.split(separator: ":")[1]) == nil {
+            throw flags.badValue("seed", at: i, "expected HOST:PORT")
         }
         c.nodeID = flags.string("node-id")
         // At most 4,096: the ring is gossiped as one value of at most ~65,000 bytes.
         c.partitions = try flags.int("partitions", default: 256, range: 1...4096)
-        guard c.partitions & (c.partitions - 1) == 0 else {
-            throw Flags.UsageError(description: "bad value for --partitions: \(c.partitions) (expected a power of two)")
-        }
+        guard c.partitions & (c.partitions - 1) == 0 else { throw flags.badValue("partitions", "expected a power of two") }
         if let s = flags.string("sync") {
-            do { c.sync = try SyncPolicy(parsing: s) } catch { throw Flags.UsageError(description: "bad value for --sync: \(error)") }
+            do { c.sync = try SyncPolicy(parsing: s) } catch { throw flags.badValue("sync", "expected always, periodic:MS (1...3600000) or never") }
+        }
+        if let s = flags.string("log-level") {
+            guard let level = LogLevel(name: s) else { throw flags.badValue("log-level", "expected debug, info, warn or error") }
+            c.logLevel = level
+        }
+        if let s = flags.string("log-format") {
+            guard let format = LogFormat(rawValue: s) else { throw flags.badValue("log-format", "expected logfmt or json") }
+            c.logFormat = format
         }
         let secret = flags.string("cluster-secret") ?? ProcessInfo.processInfo.environment["CHORUS_CLUSTER_SECRET"]
         if let secret, !secret.isEmpty { c.clusterSecret = Array(secret.utf8) }
