@@ -49,28 +49,32 @@ public final class LatencyTracker: Sendable {
     public var snapshot: PeerLatency { state.withLock { $0 } }
 }
 
-/// A `PeerTransport` that times every request it passes on and feeds `LatencyTracker`:
+/// A `PeerTransport` that times every request it passes on, once, and feeds `LatencyTracker`
+/// and the RPC metrics (`observer`, when the node has a registry):
 /// an answer (also a remote error: the peer is alive) is a round trip, a timeout or a lost
 /// or refused connection is a miss. Only requests of one hop and bounded size are samples
 /// (replica reads and writes, pings, forwarded writes); the rest only say the peer answered.
 final class MeasuredTransport: PeerTransport, @unchecked Sendable {
     let inner: PeerTransport
     let tracker: LatencyTracker
+    let observer: PeerRPCObserver?
 
-    init(_ inner: PeerTransport, tracker: LatencyTracker) {
+    init(_ inner: PeerTransport, tracker: LatencyTracker, observer: PeerRPCObserver? = nil) {
         self.inner = inner
         self.tracker = tracker
+        self.observer = observer
     }
 
     func send(to node: String, type: PeerMessageType, payload: [UInt8], timeoutMs: Int,
               completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
         let start = tracker.nowUs()
+        let startNs = observer == nil ? 0 : MonotonicClock.nowNs()
         let kind: PeerLatency.Kind? = switch type {
         case .replicaWrite, .replicaRead, .ping: .replica
         case .forwardWrite: .forward
         default: nil
         }
-        let tracker = self.tracker
+        let (tracker, observer) = (self.tracker, self.observer)
         inner.send(to: node, type: type, payload: payload, timeoutMs: timeoutMs) { result in
             switch result {
             case .success, .failure(.remote), .failure(.unknownMessageType), .failure(.overloaded):
@@ -81,6 +85,7 @@ final class MeasuredTransport: PeerTransport, @unchecked Sendable {
             case .failure(.authenticationFailed), .failure(.frameTooLarge), .failure(.shutdown):
                 break
             }
+            observer?.observe(node: node, type: type, result: result, startNs: startNs)
             completion(result)
         }
     }

@@ -75,10 +75,10 @@ public final class Node: @unchecked Sendable {
         rpcConfig.defaultTimeoutMs = config.limits.defaultTimeoutMs
         rpcClient = PeerRPCClient(config: rpcConfig)
         let peers = self.peers
-        let transport = MeteredPeerTransport(base: RPCPeerTransport(client: rpcClient) { id in peers.map.withLock { $0[id] } },
-                                             registry: metrics)
+        let transport = RPCPeerTransport(client: rpcClient) { id in peers.map.withLock { $0[id] } }
         engine = NodeEngine(nodeID: nodeID, replica: replica, cluster: cluster, transport: transport,
-                            scheduler: DispatchNodeScheduler(), limits: config.limits)
+                            scheduler: DispatchNodeScheduler(), limits: config.limits,
+                            rpcObserver: PeerRPCMetrics(registry: metrics))
         commandMetrics = CommandMetrics(registry: metrics)
         let log = self.log
         // Their lines start "chorus: " (stderr's prefix); the logger has its own fields.

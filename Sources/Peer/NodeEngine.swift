@@ -96,13 +96,14 @@ public final class NodeEngine: @unchecked Sendable {
                 clock: @escaping @Sendable () -> Int64 = { EventLoop.nowMs() },
                 monotonicUs: @escaping @Sendable () -> Int64 = { EventLoop.nowUs() },
                 latencyConfig: PeerLatency.Config = PeerLatency.Config(),
+                rpcObserver: PeerRPCObserver? = nil,
                 wallClock: (@Sendable () -> Int64)? = nil) {
         self.nodeID = nodeID
         self.replica = replica
         self.cluster = cluster
         let latency = LatencyTracker(config: latencyConfig, nowUs: monotonicUs)
         self.latency = latency
-        self.transport = MeasuredTransport(transport, tracker: latency)
+        self.transport = MeasuredTransport(transport, tracker: latency, observer: rpcObserver)
         self.scheduler = scheduler
         self.limits = limits
         self.background = background ?? DispatchNodeScheduler(width: 3, label: "chorus.repair", qos: .utility)

@@ -158,7 +158,7 @@ final class MetricsRegistryTests: XCTestCase {
         }
     }
 
-    func testMeteredTransportRecordsRoundTripsAndFailuresByPeer() {
+    func testPeerRPCMetricsRecordRoundTripsAndFailuresByPeer() {
         final class FixedTransport: PeerTransport, @unchecked Sendable {
             func send(to node: String, type: PeerMessageType, payload: [UInt8], timeoutMs: Int,
                       completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
@@ -166,7 +166,9 @@ final class MetricsRegistryTests: XCTestCase {
             }
         }
         let r = MetricsRegistry()
-        let t = MeteredPeerTransport(base: FixedTransport(), registry: r)
+        // The node's path: one MeasuredTransport times each RPC for the estimates and the metrics.
+        let t = MeasuredTransport(FixedTransport(), tracker: LatencyTracker(nowUs: { EventLoop.nowUs() }),
+                                  observer: PeerRPCMetrics(registry: r))
         for _ in 0..<3 { t.send(to: "n2", type: .replicaWrite, payload: [1], timeoutMs: 10) { _ in } }
         t.send(to: "n3", type: .replicaRead, payload: [1], timeoutMs: 10) { _ in }
         let text = r.render()

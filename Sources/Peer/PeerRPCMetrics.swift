@@ -1,16 +1,22 @@
 import Synchronization
 
-/// A `PeerTransport` that passes every request to another one and records its outcome:
-/// `chorus_peer_rpc_duration_seconds{peer,type}` for requests the peer answered (with a
-/// result or its own error), and `chorus_peer_rpc_requests_total{peer,type,outcome}` for
-/// all of them (outcome: ok, remote_error, timeout, connection_lost, overloaded,
-/// unreachable, auth_failed, too_large, shutdown, unknown_type).
+/// Records each peer RPC's outcome; `MeasuredTransport`, which times every RPC once for
+/// the latency estimates too, calls it.
+public protocol PeerRPCObserver: Sendable {
+    /// `startNs`: `MonotonicClock.nowNs()` when the request was sent.
+    func observe(node: String, type: PeerMessageType, result: Result<[UInt8], RPCError>, startNs: UInt64)
+}
+
+/// The peer RPC metric families: `chorus_peer_rpc_duration_seconds{peer,type}` for requests
+/// the peer answered (with a result or its own error), and
+/// `chorus_peer_rpc_requests_total{peer,type,outcome}` for all of them (outcome: ok,
+/// remote_error, timeout, connection_lost, overloaded, unreachable, auth_failed, too_large,
+/// shutdown, unknown_type).
 ///
 /// Per request: one lookup of (peer, type) under a lock held for a dictionary read (the
-/// children are created once per pair), two clock reads and relaxed atomic adds. Peers are
+/// children are created once per pair), one clock read and relaxed atomic adds. Peers are
 /// node ids from the ring, a bounded set.
-public final class MeteredPeerTransport: PeerTransport, @unchecked Sendable {
-    let base: PeerTransport
+public final class PeerRPCMetrics: PeerRPCObserver, @unchecked Sendable {
     private let durations: MetricFamily<MetricHistogram>
     private let requests: MetricFamily<MetricCounter>
     private let children = Mutex<[Key: PeerRPCStats]>([:])
@@ -20,8 +26,7 @@ public final class MeteredPeerTransport: PeerTransport, @unchecked Sendable {
         let type: PeerMessageType
     }
 
-    public init(base: PeerTransport, registry: MetricsRegistry) {
-        self.base = base
+    public init(registry: MetricsRegistry) {
         durations = registry.histogram("chorus_peer_rpc_duration_seconds",
                                        help: "Round trip of peer RPCs this node sent and the peer answered, by peer and message type.",
                                        labels: ["peer", "type"], buckets: MetricHistogram.latencyBuckets)
@@ -30,19 +35,13 @@ public final class MeteredPeerTransport: PeerTransport, @unchecked Sendable {
                                     labels: ["peer", "type", "outcome"])
     }
 
-    public func send(to node: String, type: PeerMessageType, payload: [UInt8], timeoutMs: Int,
-                     completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
-        let stats = self.stats(Key(peer: node, type: type))
-        let start = MonotonicClock.nowNs()
-        base.send(to: node, type: type, payload: payload, timeoutMs: timeoutMs) { result in
-            stats.record(result, startNs: start)
-            completion(result)
-        }
+    public func observe(node: String, type: PeerMessageType, result: Result<[UInt8], RPCError>, startNs: UInt64) {
+        stats(Key(peer: node, type: type)).record(result, startNs: startNs)
     }
 
     private func stats(_ key: Key) -> PeerRPCStats {
         if let s = children.withLock({ $0[key] }) { return s }
-        let type = MeteredPeerTransport.label(key.type)
+        let type = PeerRPCMetrics.label(key.type)
         let requests = self.requests
         let created = PeerRPCStats(duration: durations.labels(key.peer, type)) { requests.labels(key.peer, type, $0) }
         return children.withLock { map in
