@@ -6,6 +6,8 @@ extension ClientCommands {
         let ns = context.namespace
         let engine = self.engine
         switch name {
+        case "SET" where args.count > 2 && !ClientCommands.plainSetOptions(args.dropFirst(2)):
+            setWithOptions(args, context: context, reply: reply)  // NX, EX, GET...: a read-modify-write
         case "SET", "GET", "GETV":
             let positional = name == "SET" ? 2 : 1
             let split: (positional: ArraySlice<[UInt8]>, options: RequestOptions)
@@ -25,7 +27,8 @@ extension ClientCommands {
                 engine.read(namespace: ns, key: key, options: split.options) { result in
                     switch result {
                     case .failure(let e): reply.reply(.error(e.line))
-                    case .success(let record): reply.reply(name == "GET" ? ClientCommands.getReply(record) : ClientCommands.getvReply(record))
+                    case .success(let record): let now = engine.expiryNowMs
+                        reply.reply(name == "GET" ? ClientCommands.getReply(record, atMs: now) : ClientCommands.getvReply(record, atMs: now))
                     }
                 }
             }
@@ -82,10 +85,11 @@ extension ClientCommands {
                 switch result {
                 case .failure(let e): group.done(e)
                 case .success(let record):
-                    let exists = record.map { !$0.isAbsent } ?? false
+                    let now = engine.expiryNowMs
+                    let exists = record.map { !$0.isAbsent(atMs: now) } ?? false
                     switch name {
                     case "MGET":
-                        let v = ClientCommands.getReply(record)
+                        let v = ClientCommands.getReply(record, atMs: now)
                         // MGET answers nil for a key in conflict, as Redis does for wrong types.
                         if case .error = v { results.set(i, .nullBulk) } else { results.set(i, v) }
                         group.done(nil)
@@ -102,28 +106,36 @@ extension ClientCommands {
         }
     }
 
-    /// GET's reply: the value, nil, or the CONFLICT error when siblings disagree.
-    static func getReply(_ record: KeyRecord?) -> RESPValue {
+    /// True when SET's words after key and value are quorum options only (or none): a plain
+    /// write, with no read of the stored value.
+    static func plainSetOptions(_ words: ArraySlice<[UInt8]>) -> Bool {
+        (try? RequestOptions.parse(words)) != nil
+    }
+
+    /// GET's reply at `nowMs`: the value, nil (absent or expired), or the CONFLICT error when
+    /// siblings disagree.
+    static func getReply(_ record: KeyRecord?, atMs nowMs: UInt64) -> RESPValue {
         guard let record else { return .nullBulk }
         switch record {
         case .lww(let l):
-            return l.read().map { .bulk($0) } ?? .nullBulk
+            return l.read(atMs: nowMs).map { .bulk($0) } ?? .nullBulk
         case .siblings(let s):
-            let read = s.read()
+            let read = s.read(atMs: nowMs)
             if read.values.isEmpty { return .nullBulk }
             if read.values.count == 1 { return .bulk(read.values[0]) }
             return .error("CONFLICT \(read.values.count) siblings, read them with GETV")
         }
     }
 
-    /// GETV's reply: [context, value1, value2, ...]; [context] when absent.
-    static func getvReply(_ record: KeyRecord?) -> RESPValue {
+    /// GETV's reply at `nowMs`: [context, value1, value2, ...]; [context] when absent. Expired
+    /// values are left out; the context still covers them.
+    static func getvReply(_ record: KeyRecord?, atMs nowMs: UInt64) -> RESPValue {
         guard let record else { return .array([.bulk([])]) }
         switch record {
         case .lww(let l):
-            return .array([.bulk([])] + (l.read().map { [.bulk($0)] } ?? []))
+            return .array([.bulk([])] + (l.read(atMs: nowMs).map { [.bulk($0)] } ?? []))
         case .siblings(let s):
-            let read = s.read()
+            let read = s.read(atMs: nowMs)
             return .array([.bulk(read.context.encodeContext())] + read.values.map { .bulk($0) })
         }
     }

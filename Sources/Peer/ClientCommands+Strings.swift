@@ -46,10 +46,11 @@ extension ClientCommands {
             case .failure(let e):
                 reply.reply(.error(e.line))
             case .success(let record):
-                let value = ClientCommands.getReply(record)
+                let now = engine.expiryNowMs
+                let value = ClientCommands.getReply(record, atMs: now)
                 switch name {
                 case "TYPE":
-                    let exists = record.map { !$0.isAbsent } ?? false
+                    let exists = record.map { !$0.isAbsent(atMs: now) } ?? false
                     reply.reply(.simple(exists ? "string" : "none"))
                 case "STRLEN":
                     if case .bulk(let bytes) = value { return reply.reply(.integer(Int64(bytes.count))) }

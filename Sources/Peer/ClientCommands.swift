@@ -80,6 +80,9 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
         case "GET", "GETV", "STRLEN", "GETRANGE", "TYPE": return .read([first])
         case "MGET", "EXISTS", "TOUCH": return .read(Array(args))
         case "SET", "PUTV", "DELV": return .write([first])
+        case "TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME": return .read([first])
+        case "MSETNX": return .write(stride(from: args.startIndex, to: args.endIndex, by: 2).map { args[$0] })
+        case _ where isTransformCommand(name): return .write([first])
         case "DEL", "UNLINK": return .write(Array(args))
         case "MSET": return .write(stride(from: args.startIndex, to: args.endIndex, by: 2).map { args[$0] })
         default: return nil
@@ -127,6 +130,8 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
             data(name, args, context: context, reply: reply)
         case "STRLEN", "GETRANGE", "TYPE":
             stringCommand(name, args, context: context, reply: reply)
+        case _ where ClientCommands.isTransformCommand(name):
+            transformCommand(name, args, context: context, reply: reply)
         case "NS.CREATE", "NS.USE", "NS.LIST", "NS.INFO":
             namespaceCommand(name, args, context: context, reply: reply)
         case "WHEREIS", "RING", "MEMBERS":

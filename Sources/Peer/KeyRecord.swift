@@ -9,6 +9,8 @@
 //   lwwBody := physicalMs:varint logical:varint idLen:u8 id payload
 //   payload := 0x00 len:varint bytes | 0x01                  -- value | tombstone
 //   sibPayload := payload | 0x02 writeID:u64LE len:varint bytes | 0x03 writeID:u64LE
+//              | 0x04 expiresAtMs:varint len:varint bytes | 0x05 writeID:u64LE expiresAtMs:varint len:varint bytes
+//   lwwPayload := payload | 0x04 expiresAtMs:varint len:varint bytes
 //
 // Decoding never traps: every read is bounds-checked, every length is checked against
 // what remains before anything is allocated, and the decoded state must pass
@@ -83,10 +85,10 @@ public enum KeyRecord: Hashable, Sendable {
         case .siblings(let s):
             var n = KeyRecord.headerBytes + 12
             for e in s.context.entries { n += e.actor.utf8.count + 11 }
-            for sib in s.siblings { n += 30 + (sib.value.bytes?.count ?? 0) }
+            for sib in s.siblings { n += 40 + (sib.value.bytes?.count ?? 0) }
             return n
         case .lww(let l):
-            return KeyRecord.headerBytes + 32 + l.timestamp.node.utf8.count + (l.value.bytes?.count ?? 0)
+            return KeyRecord.headerBytes + 42 + l.timestamp.node.utf8.count + (l.value.bytes?.count ?? 0)
         }
     }
 
@@ -104,20 +106,39 @@ public enum KeyRecord: Hashable, Sendable {
                 while s.context.entries[index].actor != sib.dot.actor { index += 1 }
                 w.varint(index)
                 w.varint(sib.dot.counter)
-                KeyRecord.appendSiblingPayload(sib.value, writeID: sib.writeID, to: &w)
+                KeyRecord.appendSiblingPayload(sib.value, writeID: sib.writeID, expiresAtMs: sib.expiresAtMs, to: &w)
             }
         case .lww(let l):
             w.u8(VersionFormat.recordKindLWW)
             w.varint(l.timestamp.physicalMs)
             w.varint(UInt64(l.timestamp.logical))
             w.nodeID(l.timestamp.node)
-            KeyRecord.appendPayload(l.value, to: &w)
+            if l.expiresAtMs != 0, case .value(let bytes) = l.value {
+                w.u8(VersionFormat.valueTagValueWithExpiry)
+                w.varint(l.expiresAtMs)
+                w.lengthPrefixed(bytes)
+            } else {
+                KeyRecord.appendPayload(l.value, to: &w)
+            }
         }
     }
 
     /// A sibling's payload: as `appendPayload` when it has no write id (so records written
     /// before ids existed and records without them are byte-identical), else tagged 2 or 3.
-    static func appendSiblingPayload(_ v: SiblingValue, writeID: UInt64, to w: inout VersionWriter) {
+    static func appendSiblingPayload(_ v: SiblingValue, writeID: UInt64, expiresAtMs: UInt64 = 0, to w: inout VersionWriter) {
+        if expiresAtMs != 0, case .value(let bytes) = v {
+            // Tags 4 and 5: only values expire, and only they take these bytes, so records
+            // without an expiry are byte-identical to the ones written before expiry existed.
+            if writeID == 0 {
+                w.u8(VersionFormat.valueTagValueWithExpiry)
+            } else {
+                w.u8(VersionFormat.valueTagValueWithExpiryAndWriteID)
+                w.u64LE(writeID)
+            }
+            w.varint(expiresAtMs)
+            w.lengthPrefixed(bytes)
+            return
+        }
         guard writeID != 0 else { return appendPayload(v, to: &w) }
         switch v {
         case .value(let bytes):
@@ -174,8 +195,9 @@ public enum KeyRecord: Hashable, Sendable {
                 guard let index = r.varint() else { throw .truncated(offset: at) }
                 guard index < UInt64(context.entries.count) else { throw .badActorIndex(offset: at) }
                 guard let counter = r.varint() else { throw .truncated(offset: r.offset) }
-                let (value, writeID) = try readSiblingPayload(&r)
-                siblings.append(Sibling(dot: Dot(actor: context.entries[Int(index)].actor, counter: counter), value: value, writeID: writeID))
+                let (value, writeID, expiry) = try readSiblingPayload(&r)
+                siblings.append(Sibling(dot: Dot(actor: context.entries[Int(index)].actor, counter: counter), value: value,
+                                        writeID: writeID, expiresAtMs: expiry))
             }
             let state = KeyState(uncheckedContext: context, siblings: siblings)
             do { try state.validate() } catch { throw .invalidState(error) }
@@ -189,8 +211,12 @@ public enum KeyRecord: Hashable, Sendable {
             guard let node = r.nodeID() else {
                 throw r.isAtEnd ? .truncated(offset: nodeAt) : .badNodeID(offset: nodeAt)
             }
-            let value = try readPayload(&r)
-            return .lww(LWWKeyState(timestamp: HLCTimestamp(physicalMs: physical, logical: UInt32(logical), node: node), value: value))
+            let stamp = HLCTimestamp(physicalMs: physical, logical: UInt32(logical), node: node)
+            if r.peek() == VersionFormat.valueTagValueWithExpiry {
+                let (bytes, expiry) = try readExpiringValue(&r)
+                return .lww(LWWKeyState(timestamp: stamp, value: .value(bytes), expiresAtMs: expiry))
+            }
+            return .lww(LWWKeyState(timestamp: stamp, value: try readPayload(&r)))
         default:
             throw .unknownKind(kind)
         }
@@ -198,18 +224,40 @@ public enum KeyRecord: Hashable, Sendable {
 
     /// A sibling's payload and write id (0 when untagged). A tagged payload must carry a
     /// nonzero id: one state, one encoding.
-    static func readSiblingPayload(_ r: inout VersionReader) throws(KeyRecordError) -> (SiblingValue, UInt64) {
+    static func readSiblingPayload(_ r: inout VersionReader) throws(KeyRecordError) -> (SiblingValue, UInt64, UInt64) {
         let at = r.offset
         guard let tag = r.peek() else { throw .truncated(offset: at) }
-        guard tag == VersionFormat.valueTagValueWithWriteID || tag == VersionFormat.valueTagTombstoneWithWriteID else {
-            return (try readPayload(&r), 0)
+        if tag == VersionFormat.valueTagValueWithExpiry {
+            let (bytes, expiry) = try readExpiringValue(&r)
+            return (.value(bytes), 0, expiry)
+        }
+        guard tag == VersionFormat.valueTagValueWithWriteID || tag == VersionFormat.valueTagTombstoneWithWriteID
+            || tag == VersionFormat.valueTagValueWithExpiryAndWriteID else {
+            return (try readPayload(&r), 0, 0)
         }
         _ = r.u8()
         guard let id = r.u64LE() else { throw .truncated(offset: r.offset) }
         guard id != 0 else { throw .badPayloadTag(offset: at) }
-        if tag == VersionFormat.valueTagTombstoneWithWriteID { return (.tombstone, id) }
+        if tag == VersionFormat.valueTagTombstoneWithWriteID { return (.tombstone, id, 0) }
+        var expiry: UInt64 = 0
+        if tag == VersionFormat.valueTagValueWithExpiryAndWriteID {
+            guard let e = r.varint() else { throw .truncated(offset: r.offset) }
+            guard e != 0 else { throw .badPayloadTag(offset: at) }
+            expiry = e
+        }
         guard let bytes = r.lengthPrefixed() else { throw .truncated(offset: r.offset) }
-        return (.value(bytes), id)
+        return (.value(bytes), id, expiry)
+    }
+
+    /// Tag 4: `expiresAtMs:varint len:varint bytes`; the expiry is never 0 (tag 0 says "no
+    /// expiry"), so each state has one encoding.
+    static func readExpiringValue(_ r: inout VersionReader) throws(KeyRecordError) -> ([UInt8], UInt64) {
+        let at = r.offset
+        _ = r.u8()
+        guard let expiry = r.varint() else { throw .truncated(offset: r.offset) }
+        guard expiry != 0 else { throw .badPayloadTag(offset: at) }
+        guard let bytes = r.lengthPrefixed() else { throw .truncated(offset: r.offset) }
+        return (bytes, expiry)
     }
 
     static func readPayload(_ r: inout VersionReader) throws(KeyRecordError) -> SiblingValue {

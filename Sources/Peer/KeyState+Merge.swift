@@ -32,8 +32,10 @@ extension KeyState {
             } else {
                 // Same dot on both sides: the same write (counters never repeat). Should the
                 // payloads differ anyway, pick one by a total order so merge stays commutative.
-                let v = a[i].value == b[j].value ? a[i].value : SiblingValue.deterministicMax(a[i].value, b[j].value)
-                out.append(Sibling(dot: a[i].dot, value: v, writeID: max(a[i].writeID, b[j].writeID)))
+                let x = a[i], y = b[j]
+                let v = x.value == y.value ? x.value : SiblingValue.deterministicMax(x.value, y.value)
+                let expiry = x.value == y.value ? max(x.expiresAtMs, y.expiresAtMs) : (v == x.value ? x.expiresAtMs : y.expiresAtMs)
+                out.append(Sibling(dot: x.dot, value: v, writeID: max(x.writeID, y.writeID), expiresAtMs: expiry))
                 i += 1; j += 1
             }
         }

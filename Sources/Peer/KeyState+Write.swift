@@ -48,6 +48,7 @@ extension KeyState {
         value: SiblingValue,
         siblingLimit: Int = VersionFormat.defaultSiblingLimit,
         writeID: UInt64 = 0,
+        expiresAtMs: UInt64 = 0,
         nextCounter: () throws(E) -> UInt64
     ) throws(E) -> WriteOutcome {
         if writeID != 0, let same = siblings.first(where: { $0.writeID == writeID }) { return .written(same.dot) }
@@ -67,7 +68,7 @@ extension KeyState {
         var newSiblings = kept
         // Keep siblings sorted: insert after every dot that orders before the new one.
         let at = newSiblings.firstIndex { dot < $0.dot } ?? newSiblings.endIndex
-        newSiblings.insert(Sibling(dot: dot, value: value, writeID: writeID), at: at)
+        newSiblings.insert(Sibling(dot: dot, value: value, writeID: writeID, expiresAtMs: expiresAtMs), at: at)
         self = KeyState(uncheckedContext: newContext, siblings: newSiblings)
         return .written(dot)
     }
@@ -80,11 +81,12 @@ extension KeyState {
         value: SiblingValue,
         siblingLimit: Int = VersionFormat.defaultSiblingLimit,
         writeID: UInt64 = 0,
+        expiresAtMs: UInt64 = 0,
         nextCounter: () throws(E) -> UInt64
     ) throws(E) -> (state: KeyState, outcome: WriteOutcome) {
         var s = self
-        let outcome = try s.write(at: replica, context: clientContext, value: value,
-                                  siblingLimit: siblingLimit, writeID: writeID, nextCounter: nextCounter)
+        let outcome = try s.write(at: replica, context: clientContext, value: value, siblingLimit: siblingLimit,
+                                  writeID: writeID, expiresAtMs: expiresAtMs, nextCounter: nextCounter)
         return (s, outcome)
     }
 

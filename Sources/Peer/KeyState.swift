@@ -32,8 +32,8 @@ public enum SiblingValue: Hashable, Sendable {
     }
 }
 
-/// One version of a key: the write's dot, its value or tombstone, and the client write it
-/// came from.
+/// One version of a key: the write's dot, its value or tombstone, the client write it
+/// came from, and when the value expires.
 public struct Sibling: Hashable, Sendable {
     public let dot: Dot
     public let value: SiblingValue
@@ -41,10 +41,15 @@ public struct Sibling: Hashable, Sendable {
     /// applied and a second coordinator applied again carries one id under two dots; merge
     /// keeps one of them (KeyState+Merge.swift), so a retry never shows as two siblings.
     public let writeID: UInt64
-    public init(dot: Dot, value: SiblingValue, writeID: UInt64 = 0) {
+    /// Absolute expiry, wall-clock ms since the Unix epoch (0: never). From then on the
+    /// sibling reads as absent (KeyState+Expiry.swift). Always 0 on a tombstone, so each
+    /// state has one encoding.
+    public let expiresAtMs: UInt64
+    public init(dot: Dot, value: SiblingValue, writeID: UInt64 = 0, expiresAtMs: UInt64 = 0) {
         self.dot = dot
         self.value = value
         self.writeID = writeID
+        self.expiresAtMs = value.isTombstone ? 0 : expiresAtMs
     }
 }
 

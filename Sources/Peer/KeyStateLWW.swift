@@ -11,10 +11,14 @@
 public struct LWWKeyState: Hashable, Sendable {
     public let timestamp: HLCTimestamp
     public let value: SiblingValue
+    /// Absolute expiry of the value, wall-clock ms since the Unix epoch (0: never; always 0
+    /// on a tombstone). The expiry is part of the write: a later write replaces it.
+    public let expiresAtMs: UInt64
 
-    public init(timestamp: HLCTimestamp, value: SiblingValue) {
+    public init(timestamp: HLCTimestamp, value: SiblingValue, expiresAtMs: UInt64 = 0) {
         self.timestamp = timestamp
         self.value = value
+        self.expiresAtMs = value.isTombstone ? 0 : expiresAtMs
     }
 
     /// A tombstone reads as absent.
@@ -28,8 +32,8 @@ public struct LWWKeyState: Hashable, Sendable {
     /// payload so that merge stays commutative.
     public func merged(with other: LWWKeyState) -> LWWKeyState {
         if timestamp != other.timestamp { return timestamp > other.timestamp ? self : other }
-        if value == other.value { return self }
-        return LWWKeyState(timestamp: timestamp, value: SiblingValue.deterministicMax(value, other.value))
+        if value == other.value { return expiresAtMs >= other.expiresAtMs ? self : other }
+        return SiblingValue.deterministicMax(value, other.value) == value ? self : other
     }
 
     public mutating func merge(_ other: LWWKeyState) { self = merged(with: other) }

@@ -105,7 +105,9 @@ extension LocalReplica {
         try withKeyLock(address) { () throws -> Bool in
             guard let bytes = try store.get(address.storageKey) else { return false }
             let record = try KeyRecord(decoding: bytes)
-            guard record.isAbsent, try tombstoneTime(address) == since else { return false }
+            // Absent for good (deleted, or every value expired by `since`, which the caller
+            // has seen pass): `since` is timed from the record's last expiry.
+            guard let absentFrom = record.absentFromMs, absentFrom <= since, try tombstoneTime(address) == since else { return false }
             var batch = WriteBatch()
             batch.delete(address.storageKey)
             batch.delete(LocalReplica.tombstoneKey(address))

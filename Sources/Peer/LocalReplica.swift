@@ -27,6 +27,9 @@ public final class LocalReplica: @unchecked Sendable {
         case written(KeyRecord)
         /// Refused with this client-facing error line (no leading '-').
         case refused(String)
+        /// A read-modify-write decided not to write (SET NX on a present key, EXPIRE of an
+        /// absent one): nothing stored, nothing to replicate.
+        case unchanged
     }
 
     /// Wall-clock milliseconds since the Unix epoch (tombstone times, LWW timestamps):
@@ -75,13 +78,25 @@ public final class LocalReplica: @unchecked Sendable {
     /// `context` nil: a write without one, superseding all this replica has seen.
     /// `versioned`, when given, gets the new record before it is stored (still under the
     /// key's lock), so the caller can replicate while the local fsync runs.
+    /// `decide`, when given, runs under the key's lock on the stored record and chooses the
+    /// value and expiry written, or that nothing is (WriteTransform.swift): a read-modify-write
+    /// on exactly the state the new version supersedes.
     public func coordinateWrite(_ address: KeyAddress, conflict: ConflictMode, context: VersionVector?,
-                                value: SiblingValue, siblingLimit: Int, writeID: UInt64 = 0,
+                                value proposed: SiblingValue, siblingLimit: Int, writeID: UInt64 = 0,
+                                expiresAtMs proposedExpiry: UInt64 = 0,
+                                decide: ((KeyRecord?) -> WriteDecision)? = nil,
                                 versioned: ((KeyRecord) -> Void)? = nil) throws -> WriteResult {
         let key = address.storageKey
         return try stripes[stripe(key)].lock.withLock { _ throws -> WriteResult in
             let existingBytes = try store.get(key)
             let existing = try existingBytes.map { bytes throws in try KeyRecord(decoding: bytes) }
+            var value = proposed, expiresAtMs = proposedExpiry
+            switch decide?(existing) {
+            case nil: break
+            case .write(let v, let e)?: (value, expiresAtMs) = (v, e)
+            case .skip?: return .unchanged
+            case .refuse(let line)?: return .refused(line)
+            }
             let record: KeyRecord
             switch conflict {
             case .lww:
@@ -92,7 +107,7 @@ public final class LocalReplica: @unchecked Sendable {
                 if let old, !HybridClock.isPlausible(old.timestamp, wallMs: wall, maxAheadMs: maxClockAheadMs) {
                     implausibleTimestamps.wrappingAdd(1, ordering: .relaxed)
                 }
-                record = .lww(LWWKeyState(timestamp: ts, value: value))
+                record = .lww(LWWKeyState(timestamp: ts, value: value, expiresAtMs: expiresAtMs))
             case .siblings:
                 var state = KeyState()
                 if case .siblings(let s)? = existing { state = s }
@@ -108,7 +123,7 @@ public final class LocalReplica: @unchecked Sendable {
                 if let c = admitted, !c.isEmpty, let refusal = state.growthRefusal(context: c, limit: siblingLimit) { return .refused(refusal) }
                 while true {
                     let outcome = try state.write(at: nodeID, context: admitted, value: value, siblingLimit: siblingLimit,
-                                                  writeID: writeID) { () throws -> UInt64 in
+                                                  writeID: writeID, expiresAtMs: expiresAtMs) { () throws -> UInt64 in
                         try nextCounter()
                     }
                     switch outcome {
@@ -174,19 +189,21 @@ public final class LocalReplica: @unchecked Sendable {
     /// from the encoded bytes.
     private func persist(_ address: KeyAddress, old: KeyRecord?, oldBytes: [UInt8]?, new: KeyRecord) throws {
         var batch = WriteBatch()
-        let newBytes = stage(address, oldIsAbsent: old?.isAbsent ?? false, new: new, into: &batch)
+        let newBytes = stage(address, oldIsAbsent: old?.absentFromMs != nil, new: new, into: &batch)
         try store.write(batch)
         trees.update(TreeID(partition: address.partition, namespace: address.namespace), key: address.key, old: oldBytes, new: newBytes)
     }
 
     /// Adds a key's new record (and its tombstone clock) to `batch`; returns its encoding.
+    /// `oldIsAbsent`: the old record had a tombstone clock (it was, or was to become, absent).
     private func stage(_ address: KeyAddress, oldIsAbsent: Bool, new: KeyRecord, into batch: inout WriteBatch) -> [UInt8] {
         let bytes = new.encode()
         batch.put(address.storageKey, bytes)
-        if new.isAbsent {
+        if let absentFrom = new.absentFromMs {
             // Any change to an absent record restarts its clock: a confirmation must
-            // postdate the exact record that is reaped.
-            batch.put(LocalReplica.tombstoneKey(address), LocalReplica.encodeTime(UInt64(max(0, now()))))
+            // postdate the exact record that is reaped. A record whose values all expire is
+            // timed from its last expiry (KeyRecord+Expiry.swift): its grace starts then.
+            batch.put(LocalReplica.tombstoneKey(address), LocalReplica.encodeTime(max(UInt64(max(0, now())), absentFrom)))
         } else if oldIsAbsent {
             batch.delete(LocalReplica.tombstoneKey(address))
         }
@@ -217,7 +234,7 @@ public final class LocalReplica: @unchecked Sendable {
                 }
                 let merged = try existing.map { r throws in try r.merged(with: e.record) } ?? e.record
                 guard merged != existing else { continue }
-                let bytes = stage(e.address, oldIsAbsent: existing?.isAbsent ?? false, new: merged, into: &batch)
+                let bytes = stage(e.address, oldIsAbsent: existing?.absentFromMs != nil, new: merged, into: &batch)
                 staged[key] = (merged, bytes)
                 changes.append((e.address, oldBytes, bytes))
             }

@@ -216,7 +216,7 @@ extension NodeEngine {
     /// An absent record every primary has confirmed (a comparison found the trees equal
     /// after this replica stored it) and whose grace period is over.
     func isReapable(_ address: KeyAddress, record: KeyRecord, ns: Namespace) throws -> Bool {
-        guard record.isAbsent, let since = try replica.tombstoneTime(address) else { return false }
+        guard record.absentFromMs != nil, let since = try replica.tombstoneTime(address) else { return false }
         return isReapable(TreeID(partition: address.partition, namespace: address.namespace), since: since, ns: ns)
     }
 

@@ -29,7 +29,7 @@ extension NodeEngine {
                     case .failure(let e):
                         completion(.failure(e))
                     case .success(let merge):
-                        walk.withLock { $0.onChunk(liveKeys: merge.liveKeys.count, next: merge.next) }
+                        walk.withLock { $0.onChunk(liveKeys: merge.liveKeys(atMs: self.expiryNowMs).count, next: merge.next) }
                         // A hop keeps the stack flat when every chunk is answered locally.
                         self.scheduler.async { advance() }
                     }

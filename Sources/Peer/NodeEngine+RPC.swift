@@ -51,9 +51,13 @@ extension NodeEngine {
                 options.w = .count(m.w)
                 options.strict = m.strict
                 options.timeoutMs = m.timeoutMs
+                let outcome = m.transform == nil ? nil : TransformOutcome()
                 let request = ClientWrite(namespace: String(decoding: m.namespace, as: UTF8.self), key: m.key,
-                                          value: m.value, context: m.context, options: options, writeID: m.writeID)
-                write(request, forwarded: true) { error in respond(.success(ForwardWriteAnswer.encode(error?.line))) }
+                                          value: m.value, context: m.context, options: options, writeID: m.writeID,
+                                          transform: m.transform, outcome: outcome)
+                write(request, forwarded: true) { error in
+                    respond(.success(ForwardWriteAnswer.encode(error?.line, reply: error == nil ? outcome?.reply : nil)))
+                }
             } catch {
                 fail("\(error)")
             }

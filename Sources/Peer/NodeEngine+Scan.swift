@@ -92,7 +92,7 @@ extension NodeEngine {
                     readChunk(ns: ns, partition: partition, position: position, limit: limit, resolved: resolved) { result in
                         switch result {
                         case .success(let merge):
-                            box.step { $0.step.onChunk(liveKeys: merge.liveKeys, next: merge.next) }
+                            box.step { $0.step.onChunk(liveKeys: merge.liveKeys(atMs: self.expiryNowMs), next: merge.next) }
                         case .failure(let e):
                             box.step { $0.over = true }
                             completion(.failure(e))

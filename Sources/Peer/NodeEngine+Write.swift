@@ -14,14 +14,22 @@ public struct ClientWrite: Sendable {
     /// The client write's id (0: none yet). Given to a write the first time it is forwarded,
     /// so every coordinator that versions it names the same write (RECORDS.md, "Write ids").
     public var writeID: UInt64
+    /// A read-modify-write (SET NX, APPEND, EXPIRE...) the coordinating primary runs on the
+    /// key's stored state instead of writing `value` (NodeEngine+Transform.swift); its reply
+    /// is left in `outcome`.
+    public var transform: WriteTransform?
+    public var outcome: TransformOutcome?
 
-    public init(namespace: String, key: [UInt8], value: [UInt8]?, context: [UInt8]?, options: RequestOptions, writeID: UInt64 = 0) {
+    public init(namespace: String, key: [UInt8], value: [UInt8]?, context: [UInt8]?, options: RequestOptions, writeID: UInt64 = 0,
+                transform: WriteTransform? = nil, outcome: TransformOutcome? = nil) {
         self.namespace = namespace
         self.key = key
         self.value = value
         self.context = context
         self.options = options
         self.writeID = writeID
+        self.transform = transform
+        self.outcome = outcome
     }
 }
 
@@ -128,7 +136,7 @@ extension NodeEngine {
         let request = plan.request
         let message = ForwardWriteMessage(namespace: Array(plan.ns.name.utf8), key: request.key, context: request.context,
                                           value: request.value, w: plan.resolved.spec.w, strict: plan.resolved.strict,
-                                          timeoutMs: budget, writeID: request.writeID)
+                                          timeoutMs: budget, writeID: request.writeID, transform: request.transform)
         // Exactly one of the answer and the hop's deadline moves the request on.
         let settled = RequestBox(false)
         @Sendable func settle() -> Bool { settled.step { done in defer { done = true }; return !done } }
@@ -146,7 +154,9 @@ extension NodeEngine {
             case .success(let bytes):
                 let answer: String?
                 do {
-                    answer = try ForwardWriteAnswer.decode(bytes)
+                    let decoded = try ForwardWriteAnswer.decodeWithReply(bytes)
+                    answer = decoded.error
+                    if let reply = decoded.reply { plan.request.outcome?.set(reply) }
                 } catch {
                     guard settle() else { return }
                     return completion(ClientError("ERR malformed answer from coordinator \(node)"))
@@ -211,7 +221,8 @@ extension NodeEngine {
                     let outcome: Result<KeyRecord, ClientError>
                     do {
                         let result = try replica.coordinateWrite(address, conflict: ns.conflict, context: context, value: value,
-                                                                 siblingLimit: ns.siblingLimit, writeID: request.writeID) { record in
+                                                                 siblingLimit: ns.siblingLimit, writeID: request.writeID,
+                                                                 decide: transformDecision(request)) { record in
                             started = true
                             let bytes = record.encode()
                             perform(box.step { s in
@@ -222,6 +233,7 @@ extension NodeEngine {
                         switch result {
                         case .written(let record): outcome = .success(record)
                         case .refused(let line): outcome = .failure(ClientError(line))
+                        case .unchanged: return answer(nil)  // a read-modify-write that writes nothing
                         }
                     } catch {
                         outcome = .failure(ClientError("UNAVAILABLE the coordinating replica could not store the write: \(error)"))

@@ -163,9 +163,12 @@ public struct ForwardWriteMessage: Equatable, Sendable {
     /// The client write's id (0: none): the same write retried at another coordinator
     /// carries the same id, so the two copies fold into one sibling (RECORDS.md).
     public var writeID: UInt64
+    /// A read-modify-write to run at the coordinator (flag bit 16; WriteTransform.swift).
+    public var transform: WriteTransform?
 
     public init(namespace: [UInt8], key: [UInt8], context: [UInt8]?, value: [UInt8]?, w: Int, strict: Bool, timeoutMs: Int,
-                writeID: UInt64 = 0) {
+                writeID: UInt64 = 0, transform: WriteTransform? = nil) {
+        self.transform = transform
         self.namespace = namespace
         self.key = key
         self.context = context
@@ -180,12 +183,13 @@ public struct ForwardWriteMessage: Equatable, Sendable {
         var w = VersionWriter(capacity: 40 + key.count + (value?.count ?? 0))
         w.lengthPrefixed(namespace)
         w.lengthPrefixed(key)
-        w.u8((context == nil ? 0 : 1) | (value == nil ? 0 : 2) | (strict ? 4 : 0) | (writeID == 0 ? 0 : 8))
+        w.u8((context == nil ? 0 : 1) | (value == nil ? 0 : 2) | (strict ? 4 : 0) | (writeID == 0 ? 0 : 8) | (transform == nil ? 0 : 16))
         if let context { w.lengthPrefixed(context) }
         if let value { w.lengthPrefixed(value) }
         w.varint(self.w)
         w.varint(timeoutMs)
         if writeID != 0 { w.u64LE(writeID) }
+        if let transform { w.lengthPrefixed(transform.encode()) }
         return w.bytes
     }
 
@@ -207,7 +211,7 @@ public struct ForwardWriteMessage: Equatable, Sendable {
             value = v
         }
         strict = flags & 4 != 0
-        guard flags & ~15 == 0, let w = r.varintInt(limit: 1_000), let t = r.varintInt(limit: RequestOptions.maxTimeoutMs) else {
+        guard flags & ~31 == 0, let w = r.varintInt(limit: 1_000), let t = r.varintInt(limit: RequestOptions.maxTimeoutMs) else {
             throw PeerMessageError(message: "bad forwarded options")
         }
         writeID = 0
@@ -215,17 +219,36 @@ public struct ForwardWriteMessage: Equatable, Sendable {
             guard let id = r.u64LE(), id != 0 else { throw PeerMessageError(message: "bad forwarded write id") }
             writeID = id
         }
+        transform = nil
+        if flags & 16 != 0 {
+            guard let t = r.lengthPrefixed() else { throw PeerMessageError(message: "bad forwarded transform") }
+            transform = try WriteTransform(decoding: t)
+        }
         guard r.isAtEnd else { throw PeerMessageError(message: "trailing bytes in forwarded write") }
         self.w = w
         timeoutMs = t
     }
 }
 
-/// The coordinator's answer to a forwarded write: OK, or the client-facing error line.
+/// The coordinator's answer to a forwarded write: OK, the client-facing error line, or
+/// (tag 2) OK with a read-modify-write's reply.
 public enum ForwardWriteAnswer {
-    public static func encode(_ error: String?) -> [UInt8] {
-        guard let error else { return [0] }
-        return [1] + Array(error.utf8)
+    public static func encode(_ error: String?, reply: TransformReply? = nil) -> [UInt8] {
+        if let error { return [1] + Array(error.utf8) }
+        guard let reply else { return [0] }
+        var w = VersionWriter()
+        w.u8(2)
+        reply.encode(into: &w)
+        return w.bytes
+    }
+
+    /// The error line (nil: OK) and the read-modify-write reply, if any.
+    public static func decodeWithReply(_ bytes: [UInt8]) throws(PeerMessageError) -> (error: String?, reply: TransformReply?) {
+        guard bytes.first == 2 else { return (try decode(bytes), nil) }
+        var r = VersionReader(bytes[1...])
+        let reply = try TransformReply(from: &r)
+        guard r.isAtEnd else { throw PeerMessageError(message: "trailing bytes in forward answer") }
+        return (nil, reply)
     }
 
     public static func decode(_ bytes: [UInt8]) throws(PeerMessageError) -> String? {

@@ -64,11 +64,12 @@ public struct ScanChunkMerge: Equatable, Sendable {
         answers += 1
     }
 
-    /// Keys below `next` whose merged record is not absent, in byte order.
-    public var liveKeys: [[UInt8]] {
+    /// Keys below `next` whose merged record is not absent (deleted or expired) at `nowMs`,
+    /// in byte order.
+    public func liveKeys(atMs nowMs: UInt64) -> [[UInt8]] {
         records.compactMap { key, record -> [UInt8]? in
             if let n = next, ScanCursor.prefix5(key) >= n { return nil }
-            return record.isAbsent ? nil : key
+            return record.isAbsent(atMs: nowMs) ? nil : key
         }.sorted { $0.lexicographicallyPrecedes($1) }
     }
 }

@@ -22,6 +22,10 @@ public enum VersionFormat {
     /// forwarded write, which a second coordinator may apply again (siblings records only).
     public static let valueTagValueWithWriteID: UInt8 = 2
     public static let valueTagTombstoneWithWriteID: UInt8 = 3
+    /// A value with an absolute expiry (wall-clock ms since the Unix epoch, never 0): tag 4 in
+    /// siblings and lww records; tag 5 adds a write id (siblings records only). RECORDS.md.
+    public static let valueTagValueWithExpiry: UInt8 = 4
+    public static let valueTagValueWithExpiryAndWriteID: UInt8 = 5
 
     /// First byte of every storage key: which keyspace it belongs to.
     public static let keyspaceData: UInt8 = 0x64  // 'd'

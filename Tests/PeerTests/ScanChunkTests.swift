@@ -150,7 +150,7 @@ final class ScanChunkTests: XCTestCase {
                                             .init(key: c, record: ScanChunkTests.lww(1, .value([])))],
                                   next: nil))
         XCTAssertEqual(merge.next, ScanCursor.prefix5(c))
-        XCTAssertEqual(merge.liveKeys, [a], "b is deleted (newer tombstone), c is left for the next chunk")
+        XCTAssertEqual(merge.liveKeys(atMs: 0), [a], "b is deleted (newer tombstone), c is left for the next chunk")
     }
 
     func testCoordinatorAsksRLocalFirstAndReplacesAFailedReplica() {
