@@ -105,6 +105,7 @@ extension Store {
             }
             try versions.logAndApply(edit)
             visibleSequence = versions.lastSequence
+            durableSequence = max(durableSequence, versions.lastSequence)
             deleteObsoleteFiles()
         }
     }

@@ -77,6 +77,7 @@ extension Store {
             pendingOutputs.remove(logNumber)
         }
         let logPath = StoreFiles.logPath(path, logNumber)
+        let floor = deferredFailureFloor
         mutex.unlock()
         var built: [FileMetaData] = []
         var logFile: WritableFile?
@@ -84,7 +85,8 @@ extension Store {
         do throws(StorageError) {
             // 2, 3.
             for (table, number) in zip(frozen, numbers) {
-                if let meta = try buildTable(number: number, from: table.makeIterator()) { built.append(meta) }
+                let entries: InternalIterator = floor.map { SequenceCappedIterator(table.makeIterator(), maxSequence: $0) } ?? table.makeIterator()
+                if let meta = try buildTable(number: number, from: entries) { built.append(meta) }
             }
             logFile = try fs.createWritable(logPath)
             try fs.syncDirectory(path)
@@ -126,6 +128,8 @@ extension Store {
         imm = nil
         mem = MemTable(capacityBytes: options.memtableSizeBytes)
         visibleSequence = versions.lastSequence
+        durableSequence = versions.lastSequence
+        deferredFailureFloor = nil
         backgroundError = nil
         StatsCounters.add(counters.errorRecoveries, 1)
         StatsCounters.add(counters.flushes, UInt64(built.count))

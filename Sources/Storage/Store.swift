@@ -28,6 +28,12 @@ public final class Store: @unchecked Sendable {
     var walNumber: UInt64 = 0
     /// Sequence up to which writes are applied to the memtable and readable.
     var visibleSequence: SequenceNumber = 0
+    /// Sequence up to which writes are known to be synced (tracked under `.always`).
+    var durableSequence: SequenceNumber = 0
+    /// The last sequence in the immutable memtable (its log must be durable before it is flushed).
+    var immLastSequence: SequenceNumber = 0
+    /// Set when a deferred fsync failed: recovery keeps only writes up to it.
+    var deferredFailureFloor: SequenceNumber?
     var writers: [Writer] = []
     /// A writer is committing alone, outside the queue (see `write`): queued writers wait.
     var soloCommitting = false
@@ -50,6 +56,8 @@ public final class Store: @unchecked Sendable {
     let counters = StatsCounters()
     var background: BackgroundThread?
     var syncer: BackgroundThread?
+    /// Under `.always`: the syncer of `write(_:durable:)` (WALSyncer.swift).
+    var walSyncer: WALSyncer?
 
     private init(path: String, options: StorageOptions, lock: FileLock) {
         self.path = path
@@ -84,6 +92,11 @@ public final class Store: @unchecked Sendable {
         store.background = BackgroundThread(name: "chorus-compact") { store.backgroundLoop() }
         if case let .periodic(ms) = options.sync {
             store.syncer = BackgroundThread(name: "chorus-walsync") { store.syncLoop(intervalMs: ms) }
+        }
+        if options.sync == .always {
+            store.walSyncer = WALSyncer(name: "chorus-syncer", sync: { () throws(StorageError) -> SequenceNumber in
+                try store.syncForSyncer()
+            }, durableFloor: { store.durableFloorForSyncer() })
         }
         return store
     }
@@ -128,6 +141,7 @@ public final class Store: @unchecked Sendable {
             mem = MemTable(capacityBytes: options.memtableSizeBytes)
         }
         visibleSequence = versions.lastSequence
+        durableSequence = versions.lastSequence
         // A fresh manifest with the recovered state, then a fresh log; old logs go.
         walNumber = versions.newFileNumber()
         let walFile = try fs.createWritable(StoreFiles.logPath(path, walNumber))
@@ -167,6 +181,7 @@ public final class Store: @unchecked Sendable {
         if already { return }
         background?.join()
         syncer?.join()
+        walSyncer?.stop()
         var failure: StorageError?
         walMutex.withLock {
             do throws(StorageError) {
