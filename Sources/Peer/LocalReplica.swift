@@ -75,9 +75,13 @@ public final class LocalReplica: @unchecked Sendable {
     /// `context` nil: a write without one, superseding all this replica has seen.
     /// `versioned`, when given, gets the new record before it is stored (still under the
     /// key's lock), so the caller can replicate while the local fsync runs.
+    /// `durable`, when given, makes the store step non-blocking: the record is applied (and
+    /// readable) when this returns, and `durable` runs once it is fsynced (on the store's
+    /// syncer thread) or with the error that kept it from being so.
     public func coordinateWrite(_ address: KeyAddress, conflict: ConflictMode, context: VersionVector?,
                                 value: SiblingValue, siblingLimit: Int, writeID: UInt64 = 0,
-                                versioned: ((KeyRecord) -> Void)? = nil) throws -> WriteResult {
+                                versioned: ((KeyRecord) -> Void)? = nil,
+                                durable: (@Sendable (Error?) -> Void)? = nil) throws -> WriteResult {
         let key = address.storageKey
         return try stripes[stripe(key)].lock.withLock { _ throws -> WriteResult in
             let existingBytes = try store.get(key)
@@ -132,25 +136,30 @@ public final class LocalReplica: @unchecked Sendable {
                 record = .siblings(state)
             }
             versioned?(record)
-            try persist(address, old: existing, oldBytes: existingBytes, new: record)
+            try persist(address, old: existing, oldBytes: existingBytes, new: record, durable: durable)
             return .written(record)
         }
     }
 
     /// Merges another replica's record into ours; true when ours changed.
+    /// `durable`, when given, makes it non-blocking as for `coordinateWrite`; it also runs
+    /// when ours did not change (once what we hold, perhaps not yet synced, is durable).
     @discardableResult
-    public func merge(_ address: KeyAddress, record incoming: KeyRecord) throws -> Bool {
+    public func merge(_ address: KeyAddress, record incoming: KeyRecord, durable: (@Sendable (Error?) -> Void)? = nil) throws -> Bool {
         let key = address.storageKey
         return try stripes[stripe(key)].lock.withLock { _ throws -> Bool in
             guard let bytes = try store.get(key) else {
-                try persist(address, old: nil, oldBytes: nil, new: incoming)
+                try persist(address, old: nil, oldBytes: nil, new: incoming, durable: durable)
                 observe(incoming)
                 return true
             }
             let existing = try KeyRecord(decoding: bytes)
             let merged = try existing.merged(with: incoming)
-            guard merged != existing else { return false }
-            try persist(address, old: existing, oldBytes: bytes, new: merged)
+            guard merged != existing else {
+                if let durable { store.whenDurable { durable($0) } }
+                return false
+            }
+            try persist(address, old: existing, oldBytes: bytes, new: merged, durable: durable)
             observe(incoming)
             return true
         }
@@ -172,10 +181,15 @@ public final class LocalReplica: @unchecked Sendable {
     /// Stores a key's new record (the caller holds its stripe lock): the tombstone index
     /// learns when the key became absent, and the key's Merkle tree (if kept) is updated
     /// from the encoded bytes.
-    private func persist(_ address: KeyAddress, old: KeyRecord?, oldBytes: [UInt8]?, new: KeyRecord) throws {
+    private func persist(_ address: KeyAddress, old: KeyRecord?, oldBytes: [UInt8]?, new: KeyRecord,
+                         durable: (@Sendable (Error?) -> Void)? = nil) throws {
         var batch = WriteBatch()
         let newBytes = stage(address, oldIsAbsent: old?.isAbsent ?? false, new: new, into: &batch)
-        try store.write(batch)
+        if let durable {
+            try store.write(batch) { durable($0) }
+        } else {
+            try store.write(batch)
+        }
         trees.update(TreeID(partition: address.partition, namespace: address.namespace), key: address.key, old: oldBytes, new: newBytes)
     }
 

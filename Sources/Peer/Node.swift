@@ -22,6 +22,8 @@ public final class Node: @unchecked Sendable {
     public let cluster: ClusterView
     let replica: LocalReplica
     let rpcClient: PeerRPCClient
+    /// The event loops every client and peer connection lives on (`--loops`).
+    let loops: LoopGroup
     var gossip: GossipNode?
     private var rpcServer: PeerRPCServer?
     private var resp: RESPServer?
@@ -73,7 +75,10 @@ public final class Node: @unchecked Sendable {
 
         var rpcConfig = PeerRPCConfig(nodeID: nodeID, host: config.host, secret: config.clusterSecret)
         rpcConfig.defaultTimeoutMs = config.limits.defaultTimeoutMs
-        rpcClient = PeerRPCClient(config: rpcConfig)
+        loops = try LoopGroup(count: config.loops ?? LoopGroup.defaultCount, name: "loop")
+        // One connection to each peer per loop, so no request hops between loops to leave.
+        rpcConfig.connectionsPerPeer = max(rpcConfig.connectionsPerPeer, loops.loops.count)
+        rpcClient = try PeerRPCClient(config: rpcConfig, loops: loops)
         let peers = self.peers
         let transport = RPCPeerTransport(client: rpcClient) { id in peers.map.withLock { $0[id] } }
         engine = NodeEngine(nodeID: nodeID, replica: replica, cluster: cluster, transport: transport,
@@ -109,15 +114,14 @@ public final class Node: @unchecked Sendable {
     /// Binds every port, joins the cluster and starts the background work.
     public func start() throws {
         let engine = self.engine
-        // Handlers may fsync: run them off the connection's reader thread, so one connection
-        // carries many replica writes at once and they share group commits.
+        // The request path runs on the loop that read the frame (its fsyncs are deferred to
+        // the store's syncer); everything else (trees, handoff, scans, hints) may block and
+        // goes to the node queues.
         let scheduler = engine.scheduler
-        let server = try PeerRPCServer(config: rpcClient.config, port: config.peerPort) { request, respond in
-            switch request.type {
-            case .ping, .replicaRead:
-                // Reads do not fsync: answer on the reader thread, sparing a thread hop.
+        let server = try PeerRPCServer(config: rpcClient.config, port: config.peerPort, loops: loops) { request, respond in
+            if NodeEngine.runsOnLoop(request.type) {
                 engine.handleRPC(type: request.type, payload: request.payload, respond: respond)
-            default:
+            } else {
                 scheduler.async { engine.handleRPC(type: request.type, payload: request.payload, respond: respond) }
             }
         }
@@ -139,7 +143,7 @@ public final class Node: @unchecked Sendable {
         gossip = g
 
         var respConfig = RESPServerConfiguration(host: config.host, port: config.clientPort)
-        respConfig.loopCount = 2
+        respConfig.loops = loops
         applyClientLimits(&respConfig)
         var clientSettings = ClientSettings()
         (clientSettings.host, clientSettings.port, clientSettings.sync) = (config.host, config.clientPort, config.sync)
@@ -155,6 +159,7 @@ public final class Node: @unchecked Sendable {
         let resp = RESPServer(configuration: respConfig, handler: commands)
         try resp.start()
         self.resp = resp
+        try loops.start()
 
         let http = try HTTPServer(host: config.host, port: config.httpPort, routes: [
             "/metrics": { [weak self] in ("text/plain; version=0.0.4; charset=utf-8", self?.metrics.render() ?? "") },
@@ -195,6 +200,7 @@ public final class Node: @unchecked Sendable {
         gossip?.leave()
         rpcServer?.stop()
         rpcClient.shutdown()
+        loops.stop()
         do { try store.close() } catch { log.error("store did not close cleanly", ["error": "\(error)"]) }
         log.info("peer stopped")
     }

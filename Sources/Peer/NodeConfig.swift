@@ -27,6 +27,8 @@ public struct NodeConfig: Sendable {
     public var clientIdleTimeoutMs = 0
     /// Most keys one MGET, MSET, DEL or EXISTS may name.
     public var maxKeysPerCommand = 10_000
+    /// Event loops for client and peer connections (`--loops`); nil: one per core.
+    public var loops: Int?
     public var logLevel: LogLevel = .info
     public var logFormat: LogFormat = .logfmt
 

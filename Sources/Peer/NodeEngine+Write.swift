@@ -103,9 +103,10 @@ extension NodeEngine {
             // Passed-over coordinators stay targets: one that was only slow still acks (and
             // may be needed for W); one that is silent misses its replica deadline and a spare
             // takes a hinted copy for it (WriteCoordinator.onLate).
-            // Versioning and the local store may fsync: not on a client loop thread. A
-            // forwarded write already runs on a node queue.
-            if plan.forwardedHere {
+            // On an event loop the write runs right here (its fsync is deferred to the store's
+            // syncer); elsewhere the local store may block on fsync, so not on the caller's
+            // thread unless it is a node queue already (a forwarded write off the loops).
+            if plan.forwardedHere || EventLoop.current != nil {
                 coordinate(plan, timeoutMs: budget, completion: completion)
             } else {
                 scheduler.async { [self] in coordinate(plan, timeoutMs: budget, completion: completion) }
@@ -185,6 +186,10 @@ extension NodeEngine {
             var machine: WriteCoordinator
             var record: [UInt8] = []
             var answered = false
+            /// The deferred store step: versioned already, and a durability outcome that
+            /// arrived (from the syncer) before the versioning was reported.
+            var versioned = false
+            var earlyDurable: Bool?
         }
         let (ns, address, context, request) = (plan.ns, plan.address, plan.context, plan.request)
         let box = RequestBox(State(machine: WriteCoordinator(replicas: plan.replicas, localNode: nodeID, w: plan.resolved.spec.w,
@@ -204,6 +209,36 @@ extension NodeEngine {
                 switch action {
                 case .scheduleTimeout(let ms):
                     scheduler.afterCoarse(ms: ms) { perform(box.step { $0.machine.onTimeout() }) }
+                case .applyLocally(nil, _) where EventLoop.current != nil:
+                    // On a loop: applied now, durable when the syncer says so; the replica
+                    // frames leave after the key's lock is released, while the fsync runs.
+                    do {
+                        let result = try replica.coordinateWrite(address, conflict: ns.conflict, context: context, value: value,
+                                                                 siblingLimit: ns.siblingLimit, writeID: request.writeID) { error in
+                            perform(box.step { s in
+                                guard s.versioned else {
+                                    s.earlyDurable = error == nil
+                                    return []
+                                }
+                                return s.machine.onLocalDurable(ok: error == nil)
+                            })
+                        }
+                        switch result {
+                        case .written(let record):
+                            let bytes = record.encode()
+                            perform(box.step { s in
+                                s.record = bytes
+                                s.versioned = true
+                                var actions = s.machine.onLocalVersioned()
+                                if let ok = s.earlyDurable { actions += s.machine.onLocalDurable(ok: ok) }
+                                return actions
+                            })
+                        case .refused(let line):
+                            answer(ClientError(line))
+                        }
+                    } catch {
+                        answer(ClientError("UNAVAILABLE the coordinating replica could not store the write: \(error)"))
+                    }
                 case .applyLocally(let hintFor, _):
                     // Replication starts as soon as the write is versioned, while the local
                     // fsync runs: the latency is the slower of the two, not their sum.

@@ -9,6 +9,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import Synchronization
 
 /// Counters of the client server (for /metrics).
@@ -51,6 +52,8 @@ public final class RESPServer: @unchecked Sendable {
     private var boundAddress: SocketAddress?
     private let state = Mutex<Int>(0) // 0 new, 1 running, 2 stopped
     private let counters = RESPServerCounters()
+    /// Entered once per shard at start, left when the shard has drained at shutdown.
+    private let drained = DispatchGroup()
 
     public init(configuration: RESPServerConfiguration, handler: RESPCommandHandler) {
         self.configuration = configuration
@@ -80,21 +83,29 @@ public final class RESPServer: @unchecked Sendable {
         let (fd, bound) = try Socket.listenTCP(address, backlog: configuration.backlog)
         boundAddress = bound
         var loops: [EventLoop] = []
+        let shared = configuration.loops
         do throws(SocketError) {
-            for i in 0..<max(1, configuration.loopCount) {
-                let loop = try EventLoop(name: "resp-\(i)")
-                loops.append(loop)
-                shards.append(RESPServerShard(loop: loop, configuration: configuration, handler: handler, counters: counters))
+            if let shared {
+                loops = shared.loops
+            } else {
+                for i in 0..<max(1, configuration.loopCount) { loops.append(try EventLoop(name: "resp-\(i)")) }
+            }
+            for loop in loops {
+                let shard = RESPServerShard(loop: loop, configuration: configuration, handler: handler, counters: counters)
+                shard.ownsLoop = shared == nil
+                shard.onDrained = { [drained] in drained.leave() }
+                drained.enter()
+                shards.append(shard)
             }
             let listener = RESPServerListener(fd: fd, shards: shards, counters: counters,
                                               maxConnections: configuration.maxConnections)
             try loops[0].register(fd: fd, events: EventLoop.readable, handler: listener)
             self.listener = listener
             loops[0].addTick(intervalMs: 100) { [unowned listener] now in listener.tick(nowMs: now) }
-            for loop in loops { try loop.start() }
+            if shared == nil { for loop in loops { try loop.start() } }
         } catch {
             close(fd)
-            for loop in loops { loop.stop(); loop.join() }
+            if shared == nil { for loop in loops { loop.stop(); loop.join() } }
             state.withLock { $0 = 2 }
             throw error
         }
@@ -116,7 +127,12 @@ public final class RESPServer: @unchecked Sendable {
         for shard in shards {
             shard.loop.execute { shard.beginShutdown(graceMs: grace) }
         }
-        for shard in shards { shard.loop.join() }
+        if configuration.loops == nil {
+            for shard in shards { shard.loop.join() }
+        } else {
+            // Shared loops go on (peer RPC lives there too): wait for every shard to drain.
+            _ = drained.wait(timeout: .now() + .milliseconds(grace + 5_000))
+        }
         listener = nil
     }
 }

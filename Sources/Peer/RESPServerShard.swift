@@ -18,6 +18,10 @@ final class RESPServerShard: @unchecked Sendable {
     private(set) var connections: [UInt64: RESPServerConnection] = [:]
     private var shuttingDown = false
     private var shutdownDeadlineMs: Int64 = 0
+    /// The loop is the server's own: stop it once drained (else only report `onDrained`).
+    var ownsLoop = true
+    var onDrained: (() -> Void)?
+    private var drainReported = false
 
     init(loop: EventLoop, configuration: RESPServerConfiguration, handler: RESPCommandHandler, counters: RESPServerCounters) {
         self.loop = loop
@@ -70,7 +74,11 @@ final class RESPServerShard: @unchecked Sendable {
             for connection in flushing { connection.flush() }
             flushing.removeAll(keepingCapacity: true)
         }
-        if shuttingDown && connections.isEmpty { loop.stop() }
+        if shuttingDown && connections.isEmpty && !drainReported {
+            drainReported = true
+            onDrained?()
+            if ownsLoop { loop.stop() }
+        }
     }
 
     private func tick(nowMs: Int64) {

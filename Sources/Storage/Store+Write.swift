@@ -73,6 +73,16 @@ extension Store {
         }
     }
 
+    /// Calls `durable` once every write applied so far is durable (at once without a
+    /// syncer): for a caller that found its data already written, perhaps by a write whose
+    /// fsync is still to come.
+    public func whenDurable(_ durable: @escaping @Sendable (StorageError?) -> Void) {
+        guard let walSyncer else { return durable(nil) }
+        let (upTo, floor) = mutex.withLock { (visibleSequence, durableSequence) }
+        if upTo <= floor { return durable(nil) }
+        walSyncer.enqueue(upTo, durable)
+    }
+
     /// The group commit behind both `write`s; returns the last sequence of the group that
     /// committed the batch (0 for an empty batch).
     private func enqueueWrite(_ batch: consuming WriteBatch, sync: Bool, deferred: Bool) throws(StorageError) -> SequenceNumber {

@@ -28,6 +28,7 @@ enum ServeCommand {
                                -ERR max number of clients reached
       --timeout S              close a client connection idle for S seconds (default 0: never)
       --max-keys-per-command N most keys one MGET/MSET/DEL/EXISTS may name (default 10000)
+      --loops N                event loops for client and peer connections (default: one per core)
       --log-level L            debug | info | warn | error (default info)
       --log-format F           logfmt | json, one line per event on stderr (default logfmt)
       --config FILE            one flag per line as `name value` (`sync always`), # comments;
@@ -88,7 +89,7 @@ enum ServeCommand {
     static let settings: Set<String> = [
         "host", "client-port", "gossip-port", "peer-port", "http-port", "seed", "data", "node-id", "partitions",
         "sync", "cluster-secret", "requirepass", "max-clock-offset", "log-level", "log-format",
-        "max-clients", "timeout", "max-keys-per-command",
+        "max-clients", "timeout", "max-keys-per-command", "loops",
         "handoff-rate", "handoff-concurrency", "anti-entropy-interval", "anti-entropy-rate",
     ]
 
@@ -138,6 +139,7 @@ enum ServeCommand {
         c.maxClients = try flags.int("max-clients", default: c.maxClients, range: 1...1_000_000)
         c.clientIdleTimeoutMs = 1000 * (try flags.int("timeout", default: 0, range: 0...31_536_000))
         c.maxKeysPerCommand = try flags.int("max-keys-per-command", default: c.maxKeysPerCommand, range: 1...1_000_000)
+        if flags.string("loops") != nil { c.loops = try flags.int("loops", default: 1, range: 1...256) }
         c.limits.handoffBytesPerSecond = try flags.int("handoff-rate", default: c.limits.handoffBytesPerSecond, range: 1_024...(1 << 40))
         c.limits.handoffConcurrency = try flags.int("handoff-concurrency", default: c.limits.handoffConcurrency, range: 1...64)
         c.limits.antiEntropyIntervalMs = try flags.int("anti-entropy-interval", default: c.limits.antiEntropyIntervalMs, range: 0...3_600_000)
