@@ -3,7 +3,7 @@
 /// changes, handoff start / finish / stall / error, hint backlogs appearing and draining,
 /// and anti-entropy repair activity starting and finishing.
 ///
-/// A pure state machine: the node feeds it what it sees (on gossip events and every tick),
+/// A pure state machine: MembershipPolicy feeds it what the node sees (on gossip events and every tick),
 /// with `nowMs` passed in, and logs the events it returns. Feeding the same state twice
 /// returns nothing the second time.
 struct OperatorEvents {
