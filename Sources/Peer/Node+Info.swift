@@ -16,7 +16,7 @@ extension Node {
         let alive = snap.members.values.filter { $0.status == "alive" }.count
         return [
             ("Server", [
-                ("chorus_version", Node.version), ("node_id", nodeID), ("process_id", String(getpid())),
+                ("chorus_version", Node.version), ("node_id", nodeID), ("dot_actor", replica.nodeID.string), ("process_id", String(getpid())),
                 ("tcp_port", String(config.clientPort)), ("gossip_port", String(config.gossipPort)),
                 ("peer_port", String(config.peerPort)), ("http_port", String(config.httpPort)),
                 ("uptime_in_seconds", String(Int(Date().timeIntervalSince(startTime)))),
