@@ -38,6 +38,9 @@ extension Node {
             ("Replication", [
                 ("hints_pending", String(replica.hints.total)), ("hints_stored", String(hints.stored)),
                 ("hints_delivered", String(hints.delivered)), ("hints_refused", String(hints.refused)),
+                ("hints_bytes", String(replica.hints.bounds.bytes)), ("hints_expired", String(replica.hints.bounds.expired)),
+                ("hints_refused_bytes", String(replica.hints.bounds.refusedOverBytes)),
+                ("hints_expiry_errors", String(replica.hints.bounds.expiryErrors)),
                 ("read_repairs", String(c.readRepairs.load(ordering: .relaxed))),
             ] + replica.hints.targets.sorted { $0.key < $1.key }.map { ("hints_for:\($0.key)", String($0.value)) }),
             ("Stats", [

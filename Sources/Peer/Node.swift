@@ -60,6 +60,7 @@ public final class Node: @unchecked Sendable {
         guard let id = NodeID(nodeID) else { throw ClientError("ERR invalid node id \(nodeID)") }
         // Dots are named by an incarnation of the id, fresh whenever the store is (DotActor.swift).
         replica = try LocalReplica(store: store, nodeID: try DotActor.resolve(store: store, nodeID: id), maxHints: config.maxHints,
+                                   maxHintBytesPerTarget: config.maxHintBytesPerTarget,
                                    maxClockAheadMs: UInt64(config.limits.maxClockOffsetMs))
         cluster = ClusterView(localID: nodeID)
         if let bytes = try replica.meta("ring"), let ring = try? Ring(decoding: bytes) { cluster.adopt(ring: ring) }
