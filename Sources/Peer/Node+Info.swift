@@ -16,7 +16,7 @@ extension Node {
         let alive = snap.members.values.filter { $0.status == "alive" }.count
         return [
             ("Server", [
-                ("chorus_version", Node.version), ("node_id", nodeID), ("process_id", String(getpid())),
+                ("chorus_version", Node.version), ("node_id", nodeID), ("dot_actor", replica.nodeID.string), ("process_id", String(getpid())),
                 ("tcp_port", String(config.clientPort)), ("gossip_port", String(config.gossipPort)),
                 ("peer_port", String(config.peerPort)), ("http_port", String(config.httpPort)),
                 ("uptime_in_seconds", String(Int(Date().timeIntervalSince(startTime)))),
@@ -38,6 +38,9 @@ extension Node {
             ("Replication", [
                 ("hints_pending", String(replica.hints.total)), ("hints_stored", String(hints.stored)),
                 ("hints_delivered", String(hints.delivered)), ("hints_refused", String(hints.refused)),
+                ("hints_bytes", String(replica.hints.bounds.bytes)), ("hints_expired", String(replica.hints.bounds.expired)),
+                ("hints_refused_bytes", String(replica.hints.bounds.refusedOverBytes)),
+                ("hints_expiry_errors", String(replica.hints.bounds.expiryErrors)),
                 ("read_repairs", String(c.readRepairs.load(ordering: .relaxed))),
             ] + replica.hints.targets.sorted { $0.key < $1.key }.map { ("hints_for:\($0.key)", String($0.value)) }),
             ("Stats", [

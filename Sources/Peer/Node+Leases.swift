@@ -1,7 +1,8 @@
 import Gossip
 import Synchronization
 
-// Each node gossips its persisted counter lease as the cluster-state value "lease:<id>"
+// Each node gossips its persisted counter lease as the cluster-state value "lease:<actor>"
+// (the actor of its dots, DotActor.swift; the bare node id for stores older than actors)
 // (version = the lease, payload = the lease as u64 big-endian), so that every coordinator
 // can refuse client contexts naming writes a node never issued (CounterBounds.swift).
 // A lease changes once per `CounterLease.defaultLeaseSize` writes, so this is a few bytes

@@ -63,7 +63,7 @@ extension Node {
             case .publishHandoffReport(let report, let version):
                 g.publishState(key: Node.handoffKeyPrefix + nodeID, version: version, payload: report.encode())
             case .publishLease(let lease):
-                g.publishState(key: Node.leaseKeyPrefix + nodeID, version: lease, payload: Node.encodeLease(lease))
+                g.publishState(key: Node.leaseKeyPrefix + replica.nodeID.string, version: lease, payload: Node.encodeLease(lease))
             case .setAdmin(let state):
                 g.setAdminState(state)
             case .removeMember(let id):

@@ -55,7 +55,9 @@ public final class Node: @unchecked Sendable {
         options.fileSystem = MeteredFileSystem(base: fs, registry: metrics)
         store = try Store.open(path: config.dataDirectory + "/store", options: options)
         guard let id = NodeID(nodeID) else { throw ClientError("ERR invalid node id \(nodeID)") }
-        replica = try LocalReplica(store: store, nodeID: id, maxHints: config.maxHints,
+        // Dots are named by an incarnation of the id, fresh whenever the store is (DotActor.swift).
+        replica = try LocalReplica(store: store, nodeID: try DotActor.resolve(store: store, nodeID: id), maxHints: config.maxHints,
+                                   maxHintBytesPerTarget: config.maxHintBytesPerTarget,
                                    maxClockAheadMs: UInt64(config.limits.maxClockOffsetMs))
         cluster = ClusterView(localID: nodeID)
         if let bytes = try replica.meta("ring"), let ring = try? Ring(decoding: bytes) { cluster.adopt(ring: ring) }
