@@ -10,6 +10,7 @@ commands:
   serve           run a peer (see chorus serve --help)
   get, set, del, getv, putv, status, ring, leave, remove, repair
                   talk to a peer over RESP (-h HOST -p PORT -a PASSWORD)
+  backup, restore a peer's checkpoint on its machine; a backup merged into a cluster
   bench storage   LevelDB db_bench workloads against the Storage engine
   bench ring      ring claim simulation from 1 to 1,000 nodes and back
   bench gossip    SWIM dissemination and detection figures on the simulator
@@ -52,6 +53,8 @@ case "serve":
     status = ServeCommand.run(Array(args.dropFirst()))
 case "get", "set", "del", "getv", "putv", "status", "ring", "leave", "remove", "repair":
     status = ClientCommand.run(args[0], Array(args.dropFirst()))
+case "backup", "restore":
+    status = BackupCommand.run(args[0], Array(args.dropFirst()))
 case "storage-tool":  // hidden: the crash test's writer and checker
     status = StorageTool.run(Array(args.dropFirst()))
 default:
