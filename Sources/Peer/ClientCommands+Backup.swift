@@ -97,10 +97,30 @@ extension ClientCommands {
             default:
                 return reply.reply(.error("ERR RESTORE.RECORDS record \(n) does not fit namespace '\(nsName)' (conflict mode \(ns.conflict.rawValue))"))
             }
+            if case .siblings(let state) = record, let reused = reusedCounter(in: state.context) {
+                return reply.reply(.error("ERR RESTORE.RECORDS record \(n) \(reused)"))
+            }
             entries.append(RestoreEntry(namespace: ns, key: key, record: bytes))
         }
         engine.restore(entries, timeoutMs: BackupBounds.restoreTimeoutMs) { error in
             reply.reply(error.map { .error($0.line) } ?? .integer(Int64(count)))
         }
+    }
+
+    /// Why a restored context cannot be merged safely, or nil: it names a write of a node
+    /// far above the counters that node (by its gossiped lease) can have issued. The id
+    /// then belongs to a peer that started over from counter 1 (a wiped or new peer under an
+    /// old id): its own writes would carry dots the restored context already covers, and a
+    /// merge would hide them. Same allowance as the client-edge check (CounterBounds).
+    private func reusedCounter(in context: VersionVector) -> String? {
+        for e in context.entries {
+            guard let lease = engine.replica.counterBounds.lease(of: e.actor) else { continue }
+            let (limit, overflow) = lease.addingReportingOverflow(CounterBounds.lagAllowance)
+            if !overflow, e.counter > limit {
+                return "names write \(e.counter) of node \(e.actor), which has issued at most \(lease): that id now belongs to a peer "
+                    + "that started its counters over, and its writes would be hidden; restore into peers with new ids"
+            }
+        }
+        return nil
     }
 }
