@@ -56,6 +56,8 @@ extension Node {
             ("Latency", latencyFields()),
             ("Persistence", engine.diskHealth.infoFields(s)),
             ("Clock", engine.clockGuard.memberOffsetsMs.map { ($0.node, "offset_ms=\($0.offsetMs)") }),
+            // What `chorus status` prints under the member table (and /status's "warnings").
+            ("Warnings", statusWarnings(snap, nowMs: EventLoop.nowMs()).enumerated().map { ("warning_\($0.offset)", $0.element) }),
         ]
     }
 
@@ -165,6 +167,22 @@ extension Node {
         let stalled = engine.transfers.filter { Node.transferState($0, nowMs: nowMs) == .stalled }.count
         if stalled > 0 { out.append("\(stalled) handoff transfer(s) stalled") }
         if config.clusterSecret == nil { out.append("no cluster secret: peer traffic is not authenticated") }
+        out += diskAndClockWarnings()
+        return out
+    }
+
+    /// The disk and clock lines of `statusWarnings`: this peer refusing writes, its own clock
+    /// beyond `--max-clock-offset`, and members whose clocks it measures beyond it.
+    func diskAndClockWarnings() -> [String] {
+        var out: [String] = []
+        if let e = engine.diskHealth.error { out.append("disk: \(nodeID) refuses writes: \(e)") }
+        let guardian = engine.clockGuard
+        if guardian.isRefusing, let skew = guardian.skew {
+            out.append("clock: \(nodeID) is \(skew.selfOffsetMs) ms (±\(skew.errorMs) ms) off the members' median, beyond max-clock-offset \(guardian.maxOffsetMs) ms; it refuses to coordinate lww writes; check NTP")
+        }
+        for (node, offset) in guardian.memberOffsetsMs where node != nodeID && guardian.isOutlier(node) {
+            out.append("clock: \(node) measures \(offset) ms off the members' median from \(nodeID), beyond max-clock-offset \(guardian.maxOffsetMs) ms")
+        }
         return out
     }
 }
