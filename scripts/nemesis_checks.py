@@ -77,7 +77,7 @@ class DeleteWriter(LoopWriter):
         key, value = f"{self.wname}:{self.seq}", f"{self.wname}#{self.seq}"
         t0 = time.time()
         r = self.do("SET", key, value, "W", "2", "TIMEOUT", "2000")
-        op = {"key": key, "value": value, "peer": self.peer, "start": t0, "set_ok": ok(r),
+        op = {"key": key, "value": value, "peer": self.peer, "start": t0, "set_ok": ok(r), "set_s": time.time() - t0,
               "set_err": None if ok(r) else str(r)[:120], "del_ok": None}
         if ok(r):
             d = self.do("DEL", key)
@@ -146,7 +146,8 @@ def check_deletes(ops, final):
             viol.append(("read-failed", op["key"], f"GETV R all answered {str(final.get(op['key']))[:100]}"))
         elif op["set_ok"] and op["del_ok"]:
             if got:
-                viol.append(("resurrected", op["key"], f"acknowledged DEL, yet GETV R all -> {got}"))
+                viol.append(("resurrected", op["key"], f"SET acknowledged after {op.get('set_s', 0) * 1000:.0f} ms, "
+                                                       f"DEL acknowledged, yet GETV R all -> {got}"))
         elif got not in ([], [op["value"]]):
             viol.append(("phantom", op["key"], f"wrote only {op['value']!r}; GETV R all -> {got}"))
     return viol
