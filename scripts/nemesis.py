@@ -527,9 +527,6 @@ LATE_FORWARD = {"resurrected": "a forwarded write, timed out and failed over (ac
                                "is applied late by the silent coordinator and resurrects the key (not fixed: "
                                "forwards carry no deadline the receiver checks)"}
 
-XFAIL_DOTS = ("expected to fail until the hostile engineer's fix for dot reuse after a wiped data "
-              "directory (issue 14) is merged; remove the xfail mark in scripts/nemesis.py then")
-
 SCENARIOS = {s.name: s for s in [
     Scenario("majority-minority", majority_minority, majority_minority.__doc__, known=LATE_FORWARD),
     Scenario("bridge", bridge, bridge.__doc__, known=LATE_FORWARD),
@@ -542,7 +539,7 @@ SCENARIOS = {s.name: s for s in [
     Scenario("disk-full", disk_full, disk_full.__doc__),
     Scenario("clock-offset", clock_offset, clock_offset.__doc__),
     Scenario("clock-jump", clock_jump, clock_jump.__doc__, known=LATE_FORWARD),
-    Scenario("wipe-reuse", wipe_reuse, wipe_reuse.__doc__, xfail=XFAIL_DOTS),
+    Scenario("wipe-reuse", wipe_reuse, wipe_reuse.__doc__),
     Scenario("membership-partition", membership_partition, membership_partition.__doc__, known=LATE_FORWARD, serve_args=["--partitions", "64"]),
 ]}
 
