@@ -133,6 +133,8 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
             clusterCommand(name, args, context: context, reply: reply)
         case "LEAVE", "REMOVE", "REPAIR", "HANDOFFS":
             operatorCommand(name, args, reply: reply)
+        case "BACKUP", "RESTORE.RECORDS":
+            backupCommand(name, args, reply: reply)
         default:
             reply.reply(.error("ERR unknown command '\(String(decoding: first.prefix(64), as: UTF8.self))'"))
         }

@@ -40,7 +40,8 @@ public final class LocalReplica: @unchecked Sendable {
     /// but never adopted by the clock.
     public let implausibleTimestamps = Atomic<UInt64>(0)
 
-    public init(store: Store, nodeID: NodeID, maxHints: Int = 1_000_000, maxClockAheadMs: UInt64 = 500,
+    public init(store: Store, nodeID: NodeID, maxHints: Int = 1_000_000,
+                maxHintBytesPerTarget: Int = 1 << 30, maxClockAheadMs: UInt64 = 500,
                 clock: @escaping @Sendable () -> Int64 = { WallClock.nowMs() }) throws {
         self.store = store
         self.now = clock
@@ -53,7 +54,7 @@ public final class LocalReplica: @unchecked Sendable {
         lease = Mutex(CounterLease(persistedLeasedUpTo: persisted))
         if let persisted { counterBounds.learn(node: nodeID, leasedUpTo: persisted) }
         self.clock = Mutex(HybridClock(node: nodeID))
-        hints = try HintStore(store: store, maxHints: maxHints)
+        hints = try HintStore(store: store, maxHints: maxHints, maxBytesPerTarget: maxHintBytesPerTarget, now: clock)
     }
 
     private func stripe(_ storageKey: [UInt8]) -> Int {

@@ -18,6 +18,8 @@ public final class NodeEngine: @unchecked Sendable {
         public var defaultTimeoutMs = 5_000
         public var hintBatchSize = 256
         public var hintIntervalMs = 500
+        /// Hints older than this are deleted unsent (`--hint-window`; 0: kept until delivered).
+        public var hintWindowMs: Int64 = 3 * 3_600_000
         /// Anti-entropy compares one tree per interval (0: off) within this byte budget.
         public var antiEntropyIntervalMs = 1_000
         public var antiEntropyBytesPerSecond = 4 << 20
@@ -121,6 +123,7 @@ public final class NodeEngine: @unchecked Sendable {
     /// Starts the periodic hint delivery.
     public func start() {
         scheduleHintDelivery()
+        scheduleHintExpiry()
         scheduleAntiEntropy()
         scheduleHandoff()
     }

@@ -11,8 +11,10 @@ enum ClientCommand {
       del KEY [KEY ...]              delete keys; prints how many existed
       getv KEY                       the context (hex) and every sibling
       putv KEY CONTEXT_HEX VALUE     write with the context getv printed ("" for none)
-      status                         members, their state, partitions owned, and every
-                                     handoff in progress (asked of each member)
+      status                         members, their state, partitions owned, every
+                                     handoff in progress, and warnings: disks refusing
+                                     writes, clocks beyond --max-clock-offset (asked of
+                                     each member)
       ring                           ring version and owners
       leave                          the peer hands off its partitions, then stops
       remove NODE                    drop a node that is gone for good; its partitions are
@@ -59,6 +61,7 @@ enum ClientCommand {
                 let members = try client.command("MEMBERS")
                 let code = printStatus(members, ring: try client.command("RING"))
                 printTransfers(members, password: flags.string("a"))
+                StatusWarnings.print(members, password: flags.string("a"))
                 return code
             case "repair":
                 var argv = [Array("REPAIR".utf8)]

@@ -36,6 +36,8 @@ extension ServeCommand {
         set("handoff-concurrency", String(c.limits.handoffConcurrency))
         set("anti-entropy-interval", String(c.limits.antiEntropyIntervalMs))
         set("anti-entropy-rate", String(c.limits.antiEntropyBytesPerSecond))
+        set("hint-window", String(c.limits.hintWindowMs))
+        set("max-hint-bytes", String(c.maxHintBytesPerTarget))
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -40,6 +40,9 @@ enum ServeCommand {
       --handoff-concurrency N  transfers pulled at once (default 2)
       --anti-entropy-interval MS  one Merkle tree compared every MS, 0 = off (default 1000)
       --anti-entropy-rate B    bytes per second anti-entropy may move (default 4194304)
+      --hint-window MS         hints older than MS are deleted unsent, 0 = never (default 10800000, 3 h)
+      --max-hint-bytes B       bytes of hints kept for one down owner; past it new hints are
+                               refused, older ones kept (default 1073741824)
     """
 
     static func run(_ args: [String]) -> Int32 {
@@ -91,6 +94,7 @@ enum ServeCommand {
         "sync", "cluster-secret", "requirepass", "max-clock-offset", "log-level", "log-format",
         "max-clients", "timeout", "max-keys-per-command", "loops",
         "handoff-rate", "handoff-concurrency", "anti-entropy-interval", "anti-entropy-rate",
+        "hint-window", "max-hint-bytes",
     ]
 
     /// The command line's flags, with the settings of `--config FILE` for every flag it does not give.
@@ -144,6 +148,8 @@ enum ServeCommand {
         c.limits.handoffConcurrency = try flags.int("handoff-concurrency", default: c.limits.handoffConcurrency, range: 1...64)
         c.limits.antiEntropyIntervalMs = try flags.int("anti-entropy-interval", default: c.limits.antiEntropyIntervalMs, range: 0...3_600_000)
         c.limits.antiEntropyBytesPerSecond = try flags.int("anti-entropy-rate", default: c.limits.antiEntropyBytesPerSecond, range: 1_024...(1 << 40))
+        c.limits.hintWindowMs = Int64(try flags.int("hint-window", default: Int(c.limits.hintWindowMs), range: 0...(365 * 86_400_000)))
+        c.maxHintBytesPerTarget = try flags.int("max-hint-bytes", default: c.maxHintBytesPerTarget, range: (1 << 20)...(1 << 44))
         return c
     }
 }
