@@ -29,20 +29,17 @@ public final class Node: @unchecked Sendable {
     private let peers = PeerBook()
     /// Checksums of the cluster-state values already adopted, so a tick decodes only news.
     private let adopted = Mutex<[String: UInt64]>([:])
-    private let stopping = Atomic<Bool>(false)
+    let stopping = Atomic<Bool>(false)
     private let incarnation: UInt64
     let startTime = Date()
     private var ticker: Thread?
-    private let lastReport = Mutex<HandoffReport?>(nil)
-    private let reportVersion = Atomic<UInt64>(0)
-    /// The counter lease last gossiped (Node+Leases.swift).
-    let publishedLease = Atomic<UInt64>(0)
+    /// The cluster policy (claimant, settling, join, leave, remove; Node+Policy.swift).
+    let policy = Mutex(MembershipPolicy())
     /// Every metric family of this peer, served at `GET /metrics` (see MetricsRegistry.swift).
     public let metrics = MetricsRegistry()
     let commandMetrics: CommandMetrics
     /// The operator log (`--log-level`, `--log-format`); every line carries `node=`.
     public let log: Logger
-    let operatorEvents = Mutex(OperatorEvents())
     /// Called after the node shut itself down (it left or was removed); the executable exits.
     public var onExit: (@Sendable () -> Void)?
 
@@ -254,82 +251,14 @@ public final class Node: @unchecked Sendable {
         peers.map.withLock { $0 = addresses }
     }
 
-    /// Periodic work: membership, adopting gossip state, the claimant's ring, joining → joined.
+    /// Periodic work: membership, clock health, adopting gossip state, then the cluster
+    /// policy (MembershipPolicy, performed in Node+Policy.swift).
     private func tick() {
         guard let g = gossip else { return }
         refreshMembers()
         engine.checkHealth(offsets: g.clockOffsets, nowNs: UInt64(max(0, EventLoop.nowMs())) * 1_000_000)
         for value in g.stateValues { adopt(value) }
-        if let next = cluster.proposedRing(partitionCount: config.partitions) ?? cluster.settledRing(reports: handoffReports(g)),
-           fitsGossip(key: "ring", payload: next.encode()) {
-            cluster.adopt(ring: next)
-            try? replica.setMeta("ring", next.encode())
-            g.publishState(key: "ring", version: next.version, payload: next.encode())
-        }
-        let ring = cluster.snapshot().ring
-        if g.me.admin == .joining, ring?.nodes.contains(nodeID) == true {
-            g.setAdminState(.joined)
-        }
-        publishHandoffReport(g)
-        publishLease(g)
-        logTickEvents()
-        // A node told to leave goes once the ring no longer holds it; a removed one at once.
-        let gone = g.me.admin == .removed || (g.me.admin == .leaving && ring.map { !$0.nodes.contains(nodeID) } ?? false)
-        if gone, !stopping.load(ordering: .relaxed) {
-            log.info(g.me.admin == .removed ? "removed from the cluster; stopping" : "left the cluster; stopping")
-            let exit = onExit
-            DispatchQueue.global().async { [weak self] in
-                self?.shutdown()
-                exit?()
-            }
-        }
-    }
-
-    /// Every receiver's latest handoff report, from gossip.
-    private func handoffReports(_ g: GossipNode) -> [String: HandoffReport] {
-        var out: [String: HandoffReport] = [:]
-        for v in g.stateValues where v.key.hasPrefix(Node.handoffKeyPrefix) {
-            if let r = try? HandoffReport(decoding: v.payload) { out[String(v.key.dropFirst(Node.handoffKeyPrefix.count))] = r }
-        }
-        out[nodeID] = engine.handoffReport
-        return out
-    }
-
-    static let handoffKeyPrefix = "handoff:"
-
-    /// Gossips this node's handoff report when it changed.
-    private func publishHandoffReport(_ g: GossipNode) {
-        let report = engine.handoffReport
-        let changed = lastReport.withLock { last in
-            guard last != report else { return false }
-            last = report
-            return true
-        }
-        guard changed else { return }
-        let version = max(UInt64(max(0, WallClock.nowMs())), reportVersion.add(1, ordering: .relaxed).newValue)
-        reportVersion.store(version, ordering: .relaxed)
-        g.publishState(key: Node.handoffKeyPrefix + nodeID, version: version, payload: report.encode())
-    }
-
-    /// Operator commands that act on membership (LEAVE, REMOVE).
-    func admin(_ command: AdminCommand) -> Result<String, ClientError> {
-        guard let g = gossip else { return .failure(ClientError("ERR node not started")) }
-        switch command {
-        case .leave:
-            guard g.me.admin == .joined || g.me.admin == .joining else {
-                return .failure(ClientError("ERR node is \(g.me.admin), cannot leave"))
-            }
-            g.setAdminState(.leaving)
-            log.info("leave requested: handing partitions off, then stopping")
-            return .success("OK leaving: partitions will be handed off, then the node stops")
-        case .remove(let id):
-            guard id != nodeID else { return .failure(ClientError("ERR cannot remove this node; use LEAVE on it")) }
-            guard let m = g.member(id) else { return .failure(ClientError("ERR unknown node '\(id)'")) }
-            guard m.admin != .removed else { return .success("OK \(id) already removed") }
-            g.removeMember(id)
-            log.info("member removal requested", ["member": id])
-            return .success("OK removing \(id): its partitions will be rebuilt from the surviving replicas")
-        }
+        runPolicy(g)
     }
 
     func publish(namespaces table: NamespaceTable) {

@@ -178,16 +178,29 @@ final class SimWireTransport: PeerTransport, @unchecked Sendable {
 }
 
 /// Node engines with in-memory stores on the simulated wire and clock, one thread. The
-/// failure detector is perfect (the test says who is down) and a stand-in for gossip gives
-/// every view what the claimant proposes or settles.
+/// failure detector is perfect (the test says who is down), or SWIM on the gossip
+/// simulator. Every node runs the real cluster policy (`MembershipPolicy`, the core
+/// `Node` runs) every 100 ms of virtual time; a stand-in for gossip carries what it
+/// publishes (rings, handoff reports, admin states) to every view at once.
 final class DeterministicCluster: @unchecked Sendable {
     let clock = SimClock()
     let wire: SimWire
     var engines: [String: NodeEngine] = [:]
     var views: [String: ClusterView] = [:]
     var files: [String: MemoryFileSystem] = [:]
+    /// Each node's gossiped admin state ("joined" when absent); tests may set it, as an
+    /// operator's LEAVE or a new node's start would, and the policies change it.
     var admin: [String: String] = [:]
     var down: Set<String> = []
+    /// Each running node's policy core (a restart starts a fresh one, as a process would).
+    private var policies: [String: MembershipPolicy] = [:]
+    /// The gossiped handoff reports, by node, with their versions.
+    private var reports: [String: (version: UInt64, report: HandoffReport)] = [:]
+    /// Nodes whose policy stopped them (they left, or were removed): gone from `engines`.
+    private(set) var exited: [String: MembershipAction.ShutdownReason] = [:]
+    /// The operator log of every node, oldest first (the last `maxLogLines`).
+    private(set) var logLines: [(node: String, event: OperatorEvents.Event)] = []
+    static let maxLogLines = 20_000
     let limits: NodeEngine.Limits
     let partitions: Int
     /// Real SWIM failure detection (the gossip issue's simulator, stepped in lockstep with
@@ -237,6 +250,7 @@ final class DeterministicCluster: @unchecked Sendable {
         wire.add(engine)
         engines[id] = engine
         views[id] = view
+        policies[id] = MembershipPolicy()
         publishMembers()
         engine.start()
     }
@@ -279,6 +293,7 @@ final class DeterministicCluster: @unchecked Sendable {
         }
         c.publishMembers()
         c.stepGossip()
+        c.gossipEvery(ms: 100)
         return c
     }
 
@@ -330,8 +345,9 @@ final class DeterministicCluster: @unchecked Sendable {
             for id in ids {
                 guard let i = gossipIndex(id), g.isUp(i) else { continue }
                 for m in g.core(i).members {
-                    views[id]?.update(member: .init(id: m.id, isUp: m.status == .alive || m.status == .suspect,
-                                                    status: m.status.description, admin: admin[m.id] ?? "joined",
+                    let gone = exited[m.id] != nil
+                    views[id]?.update(member: .init(id: m.id, isUp: !gone && (m.status == .alive || m.status == .suspect),
+                                                    status: gone ? "left" : m.status.description, admin: admin[m.id] ?? "joined",
                                                     incarnation: m.incarnation, clientAddress: "", gossipAddress: ""))
                 }
             }
@@ -343,6 +359,10 @@ final class DeterministicCluster: @unchecked Sendable {
                 views[id]?.update(member: .init(id: m, isUp: !isDown, status: isDown ? "dead" : "alive", admin: admin[m] ?? "joined",
                                                 incarnation: 1, clientAddress: "", gossipAddress: ""))
             }
+            for m in exited.keys {
+                views[id]?.update(member: .init(id: m, isUp: false, status: "left", admin: admin[m] ?? "joined",
+                                                incarnation: 1, clientAddress: "", gossipAddress: ""))
+            }
         }
     }
 
@@ -352,7 +372,7 @@ final class DeterministicCluster: @unchecked Sendable {
         publishMembers()
     }
 
-    /// What gossip and the claimant do, every `ms` of virtual time.
+    /// The policy round, every `ms` of virtual time.
     private func gossipEvery(ms: Int) {
         clock.after(ms: ms) { [weak self] in
             guard let self else { return }
@@ -361,17 +381,79 @@ final class DeterministicCluster: @unchecked Sendable {
         }
     }
 
+    /// Every running node's policy tick, in id order, each performing its actions before
+    /// the next node ticks (gossip here is instant and lossless).
     func claimRound() {
         publishMembers()
-        var reports: [String: HandoffReport] = [:]
-        for (id, e) in engines where !down.contains(id) { reports[id] = e.handoffReport }
         for id in ids where !down.contains(id) {
-            guard let view = views[id] else { continue }
-            if let next = view.proposedRing(partitionCount: partitions) ?? view.settledRing(reports: reports) {
-                for v in views.values { v.adopt(ring: next) }
-                return
+            guard let engine = engines[id], let view = views[id], var policy = policies[id] else { continue }
+            let facts = MembershipFacts(
+                cluster: view.snapshot(), admin: adminState(id), partitionCount: partitions,
+                reports: reports.filter { $0.key != id }.mapValues(\.report), ownReport: engine.handoffReport,
+                leasedUpTo: engine.replica.leasedUpTo, transfers: engine.transfers, hintTargets: engine.replica.hints.targets,
+                repairKeysSent: engine.repairState.keysSent.load(ordering: .relaxed),
+                repairKeysReceived: engine.repairState.keysReceived.load(ordering: .relaxed),
+                nowMs: clock.nowMs, wallMs: clock.wallMs)
+            let actions = policy.onTick(facts)
+            policies[id] = policy
+            perform(actions, at: id)
+        }
+    }
+
+    /// An operator's LEAVE or REMOVE on `node`, through the policy's checks.
+    @discardableResult
+    func adminCommand(_ command: AdminCommand, at node: String) -> Result<String, ClientError> {
+        var members: [String: AdminState] = [:]
+        for m in ids + exited.keys { members[m] = adminState(m) }
+        let (reply, actions) = MembershipPolicy.admin(command, localID: node, admin: adminState(node), members: members)
+        perform(actions, at: node)
+        return reply
+    }
+
+    func adminState(_ id: String) -> AdminState {
+        switch admin[id] {
+        case "joining": .joining
+        case "leaving": .leaving
+        case "removed": .removed
+        default: .joined
+        }
+    }
+
+    /// What the node's shell does with each action; gossip is the stand-in above. Leases
+    /// are not carried: tests that need them learned say so (ForgedContextTests.feedLeases).
+    private func perform(_ actions: [MembershipAction], at id: String) {
+        for action in actions {
+            switch action {
+            case .adoptRing(let ring):
+                for v in views.values { v.adopt(ring: ring) }
+            case .publishHandoffReport(let report, let version):
+                if version >= reports[id]?.version ?? 0 { reports[id] = (version, report) }
+            case .publishLease:
+                break
+            case .setAdmin(let state):
+                admin[id] = state.description
+            case .removeMember(let other):
+                admin[other] = AdminState.removed.description
+            case .log(let event):
+                logLines.append((id, event))
+                if logLines.count > DeterministicCluster.maxLogLines { logLines.removeFirst(logLines.count / 2) }
+            case .shutDown(let reason):
+                exit(id, reason)
             }
         }
+    }
+
+    /// The node stopped itself: its process is gone (engine stopped, store closed, no
+    /// longer on the wire); the others see it as left.
+    private func exit(_ id: String, _ reason: MembershipAction.ShutdownReason) {
+        guard let e = engines.removeValue(forKey: id) else { return }
+        e.stop()
+        try? e.replica.store.close()
+        policies[id] = nil
+        exited[id] = reason
+        wire.setDown(id, true)
+        if let i = gossipIndex(id) { gossip?.crash(i) }
+        publishMembers()
     }
 
     func settled(on members: Set<String>) -> Bool {
