@@ -84,6 +84,10 @@ final class SimWire: @unchecked Sendable {
         var silent: Set<String> = []
         var drops: Set<[String]> = []
         var slowFactor: [String: Int] = [:]
+        /// Paused nodes (SIGSTOP): what reaches them, and what they send, waits here in
+        /// order until they resume, as bytes wait in a stopped process's sockets.
+        var paused: Set<String> = []
+        var held: [String: [@Sendable () -> Void]] = [:]
 
         func vanishes(_ from: String, _ to: String) -> Bool {
             silent.contains(from) || silent.contains(to) || drops.contains([from, to])
@@ -113,6 +117,26 @@ final class SimWire: @unchecked Sendable {
     func setSilent(_ id: String) { state.withLock { _ = $0.silent.insert(id) } }
     func drop(from: String, to: String) { state.withLock { _ = $0.drops.insert([from, to]) } }
     func setSlow(_ id: String, factor: Int) { state.withLock { $0.slowFactor[id] = factor } }
+    func pause(_ id: String) { state.withLock { _ = $0.paused.insert(id) } }
+    /// The paused node runs again: everything held for it is delivered (and everything it
+    /// tried to send is sent) in the order it was held.
+    func resume(_ id: String) {
+        let work = state.withLock { s -> [@Sendable () -> Void] in
+            s.paused.remove(id)
+            return s.held.removeValue(forKey: id) ?? []
+        }
+        for w in work { clock.async(w) }
+    }
+    var pausedNodes: Set<String> { state.withLock { $0.paused } }
+
+    /// Holds `work` for `id` if it is paused; false (run it now) otherwise.
+    private func holdIfPaused(_ id: String, _ work: @escaping @Sendable () -> Void) -> Bool {
+        state.withLock { s in
+            guard s.paused.contains(id) else { return false }
+            s.held[id, default: []].append(work)
+            return true
+        }
+    }
 
     private func draw(_ from: String, _ to: String) -> (delay: Int64, lost: Bool) {
         state.withLock { s in
@@ -128,6 +152,9 @@ final class SimWire: @unchecked Sendable {
 
     func send(from: String, to: String, type: PeerMessageType, payload: [UInt8], timeoutMs: Int,
               completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
+        if holdIfPaused(from, { [self] in send(from: from, to: to, type: type, payload: payload, timeoutMs: timeoutMs, completion: completion) }) {
+            return
+        }
         let once = Once(completion)
         let deadline = clock.nowMs + Int64(timeoutMs)
         clock.schedule(at: deadline) { once.call(.failure(.timeout)) }
@@ -139,7 +166,8 @@ final class SimWire: @unchecked Sendable {
         }
         let there = draw(from, to)
         guard !there.lost, !state.withLock({ $0.vanishes(from, to) }) else { return }
-        clock.schedule(at: clock.nowMs + there.delay) { [self] in
+        @Sendable func deliver() {
+            if holdIfPaused(to, deliver) { return }
             guard state.withLock({ !$0.down.contains(to) && !$0.cuts.contains([from, to]) && !$0.vanishes(from, to) }),
                   state.withLock({ $0.engines[to] }) === engine else { return }
             engine.handleRPC(type: type, payload: payload) { [self] result in
@@ -150,6 +178,7 @@ final class SimWire: @unchecked Sendable {
                 }
             }
         }
+        clock.schedule(at: clock.nowMs + there.delay) { deliver() }
     }
 }
 
