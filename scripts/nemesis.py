@@ -522,24 +522,35 @@ def membership_partition(c):
 # time after which their sender may have given up, and a late coordinator refuses them
 # (Sources/Peer/ForwardDeadline.swift, docs/FAULTS.md "Late forwards"), so a resurrected
 # delete fails every scenario again.
+#
+# Found after that fix, not fixed (the write path, issue 12): a DEL (no context) that fails
+# over to a coordinator which had not yet received the acknowledged SET (W=2 was met by the
+# other two) versions a tombstone concurrent with the SET, so the SET's value survives as a
+# sibling. Reproduced on the simulation: LateForwardSimulationTests.
+# testBlindDeleteFailedOverToAStaleCoordinatorKeepsTheSet (CHORUS_KNOWN_DEFECTS=1). It is
+# told apart by timing: the SET was acknowledged faster than any forward deadline, so no
+# late copy of it can exist. A resurrection of a SET that may have failed over still fails.
+STALE_DEL = {"resurrected-stale-del": "a DEL failed over to a coordinator that had not received the acknowledged "
+                                      "SET does not supersede it (not fixed: a stand-in coordinates a write without "
+                                      "a context from its own context only)"}
 
 XFAIL_DOTS = ("expected to fail until the hostile engineer's fix for dot reuse after a wiped data "
               "directory (issue 14) is merged; remove the xfail mark in scripts/nemesis.py then")
 
 SCENARIOS = {s.name: s for s in [
-    Scenario("majority-minority", majority_minority, majority_minority.__doc__),
-    Scenario("bridge", bridge, bridge.__doc__),
-    Scenario("one-way", one_way, one_way.__doc__),
+    Scenario("majority-minority", majority_minority, majority_minority.__doc__, known=STALE_DEL),
+    Scenario("bridge", bridge, bridge.__doc__, known=STALE_DEL),
+    Scenario("one-way", one_way, one_way.__doc__, known=STALE_DEL),
     Scenario("kill-one", kill_one, kill_one.__doc__),
     Scenario("kill-all", kill_all, kill_all.__doc__),
     Scenario("kill-handoff", kill_handoff, kill_handoff.__doc__, serve_args=["--partitions", "64", "--handoff-rate", "40000"]),
-    Scenario("kill-repair", kill_repair, kill_repair.__doc__, serve_args=["--anti-entropy-interval", "0"]),
-    Scenario("pause", pause, pause.__doc__),
+    Scenario("kill-repair", kill_repair, kill_repair.__doc__, serve_args=["--anti-entropy-interval", "0"], known=STALE_DEL),
+    Scenario("pause", pause, pause.__doc__, known=STALE_DEL),
     Scenario("disk-full", disk_full, disk_full.__doc__),
     Scenario("clock-offset", clock_offset, clock_offset.__doc__),
-    Scenario("clock-jump", clock_jump, clock_jump.__doc__),
+    Scenario("clock-jump", clock_jump, clock_jump.__doc__, known=STALE_DEL),
     Scenario("wipe-reuse", wipe_reuse, wipe_reuse.__doc__, xfail=XFAIL_DOTS),
-    Scenario("membership-partition", membership_partition, membership_partition.__doc__, serve_args=["--partitions", "64"]),
+    Scenario("membership-partition", membership_partition, membership_partition.__doc__, serve_args=["--partitions", "64"], known=STALE_DEL),
 ]}
 
 

@@ -77,4 +77,30 @@ final class LateForwardSimulationTests: XCTestCase {
                                  "\(namespace): n0 refused the late forward, seed \(seed)")
         }
     }
+
+    /// A defect found after the late-forward fix, not fixed (docs/FAULTS.md, "A blind write
+    /// at a stand-in"): the SET is acknowledged by n0 and n2 (n1 never gets its copy), n0
+    /// pauses, the DEL through n2 fails over to n1, which versions a tombstone from its own
+    /// context: it has not seen the SET, so the SET survives the delete as a sibling once the
+    /// replicas exchange. Runs only with CHORUS_KNOWN_DEFECTS=1, and fails there.
+    func testBlindDeleteFailedOverToAStaleCoordinatorKeepsTheSet() throws {
+        try XCTSkipUnless(ProcessInfo.processInfo.environment["CHORUS_KNOWN_DEFECTS"] == "1", "a known defect; CHORUS_KNOWN_DEFECTS=1 runs it")
+        let c = try cluster()
+        defer { c.shutdown() }
+        guard let key = keys(firstPrimary: "n0", in: c, namespace: "default", count: 1).first, let ring = c.ring else { return XCTFail("no key") }
+        let order = PreferenceList(ring: ring, namespace: Array("default".utf8), key: Array(key.utf8), n: 3).primaries
+        c.wire.drop(from: order[0], to: order[1])
+        XCTAssertNil(c.writeNow(order[2], key, "acked"), "the SET, W=2 by \(order[0]) and \(order[2])")
+        c.wire.heal()
+        c.wire.pause(order[0])
+        XCTAssertNil(c.writeNow(order[2], key, nil as String?), "the DEL, failed over to \(order[1])")
+        c.clock.run(forMs: 5_000)
+        c.wire.resume(order[0])
+        c.clock.run(forMs: 3_000)
+        _ = c.repairNow(order[1])
+        c.clock.run(forMs: 1_000)
+        for node in c.ids {
+            XCTAssertEqual(values(c.local(node, key)), [], "\(node) holds the deleted key's value, seed \(seed)")
+        }
+    }
 }
