@@ -81,6 +81,8 @@ final class SimWire: @unchecked Sendable {
         var cuts: Set<[String]> = []
         var links: [String: SeededRandom] = [:]
         var lossPercent = 0
+        /// Requests delivered twice (the copy a little later), as a retransmission might.
+        var duplicatePercent = 0
         var silent: Set<String> = []
         var drops: Set<[String]> = []
         var slowFactor: [String: Int] = [:]
@@ -103,6 +105,7 @@ final class SimWire: @unchecked Sendable {
     func add(_ e: NodeEngine) { state.withLock { $0.engines[e.nodeID] = e } }
     func setDown(_ id: String, _ down: Bool) { state.withLock { if down { $0.down.insert(id) } else { $0.down.remove(id) } } }
     func setLoss(percent: Int) { state.withLock { $0.lossPercent = percent } }
+    func setDuplication(percent: Int) { state.withLock { $0.duplicatePercent = percent } }
     func cut(_ a: [String], _ b: [String]) {
         state.withLock { s in for x in a { for y in b { s.cuts.insert([x, y]); s.cuts.insert([y, x]) } } }
     }
@@ -138,15 +141,16 @@ final class SimWire: @unchecked Sendable {
         }
     }
 
-    private func draw(_ from: String, _ to: String) -> (delay: Int64, lost: Bool) {
+    private func draw(_ from: String, _ to: String) -> (delay: Int64, lost: Bool, duplicated: Bool) {
         state.withLock { s in
             let link = from + ">" + to
             var r = s.links[link] ?? SeededRandom(seed: seed ^ KeyHash.xxh64(Array(link.utf8), seed: 7))
             let factor = max(s.slowFactor[from] ?? 1, s.slowFactor[to] ?? 1)
             let delay = Int64(r.int(1...10) * factor)
             let lost = r.chance(s.lossPercent)
+            let duplicated = s.duplicatePercent > 0 && r.chance(s.duplicatePercent)
             s.links[link] = r
-            return (delay, lost)
+            return (delay, lost, duplicated)
         }
     }
 
@@ -179,6 +183,16 @@ final class SimWire: @unchecked Sendable {
             }
         }
         clock.schedule(at: clock.nowMs + there.delay) { deliver() }
+        if there.duplicated { clock.schedule(at: clock.nowMs + there.delay * 3 + 1) { deliver() } }
+    }
+}
+
+/// Per-node wall-clock skews of the simulation (ms), readable from any node's clock closure.
+final class WallSkews: Sendable {
+    private let table = Mutex<[String: Int64]>([:])
+    subscript(id: String) -> Int64 {
+        get { table.withLock { $0[id] ?? 0 } }
+        set { table.withLock { $0[id] = newValue } }
     }
 }
 
@@ -225,6 +239,8 @@ final class DeterministicCluster: @unchecked Sendable {
     private var policies: [String: MembershipPolicy] = [:]
     /// The gossiped handoff reports, by node, with their versions.
     private var reports: [String: (version: UInt64, report: HandoffReport)] = [:]
+    /// Each node's wall clock is the virtual time plus its skew (ms; 0 when absent).
+    let skews = WallSkews()
     /// Nodes whose policy stopped them (they left, or were removed): gone from `engines`.
     private(set) var exited: [String: MembershipAction.ShutdownReason] = [:]
     /// The operator log of every node, oldest first (the last `maxLogLines`).
@@ -266,7 +282,9 @@ final class DeterministicCluster: @unchecked Sendable {
         options.fileSystem = fs
         let store = try Store.open(path: "/\(id)", options: options)
         let clock = self.clock
-        let replica = try LocalReplica(store: store, nodeID: NodeID(id)!, clock: { clock.wallMs })
+        let skews = self.skews
+        let wall: @Sendable () -> Int64 = { clock.wallMs + skews[id] }
+        let replica = try LocalReplica(store: store, nodeID: NodeID(id)!, clock: wall)
         let view = views[id] ?? ClusterView(localID: id)
         if views[id] == nil, let other = views.values.first {
             if let ring = other.snapshot().ring { view.adopt(ring: ring) }
@@ -275,7 +293,7 @@ final class DeterministicCluster: @unchecked Sendable {
         if let namespaces { view.adopt(namespaces: namespaces) }
         let engine = NodeEngine(nodeID: id, replica: replica, cluster: view, transport: SimWireTransport(wire: wire, from: id),
                                 scheduler: clock, limits: limits, background: clock, clock: { clock.nowMs },
-                                monotonicUs: { clock.nowMs * 1000 }, wallClock: { clock.wallMs })
+                                monotonicUs: { clock.nowMs * 1000 }, wallClock: wall)
         wire.add(engine)
         engines[id] = engine
         views[id] = view
@@ -293,6 +311,23 @@ final class DeterministicCluster: @unchecked Sendable {
         try? e.replica.store.close()
         fs.crash()
         clock.run(forMs: downForMs)
+        try addNode(id)
+        setDown(id, false)
+    }
+
+    /// A crash in two steps, so virtual time (and other work) goes on between them: the node
+    /// stops at once and its store loses every unsynced byte...
+    func kill(_ id: String) {
+        guard let e = engines[id], let fs = files[id] else { return }
+        e.stop()
+        setDown(id, true)
+        try? e.replica.store.close()
+        fs.crash()
+    }
+
+    /// ... and it comes back on the same files with a fresh engine.
+    func restart(_ id: String) throws {
+        guard down.contains(id) else { return }
         try addNode(id)
         setDown(id, false)
     }
