@@ -523,13 +523,14 @@ def membership_partition(c):
 # (Sources/Peer/ForwardDeadline.swift, docs/FAULTS.md "Late forwards"), so a resurrected
 # delete fails every scenario again.
 #
-# Found after that fix, not fixed (the write path, issue 12): a DEL (no context) that fails
-# over to a coordinator which had not yet received the acknowledged SET (W=2 was met by the
-# other two) versions a tombstone concurrent with the SET, so the SET's value survives as a
-# sibling. Reproduced on the simulation: LateForwardSimulationTests.
-# testBlindDeleteFailedOverToAStaleCoordinatorKeepsTheSet (CHORUS_KNOWN_DEFECTS=1). It is
-# told apart by timing: the SET was acknowledged faster than any forward deadline, so no
-# late copy of it can exist. A resurrection of a SET that may have failed over still fails.
+# Found after that fix, not fixed (docs/FAULTS.md, "A blind write at a stand-in"): a DEL (no
+# context) that fails over to a coordinator which had not yet received the acknowledged SET
+# (W=2 was met by the other two) versions a tombstone concurrent with the SET, so the SET's
+# value survives as a sibling (SPEC 3 allows siblings through failover). Reproduced on the
+# simulation: LateForwardSimulationTests.testBlindDeleteFailedOverToAStaleCoordinatorKeepsTheSet
+# (CHORUS_KNOWN_DEFECTS=1). Told apart by timing, a heuristic: the SET was acknowledged faster
+# than any forward deadline, so no late copy of it from a hop deadline exists. A resurrection
+# of a slower SET still fails.
 STALE_DEL = {"resurrected-stale-del": "a DEL failed over to a coordinator that had not received the acknowledged "
                                       "SET does not supersede it (not fixed: a stand-in coordinates a write without "
                                       "a context from its own context only)"}
