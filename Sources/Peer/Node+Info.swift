@@ -47,6 +47,7 @@ extension Node {
                 ("reads", String(c.reads.load(ordering: .relaxed))), ("writes", String(c.writes.load(ordering: .relaxed))),
                 ("forwarded_writes", String(c.forwardedWrites.load(ordering: .relaxed))),
                 ("forward_failovers", String(c.forwardFailovers.load(ordering: .relaxed))),
+                ("late_forwards_refused", String(c.lateForwardsRefused.load(ordering: .relaxed))),
                 ("failed_requests", String(c.failedRequests.load(ordering: .relaxed))),
                 ("replica_writes_served", String(c.replicaWritesServed.load(ordering: .relaxed))),
                 ("replica_reads_served", String(c.replicaReadsServed.load(ordering: .relaxed))),

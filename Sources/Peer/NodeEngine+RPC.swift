@@ -70,6 +70,7 @@ extension NodeEngine {
         case .forwardWrite:
             do {
                 let m = try ForwardWriteMessage(decoding: payload)
+                if let late = lateForwardRefusal(m) { return respond(.success(ForwardWriteAnswer.encode(late))) }
                 var options = RequestOptions()
                 options.w = .count(m.w)
                 options.strict = m.strict

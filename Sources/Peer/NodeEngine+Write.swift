@@ -127,14 +127,15 @@ extension NodeEngine {
         if withID.request.writeID == 0 { withID.request.writeID = WriteID.next() }
         let plan = withID
         let request = plan.request
+        let hopMs = min(latency.deadlineMs(node, .forward), budget)
         let message = ForwardWriteMessage(namespace: Array(plan.ns.name.utf8), key: request.key, context: request.context,
                                           value: request.value, w: plan.resolved.spec.w, strict: plan.resolved.strict,
-                                          timeoutMs: budget, writeID: request.writeID)
+                                          timeoutMs: budget, writeID: request.writeID,
+                                          applyByWallMs: forwardApplyBy(to: node, hopMs: hopMs))
         // Exactly one of the answer and the hop's deadline moves the request on.
         let settled = RequestBox(false)
         @Sendable func settle() -> Bool { settled.step { done in defer { done = true }; return !done } }
         let next: @Sendable (RouterDecision) -> Void = { [self] d in route(d, router: router, plan: plan, completion: completion) }
-        let hopMs = min(latency.deadlineMs(node, .forward), budget)
         scheduler.afterCoarse(ms: hopMs) { [self] in
             guard settle() else { return }
             latency.missed(node)

@@ -45,6 +45,9 @@ public final class NodeEngine: @unchecked Sendable {
         /// Forwards not answered in time (or answered with a quorum failure), after which the
         /// next candidate coordinated the write.
         public let forwardFailovers = Atomic<UInt64>(0)
+        /// Forwards this peer refused to coordinate because they arrived after their sender
+        /// may have given up on them (ForwardDeadline).
+        public let lateForwardsRefused = Atomic<UInt64>(0)
         public let readRepairs = Atomic<UInt64>(0)
         public let hintsDelivered = Atomic<UInt64>(0)
         public let hintsRefused = Atomic<UInt64>(0)

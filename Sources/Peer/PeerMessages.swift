@@ -163,9 +163,13 @@ public struct ForwardWriteMessage: Equatable, Sendable {
     /// The client write's id (0: none): the same write retried at another coordinator
     /// carries the same id, so the two copies fold into one sibling (RECORDS.md).
     public var writeID: UInt64
+    /// The last moment, in the receiver's wall clock (Unix ms), at which it may still
+    /// coordinate the write: after it the sender may have failed over and answered the
+    /// client (ForwardDeadline). 0: no deadline (a sender from before the field).
+    public var applyByWallMs: Int64
 
     public init(namespace: [UInt8], key: [UInt8], context: [UInt8]?, value: [UInt8]?, w: Int, strict: Bool, timeoutMs: Int,
-                writeID: UInt64 = 0) {
+                writeID: UInt64 = 0, applyByWallMs: Int64 = 0) {
         self.namespace = namespace
         self.key = key
         self.context = context
@@ -174,18 +178,21 @@ public struct ForwardWriteMessage: Equatable, Sendable {
         self.strict = strict
         self.timeoutMs = timeoutMs
         self.writeID = writeID
+        self.applyByWallMs = applyByWallMs
     }
 
     public func encode() -> [UInt8] {
-        var w = VersionWriter(capacity: 40 + key.count + (value?.count ?? 0))
+        var w = VersionWriter(capacity: 48 + key.count + (value?.count ?? 0))
         w.lengthPrefixed(namespace)
         w.lengthPrefixed(key)
-        w.u8((context == nil ? 0 : 1) | (value == nil ? 0 : 2) | (strict ? 4 : 0) | (writeID == 0 ? 0 : 8))
+        w.u8((context == nil ? 0 : 1) | (value == nil ? 0 : 2) | (strict ? 4 : 0) | (writeID == 0 ? 0 : 8)
+             | (applyByWallMs <= 0 ? 0 : 16))
         if let context { w.lengthPrefixed(context) }
         if let value { w.lengthPrefixed(value) }
         w.varint(self.w)
         w.varint(timeoutMs)
         if writeID != 0 { w.u64LE(writeID) }
+        if applyByWallMs > 0 { w.u64LE(UInt64(applyByWallMs)) }
         return w.bytes
     }
 
@@ -207,13 +214,18 @@ public struct ForwardWriteMessage: Equatable, Sendable {
             value = v
         }
         strict = flags & 4 != 0
-        guard flags & ~15 == 0, let w = r.varintInt(limit: 1_000), let t = r.varintInt(limit: RequestOptions.maxTimeoutMs) else {
+        guard flags & ~31 == 0, let w = r.varintInt(limit: 1_000), let t = r.varintInt(limit: RequestOptions.maxTimeoutMs) else {
             throw PeerMessageError(message: "bad forwarded options")
         }
         writeID = 0
         if flags & 8 != 0 {
             guard let id = r.u64LE(), id != 0 else { throw PeerMessageError(message: "bad forwarded write id") }
             writeID = id
+        }
+        applyByWallMs = 0
+        if flags & 16 != 0 {
+            guard let t = r.u64LE(), t > 0, t <= UInt64(Int64.max) else { throw PeerMessageError(message: "bad forwarded deadline") }
+            applyByWallMs = Int64(t)
         }
         guard r.isAtEnd else { throw PeerMessageError(message: "trailing bytes in forwarded write") }
         self.w = w

@@ -81,9 +81,15 @@ final class SimWire: @unchecked Sendable {
         var cuts: Set<[String]> = []
         var links: [String: SeededRandom] = [:]
         var lossPercent = 0
+        /// Requests delivered twice (the copy a little later), as a retransmission might.
+        var duplicatePercent = 0
         var silent: Set<String> = []
         var drops: Set<[String]> = []
         var slowFactor: [String: Int] = [:]
+        /// Paused nodes (SIGSTOP): what reaches them, and what they send, waits here in
+        /// order until they resume, as bytes wait in a stopped process's sockets.
+        var paused: Set<String> = []
+        var held: [String: [@Sendable () -> Void]] = [:]
 
         func vanishes(_ from: String, _ to: String) -> Bool {
             silent.contains(from) || silent.contains(to) || drops.contains([from, to])
@@ -99,6 +105,7 @@ final class SimWire: @unchecked Sendable {
     func add(_ e: NodeEngine) { state.withLock { $0.engines[e.nodeID] = e } }
     func setDown(_ id: String, _ down: Bool) { state.withLock { if down { $0.down.insert(id) } else { $0.down.remove(id) } } }
     func setLoss(percent: Int) { state.withLock { $0.lossPercent = percent } }
+    func setDuplication(percent: Int) { state.withLock { $0.duplicatePercent = percent } }
     func cut(_ a: [String], _ b: [String]) {
         state.withLock { s in for x in a { for y in b { s.cuts.insert([x, y]); s.cuts.insert([y, x]) } } }
     }
@@ -113,21 +120,45 @@ final class SimWire: @unchecked Sendable {
     func setSilent(_ id: String) { state.withLock { _ = $0.silent.insert(id) } }
     func drop(from: String, to: String) { state.withLock { _ = $0.drops.insert([from, to]) } }
     func setSlow(_ id: String, factor: Int) { state.withLock { $0.slowFactor[id] = factor } }
+    func pause(_ id: String) { state.withLock { _ = $0.paused.insert(id) } }
+    /// The paused node runs again: everything held for it is delivered (and everything it
+    /// tried to send is sent) in the order it was held.
+    func resume(_ id: String) {
+        let work = state.withLock { s -> [@Sendable () -> Void] in
+            s.paused.remove(id)
+            return s.held.removeValue(forKey: id) ?? []
+        }
+        for w in work { clock.async(w) }
+    }
+    var pausedNodes: Set<String> { state.withLock { $0.paused } }
 
-    private func draw(_ from: String, _ to: String) -> (delay: Int64, lost: Bool) {
+    /// Holds `work` for `id` if it is paused; false (run it now) otherwise.
+    private func holdIfPaused(_ id: String, _ work: @escaping @Sendable () -> Void) -> Bool {
+        state.withLock { s in
+            guard s.paused.contains(id) else { return false }
+            s.held[id, default: []].append(work)
+            return true
+        }
+    }
+
+    private func draw(_ from: String, _ to: String) -> (delay: Int64, lost: Bool, duplicated: Bool) {
         state.withLock { s in
             let link = from + ">" + to
             var r = s.links[link] ?? SeededRandom(seed: seed ^ KeyHash.xxh64(Array(link.utf8), seed: 7))
             let factor = max(s.slowFactor[from] ?? 1, s.slowFactor[to] ?? 1)
             let delay = Int64(r.int(1...10) * factor)
             let lost = r.chance(s.lossPercent)
+            let duplicated = s.duplicatePercent > 0 && r.chance(s.duplicatePercent)
             s.links[link] = r
-            return (delay, lost)
+            return (delay, lost, duplicated)
         }
     }
 
     func send(from: String, to: String, type: PeerMessageType, payload: [UInt8], timeoutMs: Int,
               completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
+        if holdIfPaused(from, { [self] in send(from: from, to: to, type: type, payload: payload, timeoutMs: timeoutMs, completion: completion) }) {
+            return
+        }
         let once = Once(completion)
         let deadline = clock.nowMs + Int64(timeoutMs)
         clock.schedule(at: deadline) { once.call(.failure(.timeout)) }
@@ -139,7 +170,8 @@ final class SimWire: @unchecked Sendable {
         }
         let there = draw(from, to)
         guard !there.lost, !state.withLock({ $0.vanishes(from, to) }) else { return }
-        clock.schedule(at: clock.nowMs + there.delay) { [self] in
+        @Sendable func deliver() {
+            if holdIfPaused(to, deliver) { return }
             guard state.withLock({ !$0.down.contains(to) && !$0.cuts.contains([from, to]) && !$0.vanishes(from, to) }),
                   state.withLock({ $0.engines[to] }) === engine else { return }
             engine.handleRPC(type: type, payload: payload) { [self] result in
@@ -150,6 +182,17 @@ final class SimWire: @unchecked Sendable {
                 }
             }
         }
+        clock.schedule(at: clock.nowMs + there.delay) { deliver() }
+        if there.duplicated { clock.schedule(at: clock.nowMs + there.delay * 3 + 1) { deliver() } }
+    }
+}
+
+/// Per-node wall-clock skews of the simulation (ms), readable from any node's clock closure.
+final class WallSkews: Sendable {
+    private let table = Mutex<[String: Int64]>([:])
+    subscript(id: String) -> Int64 {
+        get { table.withLock { $0[id] ?? 0 } }
+        set { table.withLock { $0[id] = newValue } }
     }
 }
 
@@ -196,6 +239,8 @@ final class DeterministicCluster: @unchecked Sendable {
     private var policies: [String: MembershipPolicy] = [:]
     /// The gossiped handoff reports, by node, with their versions.
     private var reports: [String: (version: UInt64, report: HandoffReport)] = [:]
+    /// Each node's wall clock is the virtual time plus its skew (ms; 0 when absent).
+    let skews = WallSkews()
     /// Nodes whose policy stopped them (they left, or were removed): gone from `engines`.
     private(set) var exited: [String: MembershipAction.ShutdownReason] = [:]
     /// The operator log of every node, oldest first (the last `maxLogLines`).
@@ -237,7 +282,9 @@ final class DeterministicCluster: @unchecked Sendable {
         options.fileSystem = fs
         let store = try Store.open(path: "/\(id)", options: options)
         let clock = self.clock
-        let replica = try LocalReplica(store: store, nodeID: NodeID(id)!, clock: { clock.wallMs })
+        let skews = self.skews
+        let wall: @Sendable () -> Int64 = { clock.wallMs + skews[id] }
+        let replica = try LocalReplica(store: store, nodeID: NodeID(id)!, clock: wall)
         let view = views[id] ?? ClusterView(localID: id)
         if views[id] == nil, let other = views.values.first {
             if let ring = other.snapshot().ring { view.adopt(ring: ring) }
@@ -246,7 +293,7 @@ final class DeterministicCluster: @unchecked Sendable {
         if let namespaces { view.adopt(namespaces: namespaces) }
         let engine = NodeEngine(nodeID: id, replica: replica, cluster: view, transport: SimWireTransport(wire: wire, from: id),
                                 scheduler: clock, limits: limits, background: clock, clock: { clock.nowMs },
-                                monotonicUs: { clock.nowMs * 1000 }, wallClock: { clock.wallMs })
+                                monotonicUs: { clock.nowMs * 1000 }, wallClock: wall)
         wire.add(engine)
         engines[id] = engine
         views[id] = view
@@ -264,6 +311,23 @@ final class DeterministicCluster: @unchecked Sendable {
         try? e.replica.store.close()
         fs.crash()
         clock.run(forMs: downForMs)
+        try addNode(id)
+        setDown(id, false)
+    }
+
+    /// A crash in two steps, so virtual time (and other work) goes on between them: the node
+    /// stops at once and its store loses every unsynced byte...
+    func kill(_ id: String) {
+        guard let e = engines[id], let fs = files[id] else { return }
+        e.stop()
+        setDown(id, true)
+        try? e.replica.store.close()
+        fs.crash()
+    }
+
+    /// ... and it comes back on the same files with a fresh engine.
+    func restart(_ id: String) throws {
+        guard down.contains(id) else { return }
         try addNode(id)
         setDown(id, false)
     }
