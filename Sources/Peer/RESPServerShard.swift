@@ -18,8 +18,7 @@ final class RESPServerShard: @unchecked Sendable {
     private(set) var connections: [UInt64: RESPServerConnection] = [:]
     private var shuttingDown = false
     private var shutdownDeadlineMs: Int64 = 0
-    /// The loop is the server's own: stop it once drained (else only report `onDrained`).
-    var ownsLoop = true
+    /// Called once, on the loop, when the shard has drained at shutdown.
     var onDrained: (() -> Void)?
     private var drainReported = false
 
@@ -77,7 +76,6 @@ final class RESPServerShard: @unchecked Sendable {
         if shuttingDown && connections.isEmpty && !drainReported {
             drainReported = true
             onDrained?()
-            if ownsLoop { loop.stop() }
         }
     }
 
