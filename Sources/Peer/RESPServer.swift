@@ -99,7 +99,8 @@ public final class RESPServer: @unchecked Sendable {
                                               maxConnections: configuration.maxConnections)
             try loops[0].register(fd: fd, events: EventLoop.readable, handler: listener)
             self.listener = listener
-            loops[0].addTick(intervalMs: 100) { [unowned listener] now in listener.tick(nowMs: now) }
+            // Weak: shared loops outlive the server's shutdown, which drops the listener.
+            loops[0].addTick(intervalMs: 100) { [weak listener] now in listener?.tick(nowMs: now) }
             // Started only now that the listener and the shards' hooks are registered.
             try own?.start()
             ownLoops = own
