@@ -65,7 +65,7 @@ final class ConnectionPool: @unchecked Sendable {
     /// Takes ownership of `p`: it completes exactly once, whatever happens.
     func submit(_ p: RPCPending) {
         let now = RPCDeadline.now()
-        let here = loops.index(of: EventLoop.current).map { loops.loop($0) }
+        let here = loops.current
         let route = state.withLock { s -> Route in
             if s.closed { return .fail(.shutdown) }
             let inFlight = s.connections.reduce(0) { $0 + $1.inFlightCount }

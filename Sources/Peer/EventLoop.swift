@@ -46,7 +46,6 @@ public final class EventLoop: @unchecked Sendable {
     private let tasks = Mutex<[() -> Void]>([])
     private let wakePending = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
-    private let threadID = Atomic<UInt>(0)
     private var thread = pthread_t()
     private var started = false
     private var ticks: [(intervalMs: Int64, nextMs: Int64, body: (Int64) -> Void)] = []
@@ -96,9 +95,7 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     /// True on this loop's thread.
-    public var inLoop: Bool {
-        threadID.load(ordering: .relaxed) == UInt(pthread_self())
-    }
+    public var inLoop: Bool { EventLoop.current === self }
 
     /// The loop running the calling thread, nil when called off the loops. Work that
     /// completes elsewhere (an fsync on the syncer) hops back to it.
@@ -203,7 +200,6 @@ public final class EventLoop: @unchecked Sendable {
     // MARK: The loop
 
     private func run() {
-        threadID.store(UInt(pthread_self()), ordering: .relaxed)
         pthread_setspecific(currentLoopKey, Unmanaged.passUnretained(self).toOpaque())
         defer { pthread_setspecific(currentLoopKey, nil) }
         let capacity = 256
@@ -233,7 +229,6 @@ public final class EventLoop: @unchecked Sendable {
         runTasks()
         for hook in iterationHooks { hook() }
         flushPending()
-        threadID.store(0, ordering: .relaxed)
     }
 
     /// Flushing may queue more (a reply that completes a request): until none is left.

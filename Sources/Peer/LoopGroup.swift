@@ -16,6 +16,13 @@ public final class LoopGroup: @unchecked Sendable {
         loops = made
     }
 
+    /// `loops` when given (the caller's to start and stop), else `count` loops of the
+    /// caller's own (`owned`: the caller starts and stops them).
+    static func given(_ loops: LoopGroup?, orOwn name: String, count: Int = 1) throws(SocketError) -> (group: LoopGroup, owned: Bool) {
+        if let loops { return (loops, false) }
+        return (try LoopGroup(count: count, name: name), true)
+    }
+
     /// The default loop count: one per online core.
     public static var defaultCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
@@ -41,18 +48,14 @@ public final class LoopGroup: @unchecked Sendable {
         for loop in loops { loop.join() }
     }
 
-    /// The calling thread's loop when it is one of these, else the next one round robin.
-    public func pick() -> EventLoop {
-        if let current = EventLoop.current, let mine = loops.first(where: { $0 === current }) { return mine }
-        return loops[next.wrappingAdd(1, ordering: .relaxed).oldValue % loops.count]
+    /// The calling thread's loop when it is one of these, else nil.
+    public var current: EventLoop? {
+        guard let here = EventLoop.current else { return nil }
+        return loops.first { $0 === here }
     }
 
-    /// The loop at `index` modulo the count.
-    public func loop(_ index: Int) -> EventLoop { loops[index % loops.count] }
-
-    /// The index of `loop` in this group, nil when it is not one of these.
-    public func index(of loop: EventLoop?) -> Int? {
-        guard let loop else { return nil }
-        return loops.firstIndex { $0 === loop }
+    /// The calling thread's loop when it is one of these, else the next one round robin.
+    public func pick() -> EventLoop {
+        current ?? loops[next.wrappingAdd(1, ordering: .relaxed).oldValue % loops.count]
     }
 }

@@ -27,15 +27,8 @@ public final class PeerRPCClient: @unchecked Sendable {
     public init(config: PeerRPCConfig, counters: RPCCounters = RPCCounters(), loops: LoopGroup? = nil) throws(SocketError) {
         self.config = config
         self.counters = counters
-        if let loops {
-            self.loops = loops
-            ownsLoops = false
-        } else {
-            let own = try LoopGroup(count: 1, name: "rpc-client")
-            try own.start()
-            self.loops = own
-            ownsLoops = true
-        }
+        (self.loops, ownsLoops) = try LoopGroup.given(loops, orOwn: "rpc-client")
+        if ownsLoops { try self.loops.start() }
         let t = Thread { [self] in
             scanLoop()
             scanDone.signal()

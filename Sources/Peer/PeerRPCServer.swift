@@ -73,24 +73,16 @@ public final class PeerRPCServer: @unchecked Sendable {
         self.config = config
         self.counters = counters
         self.handler = handler
-        let group: LoopGroup
-        if let loops {
-            group = loops
-            ownsLoops = false
-        } else {
-            do {
-                group = try LoopGroup(count: 1, name: "rpc-server")
-                try group.start()
-            } catch {
-                throw .unreachable("cannot start the peer RPC server's event loop: \(error)")
-            }
-            ownsLoops = true
+        do {
+            (self.loops, ownsLoops) = try LoopGroup.given(loops, orOwn: "rpc-server")
+            if ownsLoops { try self.loops.start() }
+        } catch {
+            throw .unreachable("cannot start the peer RPC server's event loop: \(error)")
         }
-        self.loops = group
         do {
             listenFD = try RPCSocket.listen(host: config.host, port: port, backlog: 128)
         } catch {
-            if ownsLoops { group.stop() }
+            if ownsLoops { self.loops.stop() }
             throw error
         }
         self.port = RPCSocket.localAddress(listenFD).port
