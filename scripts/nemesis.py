@@ -615,6 +615,11 @@ def figures(c, viol, converge_s, rounds):
             "notes": c.notes}
 
 
+# A failed scenario's violation lines, printed again just before the final line: CI shows
+# only a log's tail, and a failure's detail must survive that cut.
+FAILURE_LINES = []
+
+
 def run_scenario(s, args, seed, index):
     rng = random.Random(seed)
     work = os.path.join(args.work, f"{index:02d}-{s.name}")
@@ -677,11 +682,17 @@ def run_scenario(s, args, seed, index):
               f"of {fig['majority_ops']}; {fig['wall_s']} s", flush=True)
     else:
         print(f"nemesis: {s.name}: {fig['result']}: {fig['setup_failed']} ({fig['wall_s']} s)", flush=True)
+    if fig["result"] == "FAIL":
+        FAILURE_LINES.append(f"  {s.name} (seed {seed}): " + ", ".join(f"{v[0]}" for v in viol[:1])
+                             + f" and {len(viol) - 1} more violation(s)" + (f"; converged {fig.get('converge_s')} s"
+                                                                            if "setup_failed" not in fig else ""))
     shown = {}
     for what, k, detail in viol:
         shown[what] = shown.get(what, 0) + 1
         if shown[what] <= 4:
             print(f"  {what} {k}: {detail}", flush=True)
+            if fig["result"] == "FAIL":
+                FAILURE_LINES.append(f"  {s.name}: {what} {k}: {detail}")
     if fig["result"] == "XFAIL":
         print(f"nemesis: {s.name}: XFAIL: {s.xfail}", flush=True)
     if fig["result"] == "KNOWN":
@@ -740,6 +751,8 @@ def main():
         if not t_end or time.time() >= t_end:
             break
     failed = [n for n, r in results if r == "FAIL"]
+    if FAILURE_LINES:
+        print("nemesis: the failures again:\n" + "\n".join(FAILURE_LINES), flush=True)
     flagged = [f"{n} {r}" for n, r in results if r in ("XFAIL", "XPASS", "KNOWN")]
     print(f"nemesis: {len(results)} scenario runs, {len(results) - len(failed)} passed, {len(failed)} failed"
           + (f": {', '.join(failed)}" if failed else "") + (f"; flagged: {', '.join(flagged)}" if flagged else "")
