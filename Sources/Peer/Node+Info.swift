@@ -85,7 +85,7 @@ extension Node {
             ("exchanges", v(r.exchanges)), ("exchanges_equal", v(r.equalExchanges)), ("keys_sent", v(r.keysSent)),
             ("keys_received", v(r.keysReceived)), ("bytes_moved", v(r.bytesMoved)), ("failures", v(r.failures)),
             ("tombstones_reaped", v(r.tombstonesReaped)), ("ranges_dropped", v(r.rangesDropped)),
-            ("trees_kept", String(replica.trees.count)),
+            ("answers_cut", v(r.answersCut)), ("trees_kept", String(replica.trees.count)),
         ]
     }
 

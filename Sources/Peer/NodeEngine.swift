@@ -23,6 +23,8 @@ public final class NodeEngine: @unchecked Sendable {
         /// Anti-entropy compares one tree per interval (0: off) within this byte budget.
         public var antiEntropyIntervalMs = 1_000
         public var antiEntropyBytesPerSecond = 4 << 20
+        /// Bytes of keys or records in one anti-entropy segment request or answer.
+        public var repairMessageBytes = ExchangeCore.defaultMaxMessageBytes
         /// Ownership handoff: bytes per second a receiver pulls, transfers at once, chunk size,
         /// and how long without progress makes a transfer "stalled".
         public var handoffBytesPerSecond = 32 << 20

@@ -84,6 +84,9 @@ final class SimWire: @unchecked Sendable {
         var silent: Set<String> = []
         var drops: Set<[String]> = []
         var slowFactor: [String: Int] = [:]
+        /// The real transport's frame bound: a request over it is refused, an answer over it
+        /// becomes a remote error (PeerRPCServerConnection). nil: unbounded.
+        var maxFrameBytes: Int?
 
         func vanishes(_ from: String, _ to: String) -> Bool {
             silent.contains(from) || silent.contains(to) || drops.contains([from, to])
@@ -113,6 +116,7 @@ final class SimWire: @unchecked Sendable {
     func setSilent(_ id: String) { state.withLock { _ = $0.silent.insert(id) } }
     func drop(from: String, to: String) { state.withLock { _ = $0.drops.insert([from, to]) } }
     func setSlow(_ id: String, factor: Int) { state.withLock { $0.slowFactor[id] = factor } }
+    func setMaxFrameBytes(_ n: Int?) { state.withLock { $0.maxFrameBytes = n } }
 
     private func draw(_ from: String, _ to: String) -> (delay: Int64, lost: Bool) {
         state.withLock { s in
@@ -137,12 +141,20 @@ final class SimWire: @unchecked Sendable {
         guard reachable, let engine else {
             return clock.async { once.call(.failure(.unreachable("\(to) unreachable from \(from)"))) }
         }
+        let maxFrame = state.withLock { $0.maxFrameBytes }
+        if let maxFrame, payload.count > maxFrame {
+            return clock.async { once.call(.failure(.frameTooLarge(bytes: payload.count))) }
+        }
         let there = draw(from, to)
         guard !there.lost, !state.withLock({ $0.vanishes(from, to) }) else { return }
         clock.schedule(at: clock.nowMs + there.delay) { [self] in
             guard state.withLock({ !$0.down.contains(to) && !$0.cuts.contains([from, to]) && !$0.vanishes(from, to) }),
                   state.withLock({ $0.engines[to] }) === engine else { return }
-            engine.handleRPC(type: type, payload: payload) { [self] result in
+            engine.handleRPC(type: type, payload: payload) { [self] answer in
+                var result = answer
+                if let maxFrame, case .success(let body) = answer, body.count > maxFrame {
+                    result = .failure(.remote(code: 500, message: "response too large (\(body.count) bytes)"))
+                }
                 let back = draw(to, from)
                 guard !back.lost else { return }
                 clock.schedule(at: clock.nowMs + back.delay) { [self] in
