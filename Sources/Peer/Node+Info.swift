@@ -50,6 +50,8 @@ extension Node {
                 ("failed_requests", String(c.failedRequests.load(ordering: .relaxed))),
                 ("replica_writes_served", String(c.replicaWritesServed.load(ordering: .relaxed))),
                 ("replica_reads_served", String(c.replicaReadsServed.load(ordering: .relaxed))),
+                ("peer_requests_queued", String(engine.peerGate.inFlight.requests)),
+                ("peer_requests_busy", String(engine.peerGate.refused.load(ordering: .relaxed))),
             ]),
             ("AntiEntropy", antiEntropyFields()),
             ("Handoff", handoffFields()),

@@ -120,7 +120,7 @@ public final class Node: @unchecked Sendable {
                 // Reads do not fsync: answer on the reader thread, sparing a thread hop.
                 engine.handleRPC(type: request.type, payload: request.payload, respond: respond)
             default:
-                scheduler.async { engine.handleRPC(type: request.type, payload: request.payload, respond: respond) }
+                engine.serveQueued(type: request.type, payload: request.payload, respond: respond)
             }
         }
         rpcServer = server

@@ -36,6 +36,9 @@ public final class NodeEngine: @unchecked Sendable {
         /// Largest wall-clock offset from the members' median this peer tolerates before it
         /// refuses to coordinate lww writes (`--max-clock-offset`, SPEC 6 "Clocks").
         public var maxClockOffsetMs = 500
+        /// Peer requests queued or being served at once, and their payload bytes (RequestGate).
+        public var maxQueuedPeerRequests = 8_192
+        public var maxQueuedPeerBytes = 512 << 20
         public init() {}
     }
 
@@ -73,6 +76,8 @@ public final class NodeEngine: @unchecked Sendable {
     public let diskHealth = DiskHealth()
     /// Peer requests refused for naming a key or partition the ring cannot hold.
     public let peerRequestsRefused = Atomic<UInt64>(0)
+    /// Bounds the peer requests waiting on or running in `scheduler` (serveQueued).
+    public let peerGate: RequestGate
     private let stopped = Atomic<Bool>(false)
     /// Targets with a hint delivery in flight (one batch at a time per owner).
     let delivering = Mutex<Set<String>>([])
@@ -110,6 +115,7 @@ public final class NodeEngine: @unchecked Sendable {
         self.transport = MeasuredTransport(transport, tracker: latency, observer: rpcObserver)
         self.scheduler = scheduler
         self.limits = limits
+        peerGate = RequestGate(maxRequests: limits.maxQueuedPeerRequests, maxBytes: limits.maxQueuedPeerBytes)
         self.background = background ?? DispatchNodeScheduler(width: 3, label: "chorus.repair", qos: .utility)
         self.now = clock
         self.wallNow = wallClock ?? replica.now
