@@ -41,11 +41,17 @@ enum SecretSources {
         secrets.map(\.flag).filter { flag in args.contains { $0 == "--\(flag)" || $0.hasPrefix("--\(flag)=") } }
     }
 
-    /// The warning for each secret on the command line.
-    static func warnings(_ args: [String]) -> [String] {
-        onCommandLine(args).map { flag in
+    /// The warning for each secret on the command line, and for admin commands open to
+    /// every client (no password on a client port others can reach; docs/SECURITY.md).
+    static func warnings(_ args: [String], requirePass: String?, host: String) -> [String] {
+        var out = onCommandLine(args).map { flag in
             let s = secrets.first { $0.flag == flag }
             return "--\(flag) on the command line is visible to local users in /proc; use --\(s?.file ?? flag) FILE, \(s?.environment ?? "the environment") or --config"
         }
+        let loopback = host.hasPrefix("127.") || host == "localhost" || host == "::1"
+        if requirePass == nil, !loopback {
+            out.append("no --requirepass: any client that reaches \(host) may run LEAVE, REMOVE, NS.CREATE and REPAIR (docs/SECURITY.md)")
+        }
+        return out
     }
 }

@@ -61,7 +61,7 @@ enum ServeCommand {
             printError("\(error)")
             return 2
         }
-        let warnings = SecretSources.warnings(args)
+        let warnings = SecretSources.warnings(args, requirePass: config.requirePass, host: config.host)
         if !warnings.isEmpty {
             let log = Logger(level: config.logLevel, format: config.logFormat)
             for w in warnings { log.warn(w) }

@@ -34,4 +34,9 @@ err=$("$bin" serve --data "$work/d" --cluster-secret-file "$work/empty" --print-
 [ "$status" = 2 ] && [ "$err" = "chorus: --cluster-secret-file: $work/empty is empty" ] || fail "empty file: $status '$err'"
 err=$("$bin" serve --data "$work/d" --cluster-secret-file "$work/absent" --print-config 2>&1 >/dev/null); status=$?
 [ "$status" = 2 ] && [ "$err" = "chorus: --cluster-secret-file: cannot read $work/absent" ] || fail "missing file: $status '$err'"
-echo "secrets: PASS (7 checks)"
+# No password on a client port others can reach: admin commands are open, say so.
+"$bin" serve --data "$work/d" --host 0.0.0.0 --print-config >/dev/null 2>"$work/err" || fail "0.0.0.0: exit $?"
+grep -q 'no --requirepass: any client that reaches 0.0.0.0 may run LEAVE' "$work/err" || fail "no warning for open admin commands: $(cat "$work/err")"
+"$bin" serve --data "$work/d" --host 0.0.0.0 --requirepass-file "$work/pass" --print-config >/dev/null 2>"$work/err" || fail "0.0.0.0 with a password: exit $?"
+[ ! -s "$work/err" ] || fail "a warning with a password set: $(cat "$work/err")"
+echo "secrets: PASS (9 checks)"
