@@ -57,6 +57,7 @@ public final class Node: @unchecked Sendable {
         options.memtableSizeBytes = config.memtableBytes
         options.fileSystem = MeteredFileSystem(base: fs, registry: metrics)
         store = try Store.open(path: config.dataDirectory + "/store", options: options)
+        for note in store.stats().recoveryNotes { log.warn(note) }
         guard let id = NodeID(nodeID) else { throw ClientError("ERR invalid node id \(nodeID)") }
         // Dots are named by an incarnation of the id, fresh whenever the store is (DotActor.swift).
         replica = try LocalReplica(store: store, nodeID: try DotActor.resolve(store: store, nodeID: id), maxHints: config.maxHints,

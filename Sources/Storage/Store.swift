@@ -38,6 +38,9 @@ public final class Store: @unchecked Sendable {
     var compactingFiles: Set<UInt64> = []
     var manualCompaction: ManualCompaction?
     var recoveredTornTailBytes = 0
+    /// Logs whose last record failed its checksum at open, and one line per dropped tail.
+    var recoveredChecksumTails = 0
+    var recoveryNotes: [String] = []
 
     /// Serialises WAL appends with the periodic syncer; guards the two below.
     let walMutex = Condition()
@@ -122,6 +125,13 @@ public final class Store: @unchecked Sendable {
                 }
             }
             recoveredTornTailBytes += reader.droppedTailBytes
+            if let tail = reader.droppedTail {
+                // Dropped like a torn write (nothing after it was acknowledged durable by a
+                // later sync), but never silently: a bit flip looks the same.
+                if tail.checksumFailed { recoveredChecksumTails += 1 }
+                recoveryNotes.append("dropped the last \(reader.droppedTailBytes) bytes of \(logPath) at offset \(tail.offset): \(tail.reason)"
+                                     + (tail.checksumFailed ? " (a whole record failed its checksum: a bit flip or a torn sector)" : " (a torn write)"))
+            }
         }
         if mem.count > 0 {
             edit.addFile(level: 0, try writeLevel0Table(mem))
@@ -305,6 +315,8 @@ public final class Store: @unchecked Sendable {
             s.memtableBytes = mem.approximateMemoryUsage + (imm?.approximateMemoryUsage ?? 0)
         }
         s.recoveredTornTailBytes = recoveredTornTailBytes
+        s.recoveredChecksumTails = recoveredChecksumTails
+        s.recoveryNotes = recoveryNotes
         return s
     }
 
