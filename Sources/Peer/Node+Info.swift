@@ -52,6 +52,7 @@ extension Node {
                 ("replica_reads_served", String(c.replicaReadsServed.load(ordering: .relaxed))),
                 ("peer_requests_queued", String(engine.peerGate.inFlight.requests)),
                 ("peer_requests_busy", String(engine.peerGate.refused.load(ordering: .relaxed))),
+                ("meta_persist_failures", String(engine.metaPersistFailures.load(ordering: .relaxed))),
             ]),
             ("AntiEntropy", antiEntropyFields()),
             ("Handoff", handoffFields()),

@@ -64,8 +64,8 @@ public final class Node: @unchecked Sendable {
                                    maxHintBytesPerTarget: config.maxHintBytesPerTarget,
                                    maxClockAheadMs: UInt64(config.limits.maxClockOffsetMs))
         cluster = ClusterView(localID: nodeID)
-        if let bytes = try replica.meta("ring"), let ring = try? Ring(decoding: bytes) { cluster.adopt(ring: ring) }
-        if let bytes = try replica.meta("namespaces"), let table = try? NamespaceTable(decoding: bytes) { cluster.adopt(namespaces: table) }
+        if let ring = Node.decodeStored("ring", try replica.meta("ring"), log: log, { try Ring(decoding: $0) }) { cluster.adopt(ring: ring) }
+        if let table = Node.decodeStored("namespaces", try replica.meta("namespaces"), log: log, { try NamespaceTable(decoding: $0) }) { cluster.adopt(namespaces: table) }
         // A restart rejoins with a higher incarnation, so old suspicions cannot stick.
         var previous: UInt64 = 0
         if let bytes = try replica.meta("incarnation"), bytes.count == 8 {
@@ -232,11 +232,11 @@ public final class Node: @unchecked Sendable {
         switch value.key {
         case "ring":
             if let ring = try? Ring(decoding: value.payload), cluster.adopt(ring: ring) {
-                try? replica.setMeta("ring", ring.encode())
+                persistMeta("ring", ring.encode())
             }
         case "namespaces":
             if let table = try? NamespaceTable(decoding: value.payload), cluster.adopt(namespaces: table) {
-                try? replica.setMeta("namespaces", table.encode())
+                persistMeta("namespaces", table.encode())
             }
         default:
             _ = adoptLease(value)
@@ -266,7 +266,7 @@ public final class Node: @unchecked Sendable {
         if let next = cluster.proposedRing(partitionCount: config.partitions) ?? cluster.settledRing(reports: handoffReports(g)),
            fitsGossip(key: "ring", payload: next.encode()) {
             cluster.adopt(ring: next)
-            try? replica.setMeta("ring", next.encode())
+            persistMeta("ring", next.encode())
             g.publishState(key: "ring", version: next.version, payload: next.encode())
         }
         let ring = cluster.snapshot().ring
@@ -338,7 +338,7 @@ public final class Node: @unchecked Sendable {
     func publish(namespaces table: NamespaceTable) {
         guard fitsGossip(key: "namespaces", payload: table.encode()) else { return }
         cluster.adopt(namespaces: table)
-        try? replica.setMeta("namespaces", table.encode())
+        persistMeta("namespaces", table.encode())
         gossip?.publishState(key: "namespaces", version: table.version, payload: table.encode())
     }
 }

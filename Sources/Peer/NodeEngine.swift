@@ -76,6 +76,8 @@ public final class NodeEngine: @unchecked Sendable {
     public let diskHealth = DiskHealth()
     /// Peer requests refused for naming a key or partition the ring cannot hold.
     public let peerRequestsRefused = Atomic<UInt64>(0)
+    /// Ring or namespace table writes that failed (Node+Persist.swift).
+    public let metaPersistFailures = Atomic<UInt64>(0)
     /// Bounds the peer requests waiting on or running in `scheduler` (serveQueued).
     public let peerGate: RequestGate
     private let stopped = Atomic<Bool>(false)
