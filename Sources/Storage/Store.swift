@@ -111,11 +111,25 @@ public final class Store: @unchecked Sendable {
             }
         }
         var edit = VersionEdit()
+        // Sequences only grow from one logged batch to the next. A batch that repeats or
+        // goes back (a sector written twice, a record copied by damage: the CRC still holds)
+        // is corruption: replayed, it would put two entries with one internal key in the
+        // memtable, which no table can hold.
+        var replayedUpTo: SequenceNumber?
         for number in logs.sorted() {
             let logPath = StoreFiles.logPath(path, number)
             var reader = LogReader(path: logPath, data: try fs.readFile(logPath))
             while let (record, offset) = try reader.next() {
                 let batch = WriteBatch(rep: record)
+                if batch.count > 0 {
+                    guard batch.sequence > 0, batch.sequence <= InternalKey.maxSequence - SequenceNumber(batch.count) else {
+                        throw .corruption(file: logPath, offset: offset, reason: "batch sequence \(batch.sequence) with \(batch.count) entries is out of range")
+                    }
+                    if let upTo = replayedUpTo, batch.sequence <= upTo {
+                        throw .corruption(file: logPath, offset: offset, reason: "batch sequence \(batch.sequence) does not follow the previous batch's \(upTo)")
+                    }
+                    replayedUpTo = batch.sequence + SequenceNumber(batch.count) - 1
+                }
                 try apply(batch, to: mem, file: logPath, offset: offset)
                 let last = batch.sequence + SequenceNumber(batch.count) - 1
                 if batch.count > 0, last > versions.lastSequence { versions.lastSequence = last }

@@ -14,6 +14,7 @@ commands:
   bench ring      ring claim simulation from 1 to 1,000 nodes and back
   bench gossip    SWIM dissemination and detection figures on the simulator
   bench cluster   SET/GET load against a running peer (or a redis-server, for reference)
+  fuzz            feed mutated bytes to every decoder of outside input (chorus fuzz --list)
 
 Every command takes --help.
 """
@@ -37,6 +38,8 @@ var status: Int32 = 0
 switch args.first {
 case nil, "--help", "-h", "help":
     print(usage)
+case "fuzz":
+    status = FuzzCommand.run(Array(args.dropFirst()))
 case "bench":
     let rest = Array(args.dropFirst(2))
     switch args.dropFirst().first {

@@ -31,3 +31,33 @@ final class WALTailTests: XCTestCase {
         try clean.close()
     }
 }
+
+/// Found by `chorus fuzz wal`: a WAL record repeated whole (its CRC still holds) replayed
+/// the same batch twice, so two entries with one internal key reached the memtable and the
+/// table built from it trapped ("table entries must be added in increasing internal key
+/// order"). Now the store refuses to open with a corruption error naming the log.
+final class WALSequenceTests: XCTestCase {
+    func testARepeatedRecordIsCorruptionNotATrap() throws {
+        let fs = MemoryFileSystem()
+        var o = smallOptions(fs, sync: .always)
+        o.memtableSizeBytes = 1 << 20
+        let store = try Store.open(path: "/db", options: o)
+        try store.put(Array("a".utf8), Array("1".utf8))
+        guard let log = try fs.children("/db").filter({ $0.hasSuffix(".log") }).sorted().last.map({ "/db/" + $0 }) else { return XCTFail("no log") }
+        let before = try fs.readFile(log).count
+        try store.put(Array("b".utf8), Array("2".utf8))
+        try store.close()
+        let bytes = try fs.readFile(log)
+        let record = Array(bytes[before...])
+        XCTAssertGreaterThan(record.count, 7)
+        try fs.removeFile(log)
+        let f = try fs.createWritable(log)
+        try f.append(bytes + record)
+        try f.close()
+        XCTAssertThrowsError(try Store.open(path: "/db", options: o)) { error in
+            guard case let .corruption(file, _, reason)? = error as? StorageError else { return XCTFail("\(error)") }
+            XCTAssertEqual(file, log)
+            XCTAssertTrue(reason.contains("sequence"), reason)
+        }
+    }
+}
