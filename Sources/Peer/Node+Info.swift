@@ -51,6 +51,9 @@ extension Node {
                 ("failed_requests", String(c.failedRequests.load(ordering: .relaxed))),
                 ("replica_writes_served", String(c.replicaWritesServed.load(ordering: .relaxed))),
                 ("replica_reads_served", String(c.replicaReadsServed.load(ordering: .relaxed))),
+                ("peer_requests_queued", String(engine.peerGate.inFlight.requests)),
+                ("peer_requests_busy", String(engine.peerGate.refused.load(ordering: .relaxed))),
+                ("meta_persist_failures", String(engine.metaPersistFailures.load(ordering: .relaxed))),
             ]),
             ("AntiEntropy", antiEntropyFields()),
             ("Handoff", handoffFields()),
@@ -88,7 +91,7 @@ extension Node {
             ("exchanges", v(r.exchanges)), ("exchanges_equal", v(r.equalExchanges)), ("keys_sent", v(r.keysSent)),
             ("keys_received", v(r.keysReceived)), ("bytes_moved", v(r.bytesMoved)), ("failures", v(r.failures)),
             ("tombstones_reaped", v(r.tombstonesReaped)), ("ranges_dropped", v(r.rangesDropped)),
-            ("trees_kept", String(replica.trees.count)),
+            ("answers_cut", v(r.answersCut)), ("trees_kept", String(replica.trees.count)),
         ]
     }
 

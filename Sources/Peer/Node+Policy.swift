@@ -58,7 +58,7 @@ extension Node {
                 let bytes = ring.encode()
                 guard fitsGossip(key: "ring", payload: bytes) else { continue }
                 cluster.adopt(ring: ring)
-                try? replica.setMeta("ring", bytes)
+                persistMeta("ring", bytes)
                 g.publishState(key: "ring", version: ring.version, payload: bytes)
             case .publishHandoffReport(let report, let version):
                 g.publishState(key: Node.handoffKeyPrefix + nodeID, version: version, payload: report.encode())

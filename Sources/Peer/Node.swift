@@ -56,14 +56,15 @@ public final class Node: @unchecked Sendable {
         options.memtableSizeBytes = config.memtableBytes
         options.fileSystem = MeteredFileSystem(base: fs, registry: metrics)
         store = try Store.open(path: config.dataDirectory + "/store", options: options)
+        for note in store.stats().recoveryNotes { log.warn(note) }
         guard let id = NodeID(nodeID) else { throw ClientError("ERR invalid node id \(nodeID)") }
         // Dots are named by an incarnation of the id, fresh whenever the store is (DotActor.swift).
         replica = try LocalReplica(store: store, nodeID: try DotActor.resolve(store: store, nodeID: id), maxHints: config.maxHints,
                                    maxHintBytesPerTarget: config.maxHintBytesPerTarget,
                                    maxClockAheadMs: UInt64(config.limits.maxClockOffsetMs))
         cluster = ClusterView(localID: nodeID)
-        if let bytes = try replica.meta("ring"), let ring = try? Ring(decoding: bytes) { cluster.adopt(ring: ring) }
-        if let bytes = try replica.meta("namespaces"), let table = try? NamespaceTable(decoding: bytes) { cluster.adopt(namespaces: table) }
+        if let ring = Node.decodeStored("ring", try replica.meta("ring"), log: log, { try Ring(decoding: $0) }) { cluster.adopt(ring: ring) }
+        if let table = Node.decodeStored("namespaces", try replica.meta("namespaces"), log: log, { try NamespaceTable(decoding: $0) }) { cluster.adopt(namespaces: table) }
         // A restart rejoins with a higher incarnation, so old suspicions cannot stick.
         var previous: UInt64 = 0
         if let bytes = try replica.meta("incarnation"), bytes.count == 8 {
@@ -121,7 +122,7 @@ public final class Node: @unchecked Sendable {
             if NodeEngine.runsOnLoop(request.type) {
                 engine.handleRPC(type: request.type, payload: request.payload, respond: respond)
             } else {
-                scheduler.async { engine.handleRPC(type: request.type, payload: request.payload, respond: respond) }
+                engine.serveQueued(type: request.type, payload: request.payload, respond: respond)
             }
         }
         rpcServer = server
@@ -234,11 +235,11 @@ public final class Node: @unchecked Sendable {
         switch value.key {
         case "ring":
             if let ring = try? Ring(decoding: value.payload), cluster.adopt(ring: ring) {
-                try? replica.setMeta("ring", ring.encode())
+                persistMeta("ring", ring.encode())
             }
         case "namespaces":
             if let table = try? NamespaceTable(decoding: value.payload), cluster.adopt(namespaces: table) {
-                try? replica.setMeta("namespaces", table.encode())
+                persistMeta("namespaces", table.encode())
             }
         default:
             _ = adoptLease(value)
@@ -272,7 +273,7 @@ public final class Node: @unchecked Sendable {
     func publish(namespaces table: NamespaceTable) {
         guard fitsGossip(key: "namespaces", payload: table.encode()) else { return }
         cluster.adopt(namespaces: table)
-        try? replica.setMeta("namespaces", table.encode())
+        persistMeta("namespaces", table.encode())
         gossip?.publishState(key: "namespaces", version: table.version, payload: table.encode())
     }
 }

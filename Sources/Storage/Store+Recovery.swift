@@ -2,7 +2,8 @@
 // a full disk, reduced to what this engine needs).
 //
 // What stops writes: a failed WAL append or sync, a failed periodic sync, a failed flush
-// or compaction. The store then refuses every write with that error (`backgroundError`),
+// or compaction, a failed manifest write (a range deletion's too: the manifest is never
+// appended to again, VersionSet.manifestFailure). The store then refuses every write with that error (`backgroundError`),
 // keeps serving reads, and the background thread probes every `errorRecoveryIntervalMs`.
 //
 // Why not just retry the failed call: after a failed fsync the kernel may already have

@@ -44,6 +44,9 @@ public final class Store: @unchecked Sendable {
     var compactingFiles: Set<UInt64> = []
     var manualCompaction: ManualCompaction?
     var recoveredTornTailBytes = 0
+    /// Logs whose last record failed its checksum at open, and one line per dropped tail.
+    var recoveredChecksumTails = 0
+    var recoveryNotes: [String] = []
 
     /// Serialises WAL appends with the periodic syncer; guards the two below.
     let walMutex = Condition()
@@ -121,11 +124,25 @@ public final class Store: @unchecked Sendable {
             }
         }
         var edit = VersionEdit()
+        // Sequences only grow from one logged batch to the next. A batch that repeats or
+        // goes back (a sector written twice, a record copied by damage: the CRC still holds)
+        // is corruption: replayed, it would put two entries with one internal key in the
+        // memtable, which no table can hold.
+        var replayedUpTo: SequenceNumber?
         for number in logs.sorted() {
             let logPath = StoreFiles.logPath(path, number)
             var reader = LogReader(path: logPath, data: try fs.readFile(logPath))
             while let (record, offset) = try reader.next() {
                 let batch = WriteBatch(rep: record)
+                if batch.count > 0 {
+                    guard batch.sequence > 0, batch.sequence <= InternalKey.maxSequence - SequenceNumber(batch.count) else {
+                        throw .corruption(file: logPath, offset: offset, reason: "batch sequence \(batch.sequence) with \(batch.count) entries is out of range")
+                    }
+                    if let upTo = replayedUpTo, batch.sequence <= upTo {
+                        throw .corruption(file: logPath, offset: offset, reason: "batch sequence \(batch.sequence) does not follow the previous batch's \(upTo)")
+                    }
+                    replayedUpTo = batch.sequence + SequenceNumber(batch.count) - 1
+                }
                 try apply(batch, to: mem, file: logPath, offset: offset)
                 let last = batch.sequence + SequenceNumber(batch.count) - 1
                 if batch.count > 0, last > versions.lastSequence { versions.lastSequence = last }
@@ -135,6 +152,13 @@ public final class Store: @unchecked Sendable {
                 }
             }
             recoveredTornTailBytes += reader.droppedTailBytes
+            if let tail = reader.droppedTail {
+                // Dropped like a torn write (nothing after it was acknowledged durable by a
+                // later sync), but never silently: a bit flip looks the same.
+                if tail.checksumFailed { recoveredChecksumTails += 1 }
+                recoveryNotes.append("dropped the last \(reader.droppedTailBytes) bytes of \(logPath) at offset \(tail.offset): \(tail.reason)"
+                                     + (tail.checksumFailed ? " (a whole record failed its checksum: a bit flip or a torn sector)" : " (a torn write)"))
+            }
         }
         if mem.count > 0 {
             edit.addFile(level: 0, try writeLevel0Table(mem))
@@ -320,6 +344,8 @@ public final class Store: @unchecked Sendable {
             s.memtableBytes = mem.approximateMemoryUsage + (imm?.approximateMemoryUsage ?? 0)
         }
         s.recoveredTornTailBytes = recoveredTornTailBytes
+        s.recoveredChecksumTails = recoveredChecksumTails
+        s.recoveryNotes = recoveryNotes
         return s
     }
 

@@ -22,7 +22,9 @@ enum ServeCommand {
       --partitions Q           ring size, power of two, 1 to 4096 (default 256)
       --sync POLICY            always | periodic:MS | never (default always)
       --cluster-secret S       HMAC key for gossip and peer connections (or CHORUS_CLUSTER_SECRET)
-      --requirepass PW         clients must AUTH PW first
+      --cluster-secret-file F  the same, from the first line of F (argv is visible in /proc)
+      --requirepass PW         clients must AUTH PW first (or CHORUS_REQUIREPASS)
+      --requirepass-file F     the same, from the first line of F
       --max-clock-offset MS    largest wall-clock offset from the other members tolerated (default 500)
       --max-clients N          client connections at once (default 10000); one more gets
                                -ERR max number of clients reached
@@ -59,6 +61,12 @@ enum ServeCommand {
         } catch {
             printError("\(error)")
             return 2
+        }
+        let warnings = SecretSources.warnings(args, requirePass: config.requirePass, host: config.host)
+        if !warnings.isEmpty {
+            let log = Logger(level: config.logLevel, format: config.logFormat)
+            for w in warnings { log.warn(w) }
+            StderrLogSink.shared.flush()
         }
         if printConfig {
             print(effectiveConfig(config), terminator: "")
@@ -99,7 +107,7 @@ enum ServeCommand {
 
     /// The command line's flags, with the settings of `--config FILE` for every flag it does not give.
     static func flagsWithConfigFile(_ args: [String]) throws -> Flags {
-        let flags = try Flags(args, valued: settings.union(["config"]), boolean: ["print-config"])
+        let flags = try Flags(args, valued: settings.union(["config"]).union(SecretSources.fileFlags), boolean: ["print-config"])
         guard let path = flags.string("config") else { return flags }
         return flags.merging(file: try ConfigFile.load(path, known: settings))
     }
@@ -136,9 +144,9 @@ enum ServeCommand {
             guard let format = LogFormat(rawValue: s) else { throw flags.badValue("log-format", "expected logfmt or json") }
             c.logFormat = format
         }
-        let secret = flags.string("cluster-secret") ?? ProcessInfo.processInfo.environment["CHORUS_CLUSTER_SECRET"]
+        let secret = try SecretSources.value("cluster-secret", flags)
         if let secret, !secret.isEmpty { c.clusterSecret = Array(secret.utf8) }
-        c.requirePass = flags.string("requirepass")
+        c.requirePass = try SecretSources.value("requirepass", flags)
         c.limits.maxClockOffsetMs = try flags.int("max-clock-offset", default: c.limits.maxClockOffsetMs, range: 1...86_400_000)
         c.maxClients = try flags.int("max-clients", default: c.maxClients, range: 1...1_000_000)
         c.clientIdleTimeoutMs = 1000 * (try flags.int("timeout", default: 0, range: 0...31_536_000))

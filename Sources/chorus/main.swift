@@ -17,6 +17,7 @@ commands:
   bench gossip    SWIM dissemination and detection figures on the simulator
   bench cluster   SET/GET load against a running peer (or a redis-server, for reference)
   bench backup    what a checkpoint of a 1 GB store costs requests running beside it
+  fuzz            feed mutated bytes to every decoder of outside input (chorus fuzz --list)
 
 Every command takes --help.
 """
@@ -40,6 +41,8 @@ var status: Int32 = 0
 switch args.first {
 case nil, "--help", "-h", "help":
     print(usage)
+case "fuzz":
+    status = FuzzCommand.run(Array(args.dropFirst()))
 case "bench":
     let rest = Array(args.dropFirst(2))
     switch args.dropFirst().first {

@@ -90,6 +90,9 @@ final class SimWire: @unchecked Sendable {
         /// order until they resume, as bytes wait in a stopped process's sockets.
         var paused: Set<String> = []
         var held: [String: [@Sendable () -> Void]] = [:]
+        /// The real transport's frame bound: a request over it is refused, an answer over it
+        /// becomes a remote error (PeerRPCServerConnection). nil: unbounded.
+        var maxFrameBytes: Int?
 
         func vanishes(_ from: String, _ to: String) -> Bool {
             silent.contains(from) || silent.contains(to) || drops.contains([from, to])
@@ -131,6 +134,7 @@ final class SimWire: @unchecked Sendable {
         for w in work { clock.async(w) }
     }
     var pausedNodes: Set<String> { state.withLock { $0.paused } }
+    func setMaxFrameBytes(_ n: Int?) { state.withLock { $0.maxFrameBytes = n } }
 
     /// Holds `work` for `id` if it is paused; false (run it now) otherwise.
     private func holdIfPaused(_ id: String, _ work: @escaping @Sendable () -> Void) -> Bool {
@@ -168,13 +172,21 @@ final class SimWire: @unchecked Sendable {
         guard reachable, let engine else {
             return clock.async { once.call(.failure(.unreachable("\(to) unreachable from \(from)"))) }
         }
+        let maxFrame = state.withLock { $0.maxFrameBytes }
+        if let maxFrame, payload.count > maxFrame {
+            return clock.async { once.call(.failure(.frameTooLarge(bytes: payload.count))) }
+        }
         let there = draw(from, to)
         guard !there.lost, !state.withLock({ $0.vanishes(from, to) }) else { return }
         @Sendable func deliver() {
             if holdIfPaused(to, deliver) { return }
             guard state.withLock({ !$0.down.contains(to) && !$0.cuts.contains([from, to]) && !$0.vanishes(from, to) }),
                   state.withLock({ $0.engines[to] }) === engine else { return }
-            engine.handleRPC(type: type, payload: payload) { [self] result in
+            engine.handleRPC(type: type, payload: payload) { [self] answer in
+                var result = answer
+                if let maxFrame, case .success(let body) = answer, body.count > maxFrame {
+                    result = .failure(.remote(code: 500, message: "response too large (\(body.count) bytes)"))
+                }
                 let back = draw(to, from)
                 guard !back.lost else { return }
                 clock.schedule(at: clock.nowMs + back.delay) { [self] in
