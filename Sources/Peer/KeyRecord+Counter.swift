@@ -1,0 +1,91 @@
+// The counter section of a key record (RECORDS.md, "Counters"): present only when the key
+// has counter entries, so records of keys never incremented are byte-identical to the ones
+// written before counters existed.
+//
+//   counterSection := 0x06 n:varint entry{n} m:varint mark{m}
+//   entry := nodeId applied:varint total:zigzag-varint           -- sorted by node id, applied >= 1
+//   mark  := index:varint kind:u8 seenApplied:varint seenTotal:zigzag-varint
+//            -- index: the sibling (siblings records, strictly increasing) or 0 (lww);
+//            -- kind 0 assigned, 1 incremented; never (0, 0, 0)
+
+extension KeyRecord {
+    static func appendCounterSection(_ s: KeyState, to w: inout VersionWriter) {
+        guard !s.counter.isEmpty else { return }
+        var marks: [(Int, CounterMark)] = []
+        for (i, sib) in s.siblings.enumerated() { if let m = s.counter.marks[sib.dot] { marks.append((i, m)) } }
+        appendCounterSection(s.counter.entries, marks: marks, to: &w)
+    }
+
+    static func appendCounterSection(_ l: LWWKeyState, to w: inout VersionWriter) {
+        guard !l.counter.isEmpty else { return }
+        appendCounterSection(l.counter, marks: l.mark.map { [(0, $0)] } ?? [], to: &w)
+    }
+
+    private static func appendCounterSection(_ entries: CounterEntries, marks: [(Int, CounterMark)], to w: inout VersionWriter) {
+        w.u8(VersionFormat.counterSectionTag)
+        w.varint(entries.entries.count)
+        for e in entries.entries {
+            w.nodeID(e.node)
+            w.varint(e.applied)
+            w.varint(ZigZag.encode(e.total))
+        }
+        w.varint(marks.count)
+        for (index, m) in marks {
+            w.varint(index)
+            w.u8(m.kind.rawValue)
+            w.varint(m.seen.applied)
+            w.varint(ZigZag.encode(m.seen.total))
+        }
+    }
+
+    /// A siblings record's counter section, if one follows; marks are keyed by their
+    /// sibling's dot.
+    static func readCounterSection(_ r: inout VersionReader, siblings: [Sibling]) throws(KeyRecordError) -> KeyCounter {
+        guard r.peek() == VersionFormat.counterSectionTag else { return KeyCounter() }
+        let (entries, marks) = try readSection(&r, markLimit: siblings.count)
+        var byDot: [Dot: CounterMark] = [:]
+        for (index, m) in marks { byDot[siblings[index].dot] = m }
+        let counter = KeyCounter(entries: entries, marks: byDot)
+        do { try counter.validate() } catch { throw .invalidCounter(error) }
+        return counter
+    }
+
+    /// An lww record's counter section, if one follows.
+    static func readCounterSection(_ r: inout VersionReader) throws(KeyRecordError) -> (CounterEntries, CounterMark?) {
+        guard r.peek() == VersionFormat.counterSectionTag else { return (CounterEntries(), nil) }
+        let (entries, marks) = try readSection(&r, markLimit: 1)
+        let mark = marks.first?.1
+        if mark == CounterMark.none { throw .invalidCounter(.emptyMark) }
+        return (entries, mark)
+    }
+
+    /// Entries and (index, mark) pairs; every index below `markLimit`, strictly increasing.
+    private static func readSection(_ r: inout VersionReader, markLimit: Int) throws(KeyRecordError) -> (CounterEntries, [(Int, CounterMark)]) {
+        _ = r.u8()
+        let countAt = r.offset
+        // An entry takes at least 4 bytes; a section without entries is not canonical.
+        guard let n = r.varintInt(limit: r.remaining / 4), n >= 1 else { throw .truncated(offset: countAt) }
+        var entries: [CounterEntry] = []
+        entries.reserveCapacity(n)
+        for _ in 0..<n {
+            let at = r.offset
+            guard let node = r.nodeID() else { throw r.isAtEnd ? .truncated(offset: at) : .badNodeID(offset: at) }
+            guard let applied = r.varint(), let total = r.varint() else { throw .truncated(offset: r.offset) }
+            entries.append(CounterEntry(node: node, applied: applied, total: ZigZag.decode(total)))
+        }
+        let checked: CounterEntries
+        do { checked = try CounterEntries(entries) } catch { throw .invalidCounter(error) }
+        guard checked.entries == entries else { throw .invalidCounter(.entriesNotSorted(entries[0].node)) }
+        let marksAt = r.offset
+        guard let m = r.varintInt(limit: min(markLimit, r.remaining / 4)) else { throw .truncated(offset: marksAt) }
+        var marks: [(Int, CounterMark)] = []
+        for _ in 0..<m {
+            let at = r.offset
+            guard let index = r.varintInt(limit: markLimit - 1), index > (marks.last?.0 ?? -1) else { throw .badActorIndex(offset: at) }
+            guard let rawKind = r.u8(), let kind = CounterMark.Kind(rawValue: rawKind) else { throw .badPayloadTag(offset: at) }
+            guard let applied = r.varint(), let total = r.varint() else { throw .truncated(offset: r.offset) }
+            marks.append((index, CounterMark(kind: kind, seen: CounterSum(applied: applied, total: ZigZag.decode(total)))))
+        }
+        return (checked, marks)
+    }
+}

@@ -1,0 +1,243 @@
+import XCTest
+import Storage
+@testable import Peer
+
+/// PN-counter keys (docs/VERSIONS.md, "Counters"): INCR at a coordinator, the read rules,
+/// SET/DEL against concurrent increments, overflow, decimal starts, and record bytes.
+final class CounterTests: XCTestCase {
+    let x: NodeID = "x", y: NodeID = "y", z: NodeID = "z"
+    var counters: [NodeID: UInt64] = [:]
+
+    /// A node-wide dot counter per node, as LocalReplica's lease hands out.
+    func next(_ node: NodeID) -> () -> UInt64 {
+        { [self] in counters[node, default: 0] += 1; return counters[node, default: 0] }
+    }
+
+    @discardableResult
+    func incr(_ s: inout KeyState, at node: NodeID, by delta: Int64 = 1, writeID: UInt64 = 0) -> IncrementOutcome {
+        s.increment(at: node, by: delta, writeID: writeID, nextCounter: next(node))
+    }
+
+    func set(_ s: inout KeyState, at node: NodeID, _ value: String) {
+        let outcome = s.write(at: node, context: nil, value: .value(Array(value.utf8)), nextCounter: next(node))
+        guard case .written = outcome else { return XCTFail("SET refused: \(outcome)") }
+    }
+
+    func del(_ s: inout KeyState, at node: NodeID) {
+        let outcome = s.delete(at: node, context: nil, nextCounter: next(node))
+        guard case .written = outcome else { return XCTFail("DEL refused: \(outcome)") }
+    }
+
+    func reads(_ s: KeyState) -> [String] { s.read().values.map { String(decoding: $0, as: UTF8.self) } }
+
+    func roundTrips(_ s: KeyState, file: StaticString = #filePath, line: UInt = #line) throws {
+        let bytes = KeyRecord.siblings(s).encode()
+        XCTAssertEqual(try KeyRecord(decoding: bytes), .siblings(s), file: file, line: line)
+    }
+
+    func testIncrementsFromAbsentAndFromADecimalValue() throws {
+        var s = KeyState()
+        XCTAssertEqual(incr(&s, at: x), .incremented(Dot(actor: x, counter: 1), value: 1))
+        incr(&s, at: x, by: 41)
+        XCTAssertEqual(reads(s), ["42"])
+        XCTAssertEqual(s.siblings.count, 1, "sequential increments never make siblings")
+        try roundTrips(s)
+
+        var t = KeyState()
+        set(&t, at: x, "10")
+        XCTAssertEqual(incr(&t, at: x, by: -3), .incremented(Dot(actor: x, counter: 4), value: 7))
+        XCTAssertEqual(reads(t), ["7"])
+        set(&t, at: x, "hello")
+        XCTAssertEqual(reads(t), ["hello"])
+        XCTAssertEqual(incr(&t, at: x), .refused(.notInteger))
+        for bad in ["007", " 1", "1.5", "", "9223372036854775808", "+1"] {
+            var u = KeyState()
+            set(&u, at: x, bad)
+            XCTAssertEqual(incr(&u, at: x), .refused(.notInteger), bad)
+            XCTAssertEqual(reads(u), [bad], "a refused increment changes nothing")
+        }
+        XCTAssertEqual(CounterRefusal.notInteger.message, "ERR value is not an integer or out of range")
+    }
+
+    func testOverflowIsRefusedAsRedisDoes() throws {
+        var s = KeyState()
+        set(&s, at: x, "9223372036854775806")
+        XCTAssertEqual(incr(&s, at: x), .incremented(Dot(actor: x, counter: 2), value: Int64.max))
+        let before = s
+        XCTAssertEqual(incr(&s, at: x), .refused(.overflow))
+        XCTAssertEqual(s, before)
+        XCTAssertEqual(CounterRefusal.overflow.message, "ERR increment or decrement would overflow")
+        var m = KeyState()
+        set(&m, at: x, "-9223372036854775807")
+        XCTAssertEqual(incr(&m, at: x, by: -1), .incremented(Dot(actor: x, counter: 4), value: Int64.min))
+        XCTAssertEqual(incr(&m, at: x, by: -1), .refused(.overflow))
+        XCTAssertEqual(reads(m), ["-9223372036854775808"])
+        // Large alternating increments never overflow an entry while the value stays in range.
+        var a = KeyState()
+        for _ in 0..<4 {
+            XCTAssertNotEqual(incr(&a, at: x, by: Int64.max), .refused(.overflow))
+            XCTAssertNotEqual(incr(&a, at: x, by: -Int64.max), .refused(.overflow))
+        }
+        XCTAssertEqual(reads(a), ["0"])
+    }
+
+    func testConcurrentIncrementsOnBothSidesAllCount() throws {
+        var base = KeyState()
+        incr(&base, at: x, by: 5)
+        var a = base, b = base, c = base
+        incr(&a, at: x, by: 2)
+        incr(&a, at: x, by: 1)
+        incr(&b, at: y, by: 10)
+        incr(&c, at: z, by: -4)
+        let merged = a.merged(with: b).merged(with: c)
+        XCTAssertEqual(reads(merged), ["14"], "5 + 3 + 10 - 4")
+        XCTAssertEqual(merged.siblings.count, 3, "three concurrent increment siblings, one value")
+        try roundTrips(merged)
+        // The next increment at any coordinator supersedes them all.
+        var d = merged
+        XCTAssertEqual(incr(&d, at: y), .incremented(Dot(actor: y, counter: counters[y]!), value: 15))
+        XCTAssertEqual(d.siblings.count, 1)
+        XCTAssertEqual(reads(d.merged(with: a).merged(with: base)), ["15"], "stale copies add nothing")
+    }
+
+    /// The rule: a SET or DEL replaces the counter and the increments it has seen; the
+    /// increments it has not seen (concurrent ones) stay on top.
+    func testSetAndDeleteAgainstConcurrentIncrements() throws {
+        var base = KeyState()
+        incr(&base, at: x, by: 5)
+
+        var setSide = base, incrSide = base
+        set(&setSide, at: x, "100")
+        incr(&incrSide, at: y, by: 3)
+        let afterSet = setSide.merged(with: incrSide)
+        XCTAssertEqual(reads(afterSet), ["103"], "SET 100 replaced the 5; the concurrent +3 is on top")
+        XCTAssertEqual(afterSet, incrSide.merged(with: setSide))
+        try roundTrips(afterSet)
+        var next = afterSet
+        XCTAssertEqual(incr(&next, at: x), .incremented(Dot(actor: x, counter: counters[x]!), value: 104))
+
+        var delSide = base, incrSide2 = base
+        del(&delSide, at: x)
+        XCTAssertTrue(delSide.isAbsent)
+        incr(&incrSide2, at: y, by: 2)
+        incr(&incrSide2, at: y, by: 2)
+        let afterDel = delSide.merged(with: incrSide2)
+        XCTAssertFalse(afterDel.isAbsent)
+        XCTAssertEqual(reads(afterDel), ["4"], "DEL replaced the 5; the concurrent +4 is kept")
+        try roundTrips(afterDel)
+
+        // A DEL that saw every increment stays absent, whatever stale copy comes back.
+        var gone = afterDel
+        del(&gone, at: y)
+        XCTAssertTrue(gone.merged(with: incrSide2).merged(with: base).isAbsent)
+        // ...and a later INCR starts from 0.
+        var fresh = gone
+        XCTAssertEqual(incr(&fresh, at: z, by: 7), .incremented(Dot(actor: z, counter: counters[z]!), value: 7))
+        XCTAssertEqual(reads(fresh.merged(with: gone).merged(with: afterDel)), ["7"])
+
+        // A SET of a non-integer concurrent with an INCR: the value reads as set.
+        var word = base, plus = base
+        set(&word, at: x, "hello")
+        incr(&plus, at: y)
+        XCTAssertEqual(reads(word.merged(with: plus)), ["hello"])
+        // Two concurrent SETs with an increment: two siblings, each with the increment on top.
+        var s1 = base, s2 = base, s3 = base
+        set(&s1, at: x, "10")
+        set(&s2, at: y, "20")
+        incr(&s3, at: z)
+        let both = s1.merged(with: s2).merged(with: s3)
+        XCTAssertEqual(Set(reads(both)), ["11", "21"])
+        var refused = both
+        XCTAssertEqual(incr(&refused, at: x), .refused(.conflict(siblings: 2)))
+    }
+
+    func testAKeyWithoutACounterKeepsItsBytes() throws {
+        var s = KeyState()
+        set(&s, at: x, "007")
+        XCTAssertTrue(s.counter.isEmpty)
+        XCTAssertEqual(reads(s), ["007"])
+        // Old records decode to states without a counter and re-encode byte for byte.
+        let bytes = KeyRecord.siblings(s).encode()
+        XCTAssertFalse(bytes.contains(VersionFormat.counterSectionTag) && bytes.count > 40)
+        var setOverCounter = KeyState()
+        incr(&setOverCounter, at: x)
+        set(&setOverCounter, at: x, "007")
+        XCTAssertEqual(reads(setOverCounter), ["007"], "a SET that saw every increment reads as written")
+        try roundTrips(setOverCounter)
+    }
+
+    func testARetriedIncrementAtTheSameCoordinatorCountsOnce() throws {
+        var s = KeyState()
+        incr(&s, at: x, by: 2, writeID: 77)
+        let again = incr(&s, at: x, by: 2, writeID: 77)
+        XCTAssertEqual(again, .incremented(Dot(actor: x, counter: 1), value: 2))
+        XCTAssertEqual(reads(s), ["2"])
+    }
+
+    func testCounterSectionBytes() throws {
+        var s = KeyState()
+        XCTAssertEqual(incr(&s, at: x, by: -2), .incremented(Dot(actor: x, counter: 1), value: -2))
+        let bytes = KeyRecord.siblings(s).encode()
+        // body: 's', vector {x:1}, 1 sibling (#0, 1, value "-2"), section: 1 entry x (1, zigzag(-2)=3),
+        // 1 mark (#0, incremented, seen (1, zigzag(-2)=3)).
+        XCTAssertEqual(Array(bytes[5...]), [0x73, 0x01, 0x01, 0x78, 0x01, 0x01, 0x00, 0x01, 0x00, 0x02, 0x2d, 0x32,
+                                            0x06, 0x01, 0x01, 0x78, 0x01, 0x03, 0x01, 0x00, 0x01, 0x01, 0x03])
+        // Damage is refused with a typed error, never a trap.
+        func resealed(_ b: [UInt8]) -> [UInt8] {
+            var out = b
+            let crc = CRC32C.mask(CRC32C.checksum(out[5...]))
+            for i in 0..<4 { out[1 + i] = UInt8(truncatingIfNeeded: crc >> UInt32(8 * i)) }
+            return out
+        }
+        for cut in 6..<bytes.count where cut != 17 {
+            XCTAssertThrowsError(try KeyRecord(decoding: resealed(Array(bytes[..<cut]))), "cut at \(cut)")
+        }
+        // Without its section the record is the plain value it was before counters existed.
+        guard case .siblings(let plain) = try KeyRecord(decoding: resealed(Array(bytes[..<17]))) else { return XCTFail() }
+        XCTAssertTrue(plain.counter.isEmpty)
+        // Absolute offsets: section tag 17, entry count 18, entry 19...22, mark count 23,
+        // mark index 24, kind 25. Two marks, a mark index past the siblings, a mark of kind 2,
+        // and a section without entries are refused.
+        for (at, byte) in [(23, UInt8(2)), (24, UInt8(1)), (25, UInt8(2)), (18, UInt8(0))] {
+            var bad = bytes
+            bad[at] = byte
+            XCTAssertThrowsError(try KeyRecord(decoding: resealed(bad)), "byte \(at) = \(byte)")
+        }
+    }
+
+    func testLWWCounters() throws {
+        var clock = HybridClock(node: x)
+        func ts(_ ms: UInt64, _ node: NodeID) -> HLCTimestamp { HLCTimestamp(physicalMs: ms, logical: 0, node: node) }
+        guard case .success(let one) = LWWKeyState.incremented(by: 5, at: x, over: nil, timestamp: ts(10, x)) else { return XCTFail() }
+        XCTAssertEqual(one.value, 5)
+        guard case .success(let a) = LWWKeyState.incremented(by: 2, at: x, over: one.state, timestamp: ts(20, x)),
+              case .success(let b) = LWWKeyState.incremented(by: 10, at: y, over: one.state, timestamp: ts(21, y)) else { return XCTFail() }
+        let m = a.state.merged(with: b.state)
+        XCTAssertEqual(m, b.state.merged(with: a.state))
+        XCTAssertEqual(m.read().map { String(decoding: $0, as: UTF8.self) }, "17", "a later timestamp never drops an increment")
+        // A SET with the later timestamp replaces what it saw; the concurrent increment is on top.
+        let set = LWWKeyState.written(.value(Array("100".utf8)), over: one.state, clock: &clock, wallMs: 30)
+        XCTAssertEqual(set.merged(with: a.state).read().map { String(decoding: $0, as: UTF8.self) }, "102")
+        let del = LWWKeyState.written(.tombstone, over: one.state, clock: &clock, wallMs: 40)
+        XCTAssertTrue(del.isAbsent)
+        XCTAssertEqual(del.merged(with: b.state).read().map { String(decoding: $0, as: UTF8.self) }, "10")
+        XCTAssertTrue(del.merged(with: one.state).isAbsent)
+        for state in [m, set, del, del.merged(with: b.state)] {
+            XCTAssertEqual(try KeyRecord(decoding: KeyRecord.lww(state).encode()), .lww(state))
+        }
+        guard case .failure(.notInteger) = LWWKeyState.incremented(by: 1, at: x, over: LWWKeyState(timestamp: ts(1, x), value: .value([0x61])),
+                                                                     timestamp: ts(2, x)) else { return XCTFail() }
+    }
+
+    func testMergeEntriesTakesTheEntryWithMoreIncrements() throws {
+        let a = try CounterEntries([CounterEntry(node: x, applied: 3, total: 9), CounterEntry(node: y, applied: 1, total: -1)])
+        let b = try CounterEntries([CounterEntry(node: x, applied: 2, total: 100), CounterEntry(node: z, applied: 4, total: 4)])
+        let m = a.merged(with: b)
+        XCTAssertEqual(m, b.merged(with: a))
+        XCTAssertEqual(m.entries.map(\.total), [9, -1, 4])
+        XCTAssertEqual(m.sum, CounterSum(applied: 8, total: 12))
+        XCTAssertThrowsError(try CounterEntries([CounterEntry(node: x, applied: 0, total: 0)]))
+        XCTAssertThrowsError(try CounterEntries([CounterEntry(node: x, applied: 1, total: 0), CounterEntry(node: x, applied: 2, total: 0)]))
+        for v: Int64 in [0, 1, -1, Int64.max, Int64.min, 12345, -98765] { XCTAssertEqual(ZigZag.decode(ZigZag.encode(v)), v) }
+    }
+}
