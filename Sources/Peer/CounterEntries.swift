@@ -1,12 +1,20 @@
 // A key's PN-counter (docs/VERSIONS.md, "Counters"): one entry per coordinating server,
-// each `(applied, total)` — how many increments that server has applied to the key and
-// their signed sum. Only the named server ever changes its entry, and each change raises
-// `applied` by one, so of two copies of one server's entry the one with more increments
-// applied has seen everything the other has: merge keeps it. Pure value type, no I/O.
+// each `(epoch, applied, total)` — how many increments that server has applied to the key
+// and their signed sum. Only the named server ever changes its entry, and each change
+// raises `applied` by one, so of two copies of one server's entry the one with more
+// increments applied has seen everything the other has: merge keeps it. Pure value type.
+//
+// The epoch is a number the server drew from its node-wide, never-repeating counter (the
+// dot counter lease) when it created the entry. A server continues its newest entry; one
+// that holds no entry of its own for the key (its copy was dropped after an ownership
+// handoff and the range came back before the data did, or the key was reaped) starts a
+// new epoch instead of restarting at `applied` 1, so its new increments never collide
+// with an old copy of its entry that is still on its way: both entries count.
 //
 // Invariants (checked by `validate()`, which decoders run):
-//   1. entries are sorted strictly by node id bytes (one entry per node);
-//   2. every entry has `applied >= 1` (a node that applied nothing has no entry).
+//   1. entries are sorted strictly by (node id bytes, epoch);
+//   2. every entry has `epoch >= 1` and `applied >= 1` (a node that applied nothing has
+//      no entry).
 //
 // Totals are added with wrapping arithmetic. A counter's value is `base + (sum now - sum
 // seen)` (KeyState+Counter.swift), which is exact modulo 2^64 and so exact whenever the
@@ -16,15 +24,25 @@
 /// One coordinating server's share of a counter.
 public struct CounterEntry: Hashable, Sendable {
     public let node: NodeID
-    /// How many increments `node` has applied to this key: the entry's version.
+    /// Which of `node`'s entries for this key this is (see the file comment).
+    public let epoch: UInt64
+    /// How many increments `node` has applied to this entry: its version.
     public let applied: UInt64
     /// The signed sum of those increments.
     public let total: Int64
 
-    public init(node: NodeID, applied: UInt64, total: Int64) {
+    public init(node: NodeID, epoch: UInt64 = 1, applied: UInt64, total: Int64) {
         self.node = node
+        self.epoch = epoch
         self.applied = applied
         self.total = total
+    }
+
+    /// The entries' order: node id bytes, then epoch; -1, 0 or 1.
+    static func order(_ a: CounterEntry, _ b: CounterEntry) -> Int {
+        let c = NodeID.compare(a.node, b.node)
+        if c != 0 { return c }
+        return a.epoch == b.epoch ? 0 : (a.epoch < b.epoch ? -1 : 1)
     }
 
     /// The later of two copies of one node's entry. Equal `applied` with different totals
@@ -54,9 +72,9 @@ public struct CounterEntries: Hashable, Sendable {
 
     public init() { entries = [] }
 
-    /// Entries in any order; throws if two name one node or one has applied nothing.
+    /// Entries in any order; throws if two name one (node, epoch) or one has applied nothing.
     public init(_ entries: [CounterEntry]) throws(CounterError) {
-        self.entries = entries.sorted { $0.node < $1.node }
+        self.entries = entries.sorted { CounterEntry.order($0, $1) < 0 }
         try validate()
     }
 
@@ -66,8 +84,8 @@ public struct CounterEntries: Hashable, Sendable {
 
     public func validate() throws(CounterError) {
         for (i, e) in entries.enumerated() {
-            guard e.applied >= 1 else { throw .emptyEntry(e.node) }
-            if i > 0 && !(entries[i - 1].node < e.node) { throw .entriesNotSorted(e.node) }
+            guard e.applied >= 1, e.epoch >= 1 else { throw .emptyEntry(e.node) }
+            if i > 0 && CounterEntry.order(entries[i - 1], e) >= 0 { throw .entriesNotSorted(e.node) }
         }
     }
 
@@ -81,9 +99,11 @@ public struct CounterEntries: Hashable, Sendable {
         return s
     }
 
-    public subscript(node: NodeID) -> CounterEntry? { entries.first { $0.node == node } }
+    /// `node`'s newest entry (the one it continues).
+    public subscript(node: NodeID) -> CounterEntry? { entries.last { $0.node == node } }
 
-    /// Per node, the entry with more increments applied. Commutative, associative, idempotent.
+    /// Per (node, epoch), the entry with more increments applied. Commutative, associative,
+    /// idempotent.
     public func merged(with other: CounterEntries) -> CounterEntries {
         if other.entries.isEmpty || other == self { return self }
         if entries.isEmpty { return other }
@@ -92,7 +112,7 @@ public struct CounterEntries: Hashable, Sendable {
         var i = 0, j = 0
         let a = entries, b = other.entries
         while i < a.count || j < b.count {
-            let c = i == a.count ? 1 : (j == b.count ? -1 : NodeID.compare(a[i].node, b[j].node))
+            let c = i == a.count ? 1 : (j == b.count ? -1 : CounterEntry.order(a[i], b[j]))
             if c < 0 { out.append(a[i]); i += 1 } else if c > 0 { out.append(b[j]); j += 1 } else {
                 out.append(CounterEntry.later(a[i], b[j]))
                 i += 1; j += 1
@@ -101,16 +121,25 @@ public struct CounterEntries: Hashable, Sendable {
         return CounterEntries(unchecked: out)
     }
 
-    /// `node`'s entry after one more increment of `delta`; nil if its total would leave Int64.
-    public func adding(_ delta: Int64, at node: NodeID) -> CounterEntries? {
+    /// Whether `node` can add `delta` to its newest entry without its total leaving Int64.
+    public func canAdd(_ delta: Int64, at node: NodeID) -> Bool {
+        guard let e = self[node] else { return true }
+        return !e.total.addingReportingOverflow(delta).overflow
+    }
+
+    /// The entries after one more increment of `delta` at `node`: its newest entry, or, when
+    /// it has none, a new one with epoch `newEpoch` (a number `node` never used before).
+    /// nil if the entry's total would leave Int64.
+    public func adding(_ delta: Int64, at node: NodeID, newEpoch: UInt64) -> CounterEntries? {
         var out = entries
-        if let i = out.firstIndex(where: { $0.node == node }) {
+        if let i = out.lastIndex(where: { $0.node == node }) {
             let (total, overflow) = out[i].total.addingReportingOverflow(delta)
             guard !overflow else { return nil }
-            out[i] = CounterEntry(node: node, applied: out[i].applied + 1, total: total)
+            out[i] = CounterEntry(node: node, epoch: out[i].epoch, applied: out[i].applied + 1, total: total)
         } else {
-            let at = out.firstIndex { node < $0.node } ?? out.endIndex
-            out.insert(CounterEntry(node: node, applied: 1, total: delta), at: at)
+            let fresh = CounterEntry(node: node, epoch: max(1, newEpoch), applied: 1, total: delta)
+            let at = out.firstIndex { CounterEntry.order(fresh, $0) < 0 } ?? out.endIndex
+            out.insert(fresh, at: at)
         }
         return CounterEntries(unchecked: out)
     }

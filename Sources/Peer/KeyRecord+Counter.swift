@@ -3,7 +3,8 @@
 // written before counters existed.
 //
 //   counterSection := 0x06 n:varint entry{n} m:varint mark{m}
-//   entry := nodeId applied:varint total:zigzag-varint           -- sorted by node id, applied >= 1
+//   entry := nodeId epoch:varint applied:varint total:zigzag-varint
+//            -- sorted by (node id, epoch), one per pair; epoch >= 1, applied >= 1
 //   mark  := index:varint kind:u8 seenApplied:varint seenTotal:zigzag-varint
 //            -- index: the sibling (siblings records, strictly increasing) or 0 (lww);
 //            -- kind 0 assigned, 1 incremented; never (0, 0, 0)
@@ -26,6 +27,7 @@ extension KeyRecord {
         w.varint(entries.entries.count)
         for e in entries.entries {
             w.nodeID(e.node)
+            w.varint(e.epoch)
             w.varint(e.applied)
             w.varint(ZigZag.encode(e.total))
         }
@@ -63,15 +65,15 @@ extension KeyRecord {
     private static func readSection(_ r: inout VersionReader, markLimit: Int) throws(KeyRecordError) -> (CounterEntries, [(Int, CounterMark)]) {
         _ = r.u8()
         let countAt = r.offset
-        // An entry takes at least 4 bytes; a section without entries is not canonical.
-        guard let n = r.varintInt(limit: r.remaining / 4), n >= 1 else { throw .truncated(offset: countAt) }
+        // An entry takes at least 5 bytes; a section without entries is not canonical.
+        guard let n = r.varintInt(limit: r.remaining / 5), n >= 1 else { throw .truncated(offset: countAt) }
         var entries: [CounterEntry] = []
         entries.reserveCapacity(n)
         for _ in 0..<n {
             let at = r.offset
             guard let node = r.nodeID() else { throw r.isAtEnd ? .truncated(offset: at) : .badNodeID(offset: at) }
-            guard let applied = r.varint(), let total = r.varint() else { throw .truncated(offset: r.offset) }
-            entries.append(CounterEntry(node: node, applied: applied, total: ZigZag.decode(total)))
+            guard let epoch = r.varint(), let applied = r.varint(), let total = r.varint() else { throw .truncated(offset: r.offset) }
+            entries.append(CounterEntry(node: node, epoch: epoch, applied: applied, total: ZigZag.decode(total)))
         }
         let checked: CounterEntries
         do { checked = try CounterEntries(entries) } catch { throw .invalidCounter(error) }

@@ -18,7 +18,8 @@
 // "007"), so a key that never held a counter reads as before.
 //
 // INCR at replica r (`increment`): read as above (a conflict, a non-integer or an overflow
-// is refused before a counter is drawn); add delta to r's own entry; write one sibling with
+// is refused before a counter is drawn); add delta to r's newest own entry (or start one
+// whose epoch is the new dot's counter, CounterEntries.swift); write one sibling with
 // the new decimal value, marked `incremented` with the new sum as seen, superseding every
 // sibling r holds (context = r's context, like SET). Increments r has not seen, made
 // elsewhere, stay as concurrent siblings and read on top after merge.
@@ -122,10 +123,12 @@ extension KeyState {
         }
         if writeID != 0, let same = siblings.first(where: { $0.writeID == writeID }) { return .incremented(same.dot, value: current) }
         let (next, overflow) = current.addingReportingOverflow(delta)
-        guard !overflow, let entries = counter.entries.adding(delta, at: replica) else { return .refused(.overflow) }
+        guard !overflow, counter.entries.canAdd(delta, at: replica) else { return .refused(.overflow) }
         if siblings.count > siblingLimit { return .refusedSiblingLimit(siblings: siblings.count, limit: siblingLimit) }
         let n = try nextCounter()
         if context[replica] >= n { return .counterBehind(highestSeen: context[replica]) }
+        // A new entry's epoch is the dot's counter: node-wide, never used before.
+        guard let entries = counter.entries.adding(delta, at: replica, newEpoch: n) else { return .refused(.overflow) }
         let dot = Dot(actor: replica, counter: n)
         var newContext = context
         newContext[replica] = n

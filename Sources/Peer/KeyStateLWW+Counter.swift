@@ -32,8 +32,9 @@ extension LWWKeyState {
 
     /// INCRBY `delta` at `node` over `existing`, with `timestamp` above its timestamp: the
     /// new state and the value it reads, or why the increment is refused.
-    public static func incremented(by delta: Int64, at node: NodeID, over existing: LWWKeyState?,
-                                   timestamp: HLCTimestamp) -> Result<(state: LWWKeyState, value: Int64), CounterRefusal> {
+    /// `newEpoch` is drawn only when `node` has no entry of its own yet (CounterEntries.swift).
+    public static func incremented<E: Error>(by delta: Int64, at node: NodeID, over existing: LWWKeyState?, timestamp: HLCTimestamp,
+                                             newEpoch: () throws(E) -> UInt64) throws(E) -> Result<(state: LWWKeyState, value: Int64), CounterRefusal> {
         let current: Int64
         switch CounterRead.integer(existing?.read().map { [$0] } ?? []) {
         case .success(let v): current = v
@@ -41,7 +42,9 @@ extension LWWKeyState {
         }
         let base = existing?.counter ?? CounterEntries()
         let (next, overflow) = current.addingReportingOverflow(delta)
-        guard !overflow, let entries = base.adding(delta, at: node) else { return .failure(.overflow) }
+        guard !overflow, base.canAdd(delta, at: node) else { return .failure(.overflow) }
+        let epoch = base[node] == nil ? try newEpoch() : 0
+        guard let entries = base.adding(delta, at: node, newEpoch: epoch) else { return .failure(.overflow) }
         var s = LWWKeyState(timestamp: timestamp, value: .value(CounterRead.decimal(next)))
         s.counter = entries
         s.mark = CounterMark(kind: .incremented, seen: entries.sum)

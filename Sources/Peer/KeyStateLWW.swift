@@ -41,8 +41,10 @@ public struct LWWKeyState: Hashable, Sendable {
     /// The later write of the two, by timestamp.
     private func winner(_ other: LWWKeyState) -> LWWKeyState {
         if timestamp != other.timestamp { return timestamp > other.timestamp ? self : other }
-        if value == other.value { return self }
-        return SiblingValue.deterministicMax(value, other.value) == value ? self : other
+        if value != other.value { return SiblingValue.deterministicMax(value, other.value) == value ? self : other }
+        if mark == other.mark { return self }
+        let (a, b) = (mark ?? .none, other.mark ?? .none)
+        return CounterMark.deterministicMax(a, b) == a ? self : other
     }
 
     public mutating func merge(_ other: LWWKeyState) { self = merged(with: other) }

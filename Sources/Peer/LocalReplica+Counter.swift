@@ -16,10 +16,10 @@ extension LocalReplica {
     }
 
     /// Versions INCRBY `delta` at this node and stores it. `versioned`, when given, gets the
-    /// new record before it is stored (still under the key's lock), so the caller can
-    /// replicate while the local fsync runs.
+    /// new record and the value it reads before it is stored (still under the key's lock),
+    /// so the caller can replicate while the local fsync runs.
     public func coordinateIncrement(_ address: KeyAddress, conflict: ConflictMode, delta: Int64, siblingLimit: Int,
-                                    writeID: UInt64 = 0, versioned: ((KeyRecord) -> Void)? = nil) throws -> IncrementResult {
+                                    writeID: UInt64 = 0, versioned: ((KeyRecord, Int64) -> Void)? = nil) throws -> IncrementResult {
         let key = address.storageKey
         return try stripes[stripe(key)].lock.withLock { _ throws -> IncrementResult in
             let existingBytes = try store.get(key)
@@ -31,7 +31,7 @@ extension LocalReplica {
                 if case .lww(let l)? = existing { old = l }
                 let wall = UInt64(max(0, now()))
                 let ts = clock.withLock { $0.stamp(after: old?.timestamp, wallMs: wall, maxAheadMs: maxClockAheadMs) }
-                switch LWWKeyState.incremented(by: delta, at: nodeID, over: old, timestamp: ts) {
+                switch try LWWKeyState.incremented(by: delta, at: nodeID, over: old, timestamp: ts, newEpoch: { () throws -> UInt64 in try nextCounter() }) {
                 case .failure(let refusal): return .refused(refusal.message)
                 case .success(let done): (record, value) = (.lww(done.state), done.value)
                 }
@@ -65,7 +65,7 @@ extension LocalReplica {
                 }
                 (record, value) = (.siblings(state), result ?? 0)
             }
-            versioned?(record)
+            versioned?(record, value)
             try persist(address, old: existing, oldBytes: existingBytes, new: record)
             return .incremented(record, value: value)
         }

@@ -7,9 +7,10 @@ import Synchronization
 // The reply is the counter's value as that coordinator reads it after the increment.
 //
 // Differences from SET, both because an increment applied twice counts twice:
-//   * a forward that was sent but not answered in time (or answered that its quorum failed)
-//     is not coordinated again by the next candidate: the request fails with a TIMEOUT (or
-//     the coordinator's UNAVAILABLE) that says the increment may have been applied;
+//   * a forward waits for the request's whole TIMEOUT, not the measured hop deadline, and
+//     one that was sent but not answered in time (or answered that its quorum failed) is not
+//     coordinated again by the next candidate: the request fails with a TIMEOUT (or the
+//     coordinator's UNAVAILABLE) that says the increment may have been applied;
 //   * a forward that could not be sent at all still moves on (nothing was applied).
 // Once the failure detector suspects a silent primary, increments go to the next one.
 
@@ -45,6 +46,15 @@ extension NodeEngine {
         }
     }
 
+    /// How long a forward to `node` may go unanswered before the request moves on: a deadline
+    /// of its own from measured round trips, far below the TIMEOUT, so that a silent
+    /// coordinator is passed over (SPEC 6). Not for an increment, which is never coordinated
+    /// twice: moving on would only fail it early while its coordinator may still apply it,
+    /// so it waits for the whole TIMEOUT.
+    func forwardDeadlineMs(_ request: ClientWrite, to node: String, budgetMs: Int) -> Int {
+        request.increment == nil ? min(latency.deadlineMs(node, .forward), budgetMs) : budgetMs
+    }
+
     /// Versions and stores a write at this node: a value or tombstone, or an increment
     /// (whose value goes to its reply). `versioned` as in `LocalReplica.coordinateWrite`.
     func versionLocally(_ plan: WritePlan, value: SiblingValue, versioned: @escaping (KeyRecord) -> Void) throws -> LocalReplica.WriteResult {
@@ -53,8 +63,11 @@ extension NodeEngine {
             return try replica.coordinateWrite(plan.address, conflict: ns.conflict, context: plan.context, value: value,
                                                siblingLimit: ns.siblingLimit, writeID: request.writeID, versioned: versioned)
         }
+        // The reply's value is set before replication starts: W remote acks may complete the
+        // request before the local store returns.
         switch try replica.coordinateIncrement(plan.address, conflict: ns.conflict, delta: increment.delta,
-                                               siblingLimit: ns.siblingLimit, writeID: request.writeID, versioned: versioned) {
+                                               siblingLimit: ns.siblingLimit, writeID: request.writeID,
+                                               versioned: { record, v in increment.reply.set(v); versioned(record) }) {
         case .incremented(let record, let v):
             increment.reply.set(v)
             return .written(record)

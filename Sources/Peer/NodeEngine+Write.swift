@@ -138,7 +138,7 @@ extension NodeEngine {
         let settled = RequestBox(false)
         @Sendable func settle() -> Bool { settled.step { done in defer { done = true }; return !done } }
         let next: @Sendable (RouterDecision) -> Void = { [self] d in route(d, router: router, plan: plan, completion: completion) }
-        let hopMs = min(latency.deadlineMs(node, .forward), budget)
+        let hopMs = forwardDeadlineMs(request, to: node, budgetMs: budget)
         scheduler.afterCoarse(ms: hopMs) { [self] in
             guard settle() else { return }
             latency.missed(node)

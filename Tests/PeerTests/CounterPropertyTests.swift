@@ -89,4 +89,62 @@ final class CounterPropertyTests: XCTestCase {
             XCTAssertEqual(reversed, all, "seed \(seed)")
         }
     }
+
+    /// The same laws for lww states: random increments, SETs, DELs and merges across
+    /// replicas, each replica stamping with its own hybrid clock (wall clocks that drift).
+    func makeLWWHistory(_ rng: inout SeededRandom, steps: Int, assignments: Bool) -> (replicas: [LWWKeyState?], snapshots: [LWWKeyState], sum: Int64) {
+        let n = rng.int(3..<6)
+        let ids = (0..<n).map { NodeID("n\($0)")! }
+        var clocks = ids.map { HybridClock(node: $0) }
+        var walls = (0..<n).map { _ in UInt64(rng.int(1_000...1_050)) }
+        var replicas: [LWWKeyState?] = Array(repeating: nil, count: n)
+        var snapshots: [LWWKeyState] = []
+        var sum: Int64 = 0
+        for _ in 0..<steps {
+            let r = rng.int(0..<n)
+            walls[r] += UInt64(rng.int(0...3))
+            switch rng.int(0..<10) {
+            case 0..<5:
+                let delta = Int64(rng.int(-5...9))
+                let ts = replicas[r].map { clocks[r].observe(remote: $0.timestamp, wallMs: walls[r]) } ?? clocks[r].now(wallMs: walls[r])
+                if case .success(let done) = LWWKeyState.incremented(by: delta, at: ids[r], over: replicas[r], timestamp: ts, newEpoch: { UInt64(r + 1) }) {
+                    replicas[r] = done.state
+                    sum += delta
+                }
+            case 5 where assignments:
+                let value: SiblingValue = rng.chance(30) ? .tombstone : .value(Array(String(rng.int(-100...100)).utf8))
+                replicas[r] = LWWKeyState.written(value, over: replicas[r], clock: &clocks[r], wallMs: walls[r])
+            default:
+                let o = rng.int(0..<n)
+                guard let from = replicas[r] else { continue }
+                replicas[o] = replicas[o].map { $0.merged(with: from) } ?? from
+            }
+            if rng.chance(30), let s = replicas[rng.int(0..<n)] { snapshots.append(s) }
+        }
+        return (replicas, snapshots, sum)
+    }
+
+    func testLWWMergeLawsAndEveryIncrementCounts() throws {
+        for i in 0..<300 {
+            let seed = Self.baseSeed &+ 20_000 &+ UInt64(i)
+            var rng = SeededRandom(seed: seed)
+            let h = makeLWWHistory(&rng, steps: 60, assignments: true)
+            let states = h.snapshots + h.replicas.compactMap { $0 }
+            guard !states.isEmpty else { continue }
+            for _ in 0..<20 {
+                let a = states[rng.int(0..<states.count)], b = states[rng.int(0..<states.count)], c = states[rng.int(0..<states.count)]
+                XCTAssertEqual(a.merged(with: b), b.merged(with: a), "commutative, seed \(seed)")
+                XCTAssertEqual(a.merged(with: b).merged(with: c), a.merged(with: b.merged(with: c)), "associative, seed \(seed)")
+                XCTAssertEqual(a.merged(with: a), a, "idempotent, seed \(seed)")
+            }
+            for s in states { XCTAssertEqual(try KeyRecord(decoding: KeyRecord.lww(s).encode()), .lww(s), "seed \(seed)") }
+
+            let only = makeLWWHistory(&rng, steps: 80, assignments: false)
+            let all = only.replicas.compactMap { $0 }
+            guard let first = all.first else { continue }
+            let merged = all.dropFirst().reduce(first) { $0.merged(with: $1) }
+            XCTAssertEqual(merged.read().map { String(decoding: $0, as: UTF8.self) }, String(only.sum), "seed \(seed)")
+            XCTAssertEqual(all.reversed().dropFirst().reduce(all.last ?? first) { $0.merged(with: $1) }, merged, "any order, seed \(seed)")
+        }
+    }
 }

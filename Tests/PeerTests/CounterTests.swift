@@ -178,10 +178,10 @@ final class CounterTests: XCTestCase {
         var s = KeyState()
         XCTAssertEqual(incr(&s, at: x, by: -2), .incremented(Dot(actor: x, counter: 1), value: -2))
         let bytes = KeyRecord.siblings(s).encode()
-        // body: 's', vector {x:1}, 1 sibling (#0, 1, value "-2"), section: 1 entry x (1, zigzag(-2)=3),
-        // 1 mark (#0, incremented, seen (1, zigzag(-2)=3)).
+        // body: 's', vector {x:1}, 1 sibling (#0, 1, value "-2"), section: 1 entry x (epoch 1, applied 1,
+        // zigzag(-2)=3), 1 mark (#0, incremented, seen (1, zigzag(-2)=3)).
         XCTAssertEqual(Array(bytes[5...]), [0x73, 0x01, 0x01, 0x78, 0x01, 0x01, 0x00, 0x01, 0x00, 0x02, 0x2d, 0x32,
-                                            0x06, 0x01, 0x01, 0x78, 0x01, 0x03, 0x01, 0x00, 0x01, 0x01, 0x03])
+                                            0x06, 0x01, 0x01, 0x78, 0x01, 0x01, 0x03, 0x01, 0x00, 0x01, 0x01, 0x03])
         // Damage is refused with a typed error, never a trap.
         func resealed(_ b: [UInt8]) -> [UInt8] {
             var out = b
@@ -195,10 +195,10 @@ final class CounterTests: XCTestCase {
         // Without its section the record is the plain value it was before counters existed.
         guard case .siblings(let plain) = try KeyRecord(decoding: resealed(Array(bytes[..<17]))) else { return XCTFail() }
         XCTAssertTrue(plain.counter.isEmpty)
-        // Absolute offsets: section tag 17, entry count 18, entry 19...22, mark count 23,
-        // mark index 24, kind 25. Two marks, a mark index past the siblings, a mark of kind 2,
-        // and a section without entries are refused.
-        for (at, byte) in [(23, UInt8(2)), (24, UInt8(1)), (25, UInt8(2)), (18, UInt8(0))] {
+        // Absolute offsets: section tag 17, entry count 18, entry 19...23 (epoch 21), mark
+        // count 24, mark index 25, kind 26. Two marks, a mark index past the siblings, a mark
+        // of kind 2, a section without entries and an entry of epoch 0 are refused.
+        for (at, byte) in [(24, UInt8(2)), (25, UInt8(1)), (26, UInt8(2)), (18, UInt8(0)), (21, UInt8(0))] {
             var bad = bytes
             bad[at] = byte
             XCTAssertThrowsError(try KeyRecord(decoding: resealed(bad)), "byte \(at) = \(byte)")
@@ -208,10 +208,10 @@ final class CounterTests: XCTestCase {
     func testLWWCounters() throws {
         var clock = HybridClock(node: x)
         func ts(_ ms: UInt64, _ node: NodeID) -> HLCTimestamp { HLCTimestamp(physicalMs: ms, logical: 0, node: node) }
-        guard case .success(let one) = LWWKeyState.incremented(by: 5, at: x, over: nil, timestamp: ts(10, x)) else { return XCTFail() }
+        guard case .success(let one) = LWWKeyState.incremented(by: 5, at: x, over: nil, timestamp: ts(10, x), newEpoch: { 1 }) else { return XCTFail() }
         XCTAssertEqual(one.value, 5)
-        guard case .success(let a) = LWWKeyState.incremented(by: 2, at: x, over: one.state, timestamp: ts(20, x)),
-              case .success(let b) = LWWKeyState.incremented(by: 10, at: y, over: one.state, timestamp: ts(21, y)) else { return XCTFail() }
+        guard case .success(let a) = LWWKeyState.incremented(by: 2, at: x, over: one.state, timestamp: ts(20, x), newEpoch: { 1 }),
+              case .success(let b) = LWWKeyState.incremented(by: 10, at: y, over: one.state, timestamp: ts(21, y), newEpoch: { 1 }) else { return XCTFail() }
         let m = a.state.merged(with: b.state)
         XCTAssertEqual(m, b.state.merged(with: a.state))
         XCTAssertEqual(m.read().map { String(decoding: $0, as: UTF8.self) }, "17", "a later timestamp never drops an increment")
@@ -226,11 +226,11 @@ final class CounterTests: XCTestCase {
             XCTAssertEqual(try KeyRecord(decoding: KeyRecord.lww(state).encode()), .lww(state))
         }
         guard case .failure(.notInteger) = LWWKeyState.incremented(by: 1, at: x, over: LWWKeyState(timestamp: ts(1, x), value: .value([0x61])),
-                                                                     timestamp: ts(2, x)) else { return XCTFail() }
+                                                                     timestamp: ts(2, x), newEpoch: { 1 }) else { return XCTFail() }
     }
 
     func testMergeEntriesTakesTheEntryWithMoreIncrements() throws {
-        let a = try CounterEntries([CounterEntry(node: x, applied: 3, total: 9), CounterEntry(node: y, applied: 1, total: -1)])
+        let a = try CounterEntries([CounterEntry(node: y, applied: 1, total: -1), CounterEntry(node: x, applied: 3, total: 9)])
         let b = try CounterEntries([CounterEntry(node: x, applied: 2, total: 100), CounterEntry(node: z, applied: 4, total: 4)])
         let m = a.merged(with: b)
         XCTAssertEqual(m, b.merged(with: a))
@@ -238,6 +238,37 @@ final class CounterTests: XCTestCase {
         XCTAssertEqual(m.sum, CounterSum(applied: 8, total: 12))
         XCTAssertThrowsError(try CounterEntries([CounterEntry(node: x, applied: 0, total: 0)]))
         XCTAssertThrowsError(try CounterEntries([CounterEntry(node: x, applied: 1, total: 0), CounterEntry(node: x, applied: 2, total: 0)]))
+        XCTAssertThrowsError(try CounterEntries([CounterEntry(node: x, epoch: 0, applied: 1, total: 0)]))
+        // Two epochs of one node are two entries; the newest is the one it continues.
+        let epochs = try CounterEntries([CounterEntry(node: x, epoch: 9, applied: 1, total: 5), CounterEntry(node: x, epoch: 2, applied: 4, total: 1)])
+        XCTAssertEqual(epochs.entries.map(\.epoch), [2, 9])
+        XCTAssertEqual(epochs[x]?.epoch, 9)
+        XCTAssertEqual(epochs.adding(1, at: x, newEpoch: 50)?.entries.map(\.applied), [4, 2])
+        XCTAssertEqual(epochs.adding(1, at: y, newEpoch: 50)?.entries.last, CounterEntry(node: y, epoch: 50, applied: 1, total: 1))
         for v: Int64 in [0, 1, -1, Int64.max, Int64.min, 12345, -98765] { XCTAssertEqual(ZigZag.decode(ZigZag.encode(v)), v) }
+    }
+
+    /// A coordinator that no longer holds its own entry (its copy of the key was dropped after
+    /// an ownership handoff, and it coordinates again before the data comes back) starts a new
+    /// epoch: the old copy of its entry, still held elsewhere, and the new one both count.
+    func testACoordinatorThatLostItsEntryStartsANewEpoch() throws {
+        var s = KeyState()
+        for _ in 0..<3 { incr(&s, at: x, by: 10) }
+        let elsewhere = s  // y still holds x's entry (epoch 1, applied 3, total 30)
+        var lost = KeyState()  // x's own copy is gone
+        incr(&lost, at: x, by: 5)
+        XCTAssertEqual(lost.counter.entries.entries.map(\.epoch), [4], "the new epoch is the dot's counter")
+        let merged = lost.merged(with: elsewhere)
+        XCTAssertEqual(merged, elsewhere.merged(with: lost))
+        XCTAssertEqual(reads(merged), ["35"], "30 from the old epoch + 5 from the new one")
+        var next = merged
+        XCTAssertEqual(incr(&next, at: x), .incremented(Dot(actor: x, counter: counters[x]!), value: 36))
+        XCTAssertEqual(next.counter.entries.entries.map(\.applied), [3, 2], "x continues its newest epoch")
+        try roundTrips(next)
+        // The same in an lww namespace.
+        func ts(_ ms: UInt64) -> HLCTimestamp { HLCTimestamp(physicalMs: ms, logical: 0, node: x) }
+        guard case .success(let old) = LWWKeyState.incremented(by: 30, at: x, over: nil, timestamp: ts(1), newEpoch: { 1 }),
+              case .success(let fresh) = LWWKeyState.incremented(by: 5, at: x, over: nil, timestamp: ts(2), newEpoch: { 7 }) else { return XCTFail() }
+        XCTAssertEqual(old.state.merged(with: fresh.state).read().map { String(decoding: $0, as: UTF8.self) }, "35")
     }
 }
