@@ -158,7 +158,9 @@ final class CounterTests: XCTestCase {
         XCTAssertEqual(reads(s), ["007"])
         // Old records decode to states without a counter and re-encode byte for byte.
         let bytes = KeyRecord.siblings(s).encode()
-        XCTAssertFalse(bytes.contains(VersionFormat.counterSectionTag) && bytes.count > 40)
+        // ...'s', vector {x: 1}, 1 sibling (#0, 1, value "007"), and nothing after it.
+        XCTAssertEqual(Array(bytes[5...]), [0x73, 0x01, 0x01, 0x78, 0x01, 0x01, 0x00, 0x01, 0x00, 0x03, 0x30, 0x30, 0x37])
+        XCTAssertEqual(try KeyRecord(decoding: bytes).encode(), bytes)
         var setOverCounter = KeyState()
         incr(&setOverCounter, at: x)
         set(&setOverCounter, at: x, "007")
@@ -270,5 +272,53 @@ final class CounterTests: XCTestCase {
         guard case .success(let old) = LWWKeyState.incremented(by: 30, at: x, over: nil, timestamp: ts(1), newEpoch: { 1 }),
               case .success(let fresh) = LWWKeyState.incremented(by: 5, at: x, over: nil, timestamp: ts(2), newEpoch: { 7 }) else { return XCTFail() }
         XCTAssertEqual(old.state.merged(with: fresh.state).read().map { String(decoding: $0, as: UTF8.self) }, "35")
+    }
+
+    /// Every single-byte change to a record with a counter section is refused with a typed
+    /// error or decodes to a state that re-encodes to exactly those bytes (canonical): never
+    /// a trap, never two encodings of one state.
+    func testEveryByteFlipOfACounterRecordIsRefusedOrCanonical() throws {
+        var s = KeyState()
+        incr(&s, at: x, by: 300)
+        var other = s
+        incr(&other, at: y, by: -70)
+        set(&s, at: x, "12")
+        let merged = s.merged(with: other)
+        let bytes = KeyRecord.siblings(merged).encode()
+        func resealed(_ b: [UInt8]) -> [UInt8] {
+            var out = b
+            let crc = CRC32C.mask(CRC32C.checksum(out[5...]))
+            for i in 0..<4 { out[1 + i] = UInt8(truncatingIfNeeded: crc >> UInt32(8 * i)) }
+            return out
+        }
+        var refused = 0, decoded = 0
+        for at in 5..<bytes.count {
+            for v in 0...255 where UInt8(v) != bytes[at] {
+                var bad = bytes
+                bad[at] = UInt8(v)
+                let sealed = resealed(bad)
+                do {
+                    let record = try KeyRecord(decoding: sealed)
+                    XCTAssertEqual(record.encode(), sealed, "byte \(at) = \(v) decoded to a state that encodes differently")
+                    decoded += 1
+                } catch {
+                    refused += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(refused, 0)
+        XCTAssertGreaterThan(decoded, 0, "some flips are other valid states (a total, a value byte)")
+        // The lww form too.
+        guard case .success(let l) = LWWKeyState.incremented(by: 9, at: x, over: nil, timestamp: HLCTimestamp(physicalMs: 5, logical: 0, node: x),
+                                                             newEpoch: { 3 }) else { return XCTFail() }
+        let lwwBytes = KeyRecord.lww(l.state).encode()
+        for at in 5..<lwwBytes.count {
+            for v in 0...255 where UInt8(v) != lwwBytes[at] {
+                var bad = lwwBytes
+                bad[at] = UInt8(v)
+                let sealed = resealed(bad)
+                if let record = try? KeyRecord(decoding: sealed) { XCTAssertEqual(record.encode(), sealed, "lww byte \(at) = \(v)") }
+            }
+        }
     }
 }
