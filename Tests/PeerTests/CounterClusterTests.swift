@@ -188,3 +188,55 @@ final class CounterClusterTests: XCTestCase {
         return box.withLock { $0 } ?? .failure(ClientError("increment did not complete"))
     }
 }
+
+/// An increment is never coordinated twice (docs/VERSIONS.md, "Counters"), on the
+/// deterministic cluster with a perfect failure detector that keeps every node "up".
+final class CounterFailoverTests: XCTestCase {
+    let seed: UInt64 = ProcessInfo.processInfo.environment["CHORUS_SIM_SEED"].flatMap { UInt64($0) } ?? 0xC0_FA11
+
+    /// The forward reaches the coordinator, which applies and replicates the increment, but
+    /// its answer never comes back (one-way loss). The request fails with the TIMEOUT that
+    /// says it may have been applied, and it is not coordinated again elsewhere: after
+    /// healing every increment attempted is counted exactly once, not twice. (SET in the same
+    /// spot fails over and folds the two copies by write id: FailoverSimulationTests.)
+    func testAnUnansweredIncrementIsAppliedOnceNotRetriedElsewhere() throws {
+        var limits = NodeEngine.Limits()
+        limits.hintIntervalMs = 100
+        limits.antiEntropyIntervalMs = 0
+        let c = try DeterministicCluster.start(["n0", "n1", "n2"], seed: seed, limits: limits)
+        defer { c.shutdown() }
+        c.clock.run(forMs: 500)
+        for i in 0..<30 { XCTAssertNil(c.writeNow(c.ids[i % 3], "warm\(i)", "w")) }
+        guard let ring = c.ring else { return XCTFail("no ring") }
+        let ks = (0..<2_000).map { "inc\($0)" }.filter {
+            PreferenceList(ring: ring, namespace: Array("default".utf8), key: Array($0.utf8), n: 3).primaries.first == "n0"
+        }.prefix(4)
+        XCTAssertEqual(ks.count, 4)
+        c.wire.drop(from: "n0", to: "n1")  // n0 hears n1, n1 never hears n0
+        var attempts: [String: Int] = [:], unanswered = 0
+        for k in ks {
+            for _ in 0..<3 {
+                let box = Mutex<Result<Int64, ClientError>?>(nil)
+                c.engines["n1"]?.increment(namespace: "default", key: Array(k.utf8), by: 5, options: RequestOptions(timeoutMs: 1_500)) { r in
+                    box.withLock { $0 = r }
+                }
+                c.clock.run(forMs: 60_000) { box.withLock { $0 != nil } }
+                attempts[k, default: 0] += 1
+                if case .failure(let e)? = box.withLock({ $0 }) {
+                    unanswered += 1
+                    XCTAssertTrue(e.line.hasPrefix("TIMEOUT") || e.line.hasPrefix("UNAVAILABLE"), "\(k): \(e.line), seed \(seed)")
+                    XCTAssertTrue(e.line.contains("may"), "the error says it may have been applied: \(e.line)")
+                }
+            }
+        }
+        XCTAssertGreaterThan(unanswered, 0, "the first increments' answers were lost, seed \(seed)")
+        c.wire.heal()
+        c.clock.run(forMs: 2_000)
+        for k in ks {
+            guard case .success(let record) = c.readNow("n2", k, options: RequestOptions(r: .all)),
+                  case .bulk(let bytes) = ClientCommands.getReply(record) else { return XCTFail("\(k) unreadable, seed \(seed)") }
+            XCTAssertEqual(String(decoding: bytes, as: UTF8.self), String(5 * attempts[k, default: 0]),
+                           "\(k): every increment applied exactly once (the unanswered ones reached n0), seed \(seed)")
+        }
+    }
+}
