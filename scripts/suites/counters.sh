@@ -4,7 +4,8 @@
 # cut off with iptables while both sides increment, the cut heals, peer 2 is killed with
 # SIGKILL and restarted, and after repair every counter reads exactly the sum of its
 # acknowledged increments (plus, at most, some unanswered ones) through every peer
-# (scripts/counters_check.py says how). Python stdlib only. About 60 s; hard bound 300 s.
+# (scripts/counters_check.py says how; Python stdlib), then redis-cli INCRBY/GET through
+# every peer. About 60 s; hard bound 300 s.
 # Every process is stopped by its PID. Env: COUNTERS_SEED replays the writers' choices.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -75,6 +76,22 @@ wait "$checker"; status=$?
 checker=""
 wait "$tailer" 2>/dev/null
 for i in 1 2 3; do kill -0 "${pids[$i]}" 2>/dev/null || fail "peer $i exited during the test"; done
+# redis-cli, as a user would: INCR through every peer, then the exact total through every peer.
+if [ "$status" = 0 ] && command -v redis-cli >/dev/null; then
+  for i in 1 2 3; do
+    for _ in $(seq 1 10); do
+      out=$(timeout 10 redis-cli -h "127.0.0.$i" -p 6380 INCRBY cli-counter "$i")
+      case "$out" in ''|*[!0-9-]*) fail "redis-cli INCRBY through peer $i answered '$out'" ;; esac
+    done
+  done
+  for i in 1 2 3; do
+    out=$(timeout 10 redis-cli -h "127.0.0.$i" -p 6380 GET cli-counter R all)
+    [ "$out" = 60 ] || fail "redis-cli GET cli-counter through peer $i: '$out', want 60"
+  done
+  out=$(timeout 10 redis-cli -h 127.0.0.2 -p 6380 INCRBYFLOAT cli-counter 1.5 2>&1)
+  case "$out" in *"INCRBYFLOAT is not supported"*) ;; *) fail "redis-cli INCRBYFLOAT: '$out'" ;; esac
+  echo "counters: redis-cli INCRBY/GET through every peer ok"
+fi
 case $status in
   0) echo "counters: PASS ($(grep -m1 'summary:' "$work/check.log" | sed 's/.*summary: //'); seed $seed)"
      cleanup
