@@ -240,3 +240,67 @@ final class CounterFailoverTests: XCTestCase {
         }
     }
 }
+
+/// Ownership handoff carries counters: a fourth peer joins while every peer increments; once
+/// the ring settles, every primary of every counter (the new owner included, whose copy came
+/// by handoff) holds exactly the acknowledged sum, and so does every GET.
+final class CounterHandoffTests: XCTestCase {
+    let seed: UInt64 = ProcessInfo.processInfo.environment["CHORUS_SIM_SEED"].flatMap { UInt64($0) } ?? 0xC0_4A2D
+
+    func testAJoiningPeerReceivesCountersByHandoffAndEveryIncrementCounts() throws {
+        var l = NodeEngine.Limits()
+        l.defaultTimeoutMs = 2_000
+        l.hintIntervalMs = 100
+        l.antiEntropyIntervalMs = 0
+        l.handoffChunkBytes = 2_048
+        l.handoffBytesPerSecond = 50_000
+        l.dropDelayMs = 2_000
+        let c = try DeterministicCluster.start(["n1", "n2", "n3"], seed: seed, partitions: 16, limits: l)
+        defer { c.shutdown() }
+        c.clock.run(forMs: 500)
+        var rng = SeededRandom(seed: seed)
+        var acked: [String: Int64] = [:]
+        var unsure: [String: Int] = [:]
+        func incrementOnce(_ node: String, _ key: String) {
+            let delta = Int64(rng.int(1...9))
+            let box = Mutex<Result<Int64, ClientError>?>(nil)
+            c.engines[node]?.increment(namespace: "default", key: Array(key.utf8), by: delta, options: RequestOptions(w: .all)) { r in
+                box.withLock { $0 = r }
+            }
+            c.clock.run(forMs: 60_000) { box.withLock { $0 != nil } }
+            if case .success? = box.withLock({ $0 }) { acked[key, default: 0] += delta } else { unsure[key, default: 0] += 1 }
+        }
+        let keys = (0..<40).map { "hc\($0)" }
+        for (i, k) in keys.enumerated() { for j in 0..<3 { incrementOnce("n\((i + j) % 3 + 1)", k) } }
+        c.admin["n4"] = "joining"
+        try c.addNode("n4")
+        XCTAssertTrue(c.clock.run(forMs: 10_000) { c.ring?.isTransferring == true }, "no transfer started, seed \(seed)")
+        // Increments during the transfer, through every peer (the joining one too).
+        var during = 0
+        while c.ring?.isTransferring == true && during < 400 {
+            let k = keys[rng.int(0..<keys.count)]
+            incrementOnce(["n1", "n2", "n3", "n4"][rng.int(0..<4)], k)
+            during += 1
+        }
+        XCTAssertGreaterThan(during, 0, "increments ran during the transfer, seed \(seed)")
+        XCTAssertTrue(c.clock.run(forMs: 600_000) { c.settled(on: ["n1", "n2", "n3", "n4"]) }, "join did not settle, seed \(seed)")
+        c.admin["n4"] = "joined"
+        XCTAssertGreaterThan(c.engines["n4"]!.handoffCounters.keysReceived.load(ordering: .relaxed), 0, "n4 received nothing by handoff")
+        for k in keys { incrementOnce(["n1", "n2", "n3", "n4"][rng.int(0..<4)], k) }
+        c.clock.run(forMs: 5_000)
+        XCTAssertEqual(unsure.values.reduce(0, +), 0, "no fault: every increment acknowledged, seed \(seed)")
+        var onN4 = 0
+        for k in keys {
+            let want = String(acked[k, default: 0])
+            for p in c.primaries(k) {
+                guard case .bulk(let bytes) = ClientCommands.getReply(c.local(p, k)) else { XCTFail("\(k) missing on \(p), seed \(seed)"); continue }
+                XCTAssertEqual(String(decoding: bytes, as: UTF8.self), want, "\(k) on primary \(p), seed \(seed)")
+                if p == "n4" { onN4 += 1 }
+            }
+            guard case .success(let record) = c.readNow("n2", k, options: RequestOptions(r: .all)),
+                  case .bulk(let bytes) = ClientCommands.getReply(record) else { XCTFail("\(k) unreadable, seed \(seed)"); continue }
+            XCTAssertEqual(String(decoding: bytes, as: UTF8.self), want, "\(k) through GET, seed \(seed)")
+        }
+        XCTAssertGreaterThan(onN4, 0, "the new peer is a primary of some counters, seed \(seed)")
+    }
+}
