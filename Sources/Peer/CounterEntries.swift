@@ -102,6 +102,16 @@ public struct CounterEntries: Hashable, Sendable {
     /// `node`'s newest entry (the one it continues).
     public subscript(node: NodeID) -> CounterEntry? { entries.last { $0.node == node } }
 
+    /// Whether every entry here is in `other` with at least as many increments applied.
+    func isCovered(by other: CounterEntries) -> Bool {
+        var j = 0
+        for e in entries {
+            while j < other.entries.count && CounterEntry.order(other.entries[j], e) < 0 { j += 1 }
+            guard j < other.entries.count, CounterEntry.order(other.entries[j], e) == 0, other.entries[j].applied >= e.applied else { return false }
+        }
+        return true
+    }
+
     /// Per (node, epoch), the entry with more increments applied. Commutative, associative,
     /// idempotent.
     public func merged(with other: CounterEntries) -> CounterEntries {
@@ -145,9 +155,11 @@ public struct CounterEntries: Hashable, Sendable {
     }
 }
 
-/// What one write had seen of the key's counter when it was made, and what kind of write it
-/// was. A value or tombstone without a mark was written when the counter was empty: it is
-/// an assignment that has seen nothing (`CounterMark.none`).
+/// What one write had seen of the key's counter when it was made (the entries its
+/// coordinator held), and what kind of write it was. A value or tombstone without a mark
+/// was written when the counter was empty: it is an assignment that has seen nothing
+/// (`CounterMark.none`). `seen` is a vector, not a sum, so that a read can tell the
+/// increments every concurrent assignment had seen from those none had (KeyState+Counter).
 public struct CounterMark: Hashable, Sendable {
     public enum Kind: UInt8, Sendable {
         /// SET, DEL, PUTV...: replaces the counter and every increment in `seen`.
@@ -157,21 +169,28 @@ public struct CounterMark: Hashable, Sendable {
     }
 
     public let kind: Kind
-    public let seen: CounterSum
+    public let seen: CounterEntries
 
-    public init(kind: Kind, seen: CounterSum) {
+    public init(kind: Kind, seen: CounterEntries) {
         self.kind = kind
         self.seen = seen
     }
 
-    public static let none = CounterMark(kind: .assigned, seen: .zero)
+    public static let none = CounterMark(kind: .assigned, seen: CounterEntries())
 
     /// A total order, used only to pick between two different marks under one dot (a bug
     /// elsewhere), so that merge stays commutative.
     static func deterministicMax(_ a: CounterMark, _ b: CounterMark) -> CounterMark {
         if a.kind != b.kind { return a.kind.rawValue > b.kind.rawValue ? a : b }
-        if a.seen.applied != b.seen.applied { return a.seen.applied > b.seen.applied ? a : b }
-        return a.seen.total >= b.seen.total ? a : b
+        let (x, y) = (a.seen.entries, b.seen.entries)
+        if x.count != y.count { return x.count > y.count ? a : b }
+        for (e, f) in zip(x, y) where e != f {
+            let c = CounterEntry.order(e, f)
+            if c != 0 { return c > 0 ? a : b }
+            if e.applied != f.applied { return e.applied > f.applied ? a : b }
+            return e.total > f.total ? a : b
+        }
+        return a
     }
 }
 
@@ -185,6 +204,8 @@ public enum CounterError: Error, Equatable, Sendable {
     case markWithoutSibling
     /// Marks record increments seen or made, so a state with marks has entries.
     case marksWithoutEntries
+    /// A mark has seen an entry the state does not hold (or more of it than it holds).
+    case markAheadOfEntries
 }
 
 /// Zigzag: signed totals as unsigned varints, small magnitudes in few bytes.

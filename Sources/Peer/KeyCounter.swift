@@ -8,7 +8,8 @@
 //   1. the entries are valid (CounterEntries.swift);
 //   2. every mark names a sibling of the state (merge and write drop the others);
 //   3. no mark is `CounterMark.none` (that is what "no mark" means);
-//   4. a state with marks has entries (a mark records increments seen, or an increment).
+//   4. a state with marks has entries (a mark records increments seen, or an increment);
+//   5. every mark's `seen` is covered by the entries (they only grow).
 
 /// A siblings-mode key's counter entries and its siblings' marks.
 public struct KeyCounter: Hashable, Sendable {
@@ -54,15 +55,19 @@ public struct KeyCounter: Hashable, Sendable {
         if isEmpty { return self }
         var out: [Dot: CounterMark] = [:]
         for s in kept where s.dot != dot { if let m = marks[s.dot] { out[s.dot] = m } }
-        if !entries.isEmpty { out[dot] = CounterMark(kind: .assigned, seen: entries.sum) }
+        if !entries.isEmpty { out[dot] = CounterMark(kind: .assigned, seen: entries) }
         return KeyCounter(entries: entries, marks: out)
     }
 
-    /// Checks invariants 1, 3 and 4 (decoders check 2 by construction: a mark names its
+    /// Checks invariants 1, 3, 4 and 5 (decoders check 2 by construction: a mark names its
     /// sibling by index).
     func validate() throws(CounterError) {
         try entries.validate()
         if marks.values.contains(.none) { throw .emptyMark }
         if !marks.isEmpty && entries.isEmpty { throw .marksWithoutEntries }
+        for m in marks.values {
+            try m.seen.validate()
+            if !m.seen.isCovered(by: entries) { throw .markAheadOfEntries }
+        }
     }
 }

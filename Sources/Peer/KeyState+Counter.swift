@@ -2,14 +2,16 @@
 // its coordinator.
 //
 // Read (`readSiblings`), with `now` the sum of the key's entries and each sibling's mark
-// saying what its write had seen (`seen`):
+// saying what its write had seen (`seen`, the entries its coordinator held):
 //   * if some sibling is an assignment (SET, DEL, PUTV; a sibling without a mark is one),
 //     the increment siblings are ignored: an assignment concurrent with an INCR replaces
-//     the counter, and the increments it had not seen are added on top of it —
-//       - a value that is a decimal integer reads `value + (now - seen)`; any other value
-//         reads as written (an increment cannot apply to it);
-//       - if every assignment is a tombstone, the key reads as `now - seen` of the
-//         tombstone that had seen the most, when some increment is unseen by it; else absent;
+//     the counter, and the increments NO assignment had seen are added on top (`unseen` =
+//     now minus the pointwise max of every assignment's seen; an increment one of them saw
+//     was replaced by it: observed-remove) —
+//       - a value that is a decimal integer reads `value + unseen`; any other value reads
+//         as written (an increment cannot apply to it);
+//       - if every assignment is a tombstone, the key reads as `unseen` when some increment
+//         is unseen by all of them (on the first tombstone in dot order); else absent;
 //   * otherwise (only INCR siblings: concurrent increments) each reads
 //     `value + (now - seen)`; siblings that read equal are one value. They all read equal
 //     when they grew from one assignment, which is the only way concurrent INCRs arise
@@ -77,27 +79,24 @@ extension KeyState {
         let assignments = siblings.filter { counter.mark($0.dot).kind == .assigned }
         var out: [Sibling] = []
         if !assignments.isEmpty {
-            var deepest: Int?
+            let seen = assignments.reduce(CounterEntries()) { $0.merged(with: counter.mark($1.dot).seen) }.sum
+            var firstTombstone: Int?
             for s in assignments {
-                let seen = counter.mark(s.dot).seen
                 guard case .value(let bytes) = s.value else {
-                    if deepest.map({ counter.mark(out[$0].dot).seen.applied < seen.applied }) ?? true { deepest = out.count }
+                    if firstTombstone == nil { firstTombstone = out.count }
                     out.append(s)
                     continue
                 }
                 out.append(Sibling(dot: s.dot, value: .value(CounterRead.onTop(bytes, seen: seen, now: now)), writeID: s.writeID))
             }
-            if let t = deepest, !out.contains(where: { !$0.value.isTombstone }) {
-                let seen = counter.mark(out[t].dot).seen
-                if now.applied != seen.applied {
-                    out[t] = Sibling(dot: out[t].dot, value: .value(CounterRead.decimal(now.total &- seen.total)), writeID: out[t].writeID)
-                }
+            if let t = firstTombstone, !out.contains(where: { !$0.value.isTombstone }), now.applied != seen.applied {
+                out[t] = Sibling(dot: out[t].dot, value: .value(CounterRead.decimal(now.total &- seen.total)), writeID: out[t].writeID)
             }
             return out
         }
         for s in siblings {
             guard case .value(let bytes) = s.value else { continue }
-            let v = SiblingValue.value(CounterRead.onTop(bytes, seen: counter.mark(s.dot).seen, now: now))
+            let v = SiblingValue.value(CounterRead.onTop(bytes, seen: counter.mark(s.dot).seen.sum, now: now))
             if !out.contains(where: { $0.value == v }) { out.append(Sibling(dot: s.dot, value: v, writeID: s.writeID)) }
         }
         return out
@@ -133,7 +132,7 @@ extension KeyState {
         var newContext = context
         newContext[replica] = n
         let sibling = Sibling(dot: dot, value: .value(CounterRead.decimal(next)), writeID: writeID)
-        let mark = CounterMark(kind: .incremented, seen: entries.sum)
+        let mark = CounterMark(kind: .incremented, seen: entries)
         self = KeyState(uncheckedContext: newContext, siblings: [sibling], counter: KeyCounter(entries: entries, marks: [dot: mark]))
         return .incremented(dot, value: next)
     }

@@ -13,7 +13,7 @@
 extension LWWKeyState {
     /// The value with the counter's unseen increments on top, or nil when absent.
     func counterRead() -> [UInt8]? {
-        let now = counter.sum, seen = mark?.seen ?? .zero
+        let now = counter.sum, seen = mark?.seen.sum ?? .zero
         switch value {
         case .value(let bytes): return CounterRead.onTop(bytes, seen: seen, now: now)
         case .tombstone: return now.applied != seen.applied ? CounterRead.decimal(now.total &- seen.total) : nil
@@ -26,7 +26,7 @@ extension LWWKeyState {
         guard let existing, !existing.counter.isEmpty else { return self }
         var s = self
         s.counter = existing.counter
-        s.mark = CounterMark(kind: .assigned, seen: existing.counter.sum)
+        s.mark = CounterMark(kind: .assigned, seen: existing.counter)
         return s
     }
 
@@ -47,7 +47,7 @@ extension LWWKeyState {
         guard let entries = base.adding(delta, at: node, newEpoch: epoch) else { return .failure(.overflow) }
         var s = LWWKeyState(timestamp: timestamp, value: .value(CounterRead.decimal(next)))
         s.counter = entries
-        s.mark = CounterMark(kind: .incremented, seen: entries.sum)
+        s.mark = CounterMark(kind: .incremented, seen: entries)
         return .success((s, next))
     }
 }

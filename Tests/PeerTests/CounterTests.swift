@@ -181,9 +181,9 @@ final class CounterTests: XCTestCase {
         XCTAssertEqual(incr(&s, at: x, by: -2), .incremented(Dot(actor: x, counter: 1), value: -2))
         let bytes = KeyRecord.siblings(s).encode()
         // body: 's', vector {x:1}, 1 sibling (#0, 1, value "-2"), section: 1 entry x (epoch 1, applied 1,
-        // zigzag(-2)=3), 1 mark (#0, incremented, seen (1, zigzag(-2)=3)).
+        // zigzag(-2)=3), 1 mark (#0, incremented, seen: 1 entry, the same).
         XCTAssertEqual(Array(bytes[5...]), [0x73, 0x01, 0x01, 0x78, 0x01, 0x01, 0x00, 0x01, 0x00, 0x02, 0x2d, 0x32,
-                                            0x06, 0x01, 0x01, 0x78, 0x01, 0x01, 0x03, 0x01, 0x00, 0x01, 0x01, 0x03])
+                                            0x06, 0x01, 0x01, 0x78, 0x01, 0x01, 0x03, 0x01, 0x00, 0x01, 0x01, 0x01, 0x78, 0x01, 0x01, 0x03])
         // Damage is refused with a typed error, never a trap.
         func resealed(_ b: [UInt8]) -> [UInt8] {
             var out = b
@@ -198,9 +198,11 @@ final class CounterTests: XCTestCase {
         guard case .siblings(let plain) = try KeyRecord(decoding: resealed(Array(bytes[..<17]))) else { return XCTFail() }
         XCTAssertTrue(plain.counter.isEmpty)
         // Absolute offsets: section tag 17, entry count 18, entry 19...23 (epoch 21), mark
-        // count 24, mark index 25, kind 26. Two marks, a mark index past the siblings, a mark
-        // of kind 2, a section without entries and an entry of epoch 0 are refused.
-        for (at, byte) in [(24, UInt8(2)), (25, UInt8(1)), (26, UInt8(2)), (18, UInt8(0)), (21, UInt8(0))] {
+        // count 24, mark index 25, kind 26, seen count 27, seen entry 28...32 (applied 31).
+        // Two marks, a mark index past the siblings, a mark of kind 2, a section without
+        // entries, an entry of epoch 0, a mark that saw nothing and one that saw more than
+        // the entries hold are refused.
+        for (at, byte) in [(24, UInt8(2)), (25, UInt8(1)), (26, UInt8(2)), (18, UInt8(0)), (21, UInt8(0)), (27, UInt8(0)), (31, UInt8(2))] {
             var bad = bytes
             bad[at] = byte
             XCTAssertThrowsError(try KeyRecord(decoding: resealed(bad)), "byte \(at) = \(byte)")
@@ -320,5 +322,38 @@ final class CounterTests: XCTestCase {
                 if let record = try? KeyRecord(decoding: sealed) { XCTAssertEqual(record.encode(), sealed, "lww byte \(at) = \(v)") }
             }
         }
+    }
+
+    /// Observed-remove: concurrent DELs (or SETs), each after increments on its own side,
+    /// replace every increment one of them had seen; only increments none had seen are kept.
+    func testConcurrentAssignmentsReplaceEveryIncrementOneOfThemSaw() throws {
+        var base = KeyState()
+        incr(&base, at: z, by: 1)
+        var left = base, right = base, late = base
+        for _ in 0..<5 { incr(&left, at: x, by: 10) }
+        del(&left, at: x)
+        for _ in 0..<3 { incr(&right, at: y, by: 100) }
+        del(&right, at: y)
+        let both = left.merged(with: right)
+        XCTAssertTrue(both.isAbsent, "each DEL saw its own side's increments: nothing is left, \(reads(both))")
+        XCTAssertEqual(both, right.merged(with: left))
+        try roundTrips(both)
+        // An increment neither DEL saw (concurrent with both) is kept, alone.
+        incr(&late, at: z, by: 7)
+        XCTAssertEqual(reads(both.merged(with: late)), ["7"])
+        // The same with two SETs: each sibling is its own value, plus only the unseen +7.
+        var l2 = base, r2 = base
+        for _ in 0..<5 { incr(&l2, at: x, by: 10) }
+        set(&l2, at: x, "1000")
+        for _ in 0..<3 { incr(&r2, at: y, by: 100) }
+        set(&r2, at: y, "2000")
+        XCTAssertEqual(Set(reads(l2.merged(with: r2))), ["1000", "2000"])
+        XCTAssertEqual(Set(reads(l2.merged(with: r2).merged(with: late))), ["1007", "2007"])
+        // lww: the later DEL is the base; increments it saw are gone, the other side's stay.
+        var clock = HybridClock(node: x)
+        guard case .success(let one) = LWWKeyState.incremented(by: 4, at: y, over: nil,
+                                                               timestamp: HLCTimestamp(physicalMs: 1, logical: 0, node: y), newEpoch: { 1 }) else { return XCTFail() }
+        let gone = LWWKeyState.written(.tombstone, over: one.state, clock: &clock, wallMs: 50)
+        XCTAssertTrue(gone.merged(with: one.state).isAbsent)
     }
 }
