@@ -79,7 +79,7 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
         switch name {
         case "GET", "GETV", "STRLEN", "GETRANGE", "TYPE": return .read([first])
         case "MGET", "EXISTS", "TOUCH": return .read(Array(args))
-        case "SET", "PUTV", "DELV": return .write([first])
+        case "SET", "PUTV", "DELV", "INCR", "DECR", "INCRBY", "DECRBY": return .write([first])
         case "DEL", "UNLINK": return .write(Array(args))
         case "MSET": return .write(stride(from: args.startIndex, to: args.endIndex, by: 2).map { args[$0] })
         default: return nil
@@ -127,6 +127,8 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
             data(name, args, context: context, reply: reply)
         case "STRLEN", "GETRANGE", "TYPE":
             stringCommand(name, args, context: context, reply: reply)
+        case "INCR", "DECR", "INCRBY", "DECRBY", "INCRBYFLOAT":
+            counterCommand(name, args, context: context, reply: reply)
         case "NS.CREATE", "NS.USE", "NS.LIST", "NS.INFO":
             namespaceCommand(name, args, context: context, reply: reply)
         case "WHEREIS", "RING", "MEMBERS":

@@ -31,6 +31,8 @@ public enum KeyRecordError: Error, Equatable, Sendable {
     case trailingBytes(offset: Int)
     case valueOutOfRange(offset: Int)
     case invalidState(KeyStateError)
+    /// The counter section breaks an invariant (KeyCounter.swift).
+    case invalidCounter(CounterError)
     /// Merging a `siblings` record with an `lww` one: the namespace's mode is fixed.
     case kindMismatch
 }
@@ -106,12 +108,14 @@ public enum KeyRecord: Hashable, Sendable {
                 w.varint(sib.dot.counter)
                 KeyRecord.appendSiblingPayload(sib.value, writeID: sib.writeID, to: &w)
             }
+            KeyRecord.appendCounterSection(s, to: &w)
         case .lww(let l):
             w.u8(VersionFormat.recordKindLWW)
             w.varint(l.timestamp.physicalMs)
             w.varint(UInt64(l.timestamp.logical))
             w.nodeID(l.timestamp.node)
             KeyRecord.appendPayload(l.value, to: &w)
+            KeyRecord.appendCounterSection(l, to: &w)
         }
     }
 
@@ -177,7 +181,8 @@ public enum KeyRecord: Hashable, Sendable {
                 let (value, writeID) = try readSiblingPayload(&r)
                 siblings.append(Sibling(dot: Dot(actor: context.entries[Int(index)].actor, counter: counter), value: value, writeID: writeID))
             }
-            let state = KeyState(uncheckedContext: context, siblings: siblings)
+            let counter = try readCounterSection(&r, siblings: siblings)
+            let state = KeyState(uncheckedContext: context, siblings: siblings, counter: counter)
             do { try state.validate() } catch { throw .invalidState(error) }
             return .siblings(state)
         case VersionFormat.recordKindLWW:
@@ -190,7 +195,9 @@ public enum KeyRecord: Hashable, Sendable {
                 throw r.isAtEnd ? .truncated(offset: nodeAt) : .badNodeID(offset: nodeAt)
             }
             let value = try readPayload(&r)
-            return .lww(LWWKeyState(timestamp: HLCTimestamp(physicalMs: physical, logical: UInt32(logical), node: node), value: value))
+            var state = LWWKeyState(timestamp: HLCTimestamp(physicalMs: physical, logical: UInt32(logical), node: node), value: value)
+            (state.counter, state.mark) = try readCounterSection(&r)
+            return .lww(state)
         default:
             throw .unknownKind(kind)
         }

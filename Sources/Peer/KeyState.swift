@@ -76,6 +76,9 @@ public struct KeyState: Hashable, Sendable {
     public internal(set) var context: VersionVector
     /// Sorted by dot; see the invariants at the top of the file.
     public internal(set) var siblings: [Sibling]
+    /// The key's PN-counter and its siblings' marks; empty unless the key was ever
+    /// incremented (KeyCounter.swift, KeyState+Counter.swift).
+    public internal(set) var counter = KeyCounter()
 
     /// The state of a key never written on this replica.
     public init() {
@@ -92,9 +95,10 @@ public struct KeyState: Hashable, Sendable {
     }
 
     /// Parts already known to satisfy the invariants.
-    init(uncheckedContext context: VersionVector, siblings: [Sibling]) {
+    init(uncheckedContext context: VersionVector, siblings: [Sibling], counter: KeyCounter = KeyCounter()) {
         self.context = context
         self.siblings = siblings
+        self.counter = counter
     }
 
     /// Checks the invariants; decoders call this and refuse a state that fails.
@@ -110,8 +114,9 @@ public struct KeyState: Hashable, Sendable {
         }
     }
 
-    /// True when every sibling is a tombstone or there are none.
-    public var isAbsent: Bool { siblings.allSatisfy { $0.value.isTombstone } }
+    /// True when every sibling is a tombstone or there are none (after a counter's
+    /// increments: a tombstone with increments on top reads as their sum).
+    public var isAbsent: Bool { readSiblings.allSatisfy { $0.value.isTombstone } }
 
     /// True for a state that was never written (no context at all): nothing to store.
     public var isEmpty: Bool { siblings.isEmpty && context.isEmpty }
@@ -122,7 +127,7 @@ public struct KeyState: Hashable, Sendable {
     public func read() -> KeyRead {
         var values: [[UInt8]] = []
         var tombstones = 0
-        for s in siblings {
+        for s in readSiblings {
             switch s.value {
             case .value(let v): values.append(v)
             case .tombstone: tombstones += 1

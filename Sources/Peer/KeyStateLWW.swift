@@ -11,25 +11,40 @@
 public struct LWWKeyState: Hashable, Sendable {
     public let timestamp: HLCTimestamp
     public let value: SiblingValue
+    /// The key's PN-counter entries (empty unless it was ever incremented) and what this
+    /// value's write had seen of them (nil: nothing). KeyStateLWW+Counter.swift.
+    public internal(set) var counter = CounterEntries()
+    public internal(set) var mark: CounterMark?
 
     public init(timestamp: HLCTimestamp, value: SiblingValue) {
         self.timestamp = timestamp
         self.value = value
     }
 
-    /// A tombstone reads as absent.
-    public var isAbsent: Bool { value.isTombstone }
+    /// A tombstone reads as absent (unless increments it had not seen are on top of it).
+    public var isAbsent: Bool { counter.isEmpty ? value.isTombstone : counterRead() == nil }
 
-    /// The value, or nil if deleted.
-    public func read() -> [UInt8]? { value.bytes }
+    /// The value, or nil if deleted (with a counter's unseen increments on top).
+    public func read() -> [UInt8]? { counter.isEmpty ? value.bytes : counterRead() }
 
     /// The merge of two replicas' states: the later timestamp wins. Equal timestamps with
     /// different payloads (only possible through a bug) are settled by a total order on the
     /// payload so that merge stays commutative.
     public func merged(with other: LWWKeyState) -> LWWKeyState {
+        // Increments are never lost to a later timestamp: entries merge on their own.
+        if counter.isEmpty && other.counter.isEmpty { return winner(other) }
+        var m = winner(other)
+        m.counter = counter.merged(with: other.counter)
+        return m
+    }
+
+    /// The later write of the two, by timestamp.
+    private func winner(_ other: LWWKeyState) -> LWWKeyState {
         if timestamp != other.timestamp { return timestamp > other.timestamp ? self : other }
-        if value == other.value { return self }
-        return LWWKeyState(timestamp: timestamp, value: SiblingValue.deterministicMax(value, other.value))
+        if value != other.value { return SiblingValue.deterministicMax(value, other.value) == value ? self : other }
+        if mark == other.mark { return self }
+        let (a, b) = (mark ?? .none, other.mark ?? .none)
+        return CounterMark.deterministicMax(a, b) == a ? self : other
     }
 
     public mutating func merge(_ other: LWWKeyState) { self = merged(with: other) }
@@ -39,6 +54,6 @@ public struct LWWKeyState: Hashable, Sendable {
     public static func written(_ value: SiblingValue, over existing: LWWKeyState?,
                                clock: inout HybridClock, wallMs: UInt64) -> LWWKeyState {
         let ts = existing.map { clock.observe(remote: $0.timestamp, wallMs: wallMs) } ?? clock.now(wallMs: wallMs)
-        return LWWKeyState(timestamp: ts, value: value)
+        return LWWKeyState(timestamp: ts, value: value).assigned(over: existing)
     }
 }

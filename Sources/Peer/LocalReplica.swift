@@ -12,9 +12,9 @@ public final class LocalReplica: @unchecked Sendable {
     public let store: Store
     public let nodeID: NodeID
     static let stripeCount = 64
-    private let stripes: [StripeLock]
-    private let lease: Mutex<CounterLease>
-    private let clock: Mutex<HybridClock>
+    let stripes: [StripeLock]
+    let lease: Mutex<CounterLease>
+    let clock: Mutex<HybridClock>
     let hints: HintStore
     let trees = ReplicaTrees()
     /// Every node's known counter lease, for checking client contexts (CounterBounds.swift).
@@ -57,7 +57,7 @@ public final class LocalReplica: @unchecked Sendable {
         hints = try HintStore(store: store, maxHints: maxHints, maxBytesPerTarget: maxHintBytesPerTarget, now: clock)
     }
 
-    private func stripe(_ storageKey: [UInt8]) -> Int {
+    func stripe(_ storageKey: [UInt8]) -> Int {
         Int(KeyHash.xxh64(storageKey, seed: 0) % UInt64(LocalReplica.stripeCount))
     }
 
@@ -97,7 +97,7 @@ public final class LocalReplica: @unchecked Sendable {
                 if let old, !HybridClock.isPlausible(old.timestamp, wallMs: wall, maxAheadMs: maxClockAheadMs) {
                     implausibleTimestamps.wrappingAdd(1, ordering: .relaxed)
                 }
-                record = .lww(LWWKeyState(timestamp: ts, value: value))
+                record = .lww(LWWKeyState(timestamp: ts, value: value).assigned(over: old))
             case .siblings:
                 var state = KeyState()
                 if case .siblings(let s)? = existing { state = s }
@@ -182,8 +182,8 @@ public final class LocalReplica: @unchecked Sendable {
     /// Stores a key's new record (the caller holds its stripe lock): the tombstone index
     /// learns when the key became absent, and the key's Merkle tree (if kept) is updated
     /// from the encoded bytes.
-    private func persist(_ address: KeyAddress, old: KeyRecord?, oldBytes: [UInt8]?, new: KeyRecord,
-                         durable: (@Sendable (Error?) -> Void)? = nil) throws {
+    func persist(_ address: KeyAddress, old: KeyRecord?, oldBytes: [UInt8]?, new: KeyRecord,
+                 durable: (@Sendable (Error?) -> Void)? = nil) throws {
         var batch = WriteBatch()
         let newBytes = stage(address, oldIsAbsent: old?.isAbsent ?? false, new: new, into: &batch)
         if let durable {
@@ -265,7 +265,7 @@ public final class LocalReplica: @unchecked Sendable {
     }
 
     /// The next dot counter, persisting a new lease (fsynced) first when the current one is used up.
-    private func nextCounter() throws -> UInt64 {
+    func nextCounter() throws -> UInt64 {
         try lease.withLock { l throws -> UInt64 in
             while true {
                 switch l.next() {

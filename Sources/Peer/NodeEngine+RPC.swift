@@ -76,8 +76,11 @@ extension NodeEngine {
                 options.strict = m.strict
                 options.timeoutMs = m.timeoutMs
                 let request = ClientWrite(namespace: String(decoding: m.namespace, as: UTF8.self), key: m.key,
-                                          value: m.value, context: m.context, options: options, writeID: m.writeID)
-                write(request, forwarded: true) { error in respond(.success(ForwardWriteAnswer.encode(error?.line))) }
+                                          value: m.value, context: m.context, options: options, writeID: m.writeID,
+                                          increment: m.increment.map { IncrementRequest(delta: $0) })
+                write(request, forwarded: true) { error in
+                    respond(.success(ForwardWriteAnswer.encode(error?.line, counter: request.increment?.reply.value)))
+                }
             } catch {
                 fail("\(error)")
             }

@@ -14,14 +14,18 @@ public struct ClientWrite: Sendable {
     /// The client write's id (0: none yet). Given to a write the first time it is forwarded,
     /// so every coordinator that versions it names the same write (RECORDS.md, "Write ids").
     public var writeID: UInt64
+    /// INCRBY instead of a value (value and context nil): NodeEngine+Increment.swift.
+    public var increment: IncrementRequest?
 
-    public init(namespace: String, key: [UInt8], value: [UInt8]?, context: [UInt8]?, options: RequestOptions, writeID: UInt64 = 0) {
+    public init(namespace: String, key: [UInt8], value: [UInt8]?, context: [UInt8]?, options: RequestOptions, writeID: UInt64 = 0,
+                increment: IncrementRequest? = nil) {
         self.namespace = namespace
         self.key = key
         self.value = value
         self.context = context
         self.options = options
         self.writeID = writeID
+        self.increment = increment
     }
 }
 
@@ -67,7 +71,8 @@ extension NodeEngine {
                           && !(ns.conflict == .lww && clockGuard.isOutlier(r.node)))
         }
         if !candidates.contains(where: { $0.role == .primary && ($0.isUp || $0.node == nodeID) }) { candidates = replicas }
-        let router = RequestBox(CoordinatorRouter(replicas: candidates, localNode: nodeID, strict: resolved.strict, forwarded: forwarded))
+        let router = RequestBox(CoordinatorRouter(replicas: candidates, localNode: nodeID, strict: resolved.strict, forwarded: forwarded,
+                                                          reapplies: request.increment == nil))
         let decision = router.step { $0.start() }
         let plan = WritePlan(request: request, ns: ns, address: address, context: context, replicas: replicas, resolved: resolved,
                              startUs: latency.nowUs(), forwardedHere: forwarded)
@@ -127,11 +132,11 @@ extension NodeEngine {
         if withID.request.writeID == 0 { withID.request.writeID = WriteID.next() }
         let plan = withID
         let request = plan.request
-        let hopMs = min(latency.deadlineMs(node, .forward), budget)
+        let hopMs = forwardDeadlineMs(request, to: node, budgetMs: budget)
         let message = ForwardWriteMessage(namespace: Array(plan.ns.name.utf8), key: request.key, context: request.context,
                                           value: request.value, w: plan.resolved.spec.w, strict: plan.resolved.strict,
                                           timeoutMs: budget, writeID: request.writeID,
-                                          applyByWallMs: forwardApplyBy(to: node, hopMs: hopMs))
+                                          applyByWallMs: forwardApplyBy(to: node, hopMs: hopMs), increment: request.increment?.delta)
         // Exactly one of the answer and the hop's deadline moves the request on.
         let settled = RequestBox(false)
         @Sendable func settle() -> Bool { settled.step { done in defer { done = true }; return !done } }
@@ -146,6 +151,11 @@ extension NodeEngine {
         transport.send(to: node, type: .forwardWrite, payload: message.encode(), timeoutMs: budget + 500) { [self] result in
             switch result {
             case .success(let bytes):
+                if let increment = request.increment, let value = ForwardWriteAnswer.counterValue(bytes) {
+                    guard settle() else { return }
+                    increment.reply.set(value)
+                    return completion(nil)
+                }
                 let answer: String?
                 do {
                     answer = try ForwardWriteAnswer.decode(bytes)
@@ -155,7 +165,8 @@ extension NodeEngine {
                 }
                 // A coordinator that could not reach its quorum may be the cut-off one: this
                 // peer may still reach W, so try the next candidate with the same write id.
-                if let line = answer, line.hasPrefix("UNAVAILABLE") || line.hasPrefix("TIMEOUT"), remainingMs(plan) > 0 {
+                // Not an increment: applied twice, it would count twice (NodeEngine+Increment.swift).
+                if let line = answer, request.increment == nil, line.hasPrefix("UNAVAILABLE") || line.hasPrefix("TIMEOUT"), remainingMs(plan) > 0 {
                     guard settle() else { return }
                     counters.bump(counters.forwardFailovers)
                     return next(router.step { $0.onForwardTimedOut(to: node) })
@@ -192,7 +203,7 @@ extension NodeEngine {
             var versioned = false
             var earlyDurable: Bool?
         }
-        let (ns, address, context, request) = (plan.ns, plan.address, plan.context, plan.request)
+        let (address, request) = (plan.address, plan.request)
         let box = RequestBox(State(machine: WriteCoordinator(replicas: plan.replicas, localNode: nodeID, w: plan.resolved.spec.w,
                                                             strict: plan.resolved.strict, timeoutMs: timeoutMs)))
         let value: SiblingValue = request.value.map { .value($0) } ?? .tombstone
@@ -214,8 +225,7 @@ extension NodeEngine {
                     // On a loop: applied now, durable when the syncer says so; the replica
                     // frames leave after the key's lock is released, while the fsync runs.
                     do {
-                        let result = try replica.coordinateWrite(address, conflict: ns.conflict, context: context, value: value,
-                                                                 siblingLimit: ns.siblingLimit, writeID: request.writeID) { error in
+                        let result = try versionLocally(plan, value: value, durable: { error in
                             perform(box.step { s in
                                 guard s.versioned else {
                                     s.earlyDurable = error == nil
@@ -223,7 +233,7 @@ extension NodeEngine {
                                 }
                                 return s.machine.onLocalDurable(ok: error == nil)
                             })
-                        }
+                        })
                         switch result {
                         case .written(let record):
                             let bytes = record.encode()
@@ -246,8 +256,7 @@ extension NodeEngine {
                     var started = false
                     let outcome: Result<KeyRecord, ClientError>
                     do {
-                        let result = try replica.coordinateWrite(address, conflict: ns.conflict, context: context, value: value,
-                                                                 siblingLimit: ns.siblingLimit, writeID: request.writeID) { record in
+                        let result = try versionLocally(plan, value: value) { record in
                             started = true
                             let bytes = record.encode()
                             perform(box.step { s in

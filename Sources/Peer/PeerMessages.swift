@@ -167,9 +167,12 @@ public struct ForwardWriteMessage: Equatable, Sendable {
     /// coordinate the write: after it the sender may have failed over and answered the
     /// client (ForwardDeadline). 0: no deadline (a sender from before the field).
     public var applyByWallMs: Int64
+    /// INCRBY this delta instead of writing a value (flag 32; value and context absent).
+    public var increment: Int64?
 
     public init(namespace: [UInt8], key: [UInt8], context: [UInt8]?, value: [UInt8]?, w: Int, strict: Bool, timeoutMs: Int,
-                writeID: UInt64 = 0, applyByWallMs: Int64 = 0) {
+                writeID: UInt64 = 0, applyByWallMs: Int64 = 0, increment: Int64? = nil) {
+        self.increment = increment
         self.namespace = namespace
         self.key = key
         self.context = context
@@ -186,13 +189,14 @@ public struct ForwardWriteMessage: Equatable, Sendable {
         w.lengthPrefixed(namespace)
         w.lengthPrefixed(key)
         w.u8((context == nil ? 0 : 1) | (value == nil ? 0 : 2) | (strict ? 4 : 0) | (writeID == 0 ? 0 : 8)
-             | (applyByWallMs <= 0 ? 0 : 16))
+             | (applyByWallMs <= 0 ? 0 : 16) | (increment == nil ? 0 : 32))
         if let context { w.lengthPrefixed(context) }
         if let value { w.lengthPrefixed(value) }
         w.varint(self.w)
         w.varint(timeoutMs)
         if writeID != 0 { w.u64LE(writeID) }
         if applyByWallMs > 0 { w.u64LE(UInt64(applyByWallMs)) }
+        if let increment { w.varint(ZigZag.encode(increment)) }
         return w.bytes
     }
 
@@ -214,7 +218,7 @@ public struct ForwardWriteMessage: Equatable, Sendable {
             value = v
         }
         strict = flags & 4 != 0
-        guard flags & ~31 == 0, let w = r.varintInt(limit: 1_000), let t = r.varintInt(limit: RequestOptions.maxTimeoutMs) else {
+        guard flags & ~63 == 0, let w = r.varintInt(limit: 1_000), let t = r.varintInt(limit: RequestOptions.maxTimeoutMs) else {
             throw PeerMessageError(message: "bad forwarded options")
         }
         writeID = 0
@@ -227,6 +231,11 @@ public struct ForwardWriteMessage: Equatable, Sendable {
             guard let t = r.u64LE(), t > 0, t <= UInt64(Int64.max) else { throw PeerMessageError(message: "bad forwarded deadline") }
             applyByWallMs = Int64(t)
         }
+        increment = nil
+        if flags & 32 != 0 {
+            guard flags & 3 == 0, let delta = r.varint() else { throw PeerMessageError(message: "bad forwarded increment") }
+            increment = ZigZag.decode(delta)
+        }
         guard r.isAtEnd else { throw PeerMessageError(message: "trailing bytes in forwarded write") }
         self.w = w
         timeoutMs = t
@@ -235,9 +244,23 @@ public struct ForwardWriteMessage: Equatable, Sendable {
 
 /// The coordinator's answer to a forwarded write: OK, or the client-facing error line.
 public enum ForwardWriteAnswer {
-    public static func encode(_ error: String?) -> [UInt8] {
-        guard let error else { return [0] }
+    /// `counter`: an increment's value, sent as `02 value:i64LE` in place of OK.
+    public static func encode(_ error: String?, counter: Int64? = nil) -> [UInt8] {
+        guard let error else {
+            guard let counter else { return [0] }
+            var w = VersionWriter(capacity: 9)
+            w.u8(2)
+            w.u64LE(UInt64(bitPattern: counter))
+            return w.bytes
+        }
         return [1] + Array(error.utf8)
+    }
+
+    /// The counter value of an increment's OK answer, nil for any other answer.
+    public static func counterValue(_ bytes: [UInt8]) -> Int64? {
+        guard bytes.count == 9, bytes[0] == 2 else { return nil }
+        var r = VersionReader(bytes[1...])
+        return r.u64LE().map { Int64(bitPattern: $0) }
     }
 
     public static func decode(_ bytes: [UInt8]) throws(PeerMessageError) -> String? {

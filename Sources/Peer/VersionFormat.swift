@@ -22,6 +22,10 @@ public enum VersionFormat {
     /// forwarded write, which a second coordinator may apply again (siblings records only).
     public static let valueTagValueWithWriteID: UInt8 = 2
     public static let valueTagTombstoneWithWriteID: UInt8 = 3
+    /// Starts the optional counter section after a record's siblings (or lww payload):
+    /// the key's PN-counter entries and the marks of its siblings (RECORDS.md, "Counters").
+    /// Tags 7 and 8 are reserved for counters too.
+    public static let counterSectionTag: UInt8 = 6
 
     /// First byte of every storage key: which keyspace it belongs to.
     public static let keyspaceData: UInt8 = 0x64  // 'd'
