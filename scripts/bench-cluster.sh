@@ -30,13 +30,13 @@ redis-server --port 16399 --bind 127.0.0.1 --save '' --appendonly yes --appendfs
 pids+=($!)
 sleep 1
 run() {  # label port pipeline
-  redis-benchmark -h 127.0.0.1 -p "$2" -t set,get -n "$n" -c 50 -d 100 -P "$3" -r 100000 --precision 3 2>/dev/null \
+  redis-benchmark -h 127.0.0.1 -p "$2" -t set,get,incr -n "$n" -c 50 -d 100 -P "$3" -r 100000 --precision 3 2>/dev/null \
     | tr '\r' '\n' | awk -v who="$1" -v p="$3" '
       /^====== / { test=$2 }
       /throughput summary:/ { rps=$3 }
       /latency summary/ { getline; getline; p50=$3; p99=$5; p999=$6; printf "%-14s %-4s P=%-3s %10s req/s   p50 %8s ms  p99 %8s ms  p99.9 %8s ms\n", who, test, p, rps, p50, p99, p999 }'
 }
-echo "redis-benchmark -n $n -c 50 -d 100 -r 100000, set and get; Chorus: 3 peers, N=3 R=W=2, sync always"
+echo "redis-benchmark -n $n -c 50 -d 100 -r 100000, set, get and incr; Chorus: 3 peers, N=3 R=W=2, sync always"
 for p in 1 16; do
   run chorus 16380 "$p"
   run redis-server 16399 "$p"

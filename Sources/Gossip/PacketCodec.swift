@@ -11,6 +11,8 @@ public enum DropReason: Int, Sendable, CaseIterable, Error, CustomStringConverti
     case staleTimestamp
     /// Well formed but not for us (a ping naming another node id, an unknown ack).
     case unexpected
+    /// An authenticated packet or frame already accepted within the window (ReplayGuard).
+    case replayed
 
     public var description: String {
         switch self {
@@ -22,6 +24,7 @@ public enum DropReason: Int, Sendable, CaseIterable, Error, CustomStringConverti
         case .badMAC: "bad_mac"
         case .staleTimestamp: "stale_timestamp"
         case .unexpected: "unexpected"
+        case .replayed: "replayed"
         }
     }
 }
@@ -57,6 +60,13 @@ public struct PacketCodec: Sendable {
         out.append(contentsOf: messages)
         sign(&out)
         return out
+    }
+
+    /// The signed time of a packet or push-pull frame whose MAC `decodePacket` or
+    /// `decodePushPull` accepted (bytes 4..<12 of both headers).
+    static func signedTimestamp(_ bytes: [UInt8]) -> UInt64? {
+        var r = ByteReader(bytes, offset: 4)
+        return r.u64()
     }
 
     /// Checks and decodes a packet.

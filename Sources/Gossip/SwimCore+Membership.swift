@@ -20,6 +20,10 @@ extension SwimCore {
             actions.append(.emit(m.admin == .removed ? .memberRemoved(m) : .memberUp(m)))
             return
         }
+        if current.admin == .removed, m.admin != .removed {
+            holdRemoval(current, against: m, now: now)
+            return
+        }
         guard m.supersedes(current) else {
             confirmSuspicion(m, current: current, from: from)
             return
@@ -106,9 +110,35 @@ extension SwimCore {
         }
     }
 
+    /// An operator's removal is final: a record from (or about) a removed member that says
+    /// otherwise is not adopted, whatever its incarnation. Why: a member removed while cut
+    /// off may, when the cut heals, first hear an older "dead" rumour about itself, refute it
+    /// with a higher incarnation and announce itself alive before it hears of its removal;
+    /// by incarnation alone that record beats the removal, and the cluster took the removed
+    /// member back (seen in the nemesis suite's membership-partition scenario). Instead the
+    /// removal is re-announced above the record's incarnation, so the member hears it and
+    /// stops.
+    private mutating func holdRemoval(_ current: Member, against m: Member, now: UInt64) {
+        guard m.incarnation >= current.incarnation else { return }
+        var removal = current
+        removal.incarnation = m.incarnation + 1
+        setRecord(removal, now: now)
+        broadcasts.enqueue(subject: removal.id, message: .member(removal, from: me.id))
+    }
+
     /// News about ourselves: refute anything but our own current record, or accept an
-    /// operator's removal.
+    /// operator's removal (at any incarnation: see holdRemoval).
     private mutating func selfNews(_ m: Member, now: UInt64, actions: inout [GossipAction]) {
+        if m.admin == .removed, me.admin != .removed {
+            me.admin = .removed
+            me.status = .left
+            me.incarnation = max(me.incarnation, m.incarnation) + 1
+            table[me.id] = Record(member: me, changedNs: now)
+            liveTally -= 1
+            broadcastSelf()
+            actions.append(.emit(.memberRemoved(me)))
+            return
+        }
         guard m.incarnation >= me.incarnation else {
             // Someone still holds an old suspicion of us (it missed our refutation): say
             // it again; the reply to its buddy ping will carry it.
@@ -116,16 +146,6 @@ extension SwimCore {
             return
         }
         guard m != me else { return }
-        if m.admin == .removed, me.admin != .removed {
-            me.admin = .removed
-            me.status = .left
-            me.incarnation = m.incarnation + 1
-            table[me.id] = Record(member: me, changedNs: now)
-            liveTally -= 1
-            broadcastSelf()
-            actions.append(.emit(.memberRemoved(me)))
-            return
-        }
         guard me.status == .alive else { return }
         if m.status == .suspect || m.status == .dead {
             counters.falseSuspicionsRefuted += 1

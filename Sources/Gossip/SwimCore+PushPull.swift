@@ -140,6 +140,7 @@ extension SwimCore {
         let decoded: (kind: UInt8, messages: [GossipMessage])
         do {
             decoded = try codec.decodePushPull(bytes, nowMs: wallMs(now))
+            try checkReplay(bytes, now: now)
         } catch {
             counters.drop(error)
             return nil

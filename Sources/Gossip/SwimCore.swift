@@ -76,6 +76,8 @@ public struct SwimCore: Sendable {
     var broadcasts: BroadcastQueue
     var state: [String: ClusterStateValue] = [:]
     var codec: PacketCodec
+    /// Tags of authenticated packets accepted within the clock window (replays are dropped).
+    var replays = ReplayGuard()
     var rng: SwimRandom
     var seq: UInt32 = 0
     var started = false
@@ -203,6 +205,7 @@ public struct SwimCore: Sendable {
         let messages: [GossipMessage]
         do {
             messages = try codec.decodePacket(bytes, nowMs: wallMs(now))
+            try checkReplay(bytes, now: now)
         } catch {
             counters.drop(error)
             return []
@@ -217,6 +220,13 @@ public struct SwimCore: Sendable {
             handle(message, from: from, now: now, actions: &actions)
         }
         return actions
+    }
+
+    /// Drops an authenticated packet or frame already accepted within the clock window.
+    mutating func checkReplay(_ bytes: [UInt8], now: UInt64) throws(DropReason) {
+        guard codec.secret != nil, codec.maxClockSkewMs > 0, let tag = ReplayGuard.tag(of: bytes),
+              let signed = PacketCodec.signedTimestamp(bytes) else { return }
+        guard replays.admit(tag: tag, signedMs: signed, nowMs: wallMs(now), windowMs: codec.maxClockSkewMs) else { throw .replayed }
     }
 
     /// Loads members without a join (large simulations start from a formed cluster).

@@ -79,7 +79,7 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
         switch name {
         case "GET", "GETV", "STRLEN", "GETRANGE", "TYPE": return .read([first])
         case "MGET", "EXISTS", "TOUCH": return .read(Array(args))
-        case "SET", "PUTV", "DELV": return .write([first])
+        case "SET", "PUTV", "DELV", "INCR", "DECR", "INCRBY", "DECRBY": return .write([first])
         case "TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME": return .read([first])
         case "MSETNX": return .write(stride(from: args.startIndex, to: args.endIndex, by: 2).map { args[$0] })
         case _ where isTransformCommand(name): return .write([first])
@@ -130,6 +130,8 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
             data(name, args, context: context, reply: reply)
         case "STRLEN", "GETRANGE", "TYPE":
             stringCommand(name, args, context: context, reply: reply)
+        case "INCR", "DECR", "INCRBY", "DECRBY", "INCRBYFLOAT":
+            counterCommand(name, args, context: context, reply: reply)
         case _ where ClientCommands.isTransformCommand(name):
             transformCommand(name, args, context: context, reply: reply)
         case "NS.CREATE", "NS.USE", "NS.LIST", "NS.INFO":
@@ -138,6 +140,8 @@ public final class ClientCommands: RESPCommandHandler, @unchecked Sendable {
             clusterCommand(name, args, context: context, reply: reply)
         case "LEAVE", "REMOVE", "REPAIR", "HANDOFFS":
             operatorCommand(name, args, reply: reply)
+        case "BACKUP", "RESTORE.RECORDS":
+            backupCommand(name, args, reply: reply)
         default:
             reply.reply(.error("ERR unknown command '\(String(decoding: first.prefix(64), as: UTF8.self))'"))
         }

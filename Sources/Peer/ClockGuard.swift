@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Gossip
 import Ring
 import Synchronization
 
@@ -15,6 +16,7 @@ public final class ClockGuard: Sendable {
     public let nodeID: String
     public let maxOffsetMs: Int64
     private let state = Mutex<(skew: ClockSkew?, exceeded: Bool)>((nil, false))
+    private let measured = Mutex<[String: ClockOffset]>([:])
     private let logTo: Mutex<@Sendable (String) -> Void>
 
     public init(nodeID: String, maxOffsetMs: Int64,
@@ -60,6 +62,13 @@ public final class ClockGuard: Sendable {
         guard let skew, let offset = skew.memberOffsetsMs[node] else { return false }
         return abs(offset) - skew.errorMs > maxOffsetMs
     }
+
+    /// Records gossip's latest offset estimates (other members' clocks minus ours), for
+    /// converting a time in this peer's clock to another's (`ForwardDeadline`).
+    public func record(offsets: [String: ClockOffset]) { measured.withLock { $0 = offsets } }
+
+    /// `node`'s measured offset from this peer's clock, if gossip has measured one.
+    public func offset(of node: String) -> ClockOffset? { measured.withLock { $0[node] } }
 
     /// True while this peer refuses to coordinate lww writes.
     public var isRefusing: Bool { state.withLock { $0.exceeded } }

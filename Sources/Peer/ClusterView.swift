@@ -62,40 +62,6 @@ public final class ClusterView: @unchecked Sendable {
             return true
         }
     }
-
-    /// If this node is the claimant (lowest id among joined members), the ring that should
-    /// follow the current one for the members that are joining or joined; nil otherwise or
-    /// when nothing changes. Partitions that change hands are marked with their next owner
-    /// (the ring is in transfer) until `settledRing` switches them.
-    public func proposedRing(partitionCount: Int) -> Ring? {
-        let s = state.withLock { $0 }
-        let owners = s.members.values.filter { $0.admin == "joining" || $0.admin == "joined" }.map(\.id)
-        guard isClaimant(s) else { return nil }
-        let targetN = s.namespaces.maxN
-        guard let current = s.ring else {
-            return try? Claim.initial(partitionCount: partitionCount, members: owners, targetN: targetN)
-        }
-        let next = Claim.next(current: current, members: owners, targetN: targetN)
-        return next.version == current.version ? nil : next
-    }
-
-    /// If this node is the claimant and every receiver reported its pulls done for the
-    /// current ring version, that ring with its transfers completed; nil otherwise.
-    public func settledRing(reports: [String: HandoffReport]) -> Ring? {
-        let s = state.withLock { $0 }
-        guard isClaimant(s), let ring = s.ring else { return nil }
-        return HandoffReport.settled(ring, namespaces: s.namespaces.namespaces, reports: reports)
-    }
-
-    /// The member that decides ring and namespace changes (lowest id among joined members).
-    public func claimant() -> String? {
-        Claim.claimant(members: state.withLock { $0.members.values.filter { $0.admin == "joined" }.map(\.id) })
-    }
-
-    private func isClaimant(_ s: State) -> Bool {
-        let joined = s.members.values.filter { $0.admin == "joined" }.map(\.id)
-        return Claim.claimant(members: joined) == localID
-    }
 }
 
 /// An immutable view of the cluster for one request.

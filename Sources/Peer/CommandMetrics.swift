@@ -18,7 +18,7 @@ public final class CommandMetrics: Sendable {
         // Redis commands likely to be served next (RESP3 work); harmless until then.
         "INCR", "DECR", "INCRBY", "DECRBY", "APPEND", "STRLEN", "GETSET", "SETNX", "SETEX", "PSETEX",
         "GETDEL", "GETEX", "MSETNX", "UNLINK", "TYPE", "TTL", "PTTL", "EXPIRE", "PEXPIRE", "PERSIST",
-        "DBSIZE", "TIME", "RESET", "WAIT", "BACKUP", "RESTORE",
+        "DBSIZE", "TIME", "RESET", "WAIT", "BACKUP", "RESTORE.RECORDS",
     ]
     /// Commands that name keys of the connection's namespace (counted per namespace).
     static let keyed: Set<String> = [

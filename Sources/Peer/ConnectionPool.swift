@@ -17,6 +17,11 @@ import Glibc
 /// tries again. A dropped connection fails its in-flight requests with `.connectionLost`;
 /// the next request reconnects.
 ///
+/// Connections live on the event loops (`loops`): a request sent from a loop goes out on
+/// that loop's connection to the peer when there is one (so its frame, its answer and what
+/// the answer triggers stay on one thread), and the first request from a loop without one
+/// opens it, up to `connectionsPerPeer`.
+///
 /// Threading: all state behind one `Mutex`, never held while connecting, writing or
 /// completing a request. Connect and handshake run on a short-lived thread per attempt
 /// (at most one at a time per peer).
@@ -24,6 +29,7 @@ final class ConnectionPool: @unchecked Sendable {
     let peer: Endpoint
     private let config: PeerRPCConfig
     private let counters: RPCCounters
+    private let loops: LoopGroup
     private let state: Mutex<State>
 
     private struct State {
@@ -37,12 +43,15 @@ final class ConnectionPool: @unchecked Sendable {
         /// established counts as a reconnect.
         var nextIsReconnect = false
         var closed = false
+        /// The loop the connection being set up will live on.
+        var connectingFor: EventLoop?
     }
 
-    init(peer: Endpoint, config: PeerRPCConfig, counters: RPCCounters) {
+    init(peer: Endpoint, config: PeerRPCConfig, counters: RPCCounters, loops: LoopGroup) {
         self.peer = peer
         self.config = config
         self.counters = counters
+        self.loops = loops
         state = Mutex(State(backoff: RPCBackoff(baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs)))
     }
 
@@ -56,14 +65,21 @@ final class ConnectionPool: @unchecked Sendable {
     /// Takes ownership of `p`: it completes exactly once, whatever happens.
     func submit(_ p: RPCPending) {
         let now = RPCDeadline.now()
+        let here = loops.current
         let route = state.withLock { s -> Route in
             if s.closed { return .fail(.shutdown) }
             let inFlight = s.connections.reduce(0) { $0 + $1.inFlightCount }
             if s.queue.count + inFlight >= config.maxOutstandingPerPeer { return .fail(.overloaded) }
+            if let here, let mine = s.connections.first(where: { $0.loop === here }) { return .send(mine, spread: false) }
             if let best = s.connections.min(by: { $0.inFlightCount < $1.inFlightCount }) {
+                // A loop without a connection to this peer gets one (up to the bound), so
+                // its requests stop hopping to another loop's thread.
                 let spread = !s.connecting && s.connections.count < config.connectionsPerPeer
-                    && best.inFlightCount >= config.inFlightPerConnectionBeforeSpreading
-                if spread { s.connecting = true }
+                    && (here != nil || best.inFlightCount >= config.inFlightPerConnectionBeforeSpreading)
+                if spread {
+                    s.connecting = true
+                    s.connectingFor = here
+                }
                 return .send(best, spread: spread)
             }
             if s.connecting {
@@ -74,6 +90,7 @@ final class ConnectionPool: @unchecked Sendable {
                 return .fail(.unreachable("in reconnect backoff after: \(s.lastError?.description ?? "failure")"))
             }
             s.connecting = true
+            s.connectingFor = here
             s.queue.append(p)
             return .queued(startConnect: true)
         }
@@ -98,6 +115,7 @@ final class ConnectionPool: @unchecked Sendable {
             if s.connecting { return (nil, false) }
             if let r = s.retryAt, !r.hasPassed(at: RPCDeadline.now()) { return (nil, false) }
             s.connecting = true
+            s.connectingFor = nil
             return (nil, true)
         }
         if start { startConnect() }
@@ -135,8 +153,9 @@ final class ConnectionPool: @unchecked Sendable {
 
     /// Connect + handshake, blocking; then hands the connection its queue or records the failure.
     private func connectOnce() {
-        switch establish() {
-        case .success(let (conn, decoder)):
+        let target = state.withLock { $0.connectingFor } ?? loops.pick()
+        switch establish(on: target) {
+        case .success(let conn):
             let (queued, reconnect, closed) = state.withLock { s -> ([RPCPending], Bool, Bool) in
                 s.connecting = false
                 if s.closed { return ([], false, true) }
@@ -151,7 +170,7 @@ final class ConnectionPool: @unchecked Sendable {
             }
             // Started only now that the pool lists it, so a connection the peer drops at
             // once is removed again by onClosed instead of lingering.
-            conn.start(decoder: decoder) { [weak self] c in self?.onClosed(c) }
+            conn.start { [weak self] c in self?.onClosed(c) }
             if closed { conn.close(); return }
             RPCCounters.add(counters.connects)
             if reconnect { RPCCounters.add(counters.reconnects) }
@@ -177,7 +196,7 @@ final class ConnectionPool: @unchecked Sendable {
         }
     }
 
-    private func establish() -> Result<(PeerRPCConnection, FrameDecoder), RPCError> {
+    private func establish(on loop: EventLoop) -> Result<PeerRPCConnection, RPCError> {
         let fd: Int32
         do {
             fd = try RPCSocket.connect(from: config.host, to: peer.host, port: peer.port, timeoutMs: config.connectTimeoutMs)
@@ -205,8 +224,9 @@ final class ConnectionPool: @unchecked Sendable {
             return .failure(e)
         case .success(let result):
             if !result.authenticated { RPCCounters.add(counters.unauthenticatedConnections) }
-            RPCSocket.setTimeouts(fd, receiveMs: 0, sendMs: config.sendTimeoutMs)
-            return .success((PeerRPCConnection(fd: fd, peer: result, counters: counters), decoder))
+            RPCSocket.setTimeouts(fd, receiveMs: 0, sendMs: 0)
+            return .success(PeerRPCConnection(fd: fd, peer: result, counters: counters, loop: loop, decoder: decoder,
+                                              maxOutputBytes: config.maxQueuedBytesPerConnection))
         }
     }
 

@@ -29,6 +29,9 @@ public struct CoordinatorFailure: Error, Equatable, Sendable, CustomStringConver
         case coordinatorsSilent
         /// The coordinating node could not version and store the write itself.
         case localWriteFailed
+        /// An increment's coordinator did not answer in time; it is not coordinated again
+        /// elsewhere (it would count twice), so it may or may not have been applied.
+        case unansweredIncrement
     }
 
     public var reason: Reason
@@ -74,6 +77,8 @@ public struct CoordinatorFailure: Error, Equatable, Sendable, CustomStringConver
             return "UNAVAILABLE no primary replica answered the forwarded write in time (STRICT; write may be partially applied)"
         case .localWriteFailed:
             return "UNAVAILABLE the coordinating replica could not store the write (nothing written)"
+        case .unansweredIncrement:
+            return "TIMEOUT the coordinating replica did not answer the increment in time (it may have been applied; not retried elsewhere, where it would count twice)"
         }
     }
 

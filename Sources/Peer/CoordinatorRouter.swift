@@ -19,6 +19,9 @@
 //   The remote may have applied it, so the next coordinator versions the SAME client write:
 //   the shell sends the write id along, and the two copies fold into one sibling
 //   (RECORDS.md, "Write ids"). The node is listed in `passedOver`.
+//   An increment (`reapplies` false) is never coordinated a second time: the request fails
+//   with `.unansweredIncrement` instead (docs/VERSIONS.md, "Counters": two coordinators
+//   would add it to two entries, and it would count twice).
 // - No candidate left: without STRICT, if some candidate was passed over, the local node
 //   coordinates as a stand-in (`.coordinateLocally`; the passed-over nodes stay its targets,
 //   and one that misses its replica deadline is covered by a hinted fallback). With STRICT
@@ -30,6 +33,10 @@ public struct CoordinatorRouter: Equatable, Sendable {
     public let localNode: String
     public let strict: Bool
     public let forwarded: Bool
+    /// Whether a write sent to a coordinator that did not answer may be coordinated again
+    /// elsewhere. False for an increment: applied by two coordinators it counts twice
+    /// (docs/VERSIONS.md, "Counters"), so a timed-out forward fails the request instead.
+    public let reapplies: Bool
     /// Candidate coordinators in order; `next` indexes the one currently tried.
     public let candidates: [String]
     private var next: Int = 0
@@ -37,8 +44,9 @@ public struct CoordinatorRouter: Equatable, Sendable {
     /// Candidates whose forward was sent but not answered in time, in order.
     public private(set) var passedOver: [String] = []
 
-    public init(replicas: [QuorumReplica], localNode: String, strict: Bool, forwarded: Bool) {
+    public init(replicas: [QuorumReplica], localNode: String, strict: Bool, forwarded: Bool, reapplies: Bool = true) {
         self.localNode = localNode
+        self.reapplies = reapplies
         self.strict = strict
         self.forwarded = forwarded
         let plan = QuorumPlan(replicas: replicas, purpose: .write, strict: strict, localNode: localNode)
@@ -69,6 +77,11 @@ public struct CoordinatorRouter: Equatable, Sendable {
             return decision ?? decide()
         }
         passedOver.append(node)
+        guard reapplies else {
+            let failure = CoordinatorFailure(reason: .unansweredIncrement, operation: .write, answered: 0, required: 1, strict: strict)
+            decision = .fail(failure)
+            return .fail(failure)
+        }
         next += 1
         return decide()
     }

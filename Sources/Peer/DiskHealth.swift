@@ -60,6 +60,8 @@ public final class DiskHealth: Sendable {
         if let e = error { fields.append(("write_error", "\(e)")) }
         fields.append(("write_errors", String(stats.writeErrors)))
         fields.append(("write_recoveries", String(stats.errorRecoveries)))
+        fields.append(("wal_tail_dropped_bytes", String(stats.recoveredTornTailBytes)))
+        fields.append(("wal_tail_checksum_failures", String(stats.recoveredChecksumTails)))
         return fields
     }
 

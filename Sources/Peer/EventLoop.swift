@@ -21,6 +21,19 @@ protocol EventLoopHandler: AnyObject {
     func handleEvents(_ events: UInt32)
 }
 
+/// Something with output to write once per loop iteration (LoopSocket): everything queued
+/// during the iteration leaves in one write.
+protocol EventLoopFlushable: AnyObject {
+    func flushQueued()
+}
+
+/// The loop whose thread this is (nil off the loops).
+private let currentLoopKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key, nil)
+    return key
+}()
+
 /// An epoll event loop running on one dedicated thread.
 public final class EventLoop: @unchecked Sendable {
     static let readable = EPOLLIN.rawValue
@@ -33,11 +46,12 @@ public final class EventLoop: @unchecked Sendable {
     private let tasks = Mutex<[() -> Void]>([])
     private let wakePending = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
-    private let threadID = Atomic<UInt>(0)
     private var thread = pthread_t()
     private var started = false
     private var ticks: [(intervalMs: Int64, nextMs: Int64, body: (Int64) -> Void)] = []
     private var iterationHooks: [() -> Void] = []
+    private var pendingFlush: [EventLoopFlushable] = []
+    private var flushing: [EventLoopFlushable] = []
     public let name: String
 
     public init(name: String) throws(SocketError) {
@@ -81,8 +95,18 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     /// True on this loop's thread.
-    public var inLoop: Bool {
-        threadID.load(ordering: .relaxed) == UInt(pthread_self())
+    public var inLoop: Bool { EventLoop.current === self }
+
+    /// The loop running the calling thread, nil when called off the loops. Work that
+    /// completes elsewhere (an fsync on the syncer) hops back to it.
+    public static var current: EventLoop? {
+        guard let raw = pthread_getspecific(currentLoopKey) else { return nil }
+        return Unmanaged<EventLoop>.fromOpaque(raw).takeUnretainedValue()
+    }
+
+    /// Runs `task` here: at once when already on this loop, else queued.
+    public func run(_ task: @escaping @Sendable () -> Void) {
+        if inLoop { task() } else { execute(task) }
     }
 
     // MARK: Loop-thread API
@@ -122,6 +146,12 @@ public final class EventLoop: @unchecked Sendable {
     /// Calls `body` at the end of every iteration, before the loop sleeps.
     func addIterationHook(_ body: @escaping () -> Void) {
         iterationHooks.append(body)
+    }
+
+    /// Calls `flushQueued` on `target` at the end of this iteration (loop thread; the
+    /// caller marks itself so it asks once per iteration).
+    func flushAtEndOfIteration(_ target: EventLoopFlushable) {
+        pendingFlush.append(target)
     }
 
     // MARK: Any-thread API
@@ -170,7 +200,8 @@ public final class EventLoop: @unchecked Sendable {
     // MARK: The loop
 
     private func run() {
-        threadID.store(UInt(pthread_self()), ordering: .relaxed)
+        pthread_setspecific(currentLoopKey, Unmanaged.passUnretained(self).toOpaque())
+        defer { pthread_setspecific(currentLoopKey, nil) }
         let capacity = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
@@ -192,11 +223,21 @@ public final class EventLoop: @unchecked Sendable {
             runTasks()
             runDueTicks()
             for hook in iterationHooks { hook() }
+            flushPending()
         }
         // Tasks queued before the stop still run, so no reply or registration is silently lost.
         runTasks()
         for hook in iterationHooks { hook() }
-        threadID.store(0, ordering: .relaxed)
+        flushPending()
+    }
+
+    /// Flushing may queue more (a reply that completes a request): until none is left.
+    private func flushPending() {
+        while !pendingFlush.isEmpty {
+            swap(&pendingFlush, &flushing)
+            for target in flushing { target.flushQueued() }
+            flushing.removeAll(keepingCapacity: true)
+        }
     }
 
     private func runTasks() {

@@ -3,6 +3,11 @@
 /// the segments that differ, then merge the peer's differing records and push ours. The
 /// shell sends what `send` says and feeds the answers back; local reads happen in the shell
 /// between steps (`listSegments`, `apply`).
+///
+/// Every segment request is bounded in bytes (issue 14): the differing segments are asked
+/// for in groups whose key lists fit `maxMessageBytes`, one group after another, so a large
+/// partition never makes a request (or, through the answerer's own bound, an answer) over
+/// the frame limit, refused and retried every round.
 public struct ExchangeCore: Sendable {
     public enum Step: Sendable {
         /// Send this to the peer; feed the answer to `onAnswer`.
@@ -24,17 +29,25 @@ public struct ExchangeCore: Sendable {
     private let local: MerkleTree
     private var phase = Phase.inner
     private var pushBatches: [[(address: KeyAddress, record: [UInt8])]] = []
+    /// Segment requests still to send, each within `maxMessageBytes`.
+    private var segmentGroups: [SegmentRequest] = []
+    private let maxMessageBytes: Int
     private var received = 0
     private var pushed = 0
     /// Payload bytes both ways.
     public private(set) var traffic = 0
     public static let pushBatchSize = 512
 
-    public init(tree: TreeID, peer: String, local: MerkleTree) {
+    public init(tree: TreeID, peer: String, local: MerkleTree, maxMessageBytes: Int = ExchangeCore.defaultMaxMessageBytes) {
         self.tree = tree
         self.peer = peer
         self.local = local
+        self.maxMessageBytes = max(1, maxMessageBytes)
     }
+
+    /// Bytes of keys (requests) or records (answers) in one segment message: a quarter of
+    /// the 64 MiB frame bound.
+    public static let defaultMaxMessageBytes = 4 * BatchBounds.maxBatchBytes
 
     public mutating func start() -> Step {
         send(.merkleTree, TreeHashesRequest(tree: tree, inner: nil).encode())
@@ -87,22 +100,41 @@ public struct ExchangeCore: Sendable {
 
     /// Our keys and digests in the differing segments.
     public mutating func onEntries(_ segments: [Int], _ entries: [(key: [UInt8], digest: UInt64)]) -> Step {
-        send(.merkleSegment, SegmentRequest(tree: tree, segments: segments, entries: entries).encode())
+        segmentGroups = ExchangeCore.groups(tree: tree, segments: segments, entries: entries, maxBytes: maxMessageBytes)
+        return nextSegments()
+    }
+
+    private mutating func nextSegments() -> Step {
+        guard !segmentGroups.isEmpty else {
+            phase = .done
+            return .finished(ExchangeOutcome(equal: false, keysSent: pushed, keysReceived: received))
+        }
+        phase = .segments
+        return send(.merkleSegment, segmentGroups.removeFirst().encode())
+    }
+
+    /// Whole segments packed in order into requests of at most `maxBytes` of entries (a
+    /// segment is never split: the answerer would take the keys left out as missing here).
+    /// A single segment over the bound goes alone.
+    static func groups(tree: TreeID, segments: [Int], entries: [(key: [UInt8], digest: UInt64)], maxBytes: Int) -> [SegmentRequest] {
+        var bySegment: [Int: [(key: [UInt8], digest: UInt64)]] = [:]
+        for e in entries { bySegment[MerkleTree.segment(of: e.key), default: []].append(e) }
+        func bytes(_ s: Int) -> Int { (bySegment[s] ?? []).reduce(4) { $0 + $1.key.count + 12 } }
+        return BatchBounds.split(segments, maxCount: MerkleTree.segmentCount, maxBytes: maxBytes, size: bytes).map { group in
+            SegmentRequest(tree: tree, segments: group, entries: group.flatMap { bySegment[$0] ?? [] })
+        }
     }
 
     /// The peer's records were merged (`received` changed ours); push `push` to it.
     public mutating func onPush(received: Int, push: [(address: KeyAddress, record: [UInt8])]) -> Step {
-        self.received = received
+        self.received += received
         phase = .pushing
-        pushBatches = BatchBounds.split(push, maxCount: ExchangeCore.pushBatchSize) { $0.record.count + $0.address.key.count + 16 }
+        pushBatches = BatchBounds.split(push, maxCount: ExchangeCore.pushBatchSize, maxBytes: min(BatchBounds.maxBatchBytes, maxMessageBytes)) { $0.record.count + $0.address.key.count + 16 }
         return nextPush()
     }
 
     private mutating func nextPush() -> Step {
-        guard !pushBatches.isEmpty else {
-            phase = .done
-            return .finished(ExchangeOutcome(equal: false, keysSent: pushed, keysReceived: received))
-        }
+        guard !pushBatches.isEmpty else { return nextSegments() }
         let batch = pushBatches.removeFirst()
         pushed += batch.count
         return send(.repair, HintBatchMessage(entries: batch).encode())

@@ -24,56 +24,62 @@ extension Sibling {
 }
 
 extension KeyState {
-    /// The read at `nowMs`: expired values count as tombstones.
+    /// The read at `nowMs`: expired values count as tombstones (and a counter's increments
+    /// apply on top, KeyState+Counter.swift).
     public func read(atMs nowMs: UInt64) -> KeyRead {
         var values: [[UInt8]] = []
-        for s in siblings where !s.isAbsent(atMs: nowMs) {
-            if case .value(let v) = s.value { values.append(v) }
+        var tombstones = 0
+        for s in readSiblings(atMs: nowMs) {
+            switch s.value {
+            case .value(let v): values.append(v)
+            case .tombstone: tombstones += 1
+            }
         }
-        return KeyRead(context: context, values: values, tombstones: siblings.count - values.count)
+        return KeyRead(context: context, values: values, tombstones: tombstones)
     }
+
+    /// True when the key reads as absent at `nowMs`.
+    public func isAbsent(atMs nowMs: UInt64) -> Bool { readSiblings(atMs: nowMs).allSatisfy { $0.value.isTombstone } }
 
     /// The values present at `nowMs`, in dot order.
     public func live(atMs nowMs: UInt64) -> [LiveValue] {
-        siblings.compactMap { s in
-            guard !s.isAbsent(atMs: nowMs), case .value(let v) = s.value else { return nil }
+        readSiblings(atMs: nowMs).compactMap { s in
+            guard case .value(let v) = s.value else { return nil }
             return LiveValue(bytes: v, expiresAtMs: s.expiresAtMs)
         }
     }
 
-    /// When the key becomes absent for good: 0 if every sibling is a tombstone, the latest
-    /// expiry if every value expires, nil if some value never does.
+    /// When the key becomes absent for good: 0 if it reads as absent now with no expiry
+    /// involved, the latest expiry if it reads absent once every value expired, nil if it
+    /// never does (a value without an expiry, or a counter's increments no write had seen).
     public var absentFromMs: UInt64? {
-        var latest: UInt64 = 0
-        for s in siblings where !s.value.isTombstone {
-            guard s.expiresAtMs != 0 else { return nil }
-            latest = max(latest, s.expiresAtMs)
-        }
-        return latest
+        guard isAbsent(atMs: UInt64.max) else { return nil }
+        return siblings.reduce(0) { max($0, $1.expiresAtMs) }
     }
 }
 
 extension LWWKeyState {
-    /// True when the value is a tombstone or has expired at `nowMs`.
-    public func isAbsent(atMs nowMs: UInt64) -> Bool {
-        value.isTombstone || (expiresAtMs != 0 && expiresAtMs <= nowMs)
+    /// True when the key reads as absent at `nowMs` (a tombstone or an expired value, with
+    /// no unseen increments on top).
+    public func isAbsent(atMs nowMs: UInt64) -> Bool { read(atMs: nowMs) == nil }
+
+    /// The value present at `nowMs`, or nil. An expired value reads as a tombstone.
+    public func read(atMs nowMs: UInt64) -> [UInt8]? {
+        let expired = expiresAtMs != 0 && expiresAtMs <= nowMs
+        let current: SiblingValue = expired ? .tombstone : value
+        return counter.isEmpty ? current.bytes : counterRead(current)
     }
 
-    /// The value present at `nowMs`, or nil.
-    public func read(atMs nowMs: UInt64) -> [UInt8]? { isAbsent(atMs: nowMs) ? nil : value.bytes }
-
-    /// 0 for a tombstone, the expiry for an expiring value, nil for a value that never expires.
-    public var absentFromMs: UInt64? {
-        if value.isTombstone { return 0 }
-        return expiresAtMs == 0 ? nil : expiresAtMs
-    }
+    /// 0 for a tombstone, the expiry for an expiring value, nil for a value that never
+    /// expires (or a counter's unseen increments on top).
+    public var absentFromMs: UInt64? { isAbsent(atMs: UInt64.max) ? expiresAtMs : nil }
 }
 
 extension KeyRecord {
     /// True when the key reads as absent at `nowMs` (no value that is neither deleted nor expired).
     public func isAbsent(atMs nowMs: UInt64) -> Bool {
         switch self {
-        case .siblings(let s): return s.siblings.allSatisfy { $0.isAbsent(atMs: nowMs) }
+        case .siblings(let s): return s.isAbsent(atMs: nowMs)
         case .lww(let l): return l.isAbsent(atMs: nowMs)
         }
     }
@@ -82,7 +88,10 @@ extension KeyRecord {
     public func live(atMs nowMs: UInt64) -> [LiveValue] {
         switch self {
         case .siblings(let s): return s.live(atMs: nowMs)
-        case .lww(let l): return l.read(atMs: nowMs).map { [LiveValue(bytes: $0, expiresAtMs: l.expiresAtMs)] } ?? []
+        case .lww(let l):
+            // Past its expiry, what reads is the increments on top of it, which never expire.
+            let expiry = l.expiresAtMs > nowMs ? l.expiresAtMs : 0
+            return l.read(atMs: nowMs).map { [LiveValue(bytes: $0, expiresAtMs: expiry)] } ?? []
         }
     }
 

@@ -19,9 +19,12 @@ extension KeyRecord {
                 sib.value.isTombstone ? sib : Sibling(dot: sib.dot, value: .value([]), writeID: sib.writeID, expiresAtMs: sib.expiresAtMs)
             }
             // Same dots in the same order under the same context: the invariants still hold.
-            return .siblings(KeyState(uncheckedContext: s.context, siblings: siblings))
+            return .siblings(KeyState(uncheckedContext: s.context, siblings: siblings, counter: s.counter))
         case .lww(let l):
-            return .lww(LWWKeyState(timestamp: l.timestamp, value: l.value.isTombstone ? .tombstone : .value([]), expiresAtMs: l.expiresAtMs))
+            var stripped = LWWKeyState(timestamp: l.timestamp, value: l.value.isTombstone ? .tombstone : .value([]), expiresAtMs: l.expiresAtMs)
+            // A tombstone with increments on top is present: the counter decides absence too.
+            (stripped.counter, stripped.mark) = (l.counter, l.mark)
+            return .lww(stripped)
         }
     }
 }

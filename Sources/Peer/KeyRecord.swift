@@ -33,6 +33,8 @@ public enum KeyRecordError: Error, Equatable, Sendable {
     case trailingBytes(offset: Int)
     case valueOutOfRange(offset: Int)
     case invalidState(KeyStateError)
+    /// The counter section breaks an invariant (KeyCounter.swift).
+    case invalidCounter(CounterError)
     /// Merging a `siblings` record with an `lww` one: the namespace's mode is fixed.
     case kindMismatch
 }
@@ -108,6 +110,7 @@ public enum KeyRecord: Hashable, Sendable {
                 w.varint(sib.dot.counter)
                 KeyRecord.appendSiblingPayload(sib.value, writeID: sib.writeID, expiresAtMs: sib.expiresAtMs, to: &w)
             }
+            KeyRecord.appendCounterSection(s, to: &w)
         case .lww(let l):
             w.u8(VersionFormat.recordKindLWW)
             w.varint(l.timestamp.physicalMs)
@@ -120,6 +123,7 @@ public enum KeyRecord: Hashable, Sendable {
             } else {
                 KeyRecord.appendPayload(l.value, to: &w)
             }
+            KeyRecord.appendCounterSection(l, to: &w)
         }
     }
 
@@ -199,7 +203,8 @@ public enum KeyRecord: Hashable, Sendable {
                 siblings.append(Sibling(dot: Dot(actor: context.entries[Int(index)].actor, counter: counter), value: value,
                                         writeID: writeID, expiresAtMs: expiry))
             }
-            let state = KeyState(uncheckedContext: context, siblings: siblings)
+            let counter = try readCounterSection(&r, siblings: siblings)
+            let state = KeyState(uncheckedContext: context, siblings: siblings, counter: counter)
             do { try state.validate() } catch { throw .invalidState(error) }
             return .siblings(state)
         case VersionFormat.recordKindLWW:
@@ -212,11 +217,15 @@ public enum KeyRecord: Hashable, Sendable {
                 throw r.isAtEnd ? .truncated(offset: nodeAt) : .badNodeID(offset: nodeAt)
             }
             let stamp = HLCTimestamp(physicalMs: physical, logical: UInt32(logical), node: node)
+            var state: LWWKeyState
             if r.peek() == VersionFormat.valueTagValueWithExpiry {
                 let (bytes, expiry) = try readExpiringValue(&r)
-                return .lww(LWWKeyState(timestamp: stamp, value: .value(bytes), expiresAtMs: expiry))
+                state = LWWKeyState(timestamp: stamp, value: .value(bytes), expiresAtMs: expiry)
+            } else {
+                state = LWWKeyState(timestamp: stamp, value: try readPayload(&r))
             }
-            return .lww(LWWKeyState(timestamp: stamp, value: try readPayload(&r)))
+            (state.counter, state.mark) = try readCounterSection(&r)
+            return .lww(state)
         default:
             throw .unknownKind(kind)
         }

@@ -39,7 +39,9 @@ extension KeyState {
                 i += 1; j += 1
             }
         }
-        return KeyState(uncheckedContext: context.merged(with: other.context), siblings: KeyState.foldingRetries(out))
+        let kept = KeyState.foldingRetries(out)
+        return KeyState(uncheckedContext: context.merged(with: other.context), siblings: kept,
+                        counter: counter.merged(with: other.counter, keeping: kept))
     }
 
     /// Drops every sibling whose nonzero write id an earlier (lower-dot) sibling already has.

@@ -69,7 +69,7 @@ extension KeyState {
         // Keep siblings sorted: insert after every dot that orders before the new one.
         let at = newSiblings.firstIndex { dot < $0.dot } ?? newSiblings.endIndex
         newSiblings.insert(Sibling(dot: dot, value: value, writeID: writeID, expiresAtMs: expiresAtMs), at: at)
-        self = KeyState(uncheckedContext: newContext, siblings: newSiblings)
+        self = KeyState(uncheckedContext: newContext, siblings: newSiblings, counter: counter.assigning(dot, keeping: newSiblings))
         return .written(dot)
     }
 

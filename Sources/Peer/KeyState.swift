@@ -81,6 +81,9 @@ public struct KeyState: Hashable, Sendable {
     public internal(set) var context: VersionVector
     /// Sorted by dot; see the invariants at the top of the file.
     public internal(set) var siblings: [Sibling]
+    /// The key's PN-counter and its siblings' marks; empty unless the key was ever
+    /// incremented (KeyCounter.swift, KeyState+Counter.swift).
+    public internal(set) var counter = KeyCounter()
 
     /// The state of a key never written on this replica.
     public init() {
@@ -97,9 +100,10 @@ public struct KeyState: Hashable, Sendable {
     }
 
     /// Parts already known to satisfy the invariants.
-    init(uncheckedContext context: VersionVector, siblings: [Sibling]) {
+    init(uncheckedContext context: VersionVector, siblings: [Sibling], counter: KeyCounter = KeyCounter()) {
         self.context = context
         self.siblings = siblings
+        self.counter = counter
     }
 
     /// Checks the invariants; decoders call this and refuse a state that fails.
@@ -115,24 +119,16 @@ public struct KeyState: Hashable, Sendable {
         }
     }
 
-    /// True when every sibling is a tombstone or there are none.
-    public var isAbsent: Bool { siblings.allSatisfy { $0.value.isTombstone } }
+    /// True when every sibling is a tombstone or there are none (after a counter's
+    /// increments: a tombstone with increments on top reads as their sum).
+    public var isAbsent: Bool { isAbsent(atMs: 0) }
 
     /// True for a state that was never written (no context at all): nothing to store.
     public var isEmpty: Bool { siblings.isEmpty && context.isEmpty }
 
     public var dots: [Dot] { siblings.map(\.dot) }
 
-    /// The siblings and the context (docs/VERSIONS.md, "Read").
-    public func read() -> KeyRead {
-        var values: [[UInt8]] = []
-        var tombstones = 0
-        for s in siblings {
-            switch s.value {
-            case .value(let v): values.append(v)
-            case .tombstone: tombstones += 1
-            }
-        }
-        return KeyRead(context: context, values: values, tombstones: tombstones)
-    }
+    /// The siblings and the context (docs/VERSIONS.md, "Read"), no expiry counted as
+    /// passed (`read(atMs:)`, KeyRecord+Expiry.swift, is what clients see).
+    public func read() -> KeyRead { read(atMs: 0) }
 }

@@ -14,6 +14,10 @@ public struct LWWKeyState: Hashable, Sendable {
     /// Absolute expiry of the value, wall-clock ms since the Unix epoch (0: never; always 0
     /// on a tombstone). The expiry is part of the write: a later write replaces it.
     public let expiresAtMs: UInt64
+    /// The key's PN-counter entries (empty unless it was ever incremented) and what this
+    /// value's write had seen of them (nil: nothing). KeyStateLWW+Counter.swift.
+    public internal(set) var counter = CounterEntries()
+    public internal(set) var mark: CounterMark?
 
     public init(timestamp: HLCTimestamp, value: SiblingValue, expiresAtMs: UInt64 = 0) {
         self.timestamp = timestamp
@@ -21,19 +25,31 @@ public struct LWWKeyState: Hashable, Sendable {
         self.expiresAtMs = value.isTombstone ? 0 : expiresAtMs
     }
 
-    /// A tombstone reads as absent.
-    public var isAbsent: Bool { value.isTombstone }
+    /// A tombstone reads as absent (unless increments it had not seen are on top of it).
+    public var isAbsent: Bool { read() == nil }
 
-    /// The value, or nil if deleted.
-    public func read() -> [UInt8]? { value.bytes }
+    /// The value, or nil if deleted (with a counter's unseen increments on top).
+    public func read() -> [UInt8]? { read(atMs: 0) }
 
     /// The merge of two replicas' states: the later timestamp wins. Equal timestamps with
     /// different payloads (only possible through a bug) are settled by a total order on the
     /// payload so that merge stays commutative.
     public func merged(with other: LWWKeyState) -> LWWKeyState {
+        // Increments are never lost to a later timestamp: entries merge on their own.
+        if counter.isEmpty && other.counter.isEmpty { return winner(other) }
+        var m = winner(other)
+        m.counter = counter.merged(with: other.counter)
+        return m
+    }
+
+    /// The later write of the two, by timestamp.
+    private func winner(_ other: LWWKeyState) -> LWWKeyState {
         if timestamp != other.timestamp { return timestamp > other.timestamp ? self : other }
-        if value == other.value { return expiresAtMs >= other.expiresAtMs ? self : other }
-        return SiblingValue.deterministicMax(value, other.value) == value ? self : other
+        if value != other.value { return SiblingValue.deterministicMax(value, other.value) == value ? self : other }
+        if expiresAtMs != other.expiresAtMs { return expiresAtMs > other.expiresAtMs ? self : other }
+        if mark == other.mark { return self }
+        let (a, b) = (mark ?? .none, other.mark ?? .none)
+        return CounterMark.deterministicMax(a, b) == a ? self : other
     }
 
     public mutating func merge(_ other: LWWKeyState) { self = merged(with: other) }
@@ -43,6 +59,6 @@ public struct LWWKeyState: Hashable, Sendable {
     public static func written(_ value: SiblingValue, over existing: LWWKeyState?,
                                clock: inout HybridClock, wallMs: UInt64) -> LWWKeyState {
         let ts = existing.map { clock.observe(remote: $0.timestamp, wallMs: wallMs) } ?? clock.now(wallMs: wallMs)
-        return LWWKeyState(timestamp: ts, value: value)
+        return LWWKeyState(timestamp: ts, value: value).assigned(over: existing)
     }
 }

@@ -12,9 +12,9 @@ public final class LocalReplica: @unchecked Sendable {
     public let store: Store
     public let nodeID: NodeID
     static let stripeCount = 64
-    private let stripes: [StripeLock]
-    private let lease: Mutex<CounterLease>
-    private let clock: Mutex<HybridClock>
+    let stripes: [StripeLock]
+    let lease: Mutex<CounterLease>
+    let clock: Mutex<HybridClock>
     let hints: HintStore
     let trees = ReplicaTrees()
     /// Every node's known counter lease, for checking client contexts (CounterBounds.swift).
@@ -43,7 +43,8 @@ public final class LocalReplica: @unchecked Sendable {
     /// but never adopted by the clock.
     public let implausibleTimestamps = Atomic<UInt64>(0)
 
-    public init(store: Store, nodeID: NodeID, maxHints: Int = 1_000_000, maxClockAheadMs: UInt64 = 500,
+    public init(store: Store, nodeID: NodeID, maxHints: Int = 1_000_000,
+                maxHintBytesPerTarget: Int = 1 << 30, maxClockAheadMs: UInt64 = 500,
                 clock: @escaping @Sendable () -> Int64 = { WallClock.nowMs() }) throws {
         self.store = store
         self.now = clock
@@ -56,10 +57,10 @@ public final class LocalReplica: @unchecked Sendable {
         lease = Mutex(CounterLease(persistedLeasedUpTo: persisted))
         if let persisted { counterBounds.learn(node: nodeID, leasedUpTo: persisted) }
         self.clock = Mutex(HybridClock(node: nodeID))
-        hints = try HintStore(store: store, maxHints: maxHints)
+        hints = try HintStore(store: store, maxHints: maxHints, maxBytesPerTarget: maxHintBytesPerTarget, now: clock)
     }
 
-    private func stripe(_ storageKey: [UInt8]) -> Int {
+    func stripe(_ storageKey: [UInt8]) -> Int {
         Int(KeyHash.xxh64(storageKey, seed: 0) % UInt64(LocalReplica.stripeCount))
     }
 
@@ -81,11 +82,15 @@ public final class LocalReplica: @unchecked Sendable {
     /// `decide`, when given, runs under the key's lock on the stored record and chooses the
     /// value and expiry written, or that nothing is (WriteTransform.swift): a read-modify-write
     /// on exactly the state the new version supersedes.
+    /// `durable`, when given, makes the store step non-blocking: the record is applied (and
+    /// readable) when this returns, and `durable` runs once it is fsynced (on the store's
+    /// syncer thread) or with the error that kept it from being so.
     public func coordinateWrite(_ address: KeyAddress, conflict: ConflictMode, context: VersionVector?,
                                 value proposed: SiblingValue, siblingLimit: Int, writeID: UInt64 = 0,
                                 expiresAtMs proposedExpiry: UInt64 = 0,
                                 decide: ((KeyRecord?) -> WriteDecision)? = nil,
-                                versioned: ((KeyRecord) -> Void)? = nil) throws -> WriteResult {
+                                versioned: ((KeyRecord) -> Void)? = nil,
+                                durable: (@Sendable (Error?) -> Void)? = nil) throws -> WriteResult {
         let key = address.storageKey
         return try stripes[stripe(key)].lock.withLock { _ throws -> WriteResult in
             let existingBytes = try store.get(key)
@@ -107,7 +112,7 @@ public final class LocalReplica: @unchecked Sendable {
                 if let old, !HybridClock.isPlausible(old.timestamp, wallMs: wall, maxAheadMs: maxClockAheadMs) {
                     implausibleTimestamps.wrappingAdd(1, ordering: .relaxed)
                 }
-                record = .lww(LWWKeyState(timestamp: ts, value: value, expiresAtMs: expiresAtMs))
+                record = .lww(LWWKeyState(timestamp: ts, value: value, expiresAtMs: expiresAtMs).assigned(over: old))
             case .siblings:
                 var state = KeyState()
                 if case .siblings(let s)? = existing { state = s }
@@ -147,25 +152,30 @@ public final class LocalReplica: @unchecked Sendable {
                 record = .siblings(state)
             }
             versioned?(record)
-            try persist(address, old: existing, oldBytes: existingBytes, new: record)
+            try persist(address, old: existing, oldBytes: existingBytes, new: record, durable: durable)
             return .written(record)
         }
     }
 
     /// Merges another replica's record into ours; true when ours changed.
+    /// `durable`, when given, makes it non-blocking as for `coordinateWrite`; it also runs
+    /// when ours did not change (once what we hold, perhaps not yet synced, is durable).
     @discardableResult
-    public func merge(_ address: KeyAddress, record incoming: KeyRecord) throws -> Bool {
+    public func merge(_ address: KeyAddress, record incoming: KeyRecord, durable: (@Sendable (Error?) -> Void)? = nil) throws -> Bool {
         let key = address.storageKey
         return try stripes[stripe(key)].lock.withLock { _ throws -> Bool in
             guard let bytes = try store.get(key) else {
-                try persist(address, old: nil, oldBytes: nil, new: incoming)
+                try persist(address, old: nil, oldBytes: nil, new: incoming, durable: durable)
                 observe(incoming)
                 return true
             }
             let existing = try KeyRecord(decoding: bytes)
             let merged = try existing.merged(with: incoming)
-            guard merged != existing else { return false }
-            try persist(address, old: existing, oldBytes: bytes, new: merged)
+            guard merged != existing else {
+                if let durable { store.whenDurable { durable($0) } }
+                return false
+            }
+            try persist(address, old: existing, oldBytes: bytes, new: merged, durable: durable)
             observe(incoming)
             return true
         }
@@ -187,10 +197,15 @@ public final class LocalReplica: @unchecked Sendable {
     /// Stores a key's new record (the caller holds its stripe lock): the tombstone index
     /// learns when the key became absent, and the key's Merkle tree (if kept) is updated
     /// from the encoded bytes.
-    private func persist(_ address: KeyAddress, old: KeyRecord?, oldBytes: [UInt8]?, new: KeyRecord) throws {
+    func persist(_ address: KeyAddress, old: KeyRecord?, oldBytes: [UInt8]?, new: KeyRecord,
+                 durable: (@Sendable (Error?) -> Void)? = nil) throws {
         var batch = WriteBatch()
         let newBytes = stage(address, oldIsAbsent: old?.absentFromMs != nil, new: new, into: &batch)
-        try store.write(batch)
+        if let durable {
+            try store.write(batch) { durable($0) }
+        } else {
+            try store.write(batch)
+        }
         trees.update(TreeID(partition: address.partition, namespace: address.namespace), key: address.key, old: oldBytes, new: newBytes)
     }
 
@@ -267,7 +282,7 @@ public final class LocalReplica: @unchecked Sendable {
     }
 
     /// The next dot counter, persisting a new lease (fsynced) first when the current one is used up.
-    private func nextCounter() throws -> UInt64 {
+    func nextCounter() throws -> UInt64 {
         try lease.withLock { l throws -> UInt64 in
             while true {
                 switch l.next() {

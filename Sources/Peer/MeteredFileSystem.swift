@@ -71,5 +71,11 @@ final class MeteredWritableFile: WritableFile {
         try base.sync()
     }
 
+    func syncFlushed() throws(StorageError) {
+        let start = MonotonicClock.nowNs()
+        defer { syncs.observeSince(start) }
+        try base.syncFlushed()
+    }
+
     func close() throws(StorageError) { try base.close() }
 }

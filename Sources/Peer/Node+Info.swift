@@ -16,7 +16,7 @@ extension Node {
         let alive = snap.members.values.filter { $0.status == "alive" }.count
         return [
             ("Server", [
-                ("chorus_version", Node.version), ("node_id", nodeID), ("process_id", String(getpid())),
+                ("chorus_version", Node.version), ("node_id", nodeID), ("dot_actor", replica.nodeID.string), ("process_id", String(getpid())),
                 ("tcp_port", String(config.clientPort)), ("gossip_port", String(config.gossipPort)),
                 ("peer_port", String(config.peerPort)), ("http_port", String(config.httpPort)),
                 ("uptime_in_seconds", String(Int(Date().timeIntervalSince(startTime)))),
@@ -38,21 +38,30 @@ extension Node {
             ("Replication", [
                 ("hints_pending", String(replica.hints.total)), ("hints_stored", String(hints.stored)),
                 ("hints_delivered", String(hints.delivered)), ("hints_refused", String(hints.refused)),
+                ("hints_bytes", String(replica.hints.bounds.bytes)), ("hints_expired", String(replica.hints.bounds.expired)),
+                ("hints_refused_bytes", String(replica.hints.bounds.refusedOverBytes)),
+                ("hints_expiry_errors", String(replica.hints.bounds.expiryErrors)),
                 ("read_repairs", String(c.readRepairs.load(ordering: .relaxed))),
             ] + replica.hints.targets.sorted { $0.key < $1.key }.map { ("hints_for:\($0.key)", String($0.value)) }),
             ("Stats", [
                 ("reads", String(c.reads.load(ordering: .relaxed))), ("writes", String(c.writes.load(ordering: .relaxed))),
                 ("forwarded_writes", String(c.forwardedWrites.load(ordering: .relaxed))),
                 ("forward_failovers", String(c.forwardFailovers.load(ordering: .relaxed))),
+                ("late_forwards_refused", String(c.lateForwardsRefused.load(ordering: .relaxed))),
                 ("failed_requests", String(c.failedRequests.load(ordering: .relaxed))),
                 ("replica_writes_served", String(c.replicaWritesServed.load(ordering: .relaxed))),
                 ("replica_reads_served", String(c.replicaReadsServed.load(ordering: .relaxed))),
+                ("peer_requests_queued", String(engine.peerGate.inFlight.requests)),
+                ("peer_requests_busy", String(engine.peerGate.refused.load(ordering: .relaxed))),
+                ("meta_persist_failures", String(engine.metaPersistFailures.load(ordering: .relaxed))),
             ]),
             ("AntiEntropy", antiEntropyFields()),
             ("Handoff", handoffFields()),
             ("Latency", latencyFields()),
             ("Persistence", engine.diskHealth.infoFields(s)),
             ("Clock", engine.clockGuard.memberOffsetsMs.map { ($0.node, "offset_ms=\($0.offsetMs)") }),
+            // What `chorus status` prints under the member table (and /status's "warnings").
+            ("Warnings", statusWarnings(snap, nowMs: EventLoop.nowMs()).enumerated().map { ("warning_\($0.offset)", $0.element) }),
         ]
     }
 
@@ -82,7 +91,7 @@ extension Node {
             ("exchanges", v(r.exchanges)), ("exchanges_equal", v(r.equalExchanges)), ("keys_sent", v(r.keysSent)),
             ("keys_received", v(r.keysReceived)), ("bytes_moved", v(r.bytesMoved)), ("failures", v(r.failures)),
             ("tombstones_reaped", v(r.tombstonesReaped)), ("ranges_dropped", v(r.rangesDropped)),
-            ("trees_kept", String(replica.trees.count)),
+            ("answers_cut", v(r.answersCut)), ("trees_kept", String(replica.trees.count)),
         ]
     }
 
@@ -162,6 +171,22 @@ extension Node {
         let stalled = engine.transfers.filter { Node.transferState($0, nowMs: nowMs) == .stalled }.count
         if stalled > 0 { out.append("\(stalled) handoff transfer(s) stalled") }
         if config.clusterSecret == nil { out.append("no cluster secret: peer traffic is not authenticated") }
+        out += diskAndClockWarnings()
+        return out
+    }
+
+    /// The disk and clock lines of `statusWarnings`: this peer refusing writes, its own clock
+    /// beyond `--max-clock-offset`, and members whose clocks it measures beyond it.
+    func diskAndClockWarnings() -> [String] {
+        var out: [String] = []
+        if let e = engine.diskHealth.error { out.append("disk: \(nodeID) refuses writes: \(e)") }
+        let guardian = engine.clockGuard
+        if guardian.isRefusing, let skew = guardian.skew {
+            out.append("clock: \(nodeID) is \(skew.selfOffsetMs) ms (±\(skew.errorMs) ms) off the members' median, beyond max-clock-offset \(guardian.maxOffsetMs) ms; it refuses to coordinate lww writes; check NTP")
+        }
+        for (node, offset) in guardian.memberOffsetsMs where node != nodeID && guardian.isOutlier(node) {
+            out.append("clock: \(node) measures \(offset) ms off the members' median from \(nodeID), beyond max-clock-offset \(guardian.maxOffsetMs) ms")
+        }
         return out
     }
 }

@@ -1,21 +1,15 @@
 import Gossip
 import Synchronization
 
-// Each node gossips its persisted counter lease as the cluster-state value "lease:<id>"
+// Each node gossips its persisted counter lease as the cluster-state value "lease:<actor>"
+// (the actor of its dots, DotActor.swift; the bare node id for stores older than actors)
 // (version = the lease, payload = the lease as u64 big-endian), so that every coordinator
 // can refuse client contexts naming writes a node never issued (CounterBounds.swift).
 // A lease changes once per `CounterLease.defaultLeaseSize` writes, so this is a few bytes
-// per node and rarely news.
+// per node and rarely news. MembershipPolicy decides when to publish it (it grew).
 
 extension Node {
     static let leaseKeyPrefix = "lease:"
-
-    /// Gossips this node's lease when it grew since the last time.
-    func publishLease(_ g: GossipNode) {
-        let lease = replica.leasedUpTo
-        guard lease > 0, publishedLease.exchange(lease, ordering: .relaxed) != lease else { return }
-        g.publishState(key: Node.leaseKeyPrefix + nodeID, version: lease, payload: Node.encodeLease(lease))
-    }
 
     /// Learns a peer's lease from its gossiped value; false when `value` is not a lease.
     func adoptLease(_ value: ClusterStateValue) -> Bool {

@@ -22,6 +22,8 @@ public final class Node: @unchecked Sendable {
     public let cluster: ClusterView
     let replica: LocalReplica
     let rpcClient: PeerRPCClient
+    /// The event loops every client and peer connection lives on (`--loops`).
+    let loops: LoopGroup
     var gossip: GossipNode?
     private var rpcServer: PeerRPCServer?
     private var resp: RESPServer?
@@ -29,20 +31,17 @@ public final class Node: @unchecked Sendable {
     private let peers = PeerBook()
     /// Checksums of the cluster-state values already adopted, so a tick decodes only news.
     private let adopted = Mutex<[String: UInt64]>([:])
-    private let stopping = Atomic<Bool>(false)
+    let stopping = Atomic<Bool>(false)
     private let incarnation: UInt64
     let startTime = Date()
     private var ticker: Thread?
-    private let lastReport = Mutex<HandoffReport?>(nil)
-    private let reportVersion = Atomic<UInt64>(0)
-    /// The counter lease last gossiped (Node+Leases.swift).
-    let publishedLease = Atomic<UInt64>(0)
+    /// The cluster policy (claimant, settling, join, leave, remove; Node+Policy.swift).
+    let policy = Mutex(MembershipPolicy())
     /// Every metric family of this peer, served at `GET /metrics` (see MetricsRegistry.swift).
     public let metrics = MetricsRegistry()
     let commandMetrics: CommandMetrics
     /// The operator log (`--log-level`, `--log-format`); every line carries `node=`.
     public let log: Logger
-    let operatorEvents = Mutex(OperatorEvents())
     /// Called after the node shut itself down (it left or was removed); the executable exits.
     public var onExit: (@Sendable () -> Void)?
 
@@ -57,12 +56,15 @@ public final class Node: @unchecked Sendable {
         options.memtableSizeBytes = config.memtableBytes
         options.fileSystem = MeteredFileSystem(base: fs, registry: metrics)
         store = try Store.open(path: config.dataDirectory + "/store", options: options)
+        for note in store.stats().recoveryNotes { log.warn(note) }
         guard let id = NodeID(nodeID) else { throw ClientError("ERR invalid node id \(nodeID)") }
-        replica = try LocalReplica(store: store, nodeID: id, maxHints: config.maxHints,
+        // Dots are named by an incarnation of the id, fresh whenever the store is (DotActor.swift).
+        replica = try LocalReplica(store: store, nodeID: try DotActor.resolve(store: store, nodeID: id), maxHints: config.maxHints,
+                                   maxHintBytesPerTarget: config.maxHintBytesPerTarget,
                                    maxClockAheadMs: UInt64(config.limits.maxClockOffsetMs))
         cluster = ClusterView(localID: nodeID)
-        if let bytes = try replica.meta("ring"), let ring = try? Ring(decoding: bytes) { cluster.adopt(ring: ring) }
-        if let bytes = try replica.meta("namespaces"), let table = try? NamespaceTable(decoding: bytes) { cluster.adopt(namespaces: table) }
+        if let ring = Node.decodeStored("ring", try replica.meta("ring"), log: log, { try Ring(decoding: $0) }) { cluster.adopt(ring: ring) }
+        if let table = Node.decodeStored("namespaces", try replica.meta("namespaces"), log: log, { try NamespaceTable(decoding: $0) }) { cluster.adopt(namespaces: table) }
         // A restart rejoins with a higher incarnation, so old suspicions cannot stick.
         var previous: UInt64 = 0
         if let bytes = try replica.meta("incarnation"), bytes.count == 8 {
@@ -73,7 +75,10 @@ public final class Node: @unchecked Sendable {
 
         var rpcConfig = PeerRPCConfig(nodeID: nodeID, host: config.host, secret: config.clusterSecret)
         rpcConfig.defaultTimeoutMs = config.limits.defaultTimeoutMs
-        rpcClient = PeerRPCClient(config: rpcConfig)
+        loops = try LoopGroup(count: config.loops ?? LoopGroup.defaultCount, name: "loop")
+        // One connection to each peer per loop, so no request hops between loops to leave.
+        rpcConfig.connectionsPerPeer = max(rpcConfig.connectionsPerPeer, loops.loops.count)
+        rpcClient = try PeerRPCClient(config: rpcConfig, loops: loops)
         let peers = self.peers
         let transport = RPCPeerTransport(client: rpcClient) { id in peers.map.withLock { $0[id] } }
         engine = NodeEngine(nodeID: nodeID, replica: replica, cluster: cluster, transport: transport,
@@ -109,16 +114,15 @@ public final class Node: @unchecked Sendable {
     /// Binds every port, joins the cluster and starts the background work.
     public func start() throws {
         let engine = self.engine
-        // Handlers may fsync: run them off the connection's reader thread, so one connection
-        // carries many replica writes at once and they share group commits.
+        // The request path runs on the loop that read the frame (its fsyncs are deferred to
+        // the store's syncer); everything else (trees, handoff, scans, hints) may block and
+        // goes to the node queues.
         let scheduler = engine.scheduler
-        let server = try PeerRPCServer(config: rpcClient.config, port: config.peerPort) { request, respond in
-            switch request.type {
-            case .ping, .replicaRead:
-                // Reads do not fsync: answer on the reader thread, sparing a thread hop.
+        let server = try PeerRPCServer(config: rpcClient.config, port: config.peerPort, loops: loops) { request, respond in
+            if NodeEngine.runsOnLoop(request.type) {
                 engine.handleRPC(type: request.type, payload: request.payload, respond: respond)
-            default:
-                scheduler.async { engine.handleRPC(type: request.type, payload: request.payload, respond: respond) }
+            } else {
+                engine.serveQueued(type: request.type, payload: request.payload, respond: respond)
             }
         }
         rpcServer = server
@@ -139,7 +143,7 @@ public final class Node: @unchecked Sendable {
         gossip = g
 
         var respConfig = RESPServerConfiguration(host: config.host, port: config.clientPort)
-        respConfig.loopCount = 2
+        respConfig.loops = loops
         applyClientLimits(&respConfig)
         var clientSettings = ClientSettings()
         (clientSettings.host, clientSettings.port, clientSettings.sync) = (config.host, config.clientPort, config.sync)
@@ -155,6 +159,7 @@ public final class Node: @unchecked Sendable {
         let resp = RESPServer(configuration: respConfig, handler: commands)
         try resp.start()
         self.resp = resp
+        try loops.start()
 
         let http = try HTTPServer(host: config.host, port: config.httpPort, routes: [
             "/metrics": { [weak self] in ("text/plain; version=0.0.4; charset=utf-8", self?.metrics.render() ?? "") },
@@ -195,6 +200,7 @@ public final class Node: @unchecked Sendable {
         gossip?.leave()
         rpcServer?.stop()
         rpcClient.shutdown()
+        loops.stop()
         do { try store.close() } catch { log.error("store did not close cleanly", ["error": "\(error)"]) }
         log.info("peer stopped")
     }
@@ -229,11 +235,11 @@ public final class Node: @unchecked Sendable {
         switch value.key {
         case "ring":
             if let ring = try? Ring(decoding: value.payload), cluster.adopt(ring: ring) {
-                try? replica.setMeta("ring", ring.encode())
+                persistMeta("ring", ring.encode())
             }
         case "namespaces":
             if let table = try? NamespaceTable(decoding: value.payload), cluster.adopt(namespaces: table) {
-                try? replica.setMeta("namespaces", table.encode())
+                persistMeta("namespaces", table.encode())
             }
         default:
             _ = adoptLease(value)
@@ -254,88 +260,20 @@ public final class Node: @unchecked Sendable {
         peers.map.withLock { $0 = addresses }
     }
 
-    /// Periodic work: membership, adopting gossip state, the claimant's ring, joining → joined.
+    /// Periodic work: membership, clock health, adopting gossip state, then the cluster
+    /// policy (MembershipPolicy, performed in Node+Policy.swift).
     private func tick() {
         guard let g = gossip else { return }
         refreshMembers()
         engine.checkHealth(offsets: g.clockOffsets, nowNs: UInt64(max(0, EventLoop.nowMs())) * 1_000_000)
         for value in g.stateValues { adopt(value) }
-        if let next = cluster.proposedRing(partitionCount: config.partitions) ?? cluster.settledRing(reports: handoffReports(g)),
-           fitsGossip(key: "ring", payload: next.encode()) {
-            cluster.adopt(ring: next)
-            try? replica.setMeta("ring", next.encode())
-            g.publishState(key: "ring", version: next.version, payload: next.encode())
-        }
-        let ring = cluster.snapshot().ring
-        if g.me.admin == .joining, ring?.nodes.contains(nodeID) == true {
-            g.setAdminState(.joined)
-        }
-        publishHandoffReport(g)
-        publishLease(g)
-        logTickEvents()
-        // A node told to leave goes once the ring no longer holds it; a removed one at once.
-        let gone = g.me.admin == .removed || (g.me.admin == .leaving && ring.map { !$0.nodes.contains(nodeID) } ?? false)
-        if gone, !stopping.load(ordering: .relaxed) {
-            log.info(g.me.admin == .removed ? "removed from the cluster; stopping" : "left the cluster; stopping")
-            let exit = onExit
-            DispatchQueue.global().async { [weak self] in
-                self?.shutdown()
-                exit?()
-            }
-        }
-    }
-
-    /// Every receiver's latest handoff report, from gossip.
-    private func handoffReports(_ g: GossipNode) -> [String: HandoffReport] {
-        var out: [String: HandoffReport] = [:]
-        for v in g.stateValues where v.key.hasPrefix(Node.handoffKeyPrefix) {
-            if let r = try? HandoffReport(decoding: v.payload) { out[String(v.key.dropFirst(Node.handoffKeyPrefix.count))] = r }
-        }
-        out[nodeID] = engine.handoffReport
-        return out
-    }
-
-    static let handoffKeyPrefix = "handoff:"
-
-    /// Gossips this node's handoff report when it changed.
-    private func publishHandoffReport(_ g: GossipNode) {
-        let report = engine.handoffReport
-        let changed = lastReport.withLock { last in
-            guard last != report else { return false }
-            last = report
-            return true
-        }
-        guard changed else { return }
-        let version = max(UInt64(max(0, WallClock.nowMs())), reportVersion.add(1, ordering: .relaxed).newValue)
-        reportVersion.store(version, ordering: .relaxed)
-        g.publishState(key: Node.handoffKeyPrefix + nodeID, version: version, payload: report.encode())
-    }
-
-    /// Operator commands that act on membership (LEAVE, REMOVE).
-    func admin(_ command: AdminCommand) -> Result<String, ClientError> {
-        guard let g = gossip else { return .failure(ClientError("ERR node not started")) }
-        switch command {
-        case .leave:
-            guard g.me.admin == .joined || g.me.admin == .joining else {
-                return .failure(ClientError("ERR node is \(g.me.admin), cannot leave"))
-            }
-            g.setAdminState(.leaving)
-            log.info("leave requested: handing partitions off, then stopping")
-            return .success("OK leaving: partitions will be handed off, then the node stops")
-        case .remove(let id):
-            guard id != nodeID else { return .failure(ClientError("ERR cannot remove this node; use LEAVE on it")) }
-            guard let m = g.member(id) else { return .failure(ClientError("ERR unknown node '\(id)'")) }
-            guard m.admin != .removed else { return .success("OK \(id) already removed") }
-            g.removeMember(id)
-            log.info("member removal requested", ["member": id])
-            return .success("OK removing \(id): its partitions will be rebuilt from the surviving replicas")
-        }
+        runPolicy(g)
     }
 
     func publish(namespaces table: NamespaceTable) {
         guard fitsGossip(key: "namespaces", payload: table.encode()) else { return }
         cluster.adopt(namespaces: table)
-        try? replica.setMeta("namespaces", table.encode())
+        persistMeta("namespaces", table.encode())
         gossip?.publishState(key: "namespaces", version: table.version, payload: table.encode())
     }
 }

@@ -20,6 +20,8 @@ public struct NodeConfig: Sendable {
     public var gossip = GossipConfig()
     public var limits = NodeEngine.Limits()
     public var maxHints = 1_000_000
+    /// Bytes of hints kept for one owner (`--max-hint-bytes`); past it new hints are refused.
+    public var maxHintBytesPerTarget = 1 << 30
     public var memtableBytes = 4 << 20
     /// Client connections at once; one more gets `-ERR max number of clients reached`.
     public var maxClients = 10_000
@@ -27,6 +29,8 @@ public struct NodeConfig: Sendable {
     public var clientIdleTimeoutMs = 0
     /// Most keys one MGET, MSET, DEL or EXISTS may name.
     public var maxKeysPerCommand = 10_000
+    /// Event loops for client and peer connections (`--loops`); nil: one per core.
+    public var loops: Int?
     public var logLevel: LogLevel = .info
     public var logFormat: LogFormat = .logfmt
 

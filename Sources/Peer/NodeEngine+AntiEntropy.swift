@@ -118,7 +118,7 @@ extension NodeEngine {
             repairState.failures.wrappingAdd(1, ordering: .relaxed)
             return completion(.failure(RepairError("local tree \(id): \(error)")))
         }
-        let box = ExchangeBox(ExchangeCore(tree: id, peer: peer, local: local))
+        let box = ExchangeBox(ExchangeCore(tree: id, peer: peer, local: local, maxMessageBytes: limits.repairMessageBytes))
 
         @Sendable func drive(_ step: ExchangeCore.Step) {
             switch step {
@@ -199,11 +199,20 @@ extension NodeEngine {
         let mine = try replica.segmentDigests(request.tree, segments: Set(request.segments))
         let ns = cluster.snapshot().namespaces.namespace(named: String(decoding: request.tree.namespace, as: UTF8.self))
         var records: [(key: [UInt8], record: [UInt8])] = []
+        // The records are bounded in bytes (at least one always goes): those left out still
+        // differ, so the next comparison sends them, and no answer outgrows the frame bound.
+        var recordBytes = 0
         for m in mine where theirs[m.key] != m.digest {
             let address = KeyAddress(namespace: request.tree.namespace, partition: request.tree.partition, key: m.key)
             guard let bytes = try replica.readBytes(address) else { continue }
             guard let record = replica.decodeOrSkip(bytes, address, during: "anti-entropy") else { continue }
             if theirs[m.key] == nil, let ns, try isReapable(address, record: record, ns: ns) { continue }
+            let size = m.key.count + bytes.count + 8
+            if !records.isEmpty, recordBytes + size > limits.repairMessageBytes {
+                repairState.answersCut.wrappingAdd(1, ordering: .relaxed)
+                break
+            }
+            recordBytes += size
             records.append((m.key, bytes))
         }
         let mineDigests = Dictionary(mine.map { ($0.key, $0.digest) }, uniquingKeysWith: { a, _ in a })

@@ -30,5 +30,6 @@ extension NodeEngine {
         let live = Set(snap.members.values.filter(\.isUp).map(\.id))
         let fresh = offsets.filter { nowNs &- $0.value.lastSampleNs <= maxSampleAgeNs }
         clockGuard.update(ClockSkew.assess(selfID: nodeID, offsets: fresh, live: live))
+        clockGuard.record(offsets: fresh)
     }
 }

@@ -10,6 +10,29 @@ extension NodeEngine {
         }
     }
 
+    /// Every `hintExpiryIntervalMs`, on the background queue, deletes the hints older than
+    /// `hintWindowMs` (HintStore.swift): an owner down that long is repaired by anti-entropy.
+    func scheduleHintExpiry() {
+        guard limits.hintWindowMs > 0 else { return }
+        background.after(ms: NodeEngine.hintExpiryIntervalMs) { [weak self] in
+            guard let self, !self.isStopped else { return }
+            self.expireHints()
+            self.scheduleHintExpiry()
+        }
+    }
+
+    static let hintExpiryIntervalMs = 10_000
+
+    /// One expiry pass (also callable from tests); a failure is counted (INFO
+    /// `hints_expiry_errors`) and the next pass tries again.
+    public func expireHints() {
+        do {
+            try replica.hints.expire(windowMs: limits.hintWindowMs)
+        } catch {
+            replica.hints.expiryFailed()
+        }
+    }
+
     /// One round of hint delivery (also callable from tests).
     public func deliverHints() {
         let snap = cluster.snapshot()

@@ -12,7 +12,7 @@ extension NodeEngine {
     public func createNamespace(_ ns: Namespace, publish: @escaping @Sendable (NamespaceTable) -> Void,
                                 completion: @escaping @Sendable (Result<Void, ClientError>) -> Void) {
         let snap = cluster.snapshot()
-        guard let claimant = cluster.claimant(), claimant != nodeID, snap.isUp(claimant) else {
+        guard let claimant = MembershipPolicy.claimant(snap), claimant != nodeID, snap.isUp(claimant) else {
             return completion(applyNamespace(ns, publish: publish).map { _ in () })
         }
         let payload: [UInt8]

@@ -1,6 +1,15 @@
 import Storage
 
 extension NodeEngine {
+    /// The requests served on the event loop that read them: they never block (a replica
+    /// write's fsync is deferred to the store's syncer). The rest go to the node queues.
+    public static func runsOnLoop(_ type: PeerMessageType) -> Bool {
+        switch type {
+        case .ping, .replicaRead, .replicaWrite, .forwardWrite: return true
+        default: return false
+        }
+    }
+
     /// Serves one peer RPC. `respond` gets the answer bytes or an error, exactly once.
     public func handleRPC(type: PeerMessageType, payload: [UInt8], respond: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
         func fail(_ message: String) { respond(.failure(.remote(code: 500, message: message))) }
@@ -15,16 +24,30 @@ extension NodeEngine {
                 let record = try KeyRecord(decoding: message.record)
                 if let owner = message.hintFor, owner != nodeID {
                     // A fallback keeps the write readable here and as a hint for its owner;
-                    // it acknowledges only once the hint is durable.
-                    try replica.merge(message.address, record: record)
-                    guard try replica.hints.add(target: owner, address: message.address, record: message.record) else {
-                        counters.bump(counters.hintsRefused)
-                        return fail("hint store full")
+                    // it acknowledges only once the hint is durable. The hint store blocks
+                    // on its fsync: never on a loop.
+                    let keep: @Sendable () -> Void = { [self] in
+                        do {
+                            try replica.merge(message.address, record: record)
+                            guard try replica.hints.add(target: owner, address: message.address, record: message.record) else {
+                                counters.bump(counters.hintsRefused)
+                                return respond(.failure(.remote(code: 500, message: "hint store full")))
+                            }
+                            respond(.success([]))
+                        } catch {
+                            respond(.failure(.remote(code: 500, message: "\(error)")))
+                        }
+                    }
+                    if EventLoop.current != nil { scheduler.async(keep) } else { keep() }
+                } else if EventLoop.current != nil {
+                    // Acknowledged once the store's syncer made it durable.
+                    try replica.merge(message.address, record: record) { error in
+                        respond(error.map { .failure(.remote(code: 500, message: "\($0)")) } ?? .success([]))
                     }
                 } else {
                     try replica.merge(message.address, record: record)
+                    respond(.success([]))
                 }
-                respond(.success([]))
             } catch {
                 fail("\(error)")
             }
@@ -47,6 +70,7 @@ extension NodeEngine {
         case .forwardWrite:
             do {
                 let m = try ForwardWriteMessage(decoding: payload)
+                if let late = lateForwardRefusal(m) { return respond(.success(ForwardWriteAnswer.encode(late))) }
                 var options = RequestOptions()
                 options.w = .count(m.w)
                 options.strict = m.strict
@@ -54,9 +78,10 @@ extension NodeEngine {
                 let outcome = m.transform == nil ? nil : TransformOutcome()
                 let request = ClientWrite(namespace: String(decoding: m.namespace, as: UTF8.self), key: m.key,
                                           value: m.value, context: m.context, options: options, writeID: m.writeID,
-                                          transform: m.transform, outcome: outcome)
+                                          transform: m.transform, outcome: outcome,
+                                          increment: m.increment.map { IncrementRequest(delta: $0) })
                 write(request, forwarded: true) { error in
-                    respond(.success(ForwardWriteAnswer.encode(error?.line, reply: error == nil ? outcome?.reply : nil)))
+                    respond(.success(ForwardWriteAnswer.encode(error?.line, counter: request.increment?.reply.value, reply: outcome?.reply)))
                 }
             } catch {
                 fail("\(error)")

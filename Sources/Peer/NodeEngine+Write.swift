@@ -19,9 +19,11 @@ public struct ClientWrite: Sendable {
     /// is left in `outcome`.
     public var transform: WriteTransform?
     public var outcome: TransformOutcome?
+    /// INCRBY instead of a value (value and context nil): NodeEngine+Increment.swift.
+    public var increment: IncrementRequest?
 
     public init(namespace: String, key: [UInt8], value: [UInt8]?, context: [UInt8]?, options: RequestOptions, writeID: UInt64 = 0,
-                transform: WriteTransform? = nil, outcome: TransformOutcome? = nil) {
+                transform: WriteTransform? = nil, outcome: TransformOutcome? = nil, increment: IncrementRequest? = nil) {
         self.namespace = namespace
         self.key = key
         self.value = value
@@ -30,6 +32,7 @@ public struct ClientWrite: Sendable {
         self.writeID = writeID
         self.transform = transform
         self.outcome = outcome
+        self.increment = increment
     }
 }
 
@@ -75,7 +78,8 @@ extension NodeEngine {
                           && !(ns.conflict == .lww && clockGuard.isOutlier(r.node)))
         }
         if !candidates.contains(where: { $0.role == .primary && ($0.isUp || $0.node == nodeID) }) { candidates = replicas }
-        let router = RequestBox(CoordinatorRouter(replicas: candidates, localNode: nodeID, strict: resolved.strict, forwarded: forwarded))
+        let router = RequestBox(CoordinatorRouter(replicas: candidates, localNode: nodeID, strict: resolved.strict, forwarded: forwarded,
+                                                          reapplies: request.increment == nil))
         let decision = router.step { $0.start() }
         let plan = WritePlan(request: request, ns: ns, address: address, context: context, replicas: replicas, resolved: resolved,
                              startUs: latency.nowUs(), forwardedHere: forwarded)
@@ -111,9 +115,10 @@ extension NodeEngine {
             // Passed-over coordinators stay targets: one that was only slow still acks (and
             // may be needed for W); one that is silent misses its replica deadline and a spare
             // takes a hinted copy for it (WriteCoordinator.onLate).
-            // Versioning and the local store may fsync: not on a client loop thread. A
-            // forwarded write already runs on a node queue.
-            if plan.forwardedHere {
+            // On an event loop the write runs right here (its fsync is deferred to the store's
+            // syncer); elsewhere the local store may block on fsync, so not on the caller's
+            // thread unless it is a node queue already (a forwarded write off the loops).
+            if plan.forwardedHere || EventLoop.current != nil {
                 coordinate(plan, timeoutMs: budget, completion: completion)
             } else {
                 scheduler.async { [self] in coordinate(plan, timeoutMs: budget, completion: completion) }
@@ -134,14 +139,16 @@ extension NodeEngine {
         if withID.request.writeID == 0 { withID.request.writeID = WriteID.next() }
         let plan = withID
         let request = plan.request
+        let hopMs = forwardDeadlineMs(request, to: node, budgetMs: budget)
         let message = ForwardWriteMessage(namespace: Array(plan.ns.name.utf8), key: request.key, context: request.context,
                                           value: request.value, w: plan.resolved.spec.w, strict: plan.resolved.strict,
-                                          timeoutMs: budget, writeID: request.writeID, transform: request.transform)
+                                          timeoutMs: budget, writeID: request.writeID,
+                                          applyByWallMs: forwardApplyBy(to: node, hopMs: hopMs), increment: request.increment?.delta,
+                                          transform: request.transform)
         // Exactly one of the answer and the hop's deadline moves the request on.
         let settled = RequestBox(false)
         @Sendable func settle() -> Bool { settled.step { done in defer { done = true }; return !done } }
         let next: @Sendable (RouterDecision) -> Void = { [self] d in route(d, router: router, plan: plan, completion: completion) }
-        let hopMs = min(latency.deadlineMs(node, .forward), budget)
         scheduler.afterCoarse(ms: hopMs) { [self] in
             guard settle() else { return }
             latency.missed(node)
@@ -152,6 +159,11 @@ extension NodeEngine {
         transport.send(to: node, type: .forwardWrite, payload: message.encode(), timeoutMs: budget + 500) { [self] result in
             switch result {
             case .success(let bytes):
+                if let increment = request.increment, let value = ForwardWriteAnswer.counterValue(bytes) {
+                    guard settle() else { return }
+                    increment.reply.set(value)
+                    return completion(nil)
+                }
                 let answer: String?
                 do {
                     let decoded = try ForwardWriteAnswer.decodeWithReply(bytes)
@@ -163,7 +175,8 @@ extension NodeEngine {
                 }
                 // A coordinator that could not reach its quorum may be the cut-off one: this
                 // peer may still reach W, so try the next candidate with the same write id.
-                if let line = answer, line.hasPrefix("UNAVAILABLE") || line.hasPrefix("TIMEOUT"), remainingMs(plan) > 0 {
+                // Not an increment: applied twice, it would count twice (NodeEngine+Increment.swift).
+                if let line = answer, request.increment == nil, line.hasPrefix("UNAVAILABLE") || line.hasPrefix("TIMEOUT"), remainingMs(plan) > 0 {
                     guard settle() else { return }
                     counters.bump(counters.forwardFailovers)
                     return next(router.step { $0.onForwardTimedOut(to: node) })
@@ -195,8 +208,12 @@ extension NodeEngine {
             var machine: WriteCoordinator
             var record: [UInt8] = []
             var answered = false
+            /// The deferred store step: versioned already, and a durability outcome that
+            /// arrived (from the syncer) before the versioning was reported.
+            var versioned = false
+            var earlyDurable: Bool?
         }
-        let (ns, address, context, request) = (plan.ns, plan.address, plan.context, plan.request)
+        let (address, request) = (plan.address, plan.request)
         let box = RequestBox(State(machine: WriteCoordinator(replicas: plan.replicas, localNode: nodeID, w: plan.resolved.spec.w,
                                                             strict: plan.resolved.strict, timeoutMs: timeoutMs)))
         let value: SiblingValue = request.value.map { .value($0) } ?? .tombstone
@@ -214,15 +231,44 @@ extension NodeEngine {
                 switch action {
                 case .scheduleTimeout(let ms):
                     scheduler.afterCoarse(ms: ms) { perform(box.step { $0.machine.onTimeout() }) }
+                case .applyLocally(nil, _) where EventLoop.current != nil:
+                    // On a loop: applied now, durable when the syncer says so; the replica
+                    // frames leave after the key's lock is released, while the fsync runs.
+                    do {
+                        let result = try versionLocally(plan, value: value, durable: { error in
+                            perform(box.step { s in
+                                guard s.versioned else {
+                                    s.earlyDurable = error == nil
+                                    return []
+                                }
+                                return s.machine.onLocalDurable(ok: error == nil)
+                            })
+                        })
+                        switch result {
+                        case .written(let record):
+                            let bytes = record.encode()
+                            perform(box.step { s in
+                                s.record = bytes
+                                s.versioned = true
+                                var actions = s.machine.onLocalVersioned()
+                                if let ok = s.earlyDurable { actions += s.machine.onLocalDurable(ok: ok) }
+                                return actions
+                            })
+                        case .refused(let line):
+                            answer(ClientError(line))
+                        case .unchanged:
+                            answer(nil)  // a read-modify-write that writes nothing
+                        }
+                    } catch {
+                        answer(ClientError("UNAVAILABLE the coordinating replica could not store the write: \(error)"))
+                    }
                 case .applyLocally(let hintFor, _):
                     // Replication starts as soon as the write is versioned, while the local
                     // fsync runs: the latency is the slower of the two, not their sum.
                     var started = false
                     let outcome: Result<KeyRecord, ClientError>
                     do {
-                        let result = try replica.coordinateWrite(address, conflict: ns.conflict, context: context, value: value,
-                                                                 siblingLimit: ns.siblingLimit, writeID: request.writeID,
-                                                                 decide: transformDecision(request)) { record in
+                        let result = try versionLocally(plan, value: value) { record in
                             started = true
                             let bytes = record.encode()
                             perform(box.step { s in

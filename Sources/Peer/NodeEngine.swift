@@ -18,9 +18,13 @@ public final class NodeEngine: @unchecked Sendable {
         public var defaultTimeoutMs = 5_000
         public var hintBatchSize = 256
         public var hintIntervalMs = 500
+        /// Hints older than this are deleted unsent (`--hint-window`; 0: kept until delivered).
+        public var hintWindowMs: Int64 = 3 * 3_600_000
         /// Anti-entropy compares one tree per interval (0: off) within this byte budget.
         public var antiEntropyIntervalMs = 1_000
         public var antiEntropyBytesPerSecond = 4 << 20
+        /// Bytes of keys or records in one anti-entropy segment request or answer.
+        public var repairMessageBytes = ExchangeCore.defaultMaxMessageBytes
         /// Ownership handoff: bytes per second a receiver pulls, transfers at once, chunk size,
         /// and how long without progress makes a transfer "stalled".
         public var handoffBytesPerSecond = 32 << 20
@@ -32,6 +36,9 @@ public final class NodeEngine: @unchecked Sendable {
         /// Largest wall-clock offset from the members' median this peer tolerates before it
         /// refuses to coordinate lww writes (`--max-clock-offset`, SPEC 6 "Clocks").
         public var maxClockOffsetMs = 500
+        /// Peer requests queued or being served at once, and their payload bytes (RequestGate).
+        public var maxQueuedPeerRequests = 8_192
+        public var maxQueuedPeerBytes = 512 << 20
         public init() {}
     }
 
@@ -43,6 +50,9 @@ public final class NodeEngine: @unchecked Sendable {
         /// Forwards not answered in time (or answered with a quorum failure), after which the
         /// next candidate coordinated the write.
         public let forwardFailovers = Atomic<UInt64>(0)
+        /// Forwards this peer refused to coordinate because they arrived after their sender
+        /// may have given up on them (ForwardDeadline).
+        public let lateForwardsRefused = Atomic<UInt64>(0)
         public let readRepairs = Atomic<UInt64>(0)
         public let hintsDelivered = Atomic<UInt64>(0)
         public let hintsRefused = Atomic<UInt64>(0)
@@ -69,6 +79,10 @@ public final class NodeEngine: @unchecked Sendable {
     public let diskHealth = DiskHealth()
     /// Peer requests refused for naming a key or partition the ring cannot hold.
     public let peerRequestsRefused = Atomic<UInt64>(0)
+    /// Ring or namespace table writes that failed (Node+Persist.swift).
+    public let metaPersistFailures = Atomic<UInt64>(0)
+    /// Bounds the peer requests waiting on or running in `scheduler` (serveQueued).
+    public let peerGate: RequestGate
     private let stopped = Atomic<Bool>(false)
     /// Targets with a hint delivery in flight (one batch at a time per owner).
     let delivering = Mutex<Set<String>>([])
@@ -106,6 +120,7 @@ public final class NodeEngine: @unchecked Sendable {
         self.transport = MeasuredTransport(transport, tracker: latency, observer: rpcObserver)
         self.scheduler = scheduler
         self.limits = limits
+        peerGate = RequestGate(maxRequests: limits.maxQueuedPeerRequests, maxBytes: limits.maxQueuedPeerBytes)
         self.background = background ?? DispatchNodeScheduler(width: 3, label: "chorus.repair", qos: .utility)
         self.now = clock
         self.wallNow = wallClock ?? replica.now
@@ -121,6 +136,7 @@ public final class NodeEngine: @unchecked Sendable {
     /// Starts the periodic hint delivery.
     public func start() {
         scheduleHintDelivery()
+        scheduleHintExpiry()
         scheduleAntiEntropy()
         scheduleHandoff()
     }

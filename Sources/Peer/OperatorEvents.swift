@@ -3,16 +3,20 @@
 /// changes, handoff start / finish / stall / error, hint backlogs appearing and draining,
 /// and anti-entropy repair activity starting and finishing.
 ///
-/// A pure state machine: the node feeds it what it sees (on gossip events and every tick),
+/// A pure state machine: MembershipPolicy feeds it what the node sees (on gossip events and every tick),
 /// with `nowMs` passed in, and logs the events it returns. Feeding the same state twice
 /// returns nothing the second time.
 struct OperatorEvents {
-    struct Event: CustomStringConvertible {
+    struct Event: CustomStringConvertible, Equatable {
         let level: LogLevel
         let msg: String
         let fields: [(String, String)]
 
         var description: String { "\(level) \(msg) " + fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ") }
+
+        static func == (a: Event, b: Event) -> Bool {
+            a.level == b.level && a.msg == b.msg && a.fields.map(\.0) == b.fields.map(\.0) && a.fields.map(\.1) == b.fields.map(\.1)
+        }
     }
 
     struct MemberState: Equatable {

@@ -163,11 +163,18 @@ public struct ForwardWriteMessage: Equatable, Sendable {
     /// The client write's id (0: none): the same write retried at another coordinator
     /// carries the same id, so the two copies fold into one sibling (RECORDS.md).
     public var writeID: UInt64
-    /// A read-modify-write to run at the coordinator (flag bit 16; WriteTransform.swift).
+    /// The last moment, in the receiver's wall clock (Unix ms), at which it may still
+    /// coordinate the write: after it the sender may have failed over and answered the
+    /// client (ForwardDeadline). 0: no deadline (a sender from before the field).
+    public var applyByWallMs: Int64
+    /// INCRBY this delta instead of writing a value (flag 32; value and context absent).
+    public var increment: Int64?
+    /// A read-modify-write to run at the coordinator (flag 64; WriteTransform.swift).
     public var transform: WriteTransform?
 
     public init(namespace: [UInt8], key: [UInt8], context: [UInt8]?, value: [UInt8]?, w: Int, strict: Bool, timeoutMs: Int,
-                writeID: UInt64 = 0, transform: WriteTransform? = nil) {
+                writeID: UInt64 = 0, applyByWallMs: Int64 = 0, increment: Int64? = nil, transform: WriteTransform? = nil) {
+        self.increment = increment
         self.transform = transform
         self.namespace = namespace
         self.key = key
@@ -177,18 +184,22 @@ public struct ForwardWriteMessage: Equatable, Sendable {
         self.strict = strict
         self.timeoutMs = timeoutMs
         self.writeID = writeID
+        self.applyByWallMs = applyByWallMs
     }
 
     public func encode() -> [UInt8] {
-        var w = VersionWriter(capacity: 40 + key.count + (value?.count ?? 0))
+        var w = VersionWriter(capacity: 48 + key.count + (value?.count ?? 0))
         w.lengthPrefixed(namespace)
         w.lengthPrefixed(key)
-        w.u8((context == nil ? 0 : 1) | (value == nil ? 0 : 2) | (strict ? 4 : 0) | (writeID == 0 ? 0 : 8) | (transform == nil ? 0 : 16))
+        w.u8((context == nil ? 0 : 1) | (value == nil ? 0 : 2) | (strict ? 4 : 0) | (writeID == 0 ? 0 : 8)
+             | (applyByWallMs <= 0 ? 0 : 16) | (increment == nil ? 0 : 32) | (transform == nil ? 0 : 64))
         if let context { w.lengthPrefixed(context) }
         if let value { w.lengthPrefixed(value) }
         w.varint(self.w)
         w.varint(timeoutMs)
         if writeID != 0 { w.u64LE(writeID) }
+        if applyByWallMs > 0 { w.u64LE(UInt64(applyByWallMs)) }
+        if let increment { w.varint(ZigZag.encode(increment)) }
         if let transform { w.lengthPrefixed(transform.encode()) }
         return w.bytes
     }
@@ -211,7 +222,7 @@ public struct ForwardWriteMessage: Equatable, Sendable {
             value = v
         }
         strict = flags & 4 != 0
-        guard flags & ~31 == 0, let w = r.varintInt(limit: 1_000), let t = r.varintInt(limit: RequestOptions.maxTimeoutMs) else {
+        guard flags & ~127 == 0, let w = r.varintInt(limit: 1_000), let t = r.varintInt(limit: RequestOptions.maxTimeoutMs) else {
             throw PeerMessageError(message: "bad forwarded options")
         }
         writeID = 0
@@ -219,9 +230,19 @@ public struct ForwardWriteMessage: Equatable, Sendable {
             guard let id = r.u64LE(), id != 0 else { throw PeerMessageError(message: "bad forwarded write id") }
             writeID = id
         }
-        transform = nil
+        applyByWallMs = 0
         if flags & 16 != 0 {
-            guard let t = r.lengthPrefixed() else { throw PeerMessageError(message: "bad forwarded transform") }
+            guard let t = r.u64LE(), t > 0, t <= UInt64(Int64.max) else { throw PeerMessageError(message: "bad forwarded deadline") }
+            applyByWallMs = Int64(t)
+        }
+        increment = nil
+        if flags & 32 != 0 {
+            guard flags & 3 == 0, let delta = r.varint() else { throw PeerMessageError(message: "bad forwarded increment") }
+            increment = ZigZag.decode(delta)
+        }
+        transform = nil
+        if flags & 64 != 0 {
+            guard flags & 32 == 0, let t = r.lengthPrefixed() else { throw PeerMessageError(message: "bad forwarded transform") }
             transform = try WriteTransform(decoding: t)
         }
         guard r.isAtEnd else { throw PeerMessageError(message: "trailing bytes in forwarded write") }
@@ -233,22 +254,37 @@ public struct ForwardWriteMessage: Equatable, Sendable {
 /// The coordinator's answer to a forwarded write: OK, the client-facing error line, or
 /// (tag 2) OK with a read-modify-write's reply.
 public enum ForwardWriteAnswer {
-    public static func encode(_ error: String?, reply: TransformReply? = nil) -> [UInt8] {
+    /// `counter`: an increment's value, sent as `02 value:i64LE` in place of OK; `reply`: a
+    /// read-modify-write's reply, sent as `03 reply`.
+    public static func encode(_ error: String?, counter: Int64? = nil, reply: TransformReply? = nil) -> [UInt8] {
         if let error { return [1] + Array(error.utf8) }
+        if let counter {
+            var w = VersionWriter(capacity: 9)
+            w.u8(2)
+            w.u64LE(UInt64(bitPattern: counter))
+            return w.bytes
+        }
         guard let reply else { return [0] }
         var w = VersionWriter()
-        w.u8(2)
+        w.u8(3)
         reply.encode(into: &w)
         return w.bytes
     }
 
     /// The error line (nil: OK) and the read-modify-write reply, if any.
     public static func decodeWithReply(_ bytes: [UInt8]) throws(PeerMessageError) -> (error: String?, reply: TransformReply?) {
-        guard bytes.first == 2 else { return (try decode(bytes), nil) }
+        guard bytes.first == 3 else { return (try decode(bytes), nil) }
         var r = VersionReader(bytes[1...])
         let reply = try TransformReply(from: &r)
         guard r.isAtEnd else { throw PeerMessageError(message: "trailing bytes in forward answer") }
         return (nil, reply)
+    }
+
+    /// The counter value of an increment's OK answer, nil for any other answer.
+    public static func counterValue(_ bytes: [UInt8]) -> Int64? {
+        guard bytes.count == 9, bytes[0] == 2 else { return nil }
+        var r = VersionReader(bytes[1...])
+        return r.u64LE().map { Int64(bitPattern: $0) }
     }
 
     public static func decode(_ bytes: [UInt8]) throws(PeerMessageError) -> String? {

@@ -19,9 +19,16 @@ public final class PeerRPCClient: @unchecked Sendable {
     private let scanWake = DispatchSemaphore(value: 0)
     private let scanDone = DispatchSemaphore(value: 0)
 
-    public init(config: PeerRPCConfig, counters: RPCCounters = RPCCounters()) {
+    /// The loops the connections live on; `ownsLoops`: made here, stopped by `shutdown`.
+    let loops: LoopGroup
+    private let ownsLoops: Bool
+
+    /// `loops`: the node's event loops (nil: one loop of the client's own, for tools and tests).
+    public init(config: PeerRPCConfig, counters: RPCCounters = RPCCounters(), loops: LoopGroup? = nil) throws(SocketError) {
         self.config = config
         self.counters = counters
+        (self.loops, ownsLoops) = try LoopGroup.given(loops, orOwn: "rpc-client")
+        if ownsLoops { try self.loops.start() }
         let t = Thread { [self] in
             scanLoop()
             scanDone.signal()
@@ -87,6 +94,7 @@ public final class PeerRPCClient: @unchecked Sendable {
             return Array(p.values)
         }
         for pool in all { pool.close() }
+        if ownsLoops { loops.stop() }
     }
 
     /// A request's budget in ms: at least 1, at most what the wire's u32 carries.
@@ -95,7 +103,7 @@ public final class PeerRPCClient: @unchecked Sendable {
     private func pool(for peer: Endpoint) -> ConnectionPool {
         pools.withLock { p in
             if let existing = p[peer] { return existing }
-            let created = ConnectionPool(peer: peer, config: config, counters: counters)
+            let created = ConnectionPool(peer: peer, config: config, counters: counters, loops: loops)
             p[peer] = created
             return created
         }

@@ -31,6 +31,9 @@ public struct PeerRPCConfig: Sendable {
     public var connectTimeoutMs = 1_000
     /// Client: connections kept per peer; the second opens only under load.
     public var connectionsPerPeer = 2
+    /// Bytes queued on one connection and not yet taken by the kernel past which it is
+    /// dropped (its requests fail with connectionLost): a peer that stops reading.
+    public var maxQueuedBytesPerConnection = 256 << 20
     /// Client: a connection with this many requests in flight asks for another one.
     public var inFlightPerConnectionBeforeSpreading = 32
     /// Client: requests queued or in flight per peer; more fail with `.overloaded`.

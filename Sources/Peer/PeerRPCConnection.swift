@@ -1,52 +1,48 @@
-import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// One established client connection to a peer (handshake done): sends request frames,
-/// and a reader thread matches answers to in-flight requests by id.
+/// One established client connection to a peer (handshake done), living on an event loop
+/// (LoopSocket): request frames queued during a loop iteration leave in one send, and
+/// answers are matched to in-flight requests by id and completed on the loop.
 ///
-/// Threading: `send` may be called from any thread (writes are serialized by `writeLock`);
-/// the reader thread owns the fd and closes it when it exits, after failing every request
-/// still in flight with `.connectionLost` and telling the pool through `onClosed`.
+/// Threading: `send` may be called from any thread; on the connection's own loop the frame
+/// is queued directly, elsewhere it hops there. The in-flight map is behind a mutex (the
+/// deadline scan and senders on other threads touch it). When the socket closes, every
+/// request still in flight fails with `.connectionLost` and the pool learns it through
+/// `onClosed`.
 final class PeerRPCConnection: @unchecked Sendable {
-    let fd: Int32
     let peer: PeerAuthResult
+    let socket: LoopSocket
+    var loop: EventLoop { socket.loop }
     private let counters: RPCCounters
     private let inFlight = Mutex(InFlight())
-    /// True while the fd is valid; guards writes and shutdown against the reader's close.
-    private let writeLock = Mutex(true)
 
     private struct InFlight {
         var requests: [UInt64: RPCPending] = [:]
         var closed = false
     }
 
-    /// `decoder` may hold bytes read past the handshake; `start` hands it to the reader.
-    init(fd: Int32, peer: PeerAuthResult, counters: RPCCounters) {
-        self.fd = fd
+    init(fd: Int32, peer: PeerAuthResult, counters: RPCCounters, loop: EventLoop, decoder: FrameDecoder, maxOutputBytes: Int) {
         self.peer = peer
         self.counters = counters
+        socket = LoopSocket(fd: fd, loop: loop, decoder: decoder, counters: counters, maxOutputBytes: maxOutputBytes)
     }
 
-    /// Starts the reader thread. Call once, after the owner can handle `onClosed` (it may
-    /// run at once if the peer already hung up).
-    func start(decoder: FrameDecoder, onClosed: @escaping @Sendable (PeerRPCConnection) -> Void) {
-        let t = Thread { [self] in
-            var d = decoder
-            readLoop(&d)
+    /// Registers on the loop. Call once, after the owner can handle `onClosed` (it may run at
+    /// once if the peer already hung up).
+    func start(onClosed: @escaping @Sendable (PeerRPCConnection) -> Void) {
+        socket.start(onFrame: { [self] frame in onAnswer(frame) }, onClosed: { [self] in
             finish()
             onClosed(self)
-        }
-        t.name = "rpc-client-conn"
-        t.start()
+        })
     }
 
     var inFlightCount: Int { inFlight.withLock { $0.requests.count } }
     var isClosed: Bool { inFlight.withLock { $0.closed } }
 
-    /// Registers and writes a request. False if the connection is already closed (the
+    /// Registers and queues a request. False if the connection is already closed (the
     /// request was not taken; the caller still owns it).
     func send(_ p: RPCPending) -> Bool {
         let accepted = inFlight.withLock { s -> Bool in
@@ -55,16 +51,15 @@ final class PeerRPCConnection: @unchecked Sendable {
             return true
         }
         guard accepted else { return false }
-        write(p.frame(now: RPCDeadline.now()))
+        socket.queue(p.frame(now: RPCDeadline.now()))
         return true
     }
 
-    /// Fire and forget; false when the connection is closed or the write failed.
-    func sendOneWay(_ frame: Frame) -> Bool { write(frame) }
-
-    @discardableResult
-    private func write(_ frame: Frame) -> Bool {
-        RPCSocket.writeFrame(frame, fd: fd, lock: writeLock, counters: counters)
+    /// Fire and forget; false when the connection is closed.
+    func sendOneWay(_ frame: Frame) -> Bool {
+        guard !isClosed else { return false }
+        socket.queue(frame)
+        return true
     }
 
     /// Removes and returns the requests whose deadline has passed. A connection with a late
@@ -77,57 +72,29 @@ final class PeerRPCConnection: @unchecked Sendable {
             for p in late { s.requests[p.id] = nil }
             return late
         }
-        if !late.isEmpty {
-            writeLock.withLock { open in
-                if open {
-                    RPCSocket.setAbortiveClose(fd)
-                    RPCSocket.shutdown(fd)
-                }
-            }
-        }
+        if !late.isEmpty { socket.abort() }
         return late
     }
 
-    /// Wakes the reader, which fails what is in flight and closes the fd.
-    func close() { writeLock.withLock { open in if open { RPCSocket.shutdown(fd) } } }
+    /// Closes the socket, which fails what is in flight.
+    func close() { socket.close() }
 
-    private func readLoop(_ decoder: inout FrameDecoder) {
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
-        while true {
-            while true {
-                let frame: Frame?
-                do { frame = try decoder.next() } catch {
-                    RPCCounters.add(counters.decodeErrors)
-                    return
-                }
-                guard let frame else { break }
-                RPCCounters.add(counters.framesReceived)
-                let result: Result<[UInt8], RPCError>
-                switch frame.kind {
-                case .response: result = .success(frame.payload)
-                case .error: result = .failure(RPCError.decodeErrorBody(frame.payload, type: frame.type))
-                case .request, .oneWay, .handshake:
-                    // Servers never send these on a client connection.
-                    RPCCounters.add(counters.decodeErrors)
-                    return
-                }
-                // Unknown ids are answers to requests that already timed out: ignored.
-                guard let p = inFlight.withLock({ $0.requests.removeValue(forKey: frame.requestID) }) else { continue }
-                if case .failure(.overloaded) = result { RPCCounters.add(counters.overloaded) }
-                p.completion(result)
-            }
-            let n = chunk.withUnsafeMutableBytes { RPCSocket.readSome(fd, $0) }
-            guard n > 0 else { return }
-            RPCCounters.add(counters.bytesReceived, n)
-            decoder.append(chunk[0..<n])
+    /// An answer, on the loop: false for a frame a server must not send.
+    private func onAnswer(_ frame: Frame) -> Bool {
+        let result: Result<[UInt8], RPCError>
+        switch frame.kind {
+        case .response: result = .success(frame.payload)
+        case .error: result = .failure(RPCError.decodeErrorBody(frame.payload, type: frame.type))
+        case .request, .oneWay, .handshake: return false
         }
+        // Unknown ids are answers to requests that already timed out: ignored.
+        guard let p = inFlight.withLock({ $0.requests.removeValue(forKey: frame.requestID) }) else { return true }
+        if case .failure(.overloaded) = result { RPCCounters.add(counters.overloaded) }
+        p.completion(result)
+        return true
     }
 
     private func finish() {
-        writeLock.withLock { open in
-            open = false
-            Glibc.close(fd)
-        }
         let orphans = inFlight.withLock { s -> [RPCPending] in
             s.closed = true
             defer { s.requests.removeAll() }

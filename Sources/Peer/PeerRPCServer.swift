@@ -22,24 +22,26 @@ public struct RPCRequest: Sendable {
 /// ignored. An answer after the request's deadline is dropped (and counted).
 public typealias RPCRespond = @Sendable (Result<[UInt8], RPCError>) -> Void
 
-/// The server's request handler. It runs on the connection's reader thread, so it must not
+/// The server's request handler. It runs on the connection's event loop, so it must not
 /// block: slow work goes to the node's own queues and answers through `respond` later.
-/// Until it returns, that connection reads nothing else.
+/// Until it returns, that loop serves nothing else.
 public typealias PeerRPCHandler = @Sendable (RPCRequest, @escaping RPCRespond) -> Void
 
 /// The peer RPC listener: accepts peers on host:peerPort, runs the handshake, reads frames
 /// and hands requests to the handler.
 ///
-/// Threading: one accept thread, and one reader thread per connection, bounded by
-/// `config.maxConnections` (connections past it are closed at accept and counted).
+/// Threading: one accept thread; each connection's handshake on a short-lived thread of its
+/// own, then the connection lives on one of the event loops (`loops`), which reads its
+/// frames and runs the handler. Connections are bounded by `config.maxConnections` (past it
+/// they are closed at accept and counted).
 /// Strangers get a small budget (issue 14, slowloris): at most `config.maxHandshaking`
 /// connections are in their handshake at once, `maxHandshakingPerAddress` from one address,
 /// each for at most `handshakeTimeoutMs` in all and with a 1 KiB frame bound; only after
 /// the handshake does a connection get the full frame bound. Without a cluster secret, one
 /// address is served at most `maxUnauthenticatedPerAddress` connections.
-/// Responses are written under a per-connection lock from whatever thread responds, so
-/// answers to multiplexed requests leave in any order. `stop()` closes everything and
-/// waits for the threads to exit.
+/// Responses may come from any thread; they are queued on the connection's loop and leave
+/// in any order, those of one loop iteration in one send. `stop()` closes everything and
+/// waits for the handshake threads to exit.
 public final class PeerRPCServer: @unchecked Sendable {
     public let config: PeerRPCConfig
     public let counters: RPCCounters
@@ -60,12 +62,29 @@ public final class PeerRPCServer: @unchecked Sendable {
         var unauthenticatedByHost: [String: Int] = [:]
     }
 
-    /// Binds host:port (port 0 = ephemeral) and starts accepting.
-    public init(config: PeerRPCConfig, port: UInt16, counters: RPCCounters = RPCCounters(), handler: @escaping PeerRPCHandler) throws(RPCError) {
+    /// The loops served connections live on; `ownsLoops`: made here, stopped by `stop`.
+    let loops: LoopGroup
+    private let ownsLoops: Bool
+
+    /// Binds host:port (port 0 = ephemeral) and starts accepting. `loops`: the node's event
+    /// loops (nil: one of the server's own).
+    public init(config: PeerRPCConfig, port: UInt16, counters: RPCCounters = RPCCounters(), loops: LoopGroup? = nil,
+                handler: @escaping PeerRPCHandler) throws(RPCError) {
         self.config = config
         self.counters = counters
         self.handler = handler
-        listenFD = try RPCSocket.listen(host: config.host, port: port, backlog: 128)
+        do {
+            (self.loops, ownsLoops) = try LoopGroup.given(loops, orOwn: "rpc-server")
+            if ownsLoops { try self.loops.start() }
+        } catch {
+            throw .unreachable("cannot start the peer RPC server's event loop: \(error)")
+        }
+        do {
+            listenFD = try RPCSocket.listen(host: config.host, port: port, backlog: 128)
+        } catch {
+            if ownsLoops { self.loops.stop() }
+            throw error
+        }
         self.port = RPCSocket.localAddress(listenFD).port
         threads.enter()
         let t = Thread { [self] in
@@ -100,6 +119,7 @@ public final class PeerRPCServer: @unchecked Sendable {
         for c in conns { c.close() }
         _ = threads.wait(timeout: .now() + .seconds(10))
         Glibc.close(listenFD)
+        if ownsLoops { loops.stop() }
     }
 
     /// Called by a connection whose handshake ended: frees its handshake slot, and says
@@ -117,6 +137,18 @@ public final class PeerRPCServer: @unchecked Sendable {
             s.unauthenticatedByHost[conn.remote.host, default: 0] += 1
             conn.stage = .servingUnauthenticated
             return true
+        }
+    }
+
+    /// A connection ended (in its handshake, or on its loop): frees its budget.
+    private func forget(_ conn: PeerRPCServerConnection) {
+        state.withLock { s in
+            guard s.connections.removeValue(forKey: ObjectIdentifier(conn)) != nil else { return }
+            if conn.stage == .handshaking {
+                s.handshaking -= 1
+                PeerRPCServer.release(conn.remote.host, from: &s.handshakingByHost)
+            }
+            if conn.stage == .servingUnauthenticated { PeerRPCServer.release(conn.remote.host, from: &s.unauthenticatedByHost) }
         }
     }
 
@@ -161,19 +193,15 @@ public final class PeerRPCServer: @unchecked Sendable {
                 continue
             }
             threads.enter()
+            let loop = loops.pick()
             let t = Thread { [self] in
-                conn.run()
-                state.withLock { s in
-                    _ = s.connections.removeValue(forKey: ObjectIdentifier(conn))
-                    if conn.stage == .handshaking {
-                        s.handshaking -= 1
-                        PeerRPCServer.release(conn.remote.host, from: &s.handshakingByHost)
-                    }
-                    if conn.stage == .servingUnauthenticated { PeerRPCServer.release(conn.remote.host, from: &s.unauthenticatedByHost) }
-                }
+                // The handshake blocks (bounded by its deadline) on this short-lived thread;
+                // a connection that passes it moves to a loop and ends there.
+                let ended: @Sendable () -> Void = { [self] in forget(conn) }
+                if !conn.run(loop: loop, onClosed: ended) { forget(conn) }
                 threads.leave()
             }
-            t.name = "rpc-conn"
+            t.name = "rpc-handshake"
             t.start()
         }
     }

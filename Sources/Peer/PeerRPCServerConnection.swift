@@ -3,9 +3,11 @@ import Synchronization
 import Glibc
 #endif
 
-/// One accepted peer connection: handshake, then a read loop dispatching frames.
-/// `run()` is the reader thread's body and owns the fd (it closes it on exit); other
-/// threads only write under `writeLock` or call `close()`, which shuts the socket down.
+/// One accepted peer connection: the handshake on its own short-lived thread (`run`), then
+/// the connection moves to an event loop (LoopSocket), which reads its frames, hands them
+/// to the handler on the loop, and writes the answers queued in one loop iteration in one send.
+/// Until the hand-over `run()` owns the fd; after it the socket does. `close()` from any
+/// thread: shuts the socket down during the handshake, closes it on its loop after.
 final class PeerRPCServerConnection: @unchecked Sendable {
     let fd: Int32
     unowned let server: PeerRPCServer
@@ -13,7 +15,9 @@ final class PeerRPCServerConnection: @unchecked Sendable {
     private let counters: RPCCounters
     /// The caller's address as the kernel sees it.
     let remote: (host: String, port: UInt16)
-    private let writeLock = Mutex(true)  // true while writable
+    private let writeLock = Mutex(true)  // true while the handshake thread owns a writable fd
+    /// Set once the handshake is done and the connection lives on a loop.
+    private let onLoop = Mutex<LoopSocket?>(nil)
 
     /// Where the connection is in its life; read and written only under the server's lock
     /// (it decides which budget the connection counts against).
@@ -29,12 +33,23 @@ final class PeerRPCServerConnection: @unchecked Sendable {
 
     /// Wakes the reader (which then closes the fd). Under the lock, so never touches an fd
     /// number the reader has already closed and the kernel may have reused.
-    func close() { writeLock.withLock { open in if open { RPCSocket.shutdown(fd) } } }
+    func close() {
+        let socket: LoopSocket? = writeLock.withLock { open in
+            if open { RPCSocket.shutdown(fd); return nil }
+            return onLoop.withLock { $0 }
+        }
+        socket?.close()
+    }
 
-    func run() {
+    /// The handshake; true when the connection moved to a loop (it then reports its end
+    /// through `onClosed`), false when it ended here (the fd is closed).
+    func run(loop: EventLoop, onClosed: @escaping @Sendable () -> Void) -> Bool {
+        var handedOver = false
         defer {
-            writeLock.withLock { $0 = false }
-            Glibc.close(fd)
+            if !handedOver {
+                writeLock.withLock { $0 = false }
+                Glibc.close(fd)
+            }
         }
         let config = server.config
         RPCSocket.setNoDelay(fd)
@@ -46,60 +61,48 @@ final class PeerRPCServerConnection: @unchecked Sendable {
         var decoder = FrameDecoder(maxFrameBytes: PeerRPCConfig.maxHandshakeFrameBytes)
 
         let auth = PeerAuthServer(nodeID: config.nodeID, secret: config.secret, nonce: PeerAuth.makeNonce())
-        guard send(auth.hello()) else { return }
+        guard send(auth.hello()) else { return false }
         let peer: PeerAuthResult
         switch RPCSocket.readFrame(fd, &decoder, deadline: deadline, chunkBytes: 512) {
         case .failure(let e):
             if e == .timeout { RPCCounters.add(counters.handshakeTimeouts) } else { RPCCounters.add(counters.authFailures) }
-            return
+            return false
         case .success(let hello):
             RPCCounters.add(counters.framesReceived)
             switch auth.onClientHello(hello) {
             case .reject(_, let reply):
                 RPCCounters.add(counters.authFailures)
                 _ = send(reply)
-                return
+                return false
             case .accept(let result, let reply):
-                guard send(reply) else { return }
+                guard send(reply) else { return false }
                 if !result.authenticated { RPCCounters.add(counters.unauthenticatedConnections) }
                 peer = result
             }
         }
         guard server.handshakeFinished(self, authenticated: peer.authenticated) else {
             RPCCounters.add(counters.connectionsRefused)
-            return
+            return false
         }
         decoder.setMaxFrameBytes(config.maxFrameBytes)
-        RPCSocket.setTimeouts(fd, receiveMs: 0, sendMs: config.sendTimeoutMs)
-        readLoop(decoder: &decoder, peer: peer)
-    }
-
-    private func readLoop(decoder: inout FrameDecoder, peer: PeerAuthResult) {
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
-        while true {
-            // Drain frames already buffered (the handshake read may have read ahead).
-            while true {
-                let frame: Frame?
-                do { frame = try decoder.next() } catch {
-                    RPCCounters.add(counters.decodeErrors)
-                    return
-                }
-                guard let frame else { break }
-                RPCCounters.add(counters.framesReceived)
-                guard dispatch(frame, peer: peer) else {
-                    RPCCounters.add(counters.decodeErrors)
-                    return
-                }
-            }
-            let n = chunk.withUnsafeMutableBytes { RPCSocket.readSome(fd, $0) }
-            guard n > 0 else { return }
-            RPCCounters.add(counters.bytesReceived, n)
-            decoder.append(chunk[0..<n])
+        RPCSocket.setTimeouts(fd, receiveMs: 0, sendMs: 0)
+        // From here on the loop owns the fd: no thread of its own, no blocking reads.
+        let socket = LoopSocket(fd: fd, loop: loop, decoder: decoder, counters: counters,
+                                maxOutputBytes: config.maxQueuedBytesPerConnection)
+        let stillOpen = writeLock.withLock { open -> Bool in
+            guard open else { return false }
+            onLoop.withLock { $0 = socket }
+            open = false
+            return true
         }
+        guard stillOpen else { return false }
+        handedOver = true
+        socket.start(onFrame: { [self] frame in dispatch(frame, peer: peer, socket: socket) }, onClosed: onClosed)
+        return true
     }
 
     /// False for a frame a client must not send (the connection is then closed).
-    private func dispatch(_ frame: Frame, peer: PeerAuthResult) -> Bool {
+    private func dispatch(_ frame: Frame, peer: PeerAuthResult, socket: LoopSocket) -> Bool {
         let oneWay: Bool
         switch frame.kind {
         case .request: oneWay = false
@@ -109,7 +112,7 @@ final class PeerRPCServerConnection: @unchecked Sendable {
         let id = frame.requestID
         let rawType = frame.type
         guard let type = PeerMessageType(rawValue: rawType) else {
-            if !oneWay { send(Frame(kind: .error, type: rawType, requestID: id, payload: RPCError.unknownMessageType(rawType).errorBody())) }
+            if !oneWay { socket.queue(Frame(kind: .error, type: rawType, requestID: id, payload: RPCError.unknownMessageType(rawType).errorBody())) }
             return true
         }
         let deadline: RPCDeadline? = frame.timeoutMs == 0 ? nil : RPCDeadline.now().adding(ms: Int(frame.timeoutMs))
@@ -121,7 +124,8 @@ final class PeerRPCServerConnection: @unchecked Sendable {
         }
         let answered = Atomic(false)
         let maxFrameBytes = server.config.maxFrameBytes
-        server.handler(request) { [self] result in
+        let counters = self.counters
+        server.handler(request) { result in
             guard !answered.exchange(true, ordering: .acquiringAndReleasing) else { return }
             if let deadline, deadline.hasPassed(at: RPCDeadline.now()) {
                 RPCCounters.add(counters.lateResponsesDropped)
@@ -136,7 +140,7 @@ final class PeerRPCServerConnection: @unchecked Sendable {
                 reply = Frame(kind: .error, type: rawType, requestID: id,
                               payload: RPCError.remote(code: RPCErrorCode.internalError, message: "response too large (\(reply.encodedBytes) bytes)").errorBody())
             }
-            send(reply)
+            socket.queue(reply)
         }
         return true
     }

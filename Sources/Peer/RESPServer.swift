@@ -9,6 +9,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import Synchronization
 
 /// Counters of the client server (for /metrics).
@@ -51,6 +52,10 @@ public final class RESPServer: @unchecked Sendable {
     private var boundAddress: SocketAddress?
     private let state = Mutex<Int>(0) // 0 new, 1 running, 2 stopped
     private let counters = RESPServerCounters()
+    /// Entered once per shard at start, left when the shard has drained at shutdown.
+    private let drained = DispatchGroup()
+    /// The loops of the server's own (`configuration.loops` nil), stopped once drained.
+    private var ownLoops: LoopGroup?
 
     public init(configuration: RESPServerConfiguration, handler: RESPCommandHandler) {
         self.configuration = configuration
@@ -79,22 +84,29 @@ public final class RESPServer: @unchecked Sendable {
         let address = try SocketAddress(host: configuration.host, port: configuration.port)
         let (fd, bound) = try Socket.listenTCP(address, backlog: configuration.backlog)
         boundAddress = bound
-        var loops: [EventLoop] = []
+        var own: LoopGroup?
         do throws(SocketError) {
-            for i in 0..<max(1, configuration.loopCount) {
-                let loop = try EventLoop(name: "resp-\(i)")
-                loops.append(loop)
-                shards.append(RESPServerShard(loop: loop, configuration: configuration, handler: handler, counters: counters))
+            let (group, owned) = try LoopGroup.given(configuration.loops, orOwn: "resp", count: configuration.loopCount)
+            if owned { own = group }
+            let loops = group.loops
+            for loop in loops {
+                let shard = RESPServerShard(loop: loop, configuration: configuration, handler: handler, counters: counters)
+                shard.onDrained = { [drained] in drained.leave() }
+                drained.enter()
+                shards.append(shard)
             }
             let listener = RESPServerListener(fd: fd, shards: shards, counters: counters,
                                               maxConnections: configuration.maxConnections)
             try loops[0].register(fd: fd, events: EventLoop.readable, handler: listener)
             self.listener = listener
-            loops[0].addTick(intervalMs: 100) { [unowned listener] now in listener.tick(nowMs: now) }
-            for loop in loops { try loop.start() }
+            // Weak: shared loops outlive the server's shutdown, which drops the listener.
+            loops[0].addTick(intervalMs: 100) { [weak listener] now in listener?.tick(nowMs: now) }
+            // Started only now that the listener and the shards' hooks are registered.
+            try own?.start()
+            ownLoops = own
         } catch {
             close(fd)
-            for loop in loops { loop.stop(); loop.join() }
+            own?.stop()
             state.withLock { $0 = 2 }
             throw error
         }
@@ -116,7 +128,10 @@ public final class RESPServer: @unchecked Sendable {
         for shard in shards {
             shard.loop.execute { shard.beginShutdown(graceMs: grace) }
         }
-        for shard in shards { shard.loop.join() }
+        // Connections past the grace are cut on the shards' next tick, so this is bounded.
+        // Shared loops go on after it (peer RPC lives there too); the server's own stop.
+        _ = drained.wait(timeout: .now() + .milliseconds(grace + 5_000))
+        ownLoops?.stop()
         listener = nil
     }
 }

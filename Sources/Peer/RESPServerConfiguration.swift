@@ -44,6 +44,10 @@ public struct RESPServerConfiguration: Sendable {
     public var readChunkBytes: Int = 64 << 10
     /// Event loop threads; connections are spread round-robin. 1 is right on 2 cores.
     public var loopCount: Int = 1
+    /// Loops shared with the rest of the node (peer RPC): used instead of `loopCount` loops of
+    /// the server's own. They must not be running yet at `start` (the server registers its
+    /// listener and hooks first); their owner starts and stops them.
+    public var loops: LoopGroup?
     /// After `shutdown`, how long in-flight commands get to answer before connections are cut.
     public var shutdownGraceMs: Int = 5000
 

@@ -18,6 +18,9 @@ final class RESPServerShard: @unchecked Sendable {
     private(set) var connections: [UInt64: RESPServerConnection] = [:]
     private var shuttingDown = false
     private var shutdownDeadlineMs: Int64 = 0
+    /// Called once, on the loop, when the shard has drained at shutdown.
+    var onDrained: (() -> Void)?
+    private var drainReported = false
 
     init(loop: EventLoop, configuration: RESPServerConfiguration, handler: RESPCommandHandler, counters: RESPServerCounters) {
         self.loop = loop
@@ -25,12 +28,13 @@ final class RESPServerShard: @unchecked Sendable {
         self.handler = handler
         self.counters = counters
         scratch = .allocate(byteCount: max(4096, configuration.readChunkBytes), alignment: 16)
-        loop.addIterationHook { [unowned self] in self.flushDirty() }
+        // Weak: a shared loop may outlive the server and its shards.
+        loop.addIterationHook { [weak self] in self?.flushDirty() }
         let idle = Int64(configuration.idleTimeoutMs)
         let auth = configuration.requiresAuth ? Int64(configuration.authTimeoutMs) : 0
         let shortest: Int64 = idle > 0 && auth > 0 ? Swift.min(idle, auth) : Swift.max(idle, auth)
         let tickMs: Int64 = shortest > 0 ? max(5, min(100, shortest / 4)) : 100
-        loop.addTick(intervalMs: tickMs) { [unowned self] now in self.tick(nowMs: now) }
+        loop.addTick(intervalMs: tickMs) { [weak self] now in self?.tick(nowMs: now) }
     }
 
     deinit { scratch.deallocate() }
@@ -70,7 +74,10 @@ final class RESPServerShard: @unchecked Sendable {
             for connection in flushing { connection.flush() }
             flushing.removeAll(keepingCapacity: true)
         }
-        if shuttingDown && connections.isEmpty { loop.stop() }
+        if shuttingDown && connections.isEmpty && !drainReported {
+            drainReported = true
+            onDrained?()
+        }
     }
 
     private func tick(nowMs: Int64) {

@@ -22,6 +22,8 @@ final class RepairState: Sendable {
     let tombstonesReaped = Atomic<UInt64>(0)
     let rangesDropped = Atomic<UInt64>(0)
     let failures = Atomic<UInt64>(0)
+    /// Segment answers cut at the byte bound (the rest is sent by later comparisons).
+    let answersCut = Atomic<UInt64>(0)
 
     func recordEqual(_ id: TreeID, peer: String, at ms: UInt64) {
         state.withLock { s in

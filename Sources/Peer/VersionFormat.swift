@@ -26,6 +26,10 @@ public enum VersionFormat {
     /// siblings and lww records; tag 5 adds a write id (siblings records only). RECORDS.md.
     public static let valueTagValueWithExpiry: UInt8 = 4
     public static let valueTagValueWithExpiryAndWriteID: UInt8 = 5
+    /// Starts the optional counter section after a record's siblings (or lww payload):
+    /// the key's PN-counter entries and the marks of its siblings (RECORDS.md, "Counters").
+    /// Tags 7 and 8 are reserved for counters too.
+    public static let counterSectionTag: UInt8 = 6
 
     /// First byte of every storage key: which keyspace it belongs to.
     public static let keyspaceData: UInt8 = 0x64  // 'd'

@@ -15,12 +15,19 @@ final class Condition: @unchecked Sendable {
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
+        // Timed waits measure CLOCK_MONOTONIC: with the default (CLOCK_REALTIME) a wall
+        // clock stepped back would stall every timed wait (the error-recovery probe, the
+        // periodic sync) by the size of the step, and one stepped forward would end them early.
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
         cond = .allocate(capacity: 1)
         cond.initialize(to: pthread_cond_t())
-        pthread_cond_init(cond, nil)
+        pthread_cond_init(cond, &attr)
         workCond = .allocate(capacity: 1)
         workCond.initialize(to: pthread_cond_t())
-        pthread_cond_init(workCond, nil)
+        pthread_cond_init(workCond, &attr)
+        pthread_condattr_destroy(&attr)
     }
 
     deinit {
@@ -57,7 +64,7 @@ final class Condition: @unchecked Sendable {
 
     private func timedWait(_ c: UnsafeMutablePointer<pthread_cond_t>, _ milliseconds: Int) {
         var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
+        clock_gettime(CLOCK_MONOTONIC, &now)
         var nanos = Int(now.tv_nsec) + (milliseconds % 1000) * 1_000_000
         var deadline = timespec()
         deadline.tv_sec = now.tv_sec + milliseconds / 1000 + nanos / 1_000_000_000

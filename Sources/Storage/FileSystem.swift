@@ -10,10 +10,16 @@ public protocol WritableFile: AnyObject {
     func flush() throws(StorageError)
     /// Flushes and makes every appended byte durable (survives a machine crash).
     func sync() throws(StorageError)
+    /// Makes the bytes already flushed durable. Unlike `sync`, it may run on one thread
+    /// while another appends and flushes (the store's syncer); never concurrently with `close`
+    /// unless the file says so (PosixWritableFile serialises the two).
+    func syncFlushed() throws(StorageError)
     func close() throws(StorageError)
 }
 
 extension WritableFile {
+    public func syncFlushed() throws(StorageError) { try sync() }
+
     public func append(_ bytes: [UInt8]) throws(StorageError) {
         var failure: StorageError?
         bytes.withUnsafeBytes { buf in

@@ -9,6 +9,9 @@ struct LogReader {
     private var offset = 0
     /// Bytes ignored at the end of the file as a torn write.
     private(set) var droppedTailBytes = 0
+    /// Why the tail was dropped, with its offset: a record cut short (a torn write), or a
+    /// whole-length record that failed its checksum (a bit flip, or a torn sector).
+    private(set) var droppedTail: (offset: Int, reason: String, checksumFailed: Bool)?
     /// When set, a checksum mismatch is corruption even at the tail: only a record cut short
     /// counts as torn. The manifest uses this, since each of its records was synced whole.
     let strictChecksums: Bool
@@ -27,7 +30,10 @@ struct LogReader {
             let start = offset
             switch fragment(at: start) {
             case .end:
-                if recordStart >= 0 { droppedTailBytes = data.count - recordStart }
+                if recordStart >= 0 {
+                    droppedTailBytes = data.count - recordStart
+                    droppedTail = (recordStart, "a fragmented record cut short", false)
+                }
                 return nil
             case .padding(let next):
                 offset = next
@@ -36,6 +42,7 @@ struct LogReader {
                     throw .corruption(file: path, offset: start, reason: reason)
                 }
                 droppedTailBytes = data.count - (recordStart >= 0 ? recordStart : start)
+                droppedTail = (recordStart >= 0 ? recordStart : start, reason, !truncated)
                 offset = data.count
                 return nil
             case let .fragment(type, payload, next):

@@ -103,16 +103,22 @@ final class PosixWritableFile: WritableFile {
     private var buffered = 0
     private let bufferLimit = 64 * 1024
     private(set) var size = 0
+    /// Serialises `syncFlushed` (the syncer's thread) with `close`.
+    private let fdLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
     init(path: String, fd: Int32) {
         self.path = path
         self.fd = fd
         buffer = .allocate(byteCount: bufferLimit, alignment: 16)
+        fdLock.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(fdLock, nil)
     }
 
     deinit {
         if fd >= 0 { Glibc.close(fd) }
         buffer.deallocate()
+        pthread_mutex_destroy(fdLock)
+        fdLock.deallocate()
     }
 
     func append(_ bytes: UnsafeRawBufferPointer) throws(StorageError) {
@@ -154,14 +160,25 @@ final class PosixWritableFile: WritableFile {
 
     func sync() throws(StorageError) {
         try flush()
+        try syncFlushed()
+    }
+
+    func syncFlushed() throws(StorageError) {
+        pthread_mutex_lock(fdLock)
+        defer { pthread_mutex_unlock(fdLock) }
+        guard fd >= 0 else { throw .io(operation: "fdatasync", path: path, errno: EBADF) }
         guard fdatasync(fd) == 0 else { throw .io(operation: "fdatasync", path: path, errno: errno) }
     }
 
     func close() throws(StorageError) {
         guard fd >= 0 else { return }
         defer {
+            // After a syncer's fdatasync on another thread, never during it: the number
+            // could otherwise be reused by a new file and synced or closed in its place.
+            pthread_mutex_lock(fdLock)
             Glibc.close(fd)
             fd = -1
+            pthread_mutex_unlock(fdLock)
         }
         try flush()
     }

@@ -29,6 +29,10 @@ public struct StorageStats: Sendable, CustomStringConvertible {
     public var rangeTombstones: Int = 0
     /// Bytes of a torn WAL tail ignored at the last open.
     public var recoveredTornTailBytes: Int = 0
+    /// WAL tails dropped at the last open because a whole record failed its checksum, and
+    /// one line for each dropped tail (for the node's log).
+    public var recoveredChecksumTails: Int = 0
+    public var recoveryNotes: [String] = []
     /// Times writes stopped on an error (a failed WAL write or sync, flush, compaction),
     /// and times the store resumed by itself afterwards (Store+Recovery.swift).
     public var writeErrors: UInt64 = 0

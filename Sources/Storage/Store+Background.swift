@@ -51,7 +51,10 @@ extension Store {
         mutex.unlock()
         var built: FileMetaData?
         var failure: StorageError?
-        do throws(StorageError) { built = try buildTable(number: number, from: table.makeIterator()) } catch { failure = error }
+        do throws(StorageError) {
+            if walSyncer != nil { try syncImmutableLog() }
+            built = try buildTable(number: number, from: table.makeIterator())
+        } catch { failure = error }
         mutex.lock()
         if let failure { throw failure }
         var edit = VersionEdit()

@@ -103,8 +103,16 @@ extension Store {
                     edit.deletedFiles.append((level, f.number))
                 }
             }
-            try versions.logAndApply(edit)
+            do throws(StorageError) {
+                try versions.logAndApply(edit)
+            } catch {
+                // Sticky, as a failed WAL write is: the manifest cannot be trusted, so writes
+                // stop until recovery has written a fresh one (Store+Recovery.swift).
+                noteBackgroundError(error)
+                throw error
+            }
             visibleSequence = versions.lastSequence
+            durableSequence = max(durableSequence, versions.lastSequence)
             deleteObsoleteFiles()
         }
     }

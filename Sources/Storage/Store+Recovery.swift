@@ -2,7 +2,8 @@
 // a full disk, reduced to what this engine needs).
 //
 // What stops writes: a failed WAL append or sync, a failed periodic sync, a failed flush
-// or compaction. The store then refuses every write with that error (`backgroundError`),
+// or compaction, a failed manifest write (a range deletion's too: the manifest is never
+// appended to again, VersionSet.manifestFailure). The store then refuses every write with that error (`backgroundError`),
 // keeps serving reads, and the background thread probes every `errorRecoveryIntervalMs`.
 //
 // Why not just retry the failed call: after a failed fsync the kernel may already have
@@ -77,6 +78,7 @@ extension Store {
             pendingOutputs.remove(logNumber)
         }
         let logPath = StoreFiles.logPath(path, logNumber)
+        let floor = deferredFailureFloor
         mutex.unlock()
         var built: [FileMetaData] = []
         var logFile: WritableFile?
@@ -84,7 +86,8 @@ extension Store {
         do throws(StorageError) {
             // 2, 3.
             for (table, number) in zip(frozen, numbers) {
-                if let meta = try buildTable(number: number, from: table.makeIterator()) { built.append(meta) }
+                let entries: InternalIterator = floor.map { SequenceCappedIterator(table.makeIterator(), maxSequence: $0) } ?? table.makeIterator()
+                if let meta = try buildTable(number: number, from: entries) { built.append(meta) }
             }
             logFile = try fs.createWritable(logPath)
             try fs.syncDirectory(path)
@@ -126,6 +129,8 @@ extension Store {
         imm = nil
         mem = MemTable(capacityBytes: options.memtableSizeBytes)
         visibleSequence = versions.lastSequence
+        durableSequence = versions.lastSequence
+        deferredFailureFloor = nil
         backgroundError = nil
         StatsCounters.add(counters.errorRecoveries, 1)
         StatsCounters.add(counters.flushes, UInt64(built.count))

@@ -6,11 +6,16 @@ import Glibc
 final class Writer {
     private(set) var batch: WriteBatch
     let sync: Bool
+    /// Its durability is the syncer's business (`write(_:durable:)`): the group need not fsync for it.
+    let deferred: Bool
     var done = false
     var error: StorageError?
-    init(_ batch: consuming WriteBatch, sync: Bool = false) {
+    /// The last sequence of the group that committed it.
+    var sequence: SequenceNumber = 0
+    init(_ batch: consuming WriteBatch, sync: Bool = false, deferred: Bool = false) {
         self.batch = batch
         self.sync = sync
+        self.deferred = deferred
     }
 
     /// Moves the batch out (so the leader can stamp its sequence without copying it).
@@ -48,7 +53,41 @@ extension Store {
     /// (`soloCommitting` stands in for its place at the head of the queue); writers that
     /// arrive meanwhile queue behind it as usual.
     public func write(_ batch: consuming WriteBatch, sync: Bool = false) throws(StorageError) {
-        guard !batch.isEmpty else { return }
+        _ = try enqueueWrite(batch, sync: sync, deferred: false)
+    }
+
+    /// Applies `batch` now (WAL append and memtable: readable at once) without waiting for a
+    /// sync, and calls `durable` once it is as durable as the store's policy promises: under
+    /// `.always`, when the syncer's next fsync covered it (on the syncer thread); otherwise
+    /// at once. A write that throws calls nothing. For callers that must not block on fsync
+    /// (event loops): one fsync covers every write appended before it, from any thread.
+    /// Reads may see the write before it is durable (as in Redis); the write is acknowledged
+    /// only through `durable`. If the fsync fails, `durable` gets the error, the store
+    /// refuses writes, and the writes it failed are never flushed or replayed.
+    public func write(_ batch: consuming WriteBatch, durable: @escaping @Sendable (StorageError?) -> Void) throws(StorageError) {
+        let sequence = try enqueueWrite(batch, sync: false, deferred: true)
+        if let walSyncer, sequence > 0 {
+            walSyncer.enqueue(sequence, durable)
+        } else {
+            durable(nil)
+        }
+    }
+
+    /// Calls `durable` once every write applied so far is durable (at once without a
+    /// syncer): for a caller that found its data already written, perhaps by a write whose
+    /// fsync is still to come.
+    public func whenDurable(_ durable: @escaping @Sendable (StorageError?) -> Void) {
+        guard let walSyncer else { return durable(nil) }
+        let (upTo, floor) = mutex.withLock { (visibleSequence, durableSequence) }
+        if upTo <= floor { return durable(nil) }
+        walSyncer.enqueue(upTo, durable)
+    }
+
+    /// The group commit behind both `write`s; returns the last sequence of the group that
+    /// committed the batch (0 for an empty batch).
+    private func enqueueWrite(_ batch: consuming WriteBatch, sync: Bool, deferred: Bool) throws(StorageError) -> SequenceNumber {
+        guard !batch.isEmpty else { return 0 }
+        let policySync = options.sync == .always && !deferred
         mutex.lock()
         if writers.isEmpty && !soloCommitting {
             soloCommitting = true
@@ -60,16 +99,15 @@ extension Store {
                 mutex.unlock()
                 throw error
             }
-            try commit(batch, sync: sync || options.sync == .always, followers: 0)
-            return
+            return try commit(batch, sync: sync || policySync, followers: 0)
         }
-        let me = Writer(batch, sync: sync)
+        let me = Writer(batch, sync: sync, deferred: deferred)
         writers.append(me)
         while !me.done && (writers.first !== me || soloCommitting) { mutex.wait() }
         if me.done {
             mutex.unlock()
             if let error = me.error { throw error }
-            return
+            return me.sequence
         }
         // This writer leads a group.
         do {
@@ -82,26 +120,27 @@ extension Store {
         }
         var last = 0
         var group = me.take()
-        var syncGroup = me.sync || options.sync == .always
+        var syncGroup = me.sync || policySync
         let limit = group.byteSize <= 128 << 10 ? group.byteSize + (128 << 10) : 1 << 20
         var i = 1
         // A writer with an empty batch is a maintenance barrier (`withWriteLeadership`): it
         // must reach the head of the queue itself, so a group never absorbs it.
         while i < writers.count, !writers[i].batch.isEmpty, group.byteSize + writers[i].batch.byteSize <= limit {
             group.append(writers[i].batch)
-            syncGroup = syncGroup || writers[i].sync
+            syncGroup = syncGroup || writers[i].sync || (options.sync == .always && !writers[i].deferred)
             last = i
             i += 1
         }
-        try commit(group, sync: syncGroup, followers: last + 1)
+        return try commit(group, sync: syncGroup, followers: last + 1)
     }
 
     /// Commits `group` as the leader: the WAL record, the memtable, then wakes the covered
     /// writers (`followers` queued writers at the head of the queue, the leader's own entry
     /// among them; 0 for a solo commit). Called with the lock held; returns with it released.
-    private func commit(_ group: consuming WriteBatch, sync syncGroup: Bool, followers: Int) throws(StorageError) {
+    private func commit(_ group: consuming WriteBatch, sync syncGroup: Bool, followers: Int) throws(StorageError) -> SequenceNumber {
         let group = group
         let first = versions.lastSequence + 1
+        let lastInGroup = versions.lastSequence + SequenceNumber(group.count)
         // The sequence is stamped on the log record, not on `group`: a batch still shared
         // with the caller is then never copied.
         versions.lastSequence += SequenceNumber(group.count)
@@ -138,12 +177,14 @@ extension Store {
             noteBackgroundError(failure)
         } else {
             visibleSequence = versions.lastSequence
+            if syncGroup { durableSequence = max(durableSequence, lastInGroup) }
         }
         if followers == 0 {
             soloCommitting = false
         } else {
             for w in writers[0..<followers] {
                 w.error = failure
+                w.sequence = lastInGroup
                 w.done = true
             }
             writers.removeFirst(followers)
@@ -151,6 +192,7 @@ extension Store {
         mutex.broadcast()
         mutex.unlock()
         if let failure { throw failure }
+        return lastInGroup
     }
 
     /// Ensures the memtable has room, switching to a new one (and log) when full and
@@ -197,6 +239,7 @@ extension Store {
             wal = LogWriter(file: file)
         }
         walNumber = number
+        immLastSequence = versions.lastSequence
         imm = mem
         mem = MemTable(capacityBytes: options.memtableSizeBytes)
         mutex.signalWork()
@@ -214,17 +257,21 @@ extension Store {
                 now = monotonicMicros()
             }
             if closing { break }
+            let upTo = visibleSequence
             mutex.unlock()
-            walMutex.withLock {
+            let failure: StorageError? = walMutex.withLock {
                 do throws(StorageError) {
                     try syncRetiredLogs()
                     try wal?.file.sync()
                     StatsCounters.add(counters.walSyncs, 1)
+                    return nil
                 } catch {
-                    mutex.withLock { noteBackgroundError(error) }
+                    return error
                 }
             }
             mutex.lock()
+            // Lock order is store mutex, then walMutex (switchMemtable): never the reverse.
+            if let failure { noteBackgroundError(failure) } else { durableSequence = max(durableSequence, upTo) }
         }
         mutex.unlock()
     }

@@ -28,6 +28,12 @@ public final class Store: @unchecked Sendable {
     var walNumber: UInt64 = 0
     /// Sequence up to which writes are applied to the memtable and readable.
     var visibleSequence: SequenceNumber = 0
+    /// Sequence up to which writes are known to be synced (tracked under `.always`).
+    var durableSequence: SequenceNumber = 0
+    /// The last sequence in the immutable memtable (its log must be durable before it is flushed).
+    var immLastSequence: SequenceNumber = 0
+    /// Set when a deferred fsync failed: recovery keeps only writes up to it.
+    var deferredFailureFloor: SequenceNumber?
     var writers: [Writer] = []
     /// A writer is committing alone, outside the queue (see `write`): queued writers wait.
     var soloCommitting = false
@@ -38,6 +44,9 @@ public final class Store: @unchecked Sendable {
     var compactingFiles: Set<UInt64> = []
     var manualCompaction: ManualCompaction?
     var recoveredTornTailBytes = 0
+    /// Logs whose last record failed its checksum at open, and one line per dropped tail.
+    var recoveredChecksumTails = 0
+    var recoveryNotes: [String] = []
 
     /// Serialises WAL appends with the periodic syncer; guards the two below.
     let walMutex = Condition()
@@ -50,6 +59,8 @@ public final class Store: @unchecked Sendable {
     let counters = StatsCounters()
     var background: BackgroundThread?
     var syncer: BackgroundThread?
+    /// Under `.always`: the syncer of `write(_:durable:)` (WALSyncer.swift).
+    var walSyncer: WALSyncer?
 
     private init(path: String, options: StorageOptions, lock: FileLock) {
         self.path = path
@@ -85,6 +96,11 @@ public final class Store: @unchecked Sendable {
         if case let .periodic(ms) = options.sync {
             store.syncer = BackgroundThread(name: "chorus-walsync") { store.syncLoop(intervalMs: ms) }
         }
+        if options.sync == .always {
+            store.walSyncer = WALSyncer(name: "chorus-syncer", sync: { () throws(StorageError) -> SequenceNumber in
+                try store.syncForSyncer()
+            }, durableFloor: { store.durableFloorForSyncer() })
+        }
         return store
     }
 
@@ -108,11 +124,25 @@ public final class Store: @unchecked Sendable {
             }
         }
         var edit = VersionEdit()
+        // Sequences only grow from one logged batch to the next. A batch that repeats or
+        // goes back (a sector written twice, a record copied by damage: the CRC still holds)
+        // is corruption: replayed, it would put two entries with one internal key in the
+        // memtable, which no table can hold.
+        var replayedUpTo: SequenceNumber?
         for number in logs.sorted() {
             let logPath = StoreFiles.logPath(path, number)
             var reader = LogReader(path: logPath, data: try fs.readFile(logPath))
             while let (record, offset) = try reader.next() {
                 let batch = WriteBatch(rep: record)
+                if batch.count > 0 {
+                    guard batch.sequence > 0, batch.sequence <= InternalKey.maxSequence - SequenceNumber(batch.count) else {
+                        throw .corruption(file: logPath, offset: offset, reason: "batch sequence \(batch.sequence) with \(batch.count) entries is out of range")
+                    }
+                    if let upTo = replayedUpTo, batch.sequence <= upTo {
+                        throw .corruption(file: logPath, offset: offset, reason: "batch sequence \(batch.sequence) does not follow the previous batch's \(upTo)")
+                    }
+                    replayedUpTo = batch.sequence + SequenceNumber(batch.count) - 1
+                }
                 try apply(batch, to: mem, file: logPath, offset: offset)
                 let last = batch.sequence + SequenceNumber(batch.count) - 1
                 if batch.count > 0, last > versions.lastSequence { versions.lastSequence = last }
@@ -122,12 +152,20 @@ public final class Store: @unchecked Sendable {
                 }
             }
             recoveredTornTailBytes += reader.droppedTailBytes
+            if let tail = reader.droppedTail {
+                // Dropped like a torn write (nothing after it was acknowledged durable by a
+                // later sync), but never silently: a bit flip looks the same.
+                if tail.checksumFailed { recoveredChecksumTails += 1 }
+                recoveryNotes.append("dropped the last \(reader.droppedTailBytes) bytes of \(logPath) at offset \(tail.offset): \(tail.reason)"
+                                     + (tail.checksumFailed ? " (a whole record failed its checksum: a bit flip or a torn sector)" : " (a torn write)"))
+            }
         }
         if mem.count > 0 {
             edit.addFile(level: 0, try writeLevel0Table(mem))
             mem = MemTable(capacityBytes: options.memtableSizeBytes)
         }
         visibleSequence = versions.lastSequence
+        durableSequence = versions.lastSequence
         // A fresh manifest with the recovered state, then a fresh log; old logs go.
         walNumber = versions.newFileNumber()
         let walFile = try fs.createWritable(StoreFiles.logPath(path, walNumber))
@@ -167,6 +205,7 @@ public final class Store: @unchecked Sendable {
         if already { return }
         background?.join()
         syncer?.join()
+        walSyncer?.stop()
         var failure: StorageError?
         walMutex.withLock {
             do throws(StorageError) {
@@ -305,6 +344,8 @@ public final class Store: @unchecked Sendable {
             s.memtableBytes = mem.approximateMemoryUsage + (imm?.approximateMemoryUsage ?? 0)
         }
         s.recoveredTornTailBytes = recoveredTornTailBytes
+        s.recoveredChecksumTails = recoveredChecksumTails
+        s.recoveryNotes = recoveryNotes
         return s
     }
 

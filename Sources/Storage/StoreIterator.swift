@@ -8,7 +8,9 @@ public final class StoreIterator {
     private let sequence: SequenceNumber
     private let range: KeyRange
     private let version: Version
-    private let snapshot: Snapshot
+    /// Keeps what the iterator reads from being compacted away (nil for a read-only
+    /// checkpoint, which nothing compacts).
+    private let snapshot: Snapshot?
     public private(set) var isValid = false
     /// The current user key.
     public private(set) var key: [UInt8] = []
@@ -22,7 +24,7 @@ public final class StoreIterator {
     /// Whether some range tombstone applies (most stores have none).
     private let checkRangeDeletes: Bool
 
-    init(input: MergingIterator, sequence: SequenceNumber, range: KeyRange, version: Version, snapshot: Snapshot) throws(StorageError) {
+    init(input: MergingIterator, sequence: SequenceNumber, range: KeyRange, version: Version, snapshot: Snapshot?) throws(StorageError) {
         self.input = input
         self.sequence = sequence
         self.range = range

@@ -14,6 +14,11 @@ final class VersionSet {
     private(set) var logNumber: UInt64 = 0
     private(set) var manifestNumber: UInt64 = 0
     private var manifest: LogWriter?
+    /// Set when an append to the manifest or its fsync failed: the manifest may end in a
+    /// torn edit, and after a failed fsync the kernel may have dropped its unwritten pages
+    /// while marking them clean (fsyncgate), so nothing more is ever appended to it. Only
+    /// a fresh manifest (`writeNewManifest`, run by error recovery) clears it.
+    private(set) var manifestFailure: StorageError?
     /// Where the next compaction of each level starts (round robin over the key space).
     var compactPointers: [[UInt8]] = Array(repeating: [], count: Version.levelCount)
     /// Files named by versions still referenced by readers (they must not be deleted). A
@@ -89,6 +94,7 @@ final class VersionSet {
         if let old = manifest { try? old.file.close() }
         manifest = writer
         manifestNumber = number
+        manifestFailure = nil
         install(version)
         logNumber = log
     }
@@ -103,10 +109,16 @@ final class VersionSet {
         try builder.apply(edit, file: "version edit", offset: 0)
         let version = builder.build()
         guard let manifest else { throw .closed("manifest is not open") }
+        if let manifestFailure { throw manifestFailure }
         // New tables' directory entries must be durable before the manifest names them.
         if !edit.newFiles.isEmpty { try fileSystem.syncDirectory(directory) }
-        try manifest.addRecord(edit.encode())
-        try manifest.file.sync()
+        do throws(StorageError) {
+            try manifest.addRecord(edit.encode())
+            try manifest.file.sync()
+        } catch {
+            manifestFailure = error
+            throw error
+        }
         for p in edit.compactPointers where p.level < Version.levelCount { compactPointers[p.level] = p.key }
         install(version)
     }

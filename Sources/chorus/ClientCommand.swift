@@ -11,8 +11,10 @@ enum ClientCommand {
       del KEY [KEY ...]              delete keys; prints how many existed
       getv KEY                       the context (hex) and every sibling
       putv KEY CONTEXT_HEX VALUE     write with the context getv printed ("" for none)
-      status                         members, their state, partitions owned, and every
-                                     handoff in progress (asked of each member)
+      status                         members, their state, partitions owned, every
+                                     handoff in progress, and warnings: disks refusing
+                                     writes, clocks beyond --max-clock-offset (asked of
+                                     each member)
       ring                           ring version and owners
       leave                          the peer hands off its partitions, then stops
       remove NODE                    drop a node that is gone for good; its partitions are
@@ -59,6 +61,7 @@ enum ClientCommand {
                 let members = try client.command("MEMBERS")
                 let code = printStatus(members, ring: try client.command("RING"))
                 printTransfers(members, password: flags.string("a"))
+                StatusWarnings.print(members, password: flags.string("a"))
                 return code
             case "repair":
                 var argv = [Array("REPAIR".utf8)]
@@ -135,30 +138,18 @@ enum ClientCommand {
 
     /// Asks every live member for its incoming transfers and prints them in one table.
     static func printTransfers(_ members: RESPValue, password: String?) {
-        guard case .array(let list) = members else { return }
+        guard case .array = members else { return }
         var rows: [[String]] = []
-        var unreachable: [String] = []
-        for case .array(let m) in list where m.count >= 6 {
-            let id = m[0].text ?? "", client = m[1].text ?? "", state = m[3].text ?? ""
-            guard state == "alive" || state == "suspect" else { continue }
-            let parts = client.split(separator: ":")
-            guard parts.count == 2, let port = UInt16(parts[1]) else { continue }
-            do {
-                let c = try RESPClient(host: String(parts[0]), port: port, timeoutMs: 3_000)
-                defer { c.close() }
-                if let password { _ = try c.command("AUTH", password) }
-                guard case .array(let transfers) = try c.command("HANDOFFS") else { continue }
-                for case .array(let fields) in transfers {
-                    var f: [String: String] = [:]
-                    for field in fields {
-                        let text = field.text ?? ""
-                        if let eq = text.firstIndex(of: "=") { f[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
-                    }
-                    rows.append(["partition", "namespace", "from", "to", "keys", "bytes", "rate_bytes_per_sec", "eta_seconds", "state", "last_error"]
-                        .map { f[$0] ?? "" })
+        let unreachable = LiveMembers.ask(members, password: password) { _, c in
+            guard case .array(let transfers) = try c.command("HANDOFFS") else { return }
+            for case .array(let fields) in transfers {
+                var f: [String: String] = [:]
+                for field in fields {
+                    let text = field.text ?? ""
+                    if let eq = text.firstIndex(of: "=") { f[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
                 }
-            } catch {
-                unreachable.append(id)
+                rows.append(["partition", "namespace", "from", "to", "keys", "bytes", "rate_bytes_per_sec", "eta_seconds", "state", "last_error"]
+                    .map { f[$0] ?? "" })
             }
         }
         // Finished transfers are counted, not listed: after a join the list is long.

@@ -29,12 +29,15 @@ extension ServeCommand {
         set("max-clients", String(c.maxClients))
         set("timeout", String(c.clientIdleTimeoutMs / 1000))
         set("max-keys-per-command", String(c.maxKeysPerCommand))
+        set("loops", String(c.loops ?? LoopGroup.defaultCount))
         set("log-level", c.logLevel.description)
         set("log-format", c.logFormat.rawValue)
         set("handoff-rate", String(c.limits.handoffBytesPerSecond))
         set("handoff-concurrency", String(c.limits.handoffConcurrency))
         set("anti-entropy-interval", String(c.limits.antiEntropyIntervalMs))
         set("anti-entropy-rate", String(c.limits.antiEntropyBytesPerSecond))
+        set("hint-window", String(c.limits.hintWindowMs))
+        set("max-hint-bytes", String(c.maxHintBytesPerTarget))
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -22,12 +22,15 @@ enum ServeCommand {
       --partitions Q           ring size, power of two, 1 to 4096 (default 256)
       --sync POLICY            always | periodic:MS | never (default always)
       --cluster-secret S       HMAC key for gossip and peer connections (or CHORUS_CLUSTER_SECRET)
-      --requirepass PW         clients must AUTH PW first
+      --cluster-secret-file F  the same, from the first line of F (argv is visible in /proc)
+      --requirepass PW         clients must AUTH PW first (or CHORUS_REQUIREPASS)
+      --requirepass-file F     the same, from the first line of F
       --max-clock-offset MS    largest wall-clock offset from the other members tolerated (default 500)
       --max-clients N          client connections at once (default 10000); one more gets
                                -ERR max number of clients reached
       --timeout S              close a client connection idle for S seconds (default 0: never)
       --max-keys-per-command N most keys one MGET/MSET/DEL/EXISTS may name (default 10000)
+      --loops N                event loops for client and peer connections (default: one per core)
       --log-level L            debug | info | warn | error (default info)
       --log-format F           logfmt | json, one line per event on stderr (default logfmt)
       --config FILE            one flag per line as `name value` (`sync always`), # comments;
@@ -39,6 +42,9 @@ enum ServeCommand {
       --handoff-concurrency N  transfers pulled at once (default 2)
       --anti-entropy-interval MS  one Merkle tree compared every MS, 0 = off (default 1000)
       --anti-entropy-rate B    bytes per second anti-entropy may move (default 4194304)
+      --hint-window MS         hints older than MS are deleted unsent, 0 = never (default 10800000, 3 h)
+      --max-hint-bytes B       bytes of hints kept for one down owner; past it new hints are
+                               refused, older ones kept (default 1073741824)
     """
 
     static func run(_ args: [String]) -> Int32 {
@@ -55,6 +61,12 @@ enum ServeCommand {
         } catch {
             printError("\(error)")
             return 2
+        }
+        let warnings = SecretSources.warnings(args, requirePass: config.requirePass, host: config.host)
+        if !warnings.isEmpty {
+            let log = Logger(level: config.logLevel, format: config.logFormat)
+            for w in warnings { log.warn(w) }
+            StderrLogSink.shared.flush()
         }
         if printConfig {
             print(effectiveConfig(config), terminator: "")
@@ -88,13 +100,14 @@ enum ServeCommand {
     static let settings: Set<String> = [
         "host", "client-port", "gossip-port", "peer-port", "http-port", "seed", "data", "node-id", "partitions",
         "sync", "cluster-secret", "requirepass", "max-clock-offset", "log-level", "log-format",
-        "max-clients", "timeout", "max-keys-per-command",
+        "max-clients", "timeout", "max-keys-per-command", "loops",
         "handoff-rate", "handoff-concurrency", "anti-entropy-interval", "anti-entropy-rate",
+        "hint-window", "max-hint-bytes",
     ]
 
     /// The command line's flags, with the settings of `--config FILE` for every flag it does not give.
     static func flagsWithConfigFile(_ args: [String]) throws -> Flags {
-        let flags = try Flags(args, valued: settings.union(["config"]), boolean: ["print-config"])
+        let flags = try Flags(args, valued: settings.union(["config"]).union(SecretSources.fileFlags), boolean: ["print-config"])
         guard let path = flags.string("config") else { return flags }
         return flags.merging(file: try ConfigFile.load(path, known: settings))
     }
@@ -131,17 +144,20 @@ enum ServeCommand {
             guard let format = LogFormat(rawValue: s) else { throw flags.badValue("log-format", "expected logfmt or json") }
             c.logFormat = format
         }
-        let secret = flags.string("cluster-secret") ?? ProcessInfo.processInfo.environment["CHORUS_CLUSTER_SECRET"]
+        let secret = try SecretSources.value("cluster-secret", flags)
         if let secret, !secret.isEmpty { c.clusterSecret = Array(secret.utf8) }
-        c.requirePass = flags.string("requirepass")
+        c.requirePass = try SecretSources.value("requirepass", flags)
         c.limits.maxClockOffsetMs = try flags.int("max-clock-offset", default: c.limits.maxClockOffsetMs, range: 1...86_400_000)
         c.maxClients = try flags.int("max-clients", default: c.maxClients, range: 1...1_000_000)
         c.clientIdleTimeoutMs = 1000 * (try flags.int("timeout", default: 0, range: 0...31_536_000))
         c.maxKeysPerCommand = try flags.int("max-keys-per-command", default: c.maxKeysPerCommand, range: 1...1_000_000)
+        if flags.string("loops") != nil { c.loops = try flags.int("loops", default: 1, range: 1...256) }
         c.limits.handoffBytesPerSecond = try flags.int("handoff-rate", default: c.limits.handoffBytesPerSecond, range: 1_024...(1 << 40))
         c.limits.handoffConcurrency = try flags.int("handoff-concurrency", default: c.limits.handoffConcurrency, range: 1...64)
         c.limits.antiEntropyIntervalMs = try flags.int("anti-entropy-interval", default: c.limits.antiEntropyIntervalMs, range: 0...3_600_000)
         c.limits.antiEntropyBytesPerSecond = try flags.int("anti-entropy-rate", default: c.limits.antiEntropyBytesPerSecond, range: 1_024...(1 << 40))
+        c.limits.hintWindowMs = Int64(try flags.int("hint-window", default: Int(c.limits.hintWindowMs), range: 0...(365 * 86_400_000)))
+        c.maxHintBytesPerTarget = try flags.int("max-hint-bytes", default: c.maxHintBytesPerTarget, range: (1 << 20)...(1 << 44))
         return c
     }
 }

@@ -10,10 +10,14 @@ commands:
   serve           run a peer (see chorus serve --help)
   get, set, del, getv, putv, status, ring, leave, remove, repair
                   talk to a peer over RESP (-h HOST -p PORT -a PASSWORD)
+  backup, restore a peer's checkpoint on its machine; a backup merged into a cluster
+  top             live per-peer request rates, hints, disk state, warnings
   bench storage   LevelDB db_bench workloads against the Storage engine
   bench ring      ring claim simulation from 1 to 1,000 nodes and back
   bench gossip    SWIM dissemination and detection figures on the simulator
   bench cluster   SET/GET load against a running peer (or a redis-server, for reference)
+  bench backup    what a checkpoint of a 1 GB store costs requests running beside it
+  fuzz            feed mutated bytes to every decoder of outside input (chorus fuzz --list)
 
 Every command takes --help.
 """
@@ -37,6 +41,8 @@ var status: Int32 = 0
 switch args.first {
 case nil, "--help", "-h", "help":
     print(usage)
+case "fuzz":
+    status = FuzzCommand.run(Array(args.dropFirst()))
 case "bench":
     let rest = Array(args.dropFirst(2))
     switch args.dropFirst().first {
@@ -44,14 +50,19 @@ case "bench":
     case "ring": status = RingBench.run(rest)
     case "gossip": status = GossipBench.run(rest)
     case "cluster": status = ClusterBench.run(rest)
+    case "backup": status = BackupBench.run(rest)
     default:
-        printError("bench needs one of: storage, ring, gossip, cluster")
+        printError("bench needs one of: storage, ring, gossip, cluster, backup")
         status = 2
     }
 case "serve":
     status = ServeCommand.run(Array(args.dropFirst()))
 case "get", "set", "del", "getv", "putv", "status", "ring", "leave", "remove", "repair":
     status = ClientCommand.run(args[0], Array(args.dropFirst()))
+case "top":
+    status = TopCommand.run(Array(args.dropFirst()))
+case "backup", "restore":
+    status = BackupCommand.run(args[0], Array(args.dropFirst()))
 case "storage-tool":  // hidden: the crash test's writer and checker
     status = StorageTool.run(Array(args.dropFirst()))
 default:

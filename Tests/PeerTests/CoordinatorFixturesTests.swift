@@ -51,6 +51,7 @@ func renderFailure(_ failure: CoordinatorFailure) -> String {
     case .noCoordinator: return "nocoordinator"
     case .coordinatorsSilent: return "silentcoordinators"
     case .localWriteFailed: return "localfailed"
+    case .unansweredIncrement: return "unansweredincrement"
     }
 }
 

@@ -81,9 +81,18 @@ final class SimWire: @unchecked Sendable {
         var cuts: Set<[String]> = []
         var links: [String: SeededRandom] = [:]
         var lossPercent = 0
+        /// Requests delivered twice (the copy a little later), as a retransmission might.
+        var duplicatePercent = 0
         var silent: Set<String> = []
         var drops: Set<[String]> = []
         var slowFactor: [String: Int] = [:]
+        /// Paused nodes (SIGSTOP): what reaches them, and what they send, waits here in
+        /// order until they resume, as bytes wait in a stopped process's sockets.
+        var paused: Set<String> = []
+        var held: [String: [@Sendable () -> Void]] = [:]
+        /// The real transport's frame bound: a request over it is refused, an answer over it
+        /// becomes a remote error (PeerRPCServerConnection). nil: unbounded.
+        var maxFrameBytes: Int?
 
         func vanishes(_ from: String, _ to: String) -> Bool {
             silent.contains(from) || silent.contains(to) || drops.contains([from, to])
@@ -99,6 +108,7 @@ final class SimWire: @unchecked Sendable {
     func add(_ e: NodeEngine) { state.withLock { $0.engines[e.nodeID] = e } }
     func setDown(_ id: String, _ down: Bool) { state.withLock { if down { $0.down.insert(id) } else { $0.down.remove(id) } } }
     func setLoss(percent: Int) { state.withLock { $0.lossPercent = percent } }
+    func setDuplication(percent: Int) { state.withLock { $0.duplicatePercent = percent } }
     func cut(_ a: [String], _ b: [String]) {
         state.withLock { s in for x in a { for y in b { s.cuts.insert([x, y]); s.cuts.insert([y, x]) } } }
     }
@@ -113,21 +123,46 @@ final class SimWire: @unchecked Sendable {
     func setSilent(_ id: String) { state.withLock { _ = $0.silent.insert(id) } }
     func drop(from: String, to: String) { state.withLock { _ = $0.drops.insert([from, to]) } }
     func setSlow(_ id: String, factor: Int) { state.withLock { $0.slowFactor[id] = factor } }
+    func pause(_ id: String) { state.withLock { _ = $0.paused.insert(id) } }
+    /// The paused node runs again: everything held for it is delivered (and everything it
+    /// tried to send is sent) in the order it was held.
+    func resume(_ id: String) {
+        let work = state.withLock { s -> [@Sendable () -> Void] in
+            s.paused.remove(id)
+            return s.held.removeValue(forKey: id) ?? []
+        }
+        for w in work { clock.async(w) }
+    }
+    var pausedNodes: Set<String> { state.withLock { $0.paused } }
+    func setMaxFrameBytes(_ n: Int?) { state.withLock { $0.maxFrameBytes = n } }
 
-    private func draw(_ from: String, _ to: String) -> (delay: Int64, lost: Bool) {
+    /// Holds `work` for `id` if it is paused; false (run it now) otherwise.
+    private func holdIfPaused(_ id: String, _ work: @escaping @Sendable () -> Void) -> Bool {
+        state.withLock { s in
+            guard s.paused.contains(id) else { return false }
+            s.held[id, default: []].append(work)
+            return true
+        }
+    }
+
+    private func draw(_ from: String, _ to: String) -> (delay: Int64, lost: Bool, duplicated: Bool) {
         state.withLock { s in
             let link = from + ">" + to
             var r = s.links[link] ?? SeededRandom(seed: seed ^ KeyHash.xxh64(Array(link.utf8), seed: 7))
             let factor = max(s.slowFactor[from] ?? 1, s.slowFactor[to] ?? 1)
             let delay = Int64(r.int(1...10) * factor)
             let lost = r.chance(s.lossPercent)
+            let duplicated = s.duplicatePercent > 0 && r.chance(s.duplicatePercent)
             s.links[link] = r
-            return (delay, lost)
+            return (delay, lost, duplicated)
         }
     }
 
     func send(from: String, to: String, type: PeerMessageType, payload: [UInt8], timeoutMs: Int,
               completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
+        if holdIfPaused(from, { [self] in send(from: from, to: to, type: type, payload: payload, timeoutMs: timeoutMs, completion: completion) }) {
+            return
+        }
         let once = Once(completion)
         let deadline = clock.nowMs + Int64(timeoutMs)
         clock.schedule(at: deadline) { once.call(.failure(.timeout)) }
@@ -137,12 +172,21 @@ final class SimWire: @unchecked Sendable {
         guard reachable, let engine else {
             return clock.async { once.call(.failure(.unreachable("\(to) unreachable from \(from)"))) }
         }
+        let maxFrame = state.withLock { $0.maxFrameBytes }
+        if let maxFrame, payload.count > maxFrame {
+            return clock.async { once.call(.failure(.frameTooLarge(bytes: payload.count))) }
+        }
         let there = draw(from, to)
         guard !there.lost, !state.withLock({ $0.vanishes(from, to) }) else { return }
-        clock.schedule(at: clock.nowMs + there.delay) { [self] in
+        @Sendable func deliver() {
+            if holdIfPaused(to, deliver) { return }
             guard state.withLock({ !$0.down.contains(to) && !$0.cuts.contains([from, to]) && !$0.vanishes(from, to) }),
                   state.withLock({ $0.engines[to] }) === engine else { return }
-            engine.handleRPC(type: type, payload: payload) { [self] result in
+            engine.handleRPC(type: type, payload: payload) { [self] answer in
+                var result = answer
+                if let maxFrame, case .success(let body) = answer, body.count > maxFrame {
+                    result = .failure(.remote(code: 500, message: "response too large (\(body.count) bytes)"))
+                }
                 let back = draw(to, from)
                 guard !back.lost else { return }
                 clock.schedule(at: clock.nowMs + back.delay) { [self] in
@@ -150,6 +194,17 @@ final class SimWire: @unchecked Sendable {
                 }
             }
         }
+        clock.schedule(at: clock.nowMs + there.delay) { deliver() }
+        if there.duplicated { clock.schedule(at: clock.nowMs + there.delay * 3 + 1) { deliver() } }
+    }
+}
+
+/// Per-node wall-clock skews of the simulation (ms), readable from any node's clock closure.
+final class WallSkews: Sendable {
+    private let table = Mutex<[String: Int64]>([:])
+    subscript(id: String) -> Int64 {
+        get { table.withLock { $0[id] ?? 0 } }
+        set { table.withLock { $0[id] = newValue } }
     }
 }
 
@@ -178,16 +233,31 @@ final class SimWireTransport: PeerTransport, @unchecked Sendable {
 }
 
 /// Node engines with in-memory stores on the simulated wire and clock, one thread. The
-/// failure detector is perfect (the test says who is down) and a stand-in for gossip gives
-/// every view what the claimant proposes or settles.
+/// failure detector is perfect (the test says who is down), or SWIM on the gossip
+/// simulator. Every node runs the real cluster policy (`MembershipPolicy`, the core
+/// `Node` runs) every 100 ms of virtual time; a stand-in for gossip carries what it
+/// publishes (rings, handoff reports, admin states) to every view at once.
 final class DeterministicCluster: @unchecked Sendable {
     let clock = SimClock()
     let wire: SimWire
     var engines: [String: NodeEngine] = [:]
     var views: [String: ClusterView] = [:]
     var files: [String: MemoryFileSystem] = [:]
+    /// Each node's gossiped admin state ("joined" when absent); tests may set it, as an
+    /// operator's LEAVE or a new node's start would, and the policies change it.
     var admin: [String: String] = [:]
     var down: Set<String> = []
+    /// Each running node's policy core (a restart starts a fresh one, as a process would).
+    private var policies: [String: MembershipPolicy] = [:]
+    /// The gossiped handoff reports, by node, with their versions.
+    private var reports: [String: (version: UInt64, report: HandoffReport)] = [:]
+    /// Each node's wall clock is the virtual time plus its skew (ms; 0 when absent).
+    let skews = WallSkews()
+    /// Nodes whose policy stopped them (they left, or were removed): gone from `engines`.
+    private(set) var exited: [String: MembershipAction.ShutdownReason] = [:]
+    /// The operator log of every node, oldest first (the last `maxLogLines`).
+    private(set) var logLines: [(node: String, event: OperatorEvents.Event)] = []
+    static let maxLogLines = 20_000
     let limits: NodeEngine.Limits
     let partitions: Int
     /// Real SWIM failure detection (the gossip issue's simulator, stepped in lockstep with
@@ -224,7 +294,9 @@ final class DeterministicCluster: @unchecked Sendable {
         options.fileSystem = fs
         let store = try Store.open(path: "/\(id)", options: options)
         let clock = self.clock
-        let replica = try LocalReplica(store: store, nodeID: NodeID(id)!, clock: { clock.wallMs })
+        let skews = self.skews
+        let wall: @Sendable () -> Int64 = { clock.wallMs + skews[id] }
+        let replica = try LocalReplica(store: store, nodeID: NodeID(id)!, clock: wall)
         let view = views[id] ?? ClusterView(localID: id)
         if views[id] == nil, let other = views.values.first {
             if let ring = other.snapshot().ring { view.adopt(ring: ring) }
@@ -233,10 +305,11 @@ final class DeterministicCluster: @unchecked Sendable {
         if let namespaces { view.adopt(namespaces: namespaces) }
         let engine = NodeEngine(nodeID: id, replica: replica, cluster: view, transport: SimWireTransport(wire: wire, from: id),
                                 scheduler: clock, limits: limits, background: clock, clock: { clock.nowMs },
-                                monotonicUs: { clock.nowMs * 1000 }, wallClock: { clock.wallMs })
+                                monotonicUs: { clock.nowMs * 1000 }, wallClock: wall)
         wire.add(engine)
         engines[id] = engine
         views[id] = view
+        policies[id] = MembershipPolicy()
         publishMembers()
         engine.start()
     }
@@ -250,6 +323,23 @@ final class DeterministicCluster: @unchecked Sendable {
         try? e.replica.store.close()
         fs.crash()
         clock.run(forMs: downForMs)
+        try addNode(id)
+        setDown(id, false)
+    }
+
+    /// A crash in two steps, so virtual time (and other work) goes on between them: the node
+    /// stops at once and its store loses every unsynced byte...
+    func kill(_ id: String) {
+        guard let e = engines[id], let fs = files[id] else { return }
+        e.stop()
+        setDown(id, true)
+        try? e.replica.store.close()
+        fs.crash()
+    }
+
+    /// ... and it comes back on the same files with a fresh engine.
+    func restart(_ id: String) throws {
+        guard down.contains(id) else { return }
         try addNode(id)
         setDown(id, false)
     }
@@ -279,6 +369,7 @@ final class DeterministicCluster: @unchecked Sendable {
         }
         c.publishMembers()
         c.stepGossip()
+        c.gossipEvery(ms: 100)
         return c
     }
 
@@ -330,8 +421,9 @@ final class DeterministicCluster: @unchecked Sendable {
             for id in ids {
                 guard let i = gossipIndex(id), g.isUp(i) else { continue }
                 for m in g.core(i).members {
-                    views[id]?.update(member: .init(id: m.id, isUp: m.status == .alive || m.status == .suspect,
-                                                    status: m.status.description, admin: admin[m.id] ?? "joined",
+                    let gone = exited[m.id] != nil
+                    views[id]?.update(member: .init(id: m.id, isUp: !gone && (m.status == .alive || m.status == .suspect),
+                                                    status: gone ? "left" : m.status.description, admin: admin[m.id] ?? "joined",
                                                     incarnation: m.incarnation, clientAddress: "", gossipAddress: ""))
                 }
             }
@@ -343,6 +435,10 @@ final class DeterministicCluster: @unchecked Sendable {
                 views[id]?.update(member: .init(id: m, isUp: !isDown, status: isDown ? "dead" : "alive", admin: admin[m] ?? "joined",
                                                 incarnation: 1, clientAddress: "", gossipAddress: ""))
             }
+            for m in exited.keys {
+                views[id]?.update(member: .init(id: m, isUp: false, status: "left", admin: admin[m] ?? "joined",
+                                                incarnation: 1, clientAddress: "", gossipAddress: ""))
+            }
         }
     }
 
@@ -352,7 +448,7 @@ final class DeterministicCluster: @unchecked Sendable {
         publishMembers()
     }
 
-    /// What gossip and the claimant do, every `ms` of virtual time.
+    /// The policy round, every `ms` of virtual time.
     private func gossipEvery(ms: Int) {
         clock.after(ms: ms) { [weak self] in
             guard let self else { return }
@@ -361,17 +457,79 @@ final class DeterministicCluster: @unchecked Sendable {
         }
     }
 
+    /// Every running node's policy tick, in id order, each performing its actions before
+    /// the next node ticks (gossip here is instant and lossless).
     func claimRound() {
         publishMembers()
-        var reports: [String: HandoffReport] = [:]
-        for (id, e) in engines where !down.contains(id) { reports[id] = e.handoffReport }
         for id in ids where !down.contains(id) {
-            guard let view = views[id] else { continue }
-            if let next = view.proposedRing(partitionCount: partitions) ?? view.settledRing(reports: reports) {
-                for v in views.values { v.adopt(ring: next) }
-                return
+            guard let engine = engines[id], let view = views[id], var policy = policies[id] else { continue }
+            let facts = MembershipFacts(
+                cluster: view.snapshot(), admin: adminState(id), partitionCount: partitions,
+                reports: reports.filter { $0.key != id }.mapValues(\.report), ownReport: engine.handoffReport,
+                leasedUpTo: engine.replica.leasedUpTo, transfers: engine.transfers, hintTargets: engine.replica.hints.targets,
+                repairKeysSent: engine.repairState.keysSent.load(ordering: .relaxed),
+                repairKeysReceived: engine.repairState.keysReceived.load(ordering: .relaxed),
+                nowMs: clock.nowMs, wallMs: clock.wallMs)
+            let actions = policy.onTick(facts)
+            policies[id] = policy
+            perform(actions, at: id)
+        }
+    }
+
+    /// An operator's LEAVE or REMOVE on `node`, through the policy's checks.
+    @discardableResult
+    func adminCommand(_ command: AdminCommand, at node: String) -> Result<String, ClientError> {
+        var members: [String: AdminState] = [:]
+        for m in ids + exited.keys { members[m] = adminState(m) }
+        let (reply, actions) = MembershipPolicy.admin(command, localID: node, admin: adminState(node), members: members)
+        perform(actions, at: node)
+        return reply
+    }
+
+    func adminState(_ id: String) -> AdminState {
+        switch admin[id] {
+        case "joining": .joining
+        case "leaving": .leaving
+        case "removed": .removed
+        default: .joined
+        }
+    }
+
+    /// What the node's shell does with each action; gossip is the stand-in above. Leases
+    /// are not carried: tests that need them learned say so (ForgedContextTests.feedLeases).
+    private func perform(_ actions: [MembershipAction], at id: String) {
+        for action in actions {
+            switch action {
+            case .adoptRing(let ring):
+                for v in views.values { v.adopt(ring: ring) }
+            case .publishHandoffReport(let report, let version):
+                if version >= reports[id]?.version ?? 0 { reports[id] = (version, report) }
+            case .publishLease:
+                break
+            case .setAdmin(let state):
+                admin[id] = state.description
+            case .removeMember(let other):
+                admin[other] = AdminState.removed.description
+            case .log(let event):
+                logLines.append((id, event))
+                if logLines.count > DeterministicCluster.maxLogLines { logLines.removeFirst(logLines.count / 2) }
+            case .shutDown(let reason):
+                exit(id, reason)
             }
         }
+    }
+
+    /// The node stopped itself: its process is gone (engine stopped, store closed, no
+    /// longer on the wire); the others see it as left.
+    private func exit(_ id: String, _ reason: MembershipAction.ShutdownReason) {
+        guard let e = engines.removeValue(forKey: id) else { return }
+        e.stop()
+        try? e.replica.store.close()
+        policies[id] = nil
+        exited[id] = reason
+        wire.setDown(id, true)
+        if let i = gossipIndex(id) { gossip?.crash(i) }
+        publishMembers()
     }
 
     func settled(on members: Set<String>) -> Bool {

@@ -25,8 +25,8 @@ final class PeerRPCSlowlorisTests: XCTestCase {
         return s
     }
 
-    private func realPeer(secret: String?) -> PeerRPCClient {
-        let c = PeerRPCClient(config: PeerRPCConfig(nodeID: "n2", host: "127.0.0.2", secret: secret.map { Array($0.utf8) }))
+    private func realPeer(secret: String?) throws -> PeerRPCClient {
+        let c = try PeerRPCClient(config: PeerRPCConfig(nodeID: "n2", host: "127.0.0.2", secret: secret.map { Array($0.utf8) }))
         clients.append(c)
         return c
     }
@@ -82,8 +82,8 @@ final class PeerRPCSlowlorisTests: XCTestCase {
         }
     }
 
-    private func assertRealPeerServed(_ s: PeerRPCServer, secret: String?, file: StaticString = #filePath, line: UInt = #line) {
-        let c = realPeer(secret: secret)
+    private func assertRealPeerServed(_ s: PeerRPCServer, secret: String?, file: StaticString = #filePath, line: UInt = #line) throws {
+        let c = try realPeer(secret: secret)
         let peer = Endpoint(host: "127.0.0.1", port: s.port)
         let started = Date()
         var served = 0
@@ -99,7 +99,7 @@ final class PeerRPCSlowlorisTests: XCTestCase {
         let attacker = Attacker(host: "127.0.0.9", port: s.port, count: 300, dripMs: 200)
         defer { attacker.finish() }
         XCTAssertTrue(eventually(ms: 5_000) { attacker.opened.load(ordering: .relaxed) >= 300 })
-        assertRealPeerServed(s, secret: "k")
+        try assertRealPeerServed(s, secret: "k")
         XCTAssertGreaterThan(s.counters.snapshot().handshakesRefused, 0)
         XCTAssertLessThanOrEqual(s.connectionCount, 1 + 4 + 2, "strangers held more than their handshake budget")
     }
@@ -109,7 +109,7 @@ final class PeerRPCSlowlorisTests: XCTestCase {
         let attacker = Attacker(host: "127.0.0.9", port: s.port, count: 300, dripMs: 200)
         defer { attacker.finish() }
         XCTAssertTrue(eventually(ms: 5_000) { attacker.opened.load(ordering: .relaxed) >= 300 })
-        assertRealPeerServed(s, secret: nil)
+        try assertRealPeerServed(s, secret: nil)
     }
 
     /// A client hello dripped a byte at a time never outlives the handshake deadline (it
@@ -176,6 +176,6 @@ final class PeerRPCSlowlorisTests: XCTestCase {
             served += 1
         }
         XCTAssertEqual(served, 5)
-        assertRealPeerServed(s, secret: nil)
+        try assertRealPeerServed(s, secret: nil)
     }
 }

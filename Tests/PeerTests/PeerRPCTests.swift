@@ -27,10 +27,10 @@ final class PeerRPCTests: XCTestCase {
     }
 
     private func client(host: String = "127.0.0.2", secret: String? = nil, id: String = "n2",
-                        configure: (inout PeerRPCConfig) -> Void = { _ in }) -> PeerRPCClient {
+                        configure: (inout PeerRPCConfig) -> Void = { _ in }) throws -> PeerRPCClient {
         var config = PeerRPCConfig(nodeID: id, host: host, secret: secret.map { Array($0.utf8) })
         configure(&config)
-        let c = PeerRPCClient(config: config)
+        let c = try PeerRPCClient(config: config)
         clients.append(c)
         return c
     }
@@ -48,7 +48,7 @@ final class PeerRPCTests: XCTestCase {
         let s = try server(secret: "k") { req, respond in
             respond(.success(Array("\(req.from)|\(req.authenticated)|\(req.type)|".utf8) + req.payload))
         }
-        let c = client(secret: "k")
+        let c = try client(secret: "k")
         let r = c.call(to: Endpoint(host: "127.0.0.1", port: s.port), type: .replicaRead, payload: [1, 2, 3], timeoutMs: 5_000)
         XCTAssertEqual(try r.get(), Array("n2|true|replicaRead|".utf8) + [1, 2, 3])
         let cs = c.counters.snapshot(), ss = s.counters.snapshot()
@@ -61,14 +61,14 @@ final class PeerRPCTests: XCTestCase {
 
     func testClientSourceAddressIsItsOwnHost() throws {
         let s1 = try server(host: "127.0.0.1")
-        let c2 = client(host: "127.0.0.2")
+        let c2 = try client(host: "127.0.0.2")
         XCTAssertNoThrow(try c2.call(to: Endpoint(host: "127.0.0.1", port: s1.port), type: .ping, payload: []).get())
         let seen1 = s1.connectionPeerAddresses
         XCTAssertEqual(seen1.count, 1)
         XCTAssertTrue(seen1.allSatisfy { $0.hasPrefix("127.0.0.2:") }, "server saw \(seen1)")
 
         let s2 = try server(host: "127.0.0.2", id: "n2")
-        let c3 = client(host: "127.0.0.3", id: "n3")
+        let c3 = try client(host: "127.0.0.3", id: "n3")
         XCTAssertNoThrow(try c3.call(to: Endpoint(host: "127.0.0.2", port: s2.port), type: .ping, payload: []).get())
         XCTAssertTrue(s2.connectionPeerAddresses.allSatisfy { $0.hasPrefix("127.0.0.3:") }, "server saw \(s2.connectionPeerAddresses)")
     }
@@ -89,7 +89,7 @@ final class PeerRPCTests: XCTestCase {
                 for (i, r) in all.reversed() { r(.success([UInt8(i >> 8), UInt8(i & 0xff), 0xee])) }
             }
         }
-        let c = client()
+        let c = try client()
         let peer = Endpoint(host: "127.0.0.1", port: s.port)
         let done = DispatchSemaphore(value: 0)
         let results = Mutex<[(Int, Result<[UInt8], RPCError>)]>([])
@@ -113,7 +113,7 @@ final class PeerRPCTests: XCTestCase {
     func testDeadlineExpiryCompletesWithTimeoutAndServerDropsTheLateAnswer() throws {
         let held = Mutex<[(RPCRequest, RPCRespond)]>([])
         let s = try server { req, respond in held.withLock { $0.append((req, respond)) } }
-        let c = client()
+        let c = try client()
         let r = c.call(to: Endpoint(host: "127.0.0.1", port: s.port), type: .replicaRead, payload: [], timeoutMs: 100)
         XCTAssertEqual(r.rpcFailure, .timeout)
         XCTAssertEqual(c.counters.snapshot().timeouts, 1)
@@ -129,7 +129,7 @@ final class PeerRPCTests: XCTestCase {
         var s = try server()
         let port = s.port
         let peer = Endpoint(host: "127.0.0.1", port: port)
-        let c = client { $0.backoffBaseMs = 20; $0.backoffMaxMs = 200 }
+        let c = try client { $0.backoffBaseMs = 20; $0.backoffMaxMs = 200 }
         XCTAssertNoThrow(try c.call(to: peer, type: .ping, payload: [1]).get())
         s.stop()
         XCTAssertTrue(eventually { c.openConnections(to: peer) == 0 })
@@ -165,7 +165,7 @@ final class PeerRPCTests: XCTestCase {
         defer { close(holder) }
         try RPCSocket.bind(holder, host: "127.0.0.1", port: 0)
         let port = RPCSocket.localAddress(holder).port
-        let c = client { $0.backoffBaseMs = 60_000; $0.backoffMaxMs = 60_000 }
+        let c = try client { $0.backoffBaseMs = 60_000; $0.backoffMaxMs = 60_000 }
         let peer = Endpoint(host: "127.0.0.1", port: port)
         guard case .failure(.unreachable(let first)) = c.call(to: peer, type: .ping, payload: []) else { return XCTFail("connected to nothing") }
         XCTAssertTrue(first.contains("connect"), first)
@@ -178,7 +178,7 @@ final class PeerRPCTests: XCTestCase {
 
     func testWrongSecretIsRefusedAndCountedOnBothEnds() throws {
         let s = try server(secret: "right")
-        let c = client(secret: "wrong")
+        let c = try client(secret: "wrong")
         let peer = Endpoint(host: "127.0.0.1", port: s.port)
         guard case .failure(.authenticationFailed) = c.call(to: peer, type: .ping, payload: []) else { return XCTFail("wrong secret accepted") }
         XCTAssertEqual(c.counters.snapshot().authFailures, 1)
@@ -186,14 +186,14 @@ final class PeerRPCTests: XCTestCase {
         XCTAssertTrue(eventually { s.connectionCount == 0 })
 
         // No secret at all against a server with one: refused too.
-        let open = client(secret: nil, id: "n3")
+        let open = try client(secret: nil, id: "n3")
         guard case .failure(.authenticationFailed) = open.call(to: peer, type: .ping, payload: []) else { return XCTFail("missing secret accepted") }
         XCTAssertTrue(eventually { s.counters.snapshot().authFailures == 2 })
     }
 
     func testUnauthenticatedConnectionsAreServedAndCounted() throws {
         let s = try server(secret: nil)
-        let c = client(secret: nil)
+        let c = try client(secret: nil)
         XCTAssertNoThrow(try c.call(to: Endpoint(host: "127.0.0.1", port: s.port), type: .ping, payload: []).get())
         XCTAssertEqual(c.counters.snapshot().unauthenticatedConnections, 1)
         XCTAssertEqual(s.counters.snapshot().unauthenticatedConnections, 1)
@@ -202,7 +202,7 @@ final class PeerRPCTests: XCTestCase {
     func testOutstandingBoundFailsTheExtraRequestWithOverloaded() throws {
         let held = Mutex<[RPCRespond]>([])
         let s = try server { _, respond in held.withLock { $0.append(respond) } }
-        let c = client { $0.maxOutstandingPerPeer = 10 }
+        let c = try client { $0.maxOutstandingPerPeer = 10 }
         let peer = Endpoint(host: "127.0.0.1", port: s.port)
         let failures = Mutex<[RPCError]>([])
         for _ in 0..<10 { c.send(to: peer, type: .ping, payload: [], timeoutMs: 30_000) { r in if case .failure(let e) = r { failures.withLock { $0.append(e) } } } }
@@ -219,7 +219,7 @@ final class PeerRPCTests: XCTestCase {
         let s = try server(maxConnections: 1)
         let peer = Endpoint(host: "127.0.0.1", port: s.port)
         XCTAssertNoThrow(try client(id: "a").call(to: peer, type: .ping, payload: []).get())
-        guard case .failure(.unreachable) = client(id: "b").call(to: peer, type: .ping, payload: []) else { return XCTFail("second connection served") }
+        guard case .failure(.unreachable) = try client(id: "b").call(to: peer, type: .ping, payload: []) else { return XCTFail("second connection served") }
         XCTAssertEqual(s.counters.snapshot().connectionsRefused, 1)
         XCTAssertEqual(s.connectionCount, 1)
     }
@@ -257,7 +257,7 @@ final class PeerRPCTests: XCTestCase {
             got.withLock { $0.append(req) }
             respond(.success([9]))  // ignored for one-way messages
         }
-        let c = client()
+        let c = try client()
         let peer = Endpoint(host: "127.0.0.1", port: s.port)
         XCTAssertFalse(c.sendOneWay(to: peer, type: .hintDelivery, payload: [1]), "no connection yet: not queued")
         XCTAssertTrue(eventually { c.openConnections(to: peer) == 1 })
@@ -273,7 +273,7 @@ final class PeerRPCTests: XCTestCase {
         XCTAssertEqual(s.counters.snapshot().framesSent, 3)
     }
 
-    func testHugeTimeoutIsClampedNotWrapped() {
+    func testHugeTimeoutIsClampedNotWrapped() throws {
         XCTAssertEqual(PeerRPCClient.budget(Int.max), Int(UInt32.max))
         XCTAssertEqual(PeerRPCClient.budget(-5), 1)
         let now = RPCDeadline.now()
@@ -282,7 +282,7 @@ final class PeerRPCTests: XCTestCase {
 
     func testOversizedRequestFailsWithoutSending() throws {
         let s = try server()
-        let c = client { $0.maxFrameBytes = 1024 }
+        let c = try client { $0.maxFrameBytes = 1024 }
         let r = c.call(to: Endpoint(host: "127.0.0.1", port: s.port), type: .ping, payload: Array(repeating: 0, count: 2000))
         XCTAssertEqual(r.rpcFailure, .frameTooLarge(bytes: 2026))
         XCTAssertEqual(c.counters.snapshot().framesSent, 0)
@@ -291,7 +291,7 @@ final class PeerRPCTests: XCTestCase {
     func testShutdownFailsQueuedRequestsAndLaterSendsImmediately() throws {
         let held = Mutex<[RPCRespond]>([])
         let s = try server { _, respond in held.withLock { $0.append(respond) } }
-        let c = client()
+        let c = try client()
         let peer = Endpoint(host: "127.0.0.1", port: s.port)
         let result = Mutex<Result<[UInt8], RPCError>?>(nil)
         c.send(to: peer, type: .ping, payload: [], timeoutMs: 30_000) { r in result.withLock { $0 = r } }

@@ -99,6 +99,32 @@ final class RESPServerTests: XCTestCase {
         XCTAssertThrowsError(try client.readReply()) { XCTAssertEqual($0 as? RESPClientError, .socket(.connectionClosed)) }
     }
 
+    /// A node's loops carry peer RPC too and run on after the client server's shutdown (and
+    /// after the server is gone): its listener and shards must not be touched from them then.
+    func testSharedLoopsOutliveTheServerAfterShutdown() throws {
+        let loops = try LoopGroup(count: 2, name: "shared-test")
+        var server: RESPServer? = RESPServer(configuration: {
+            var c = RESPServerConfiguration(host: "127.0.0.1", port: 0)
+            c.loops = loops
+            c.shutdownGraceMs = 200
+            return c
+        }(), handler: RESPTestEchoHandler())
+        try server?.start()
+        try loops.start()
+        defer { loops.stop() }
+        let client = try RESPClient(host: "127.0.0.1", port: server?.port ?? 0, timeoutMs: 5_000)
+        XCTAssertEqual(try client.command("PING"), .simple("PONG"))
+        server?.shutdown()
+        server = nil
+        // Several ticks (100 ms) and iterations of the loops after the server is gone.
+        let ran = DispatchSemaphore(value: 0)
+        for _ in 0..<5 {
+            usleep(100_000)
+            for loop in loops.loops { loop.execute { ran.signal() } }
+        }
+        for _ in 0..<10 { XCTAssertEqual(ran.wait(timeout: .now() + 2), .success, "a shared loop stopped running") }
+    }
+
     func testExtraConnectionGetsMaxClientsErrorAndClose() throws {
         let handler = RESPTestEchoHandler()
         let server = try startRESPServer(handler) { $0.maxConnections = 2 }

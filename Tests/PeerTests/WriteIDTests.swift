@@ -146,7 +146,7 @@ final class WriteIDTests: XCTestCase {
         flaggedZero += [0, 0, 0, 0, 0, 0, 0, 0]
         XCTAssertThrowsError(try ForwardWriteMessage(decoding: flaggedZero))
         var unknownFlag = plain.encode()
-        unknownFlag[3] |= 16
+        unknownFlag[3] |= 32  // 16 is the deadline (ForwardDeadlineTests)
         XCTAssertThrowsError(try ForwardWriteMessage(decoding: unknownFlag))
     }
 }

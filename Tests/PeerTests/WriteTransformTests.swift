@@ -139,8 +139,15 @@ final class WriteTransformTests: XCTestCase {
         XCTAssertEqual(try ForwardWriteMessage(decoding: m.encode()), m)
         var plain = m
         plain.transform = nil
-        XCTAssertEqual(m.encode()[10] & 16, 16, "flag bit 16 says a transform follows")
-        XCTAssertEqual(plain.encode()[10] & 16, 0)
+        // Bit 16 is the apply-by deadline and 32 an increment (counters): a transform is 64.
+        XCTAssertEqual(m.encode()[10] & 64, 64, "flag bit 64 says a transform follows")
+        XCTAssertEqual(plain.encode()[10] & 64, 0)
+        var both = plain
+        both.increment = 1
+        var damaged = both.encode()
+        damaged[10] |= 64
+        let transform = WriteTransform.append(bytes("z")).encode()
+        XCTAssertThrowsError(try ForwardWriteMessage(decoding: damaged + [UInt8(transform.count)] + transform), "a transform and an increment at once")
         XCTAssertEqual(try ForwardWriteMessage(decoding: plain.encode()).transform, nil)
         for reply: TransformReply in [.ok, .null, .integer(-5), .bulk([1, 2])] {
             let answer = try ForwardWriteAnswer.decodeWithReply(ForwardWriteAnswer.encode(nil, reply: reply))
@@ -149,6 +156,11 @@ final class WriteTransformTests: XCTestCase {
         }
         XCTAssertEqual(try ForwardWriteAnswer.decodeWithReply(ForwardWriteAnswer.encode("ERR x", reply: .ok)).error, "ERR x")
         XCTAssertNil(try ForwardWriteAnswer.decode(ForwardWriteAnswer.encode(nil)), "a plain answer is unchanged")
+        // A transform's integer reply is never taken for an increment's counter value, nor
+        // the other way round.
+        XCTAssertNil(ForwardWriteAnswer.counterValue(ForwardWriteAnswer.encode(nil, reply: .integer(5))))
+        XCTAssertEqual(ForwardWriteAnswer.counterValue(ForwardWriteAnswer.encode(nil, counter: 5)), 5)
+        XCTAssertThrowsError(try ForwardWriteAnswer.decodeWithReply(ForwardWriteAnswer.encode(nil, counter: 5)))
     }
 
     /// Ten APPENDs in a row at the coordinator: one sibling, the concatenation, each reply the

@@ -75,6 +75,9 @@ case "$out" in
 esac
 echo "$name: lww SET through peer 3: -$out"
 [ "$(grep -c 'refusing to coordinate lww writes' "$work/n3.log")" = 1 ] || fail "peer 3 did not log its offset exactly once"
+st=$("$bin" -h 127.0.0.1 status 2>&1)
+grep -q '^  clock: 127.0.0.3:7946 is .* ms .* off the members'"'"' median, beyond max-clock-offset 500 ms' <<<"$st" \
+  || fail "chorus status does not warn about peer 3's clock: $(tail -n 4 <<<"$st")"
 for k in $(seq 1 10); do
   [ "$(cli 3 SET "s$k" "v$k")" = OK ] || fail "siblings SET s$k through peer 3"
   [ "$(cli 1 GET "s$k")" = "v$k" ] || fail "GET s$k through peer 1"

@@ -95,6 +95,8 @@ if command -v curl >/dev/null; then
   curl -s "http://127.0.0.3:8080/status" | grep -q '"writes":{"ok":false' || fail "/status does not show the write error"
 fi
 [ "$(grep -c 'writes refused' "$work/n3.log")" = 1 ] || fail "the cause was not logged exactly once: $(grep -c 'writes refused' "$work/n3.log")"
+"$bin" -h 127.0.0.1 status 2>/dev/null | grep -q '^  disk: 127.0.0.3:7946 refuses writes: ' \
+  || fail "chorus status does not warn that peer 3 refuses writes: $("$bin" -h 127.0.0.1 status 2>&1 | tail -n 4)"
 
 # Free the space: peer 3 resumes by itself.
 rm -f "$work/n3/filler"
