@@ -9,9 +9,30 @@ public final class TransformOutcome: Sendable {
     public var reply: TransformReply? { slot.withLock { $0 } }
 }
 
+/// How far expiry's clock moves from this peer's wall clock.
+enum ExpiryClock {
+    /// The part of this peer's offset from the median beyond the measurement's error, signed
+    /// (positive: this clock runs ahead, so expiry subtracts it); 0 within the error.
+    static func correctionMs(selfOffsetMs: Int64, errorMs: Int64) -> Int64 {
+        let error = max(0, errorMs)
+        if selfOffsetMs > error { return selfOffsetMs - error }
+        if selfOffsetMs < -error { return selfOffsetMs + error }
+        return 0
+    }
+}
+
 extension NodeEngine {
-    /// Wall-clock ms that expiry is judged against on this peer (a virtual clock in simulations).
-    public var expiryNowMs: UInt64 { UInt64(max(0, wallNow())) }
+    /// Wall-clock ms that expiry is judged against, and relative expiries (EX, EXPIRE...)
+    /// count from, on this peer (a virtual clock in simulations): this peer's wall clock
+    /// moved to the members' median (ClockGuard's last assessment) by as much of its offset
+    /// as exceeds the measurement's error. So a peer whose clock runs ahead does not expire
+    /// keys early, nor one whose clock lags set expiries that fall early elsewhere
+    /// (docs/VERSIONS.md, "Expiry").
+    public var expiryNowMs: UInt64 {
+        let wall = wallNow()
+        guard let skew = clockGuard.skew else { return UInt64(max(0, wall)) }
+        return UInt64(max(0, wall - ExpiryClock.correctionMs(selfOffsetMs: skew.selfOffsetMs, errorMs: skew.errorMs)))
+    }
 
     /// Runs a read-modify-write on `key`: routed like any write to the key's coordinating
     /// primary (forwarded with its transform when that is another peer), decided there under

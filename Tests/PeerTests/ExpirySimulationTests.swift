@@ -1,4 +1,5 @@
 import Foundation
+import Gossip
 import Ring
 import Storage
 import Synchronization
@@ -116,6 +117,55 @@ final class ExpirySimulationTests: XCTestCase {
         guard case .success(let r) = c.readNow("n1", "k"), case .siblings(let s)? = r else { return XCTFail("no read") }
         XCTAssertNil(c.writeNow("n1", "k", "merged", context: s.context.encodeContext()))
         XCTAssertEqual(try c.transformNow("n3", "k", .append(Array("!".utf8))), .integer(7))
+    }
+
+    /// n3's wall clock runs 30 s ahead. Once ClockGuard has measured it, n3 judges expiry by
+    /// the members' median: a key with 10 s to live still reads through n3 (uncorrected, its
+    /// clock would say it expired 20 s ago), its TTL through n3 agrees with n1's, and an
+    /// EX counted from n3 lasts 10 s on every peer instead of 40.
+    func testAPeerWhoseClockRunsAheadDoesNotExpireEarly() throws {
+        let c = try cluster()
+        defer { c.shutdown() }
+        c.skews["n3"] = 30_000
+        let peers = ["n1", "n2", "n3"]
+        func measure() {
+            for id in peers {
+                var offsets: [String: ClockOffset] = [:]
+                for other in peers where other != id {
+                    offsets[other] = ClockOffset(offsetUs: (c.skews[other] - c.skews[id]) * 1_000, errorUs: 5_000, rttUs: 10_000,
+                                                 samples: 8, lastSampleNs: UInt64(max(0, c.clock.nowMs)) * 1_000_000)
+                }
+                c.engines[id]?.clockGuard.update(ClockSkew.assess(selfID: id, offsets: offsets, live: Set(peers)))
+            }
+        }
+        let all = RequestOptions(r: .all, w: .all)
+        func reads(_ node: String, _ key: String) -> [String]? {
+            measure()
+            guard case .success(let r) = c.readNow(node, key, options: all), let now = c.engines[node]?.expiryNowMs else { return nil }
+            return (r?.live(atMs: now) ?? []).map { String(decoding: $0.bytes, as: UTF8.self) }
+        }
+        measure()
+        let wall1 = try XCTUnwrap(c.engines["n1"]?.expiryNowMs), wall3 = try XCTUnwrap(c.engines["n3"]?.expiryNowMs)
+        XCTAssertLessThanOrEqual(abs(Int64(wall3) - Int64(wall1)), 10, "n3's expiry clock is the median's, within the error")
+
+        XCTAssertEqual(try c.transformNow("n1", "ten", .set(value: Array("v".utf8), condition: .always, reply: .ok, expiry: .at(wall1 + 10_000)),
+                                          options: all), .ok)
+        XCTAssertEqual(try c.transformNow("n3", "from-n3", .set(value: Array("w".utf8), condition: .always, reply: .ok,
+                                                                 expiry: .at((c.engines["n3"]?.expiryNowMs ?? 0) + 10_000)), options: all), .ok)
+        c.clock.run(forMs: 5_000)
+        for id in peers {
+            XCTAssertEqual(reads(id, "ten"), ["v"], "expired early through \(id)")
+            XCTAssertEqual(reads(id, "from-n3"), ["w"], "expired early through \(id)")
+        }
+        guard case .success(let r) = c.readNow("n3", "ten", options: all), let live = r?.live(atMs: c.engines["n3"]?.expiryNowMs ?? 0).first,
+              let now3 = c.engines["n3"]?.expiryNowMs, let now1 = c.engines["n1"]?.expiryNowMs else { return XCTFail("no read through n3") }
+        XCTAssertEqual(Double(Int64(live.expiresAtMs) - Int64(now3)), Double(Int64(live.expiresAtMs) - Int64(now1)), accuracy: 10,
+                       "TTL through n3 and n1 agree")
+        c.clock.run(forMs: 5_100)
+        for id in peers {
+            XCTAssertEqual(reads(id, "ten"), [], "\(id) still reads an expired key")
+            XCTAssertEqual(reads(id, "from-n3"), [], "an EX counted from n3 lasted longer than asked on \(id)")
+        }
     }
 }
 
