@@ -24,6 +24,7 @@ Exit: 0 = every scenario passed (an expected failure that failed counts as passe
 reported XFAIL), 1 = a violation, 2 = could not run.
 """
 import argparse
+import collections
 import json
 import os
 import random
@@ -690,9 +691,8 @@ def run_scenario(s, args, seed, index):
     else:
         print(f"nemesis: {s.name}: {fig['result']}: {fig['setup_failed']} ({fig['wall_s']} s)", flush=True)
     if fig["result"] == "FAIL":
-        FAILURE_LINES.append(f"  {s.name} (seed {seed}): " + ", ".join(f"{v[0]}" for v in viol[:1])
-                             + f" and {len(viol) - 1} more violation(s)" + (f"; converged {fig.get('converge_s')} s"
-                                                                            if "setup_failed" not in fig else ""))
+        kinds = collections.Counter(v[0] for v in viol)
+        FAILURE_LINES.append(f"  {s.name} (seed {seed}): " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
     shown = {}
     for what, k, detail in viol:
         shown[what] = shown.get(what, 0) + 1
