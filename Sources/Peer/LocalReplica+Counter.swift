@@ -47,7 +47,7 @@ extension LocalReplica {
                         try nextCounter()
                     }
                     switch outcome {
-                    case .incremented(_, let v):
+                    case .incremented(_, let v), .alreadySuperseded(let v):
                         result = v
                     case .refused(let refusal):
                         return .refused(refusal.message)

@@ -114,7 +114,8 @@ public final class LocalReplica: @unchecked Sendable {
                         try nextCounter()
                     }
                     switch outcome {
-                    case .written:
+                    case .written, .alreadySuperseded:
+                        // A superseded retry leaves the state as stored: answered like a write.
                         break
                     case let .refusedSiblingLimit(siblings, limit):
                         return .refused("ERR key has \(siblings) siblings (limit \(limit)): read them with GETV and resolve with PUTV")
