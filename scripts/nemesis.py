@@ -24,6 +24,7 @@ Exit: 0 = every scenario passed (an expected failure that failed counts as passe
 reported XFAIL), 1 = a violation, 2 = could not run.
 """
 import argparse
+import collections
 import json
 import os
 import random
@@ -42,8 +43,8 @@ class Scenario:
     """known: {violation kind: why}: violations of only these kinds make the run KNOWN (a
     defect found, reported and not fixed yet) instead of FAIL; any other kind still fails."""
 
-    def __init__(self, name, body, doc, peers=3, serve_args=(), xfail=None, known=None, answers_lost=False):
-        self.name, self.body, self.doc, self.peers, self.answers_lost = name, body, doc, peers, answers_lost
+    def __init__(self, name, body, doc, peers=3, serve_args=(), xfail=None, known=None):
+        self.name, self.body, self.doc, self.peers = name, body, doc, peers
         self.serve_args, self.xfail, self.known = list(serve_args), xfail, known or {}
 
 
@@ -534,18 +535,13 @@ def membership_partition(c):
 STALE_DEL = {"resurrected-stale-del": "a DEL failed over to a coordinator that had not received the acknowledged "
                                       "SET does not supersede it (not fixed: a stand-in coordinates a write without "
                                       "a context from its own context only)"}
-# Found in one-way after the late-forward fix, not fixed (docs/FAULTS.md, "Two copies of one
-# write"): peer 3 versions a forwarded SET in time but its OK is dropped; the sender fails
-# over and the next primary versions the same write id again; a DEL whose coordinator holds
-# only the second copy leaves the first, which comes back when the cut heals.
-TWO_COPIES = {"resurrected-two-copies": "a SET versioned by a coordinator whose answer was lost and again by the "
-                                        "stand-in survives a DEL that saw one copy (not fixed: a record does not "
-                                        "remember the write ids it superseded)"}
+# Two copies of one write (docs/FAULTS.md): fixed; a record remembers the write ids it
+# superseded (Sources/Peer/SupersededWrites.swift), so one-way no longer accepts it.
 
 SCENARIOS = {s.name: s for s in [
     Scenario("majority-minority", majority_minority, majority_minority.__doc__, known=STALE_DEL),
     Scenario("bridge", bridge, bridge.__doc__, known=STALE_DEL),
-    Scenario("one-way", one_way, one_way.__doc__, known={**STALE_DEL, **TWO_COPIES}, answers_lost=True),
+    Scenario("one-way", one_way, one_way.__doc__, known=STALE_DEL),
     Scenario("kill-one", kill_one, kill_one.__doc__),
     Scenario("kill-all", kill_all, kill_all.__doc__),
     Scenario("kill-handoff", kill_handoff, kill_handoff.__doc__, serve_args=["--partitions", "64", "--handoff-rate", "40000"]),
@@ -660,7 +656,7 @@ def run_scenario(s, args, seed, index):
             viol.append(("diverged", k, "; ".join(f"{p}: siblings={list(v[1])}" for p, v in sorted(seen.items()))))
         dkeys = [("default", d["key"]) for d in c.deletes.items]
         dfinal = final_reads(run, dkeys)
-        viol += check_deletes(c.deletes.items, {k: v for (_, k), v in dfinal.items()}, answers_lost=s.answers_lost)
+        viol += check_deletes(c.deletes.items, {k: v for (_, k), v in dfinal.items()})
         if c.lww.items:
             lkeys = sorted({("lww", o["key"]) for o in c.lww.items})
             lfinal = final_reads(run, lkeys)
@@ -690,9 +686,8 @@ def run_scenario(s, args, seed, index):
     else:
         print(f"nemesis: {s.name}: {fig['result']}: {fig['setup_failed']} ({fig['wall_s']} s)", flush=True)
     if fig["result"] == "FAIL":
-        FAILURE_LINES.append(f"  {s.name} (seed {seed}): " + ", ".join(f"{v[0]}" for v in viol[:1])
-                             + f" and {len(viol) - 1} more violation(s)" + (f"; converged {fig.get('converge_s')} s"
-                                                                            if "setup_failed" not in fig else ""))
+        kinds = collections.Counter(v[0] for v in viol)
+        FAILURE_LINES.append(f"  {s.name} (seed {seed}): " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
     shown = {}
     for what, k, detail in viol:
         shown[what] = shown.get(what, 0) + 1

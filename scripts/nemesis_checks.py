@@ -141,9 +141,8 @@ def values_of(reply):
 FORWARD_DEADLINE_FLOOR_S = 0.050
 
 
-def check_deletes(ops, final, answers_lost=False):
-    """Violations (kind, key, detail) of the delete writers' keys; final: {key: GETV reply}.
-    answers_lost: the fault drops a coordinator's answers while it still versions writes."""
+def check_deletes(ops, final):
+    """Violations (kind, key, detail) of the delete writers' keys; final: {key: GETV reply}."""
     viol = []
     for op in ops:
         got = values_of(final.get(op["key"]))
@@ -156,12 +155,6 @@ def check_deletes(ops, final, answers_lost=False):
                 # not received the SET) missed it (docs/FAULTS.md, "A blind write at a stand-in").
                 set_s, del_s = op.get("set_s", 0), op.get("end", 0) - op.get("start", 0) - op.get("set_s", 0)
                 kind = "resurrected-stale-del" if set_s < FORWARD_DEADLINE_FLOOR_S else "resurrected"
-                # Under lost answers a failed-over SET has two copies of one write id by
-                # design: the silent coordinator versioned it in time, its OK never came
-                # back, the next primary versioned it again; a DEL that saw one copy leaves
-                # the other (docs/FAULTS.md, "Two copies of one write").
-                if kind == "resurrected" and answers_lost:
-                    kind = "resurrected-two-copies"
                 viol.append((kind, op["key"], f"SET acknowledged after {set_s * 1000:.0f} ms, DEL acknowledged after "
                                               f"{del_s * 1000:.0f} ms, yet GETV R all -> {got}"))
         elif got not in ([], [op["value"]]):

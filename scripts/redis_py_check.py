@@ -110,7 +110,10 @@ def run(hosts):
         print(f"{tag}: transactions refused ({text[:60]}...), connection usable")
 
         # Redis's error texts.
-        expect_error(lambda: r.execute_command("INCR", "c"), "unknown command 'INCR'", f"{tag}: INCR is not built")
+        expect_error(lambda: r.execute_command("LPUSH", "l", "x"), "unknown command 'LPUSH'", f"{tag}: LPUSH is not built")
+        check(r.incr(f"ctr{i}") == 1 and r.incrby(f"ctr{i}", 41) == 42 and r.get(f"ctr{i}") == b"42", f"{tag}: INCR/INCRBY")
+        live[f"ctr{i}"] = "42"
+        expect_error(lambda: r.incr(f"k{i}"), "value is not an integer or out of range", f"{tag}: INCR of a non-integer")
         expect_error(lambda: r.execute_command("GET"), "wrong number of arguments for 'get' command", f"{tag}: GET arity")
         expect_error(lambda: r.getrange("k", "x", 1), "value is not an integer or out of range", f"{tag}: GETRANGE x")
         expect_error(lambda: r.execute_command("SELECT", 1), "DB index is out of range", f"{tag}: SELECT 1")

@@ -48,16 +48,29 @@ passed=$((executed - failures - skipped))
 
 suite_pass=0
 suite_fail=0
+failed_suites=()
+suite_logs=$(mktemp -d)
 shopt -s nullglob
 for suite in scripts/suites/*.sh; do
   echo "== $suite"
-  if bash "$suite"; then
+  name=$(basename "$suite" .sh)
+  # Each suite's output is kept so a failure can be printed again at the end:
+  # CI keeps only the tail of the run.
+  if bash "$suite" 2>&1 | tee "$suite_logs/$name.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
     suite_pass=$((suite_pass + 1))
   else
     echo "test.sh: $suite FAILED"
     suite_fail=$((suite_fail + 1))
+    failed_suites+=("$name")
   fi
 done
+
+for name in "${failed_suites[@]}"; do
+  echo "== failed suite $name, its last 40 lines again:"
+  tail -n 40 "$suite_logs/$name.log"
+done
+rm -rf "$suite_logs"
+if [ "$suite_fail" -gt 0 ]; then echo "== failed suites: ${failed_suites[*]}"; fi
 
 echo "== summary: swift test $passed passed, $failures failed, $skipped skipped; suites $suite_pass passed, $suite_fail failed"
 echo "$((passed + suite_pass)) passed, $((failures + suite_fail)) failed, $skipped skipped"

@@ -19,7 +19,8 @@ extension KeyRecord {
                 sib.value.isTombstone ? sib : Sibling(dot: sib.dot, value: .value([]), writeID: sib.writeID, expiresAtMs: sib.expiresAtMs)
             }
             // Same dots in the same order under the same context: the invariants still hold.
-            return .siblings(KeyState(uncheckedContext: s.context, siblings: siblings, counter: s.counter))
+            // The superseded ids stay: merge drops siblings by them.
+            return .siblings(KeyState(uncheckedContext: s.context, siblings: siblings, counter: s.counter, superseded: s.superseded))
         case .lww(let l):
             var stripped = LWWKeyState(timestamp: l.timestamp, value: l.value.isTombstone ? .tombstone : .value([]), expiresAtMs: l.expiresAtMs)
             // A tombstone with increments on top is present: the counter decides absence too.

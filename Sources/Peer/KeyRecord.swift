@@ -11,6 +11,8 @@
 //   sibPayload := payload | 0x02 writeID:u64LE len:varint bytes | 0x03 writeID:u64LE
 //              | 0x04 expiresAtMs:varint len:varint bytes | 0x05 writeID:u64LE expiresAtMs:varint len:varint bytes
 //   lwwPayload := payload | 0x04 expiresAtMs:varint len:varint bytes
+//   (then the optional counter section, KeyRecord+Counter.swift, and in siblings records the
+//   optional superseded section, KeyRecord+Superseded.swift)
 //
 // Decoding never traps: every read is bounds-checked, every length is checked against
 // what remains before anything is allocated, and the decoded state must pass
@@ -37,6 +39,8 @@ public enum KeyRecordError: Error, Equatable, Sendable {
     case invalidCounter(CounterError)
     /// Merging a `siblings` record with an `lww` one: the namespace's mode is fixed.
     case kindMismatch
+    /// The superseded section (at `offset`) breaks an invariant (SupersededWrites.swift).
+    case invalidSuperseded(SupersededError, offset: Int)
 }
 
 /// One key's stored state: a dotted version vector set or a last-writer-wins value.
@@ -88,6 +92,7 @@ public enum KeyRecord: Hashable, Sendable {
             var n = KeyRecord.headerBytes + 12
             for e in s.context.entries { n += e.actor.utf8.count + 11 }
             for sib in s.siblings { n += 40 + (sib.value.bytes?.count ?? 0) }
+            if !s.superseded.isEmpty { n += 2 + 18 * s.superseded.entries.count }
             return n
         case .lww(let l):
             return KeyRecord.headerBytes + 42 + l.timestamp.node.utf8.count + (l.value.bytes?.count ?? 0)
@@ -111,6 +116,7 @@ public enum KeyRecord: Hashable, Sendable {
                 KeyRecord.appendSiblingPayload(sib.value, writeID: sib.writeID, expiresAtMs: sib.expiresAtMs, to: &w)
             }
             KeyRecord.appendCounterSection(s, to: &w)
+            KeyRecord.appendSupersededSection(s, to: &w)
         case .lww(let l):
             w.u8(VersionFormat.recordKindLWW)
             w.varint(l.timestamp.physicalMs)
@@ -204,7 +210,8 @@ public enum KeyRecord: Hashable, Sendable {
                                         writeID: writeID, expiresAtMs: expiry))
             }
             let counter = try readCounterSection(&r, siblings: siblings)
-            let state = KeyState(uncheckedContext: context, siblings: siblings, counter: counter)
+            let superseded = try readSupersededSection(&r)
+            let state = KeyState(uncheckedContext: context, siblings: siblings, counter: counter, superseded: superseded)
             do { try state.validate() } catch { throw .invalidState(error) }
             return .siblings(state)
         case VersionFormat.recordKindLWW:

@@ -45,6 +45,9 @@ public enum CounterRefusal: Error, Equatable, Sendable {
 public enum IncrementOutcome: Equatable, Sendable {
     /// Applied: the new sibling's dot and the counter's value as this replica sees it.
     case incremented(Dot, value: Int64)
+    /// Not applied: this write id was applied before and superseded since (as
+    /// `WriteOutcome.alreadySuperseded`); the counter's value as this replica sees it.
+    case alreadySuperseded(value: Int64)
     case refused(CounterRefusal)
     /// As `WriteOutcome.refusedSiblingLimit`.
     case refusedSiblingLimit(siblings: Int, limit: Int)
@@ -138,6 +141,8 @@ extension KeyState {
         case .failure(let refusal): return .refused(refusal)
         }
         if writeID != 0, let same = siblings.first(where: { $0.writeID == writeID }) { return .incremented(same.dot, value: current) }
+        // Applied before and superseded since (KeyState+Write.swift): its entry is counted.
+        if superseded.contains(writeID) { return .alreadySuperseded(value: current) }
         let (next, overflow) = current.addingReportingOverflow(delta)
         guard !overflow, counter.entries.canAdd(delta, at: replica) else { return .refused(.overflow) }
         if siblings.count > siblingLimit { return .refusedSiblingLimit(siblings: siblings.count, limit: siblingLimit) }
@@ -150,7 +155,9 @@ extension KeyState {
         newContext[replica] = n
         let sibling = Sibling(dot: dot, value: .value(CounterRead.decimal(next)), writeID: writeID, expiresAtMs: live.first?.expiresAtMs ?? 0)
         let mark = CounterMark(kind: .incremented, seen: entries)
-        self = KeyState(uncheckedContext: newContext, siblings: [sibling], counter: KeyCounter(entries: entries, marks: [dot: mark]))
+        // Every sibling is superseded (context = r's own, like SET): their ids are recorded.
+        self = KeyState(uncheckedContext: newContext, siblings: [sibling], counter: KeyCounter(entries: entries, marks: [dot: mark]),
+                        superseded: superseded.adding(siblings.map(\.writeID), rank: newContext.causalRank))
         return .incremented(dot, value: next)
     }
 }

@@ -9,10 +9,16 @@
 // the next primary coordinated it too) has one write id under two dots. Of the siblings
 // that survive the merge-join, only the one with the lowest dot is kept per nonzero write
 // id; the context still covers both dots, so the other cannot come back from a stale copy.
-// Siblings without an id (0) are never folded. With folding, merge stays commutative and
-// idempotent, so replicas that exchange states converge; it is associative only up to a
-// superseded copy: when a later write covered one copy of a retried write but not the
-// other, the other may survive as a sibling, as any concurrent write would (WriteIDTests).
+// Siblings without an id (0) are never folded.
+//
+// Superseded copies: a later write that covered one copy of a retried write but not the
+// other recorded the id in its state's superseded set (SupersededWrites.swift). The merged
+// set is the union of both (bounded, top-k), and every surviving sibling whose id it holds
+// is dropped, so the other copy cannot come back as a sibling of the later write
+// (docs/FAULTS.md, "Two copies of one write"). Merge is commutative, associative and
+// idempotent with this (KeyStateSupersededPropertyTests), as long as no id the drop relied
+// on was evicted from a full set; then a superseded copy may survive as a sibling, as any
+// concurrent write would.
 
 extension KeyState {
     /// The merge of two replicas' states of one key.
@@ -39,9 +45,11 @@ extension KeyState {
                 i += 1; j += 1
             }
         }
-        let kept = KeyState.foldingRetries(out)
+        let superseded = self.superseded.merged(with: other.superseded)
+        var kept = KeyState.foldingRetries(out)
+        if !superseded.isEmpty { kept.removeAll { superseded.contains($0.writeID) } }
         return KeyState(uncheckedContext: context.merged(with: other.context), siblings: kept,
-                        counter: counter.merged(with: other.counter, keeping: kept))
+                        counter: counter.merged(with: other.counter, keeping: kept), superseded: superseded)
     }
 
     /// Drops every sibling whose nonzero write id an earlier (lower-dot) sibling already has.

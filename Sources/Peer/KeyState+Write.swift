@@ -12,7 +12,12 @@
 //     large; the client resolves it with GETV/PUTV. A PUTV with an empty context adds a
 //     sibling, so it meets the second. A write with a non-empty context is always accepted.
 // A retried client write (`writeID` nonzero and already held by a sibling here) changes
-// nothing and answers `.written` with that sibling's dot: the retry is idempotent.
+// nothing and answers `.written` with that sibling's dot: the retry is idempotent. One whose
+// id the state records as superseded (a late retry or a duplicate forward of a write a later
+// write already replaced) changes nothing either and answers `.alreadySuperseded`: it was
+// applied, and superseded; versioning it again would bring the old value back over the newer.
+// A write records the nonzero ids of the siblings it drops in `superseded`, ranked by its
+// context (SupersededWrites.swift).
 // and after the counter is drawn (n must be above every dot of r this key has seen):
 //   * `counterBehind` — this replica's own state has a dot of r at or past n: the node's
 //     counter went backwards (lost lease); the node must advance its lease and retry;
@@ -23,6 +28,9 @@
 public enum WriteOutcome: Equatable, Sendable {
     /// Applied; the new sibling's dot.
     case written(Dot)
+    /// Not applied: this write id was applied before and a later write superseded it, so
+    /// the write is done. Answer as for `.written`; the state is unchanged.
+    case alreadySuperseded
     /// Refused: too many siblings for a write without a context. Reply with an error that
     /// says to read with GETV and resolve with PUTV.
     case refusedSiblingLimit(siblings: Int, limit: Int)
@@ -52,6 +60,7 @@ extension KeyState {
         nextCounter: () throws(E) -> UInt64
     ) throws(E) -> WriteOutcome {
         if writeID != 0, let same = siblings.first(where: { $0.writeID == writeID }) { return .written(same.dot) }
+        if superseded.contains(writeID) { return .alreadySuperseded }
         let c = clientContext ?? context
         let kept = siblings.filter { !c.covers($0.dot) }
         if clientContext?.isEmpty ?? true {
@@ -69,7 +78,9 @@ extension KeyState {
         // Keep siblings sorted: insert after every dot that orders before the new one.
         let at = newSiblings.firstIndex { dot < $0.dot } ?? newSiblings.endIndex
         newSiblings.insert(Sibling(dot: dot, value: value, writeID: writeID, expiresAtMs: expiresAtMs), at: at)
-        self = KeyState(uncheckedContext: newContext, siblings: newSiblings, counter: counter.assigning(dot, keeping: newSiblings))
+        let dropped = siblings.compactMap { $0.writeID != 0 && c.covers($0.dot) ? $0.writeID : nil }
+        self = KeyState(uncheckedContext: newContext, siblings: newSiblings, counter: counter.assigning(dot, keeping: newSiblings),
+                        superseded: superseded.adding(dropped, rank: newContext.causalRank))
         return .written(dot)
     }
 

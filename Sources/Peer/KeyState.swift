@@ -4,7 +4,8 @@
 // Invariants (checked by `validate()`, which every decoder runs):
 //   1. the context is canonical (sorted by actor, no zero counters);
 //   2. siblings are sorted strictly by dot (actor bytes, then counter), so no two share a dot;
-//   3. every sibling's dot is covered by the context.
+//   3. every sibling's dot is covered by the context;
+//   4. no sibling's write id is one the state records as superseded (SupersededWrites.swift).
 // Keeping siblings sorted makes equal states structurally equal, so `==`, encodings and
 // digests agree on every replica.
 //
@@ -59,6 +60,8 @@ public enum KeyStateError: Error, Equatable, Sendable {
     case siblingsNotSorted(Dot)
     case duplicateDot(Dot)
     case siblingNotCovered(Dot)
+    /// A sibling carries a write id the state's superseded set holds (merge would drop it).
+    case supersededSibling(Dot)
 }
 
 /// What a read of one replica's (or a merged) state returns.
@@ -84,6 +87,9 @@ public struct KeyState: Hashable, Sendable {
     /// The key's PN-counter and its siblings' marks; empty unless the key was ever
     /// incremented (KeyCounter.swift, KeyState+Counter.swift).
     public internal(set) var counter = KeyCounter()
+    /// The write ids of the siblings this key's writes superseded, bounded; empty unless a
+    /// sibling with a write id (a forwarded write) was ever superseded (SupersededWrites.swift).
+    public internal(set) var superseded = SupersededWrites()
 
     /// The state of a key never written on this replica.
     public init() {
@@ -100,10 +106,12 @@ public struct KeyState: Hashable, Sendable {
     }
 
     /// Parts already known to satisfy the invariants.
-    init(uncheckedContext context: VersionVector, siblings: [Sibling], counter: KeyCounter = KeyCounter()) {
+    init(uncheckedContext context: VersionVector, siblings: [Sibling], counter: KeyCounter = KeyCounter(),
+         superseded: SupersededWrites = SupersededWrites()) {
         self.context = context
         self.siblings = siblings
         self.counter = counter
+        self.superseded = superseded
     }
 
     /// Checks the invariants; decoders call this and refuse a state that fails.
@@ -116,6 +124,7 @@ public struct KeyState: Hashable, Sendable {
                 if !(prev < s.dot) { throw .siblingsNotSorted(s.dot) }
             }
             guard context.covers(s.dot) else { throw .siblingNotCovered(s.dot) }
+            if superseded.contains(s.writeID) { throw .supersededSibling(s.dot) }
         }
     }
 

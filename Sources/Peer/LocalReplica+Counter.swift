@@ -41,10 +41,7 @@ extension LocalReplica {
             case .siblings:
                 var state = KeyState()
                 if case .siblings(let s)? = existing { state = s }
-                let entries = state.context.count + (state.context[nodeID] == 0 ? 1 : 0)
-                if entries > VersionFormat.maxVectorEntries {
-                    return .refused("ERR the key's version vector would have \(entries) entries (max \(VersionFormat.maxVectorEntries))")
-                }
+                if let refusal = vectorGrowthRefusal(state) { return .refused(refusal) }
                 var attempts = 0
                 var result: Int64?
                 while result == nil {
@@ -53,7 +50,7 @@ extension LocalReplica {
                         try nextCounter()
                     }
                     switch outcome {
-                    case .incremented(_, let v):
+                    case .incremented(_, let v), .alreadySuperseded(let v):
                         result = v
                     case .refused(let refusal):
                         return .refused(refusal.message)
@@ -62,9 +59,7 @@ extension LocalReplica {
                     case let .counterBehind(highestSeen):
                         attempts += 1
                         if attempts > 2 { return .refused("ERR internal counter error") }
-                        guard lease.withLock({ $0.advance(past: highestSeen) }) else {
-                            return .refused("ERR the stored context of this key names write \(highestSeen) of node \(nodeID), which it never issued (a forged context); the key cannot be written through this node")
-                        }
+                        if let refusal = leaseAdvanceRefusal(past: highestSeen) { return .refused(refusal) }
                     }
                 }
                 (record, value) = (.siblings(state), result ?? 0)

@@ -119,10 +119,7 @@ public final class LocalReplica: @unchecked Sendable {
                 // Encoders and decoders share one bound on a vector's entries: a write that would
                 // take the key past it is refused, never stored undecodable. (A client context
                 // adds no entries: it is clamped to the stored context's.)
-                let entries = state.context.count + (state.context[nodeID] == 0 ? 1 : 0)
-                if entries > VersionFormat.maxVectorEntries {
-                    return .refused("ERR the key's version vector would have \(entries) entries (max \(VersionFormat.maxVectorEntries))")
-                }
+                if let refusal = vectorGrowthRefusal(state) { return .refused(refusal) }
                 var attempts = 0
                 let admitted = context.map { counterBounds.admitted($0, stored: state.context) }
                 if let c = admitted, !c.isEmpty, let refusal = state.growthRefusal(context: c, limit: siblingLimit) { return .refused(refusal) }
@@ -132,7 +129,8 @@ public final class LocalReplica: @unchecked Sendable {
                         try nextCounter()
                     }
                     switch outcome {
-                    case .written:
+                    case .written, .alreadySuperseded:
+                        // A superseded retry leaves the state as stored: answered like a write.
                         break
                     case let .refusedSiblingLimit(siblings, limit):
                         return .refused("ERR key has \(siblings) siblings (limit \(limit)): read them with GETV and resolve with PUTV")
@@ -142,9 +140,7 @@ public final class LocalReplica: @unchecked Sendable {
                         // The stored state holds a dot of ours past the counter: skip beyond it.
                         attempts += 1
                         if attempts > 2 { return .refused("ERR internal counter error") }
-                        guard lease.withLock({ $0.advance(past: highestSeen) }) else {
-                            return .refused("ERR the stored context of this key names write \(highestSeen) of node \(nodeID), which it never issued (a forged context); the key cannot be written through this node")
-                        }
+                        if let refusal = leaseAdvanceRefusal(past: highestSeen) { return .refused(refusal) }
                         continue
                     }
                     break
@@ -193,6 +189,21 @@ public final class LocalReplica: @unchecked Sendable {
 
     /// Wall-clock milliseconds of this replica's clock (tombstone times compare with it).
     public var wallNowMs: UInt64 { UInt64(max(0, now())) }
+
+    /// The refusal line when a write at this node would take the key's version vector past
+    /// the bound every decoder enforces (so nothing undecodable is ever stored), or nil.
+    func vectorGrowthRefusal(_ state: KeyState) -> String? {
+        let entries = state.context.count + (state.context[nodeID] == 0 ? 1 : 0)
+        guard entries > VersionFormat.maxVectorEntries else { return nil }
+        return "ERR the key's version vector would have \(entries) entries (max \(VersionFormat.maxVectorEntries))"
+    }
+
+    /// Moves this node's counter past a dot of its own found in a stored context
+    /// (`.counterBehind`); the refusal line when that dot was never issued (forged), or nil.
+    func leaseAdvanceRefusal(past highestSeen: UInt64) -> String? {
+        if lease.withLock({ $0.advance(past: highestSeen) }) { return nil }
+        return "ERR the stored context of this key names write \(highestSeen) of node \(nodeID), which it never issued (a forged context); the key cannot be written through this node"
+    }
 
     /// Stores a key's new record (the caller holds its stripe lock): the tombstone index
     /// learns when the key became absent, and the key's Merkle tree (if kept) is updated

@@ -28,8 +28,12 @@ public enum VersionFormat {
     public static let valueTagValueWithExpiryAndWriteID: UInt8 = 5
     /// Starts the optional counter section after a record's siblings (or lww payload):
     /// the key's PN-counter entries and the marks of its siblings (RECORDS.md, "Counters").
-    /// Tags 7 and 8 are reserved for counters too.
+    /// Tag 8 is reserved for counters too (7 was reserved with it, then given to the
+    /// superseded section below, which the lead assigned it).
     public static let counterSectionTag: UInt8 = 6
+    /// Starts the optional superseded section of a siblings record, after the counter
+    /// section: the write ids the key's writes superseded (RECORDS.md, "Superseded writes").
+    public static let supersededSectionTag: UInt8 = 7
 
     /// First byte of every storage key: which keyspace it belongs to.
     public static let keyspaceData: UInt8 = 0x64  // 'd'

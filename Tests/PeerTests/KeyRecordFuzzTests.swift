@@ -19,6 +19,15 @@ final class KeyRecordFuzzTests: XCTestCase {
         }
         corpus.append(KeyRecord.lww(LWWKeyState(timestamp: HLCTimestamp(physicalMs: 1_700_000_000_000, logical: 9, node: "n7"), value: .value([1, 2, 3]))).encode())
         corpus.append(KeyRecord.lww(LWWKeyState(timestamp: HLCTimestamp(physicalMs: UInt64.max, logical: UInt32.max, node: "n7"), value: .tombstone)).encode())
+        // Records with a superseded section (tag 7): 1 to 8 ids, then full sets that evicted.
+        for n in 1...12 {
+            var s = KeyState()
+            for c in 1...UInt64(n) {
+                _ = s.write(at: "n1", context: nil, value: c % 3 == 0 ? .tombstone : .value([UInt8(c)]),
+                            writeID: c &* 0x9E37_79B9_7F4A_7C15) { () -> UInt64 in c }
+            }
+            corpus.append(KeyRecord.siblings(s).encode())
+        }
 
         var decoded = 0, checksumRejected = 0
         for i in 0..<100_000 {

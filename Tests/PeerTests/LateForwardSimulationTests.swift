@@ -78,6 +78,44 @@ final class LateForwardSimulationTests: XCTestCase {
         }
     }
 
+    /// docs/FAULTS.md, "Two copies of one write" (nemesis one-way, seed 11824): n0, the first
+    /// primary, versions a forwarded SET in time, but a one-way cut drops everything n0 sends
+    /// (its replica writes and its OK). The sender fails over and the write is versioned again
+    /// under the same write id; the DEL through the sender (n0 passed over by then) covers only
+    /// that second copy. Before the superseded set, n0's copy survived the delete as a sibling
+    /// and spread after the heal. In lww the delete's later timestamp wins anyway (the run
+    /// shows it).
+    func testOneWayCutCopyOfASupersededWriteDoesNotComeBack() throws {
+        for namespace in ["default", "clocked"] {
+            let c = try cluster()
+            defer { c.shutdown() }
+            let ks = keys(firstPrimary: "n0", in: c, namespace: namespace, count: 3)
+            XCTAssertEqual(ks.count, 3)
+            let (key, others) = (ks[0], Array(ks.dropFirst()))
+            for to in ["n1", "n2"] { c.wire.drop(from: "n0", to: to) }
+            XCTAssertNil(c.writeNow("n1", key, "doomed", namespace: namespace), "\(namespace): the write fails over, seed \(seed)")
+            XCTAssertEqual(values(c.local("n0", key, namespace: namespace)), ["doomed"], "\(namespace): n0 versioned it in time")
+            for k in others { XCTAssertNil(c.writeNow("n1", k, "x", namespace: namespace)) }
+            XCTAssertTrue(c.engines["n1"]!.latency.isDeprioritized("n0"), "\(namespace): n0 passed over, seed \(seed)")
+            XCTAssertNil(c.writeNow("n1", key, nil, namespace: namespace), "\(namespace): the delete, seed \(seed)")
+            // n0 still receives: the delete's replica write drops its own copy there at once.
+            XCTAssertEqual(values(c.local("n0", key, namespace: namespace)), [], "\(namespace): n0 after the delete, seed \(seed)")
+            c.clock.run(forMs: 2_000)
+            c.wire.heal()
+            c.clock.run(forMs: 3_000)
+            for node in c.ids { _ = c.repairNow(node) }
+            c.clock.run(forMs: 1_000)
+            for node in c.ids {
+                XCTAssertEqual(values(c.local(node, key, namespace: namespace)), [],
+                               "\(namespace): \(node) holds the deleted key's value again, seed \(seed)")
+            }
+            guard case .success(let read) = c.readNow("n2", key, namespace: namespace, options: RequestOptions(r: .all)) else {
+                return XCTFail("\(namespace): read failed, seed \(seed)")
+            }
+            XCTAssertEqual(values(read), [], "\(namespace): a read sees the deleted key again, seed \(seed)")
+        }
+    }
+
     /// A defect found after the late-forward fix, not fixed (docs/FAULTS.md, "A blind write
     /// at a stand-in"): the SET is acknowledged by n0 and n2 (n1 never gets its copy), n0
     /// pauses, the DEL through n2 fails over to n1, which versions a tombstone from its own

@@ -44,12 +44,15 @@ final class WriteIDTests: XCTestCase {
     /// same id: merge stays commutative and idempotent, replicas that exchange states
     /// converge, and the state they converge to holds each client write at most once.
     ///
-    /// Not asserted, because it does not hold: that every merge ORDER ends in the same state.
-    /// When one copy of a retried write was superseded (a later write's context covers its
-    /// dot) and the other copy was not, whether the surviving copy stays depends on whether
-    /// it met the superseded copy (folded away) or the superseding write first: a duplicate
-    /// of a superseded write may surface as a sibling, like any concurrent write (SPEC 6).
-    /// Anti-entropy merges whole states pairwise, so replicas still end up equal.
+    /// Not asserted here, because it does not hold for every history: that every merge ORDER
+    /// ends in the same state. A write that drops one copy of a retried write records its id
+    /// (SupersededWrites.swift), and merge then drops the other copy in any order
+    /// (KeyStateSupersededPropertyTests asserts that for SETs, DELs and PUTVs with their
+    /// coordinator's context). But a PUTV whose context was read at another replica can cover
+    /// a copy its coordinator never held: nothing records the id, and whether the other copy
+    /// stays depends on whether it met its twin (folded away) or the PUTV first, like any
+    /// concurrent write (SPEC 6). Anti-entropy merges whole states pairwise, so replicas still
+    /// end up equal.
     func testRetriedWritesConvergeInEveryMergeOrder() {
         var rng = SeededRandom(seed: 0x5EED_1D00)
         let ids = [a, b, c]
@@ -100,6 +103,101 @@ final class WriteIDTests: XCTestCase {
                 XCTAssertEqual(taggedIDs.count, Set(taggedIDs).count, "no client write twice: \(state.siblings), round \(round)")
             }
         }
+    }
+
+    /// docs/FAULTS.md, "Two copies of one write": c (the first primary) applied write 9 as
+    /// c:4 but its answer was lost; a failed over and applied it again as a:3; a DEL at a
+    /// covers a:3 only. c's copy must not come back beside the tombstone, in either order,
+    /// nor through a third replica that holds both copies folded into one.
+    func testACopyOfASupersededWriteDoesNotComeBack() {
+        var atC = KeyState(), atA = KeyState()
+        XCTAssertEqual(write(&atC, at: c, "v", id: 9, counter: 4), .written(Dot(actor: c, counter: 4)))
+        XCTAssertEqual(write(&atA, at: a, "v", id: 9, counter: 3), .written(Dot(actor: a, counter: 3)))
+        var atB = atA  // b got a's replica write
+        atB.merge(atC)  // ... and c's, later: one sibling
+        XCTAssertEqual(atB.read().values.count, 1)
+        XCTAssertEqual(write(&atA, at: a, nil, id: 0, counter: 5), .written(Dot(actor: a, counter: 5)))
+        XCTAssertFalse(atA.context.covers(Dot(actor: c, counter: 4)), "the delete never saw c's copy")
+        XCTAssertTrue(atA.superseded.contains(9), "the delete remembers the write it superseded")
+        for (x, y) in [(atA, atC), (atC, atA), (atA, atB), (atB, atA)] {
+            let m = x.merged(with: y)
+            XCTAssertTrue(m.read().isAbsent, "the deleted value is back: \(m.siblings)")
+            XCTAssertEqual(m.siblings.map(\.dot), [Dot(actor: a, counter: 5)])
+            XCTAssertEqual(m.merged(with: atC), m, "and stays gone")
+        }
+        XCTAssertEqual(atA.merged(with: atC).merged(with: atB), atA.merged(with: atB.merged(with: atC)))
+        // Without the set (merge before it existed) c's copy survives as a sibling.
+        let bare = KeyState(uncheckedContext: atA.context, siblings: atA.siblings)
+        XCTAssertEqual(bare.merged(with: atC).read().values, [Array("v".utf8)])
+    }
+
+    /// A retry or duplicate forward of a write that was applied and then superseded versions
+    /// nothing: versioning it again would put the old value over the newer one.
+    func testALateRetryOfASupersededWriteVersionsNothing() {
+        var s = KeyState()
+        _ = write(&s, at: a, "old", id: 41, counter: 1)
+        _ = write(&s, at: a, "new", id: 42, counter: 2)
+        XCTAssertTrue(s.superseded.contains(41))
+        let before = s
+        XCTAssertEqual(write(&s, at: b, "old", id: 41, counter: 7), .alreadySuperseded)
+        XCTAssertEqual(s, before)
+        XCTAssertEqual(s.read().values, [Array("new".utf8)])
+        // The id reaches other replicas with the state: their coordinators refuse it too.
+        var other = KeyState()
+        other.merge(s)
+        XCTAssertEqual(write(&other, at: c, "old", id: 41, counter: 3), .alreadySuperseded)
+        // A new write, and a retry of the live one, behave as before.
+        XCTAssertEqual(write(&s, at: a, "new", id: 42, counter: 8), .written(Dot(actor: a, counter: 2)))
+        XCTAssertEqual(write(&s, at: a, "newer", id: 43, counter: 9), .written(Dot(actor: a, counter: 9)))
+    }
+
+    /// Increments carry write ids when forwarded: a duplicate of one that a SET superseded
+    /// counts nothing again; the SET's record remembers it.
+    func testADuplicateIncrementAfterASetCountsNothing() {
+        var s = KeyState()
+        guard case .incremented = s.increment(at: a, by: 5, writeID: 70, nextCounter: { () -> UInt64 in 1 }) else { return XCTFail() }
+        _ = write(&s, at: a, "10", id: 71, counter: 2)
+        XCTAssertTrue(s.superseded.contains(70))
+        let before = s
+        XCTAssertEqual(s.increment(at: b, by: 5, writeID: 70, nextCounter: { () -> UInt64 in 3 }), .alreadySuperseded(value: 10))
+        XCTAssertEqual(s, before)
+        // An increment supersedes what its coordinator holds, and remembers it too.
+        guard case .incremented(_, let v) = s.increment(at: a, by: 1, writeID: 72, nextCounter: { () -> UInt64 in 4 }) else { return XCTFail() }
+        XCTAssertEqual(v, 11)
+        XCTAssertTrue(s.superseded.contains(71))
+        XCTAssertEqual(try KeyRecord(decoding: KeyRecord.siblings(s).encode()), .siblings(s))
+    }
+
+    /// The superseded section (RECORDS.md, "Superseded writes"), pinned byte for byte; a state
+    /// without superseded ids encodes as before (the pinned bytes below and in KeyRecordTests).
+    func testSupersededSectionBytesAndRefusals() throws {
+        var s = KeyState()
+        _ = write(&s, at: a, "x", id: 0x0102, counter: 1)
+        _ = write(&s, at: a, nil, id: 0, counter: 2)
+        let body = Array(KeyRecord.siblings(s).encode()[5...])
+        // kind 's', vector {a: 2}, one sibling (a:2, tombstone), section 7: one id, rank 2.
+        XCTAssertEqual(body, [0x73, 0x01, 0x01, 0x61, 0x02, 0x01, 0x00, 0x02, 0x01,
+                              0x07, 0x01, 0x02, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02])
+        XCTAssertEqual(try KeyRecord(decoding: record(body)), .siblings(s))
+        let head = Array(body[..<9])
+        let refused: [[UInt8]] = [
+            head + [0x07, 0x00],                                                     // empty section
+            head + [0x07, 0x01] + [UInt8](repeating: 0, count: 8) + [0x02],          // id 0
+            head + [0x07, 0x02, 0x02, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x01, 0, 0, 0, 0, 0, 0, 0, 0x01],  // unsorted
+            head + [0x07, 0x02, 0x01, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x01, 0, 0, 0, 0, 0, 0, 0, 0x01],  // duplicate
+            head + [0x07, 0x09] + (1...9).flatMap { [UInt8($0), 0, 0, 0, 0, 0, 0, 0, 0x01] },       // over the limit
+            head + [0x07, 0x01, 0x02, 0x01, 0, 0],                                   // truncated
+            head + [0x07, 0x01, 0x01, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x07],              // trailing
+        ]
+        for bad in refused { XCTAssertThrowsError(try KeyRecord(decoding: record(bad)), "\(bad)") }
+        // A sibling whose id the section holds is not a state merge can produce.
+        var live = KeyState()
+        _ = write(&live, at: a, "x", id: 0x0102, counter: 1)
+        let liveBody = Array(KeyRecord.siblings(live).encode()[5...])
+        XCTAssertThrowsError(try KeyRecord(decoding: record(liveBody + [0x07, 0x01, 0x02, 0x01, 0, 0, 0, 0, 0, 0, 0x02])))
+        // LWW records have no superseded section.
+        let lww: [UInt8] = [0x6c, 0x05, 0x00, 0x01, 0x61, 0x01, 0x07, 0x01, 0x02, 0x01, 0, 0, 0, 0, 0, 0, 0x02]
+        XCTAssertThrowsError(try KeyRecord(decoding: record(lww)))
     }
 
     func testRecordsCarryWriteIDsAndOldRecordsAreUnchanged() throws {
