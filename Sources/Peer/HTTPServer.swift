@@ -91,9 +91,11 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func respond(_ fd: Int32, status: String, type: String, body: String) {
-        let payload = Array(body.utf8)
-        let head = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(payload.count)\r\nConnection: close\r\n\r\n"
-        let bytes = Array(head.utf8) + payload
+        // Head and body in one buffer, one copy of the body, one send.
+        var body = body
+        let head = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
+        var bytes = Array(head.utf8)
+        body.withUTF8 { bytes.append(contentsOf: $0) }
         bytes.withUnsafeBytes { try? Socket.sendAll(fd, $0) }
     }
 }

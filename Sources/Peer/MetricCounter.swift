@@ -11,8 +11,10 @@ public final class MetricCounter: MetricChild {
     public var value: UInt64 { count.load(ordering: .relaxed) }
     public var isUnused: Bool { value == 0 }
 
-    public func render(name: String, labels: String, into out: inout String) {
-        MetricsText.sample(name, labels: labels, value: String(value), into: &out)
+    public func render(name: String, labels: String, into out: inout MetricsBuffer) {
+        MetricsText.samplePrefix(name, labels: labels, into: &out)
+        out.append(value)
+        out.append(byte: 0x0a)
     }
 }
 
@@ -40,7 +42,9 @@ public final class MetricGauge: MetricChild {
     /// A gauge's zero is a value like any other: always rendered.
     public var isUnused: Bool { false }
 
-    public func render(name: String, labels: String, into out: inout String) {
-        MetricsText.sample(name, labels: labels, value: MetricsText.number(value), into: &out)
+    public func render(name: String, labels: String, into out: inout MetricsBuffer) {
+        MetricsText.samplePrefix(name, labels: labels, into: &out)
+        out.append(number: value)
+        out.append(byte: 0x0a)
     }
 }

@@ -4,7 +4,7 @@ import Synchronization
 /// operations are lock-free; `render` writes its sample lines at scrape time.
 public protocol MetricChild: AnyObject, Sendable {
     /// Appends this child's sample lines; `labels` is its `k="v",...` text, possibly empty.
-    func render(name: String, labels: String, into out: inout String)
+    func render(name: String, labels: String, into out: inout MetricsBuffer)
     /// True while nothing was ever recorded (a counter at 0, a histogram without observations).
     var isUnused: Bool { get }
 }
@@ -30,7 +30,7 @@ public final class MetricFamily<Child: MetricChild>: MetricsRenderable, @uncheck
     }
     private let children = Mutex(Children())
     /// `# HELP` and `# TYPE` lines, rendered once.
-    private let headerText: String
+    private let headerBytes: [UInt8]
 
     init(name: String, help: String, kind: MetricKind, labelNames: [String], omitUnused: Bool = false,
          make: @escaping @Sendable () -> Child) {
@@ -45,7 +45,7 @@ public final class MetricFamily<Child: MetricChild>: MetricsRenderable, @uncheck
         self.omitUnused = omitUnused
         var header = ""
         MetricsText.header(name: name, help: help, kind: kind, into: &header)
-        headerText = header
+        headerBytes = Array(header.utf8)
     }
 
     /// The child for these label values (in the order of `labelNames`), created on first use.
@@ -69,9 +69,9 @@ public final class MetricFamily<Child: MetricChild>: MetricsRenderable, @uncheck
     /// Label values of every child created so far.
     public var labelSets: [[String]] { children.withLock { $0.ordered.map(\.values) } }
 
-    func render(into out: inout String) {
+    func render(into out: inout MetricsBuffer) {
         let snapshot = children.withLock { $0.ordered }
-        out += headerText
+        out.append(headerBytes)
         for entry in snapshot where !(omitUnused && entry.child.isUnused) {
             entry.child.render(name: name, labels: entry.text, into: &out)
         }

@@ -79,26 +79,43 @@ public final class MetricHistogram: MetricChild, @unchecked Sendable {
         }
     }
 
-    /// `name_bucket{labels,le="..."} ` per bucket, built at the first scrape: a family's name
-    /// and a child's labels never change, and most of a scrape is these lines.
-    private let bucketPrefixes = Mutex<[String]>([])
+    /// The constant start of every line this child writes, built at the first scrape: a
+    /// family's name and a child's labels never change, and most of a scrape is these lines.
+    private struct LinePrefixes {
+        /// `name_bucket{labels,le="..."} ` per bucket, `+Inf` last.
+        var buckets: [[UInt8]] = []
+        /// `name_sum{labels} ` and `name_count{labels} `.
+        var sum: [UInt8] = []
+        var count: [UInt8] = []
+    }
+    private let linePrefixes = Mutex(LinePrefixes())
 
-    public func render(name: String, labels: String, into out: inout String) {
-        let prefixes = bucketPrefixes.withLock { cached -> [String] in
-            if cached.isEmpty {
+    public func render(name: String, labels: String, into out: inout MetricsBuffer) {
+        let prefixes = linePrefixes.withLock { cached -> LinePrefixes in
+            if cached.buckets.isEmpty {
                 let sep = labels.isEmpty ? "" : ","
-                cached = leTexts.map { name + "_bucket{" + labels + sep + "le=\"" + $0 + "\"} " }
+                cached.buckets = leTexts.map { Array((name + "_bucket{" + labels + sep + "le=\"" + $0 + "\"} ").utf8) }
+                var line = MetricsBuffer()
+                MetricsText.samplePrefix(name + "_sum", labels: labels, into: &line)
+                cached.sum = line.bytes
+                line = MetricsBuffer()
+                MetricsText.samplePrefix(name + "_count", labels: labels, into: &line)
+                cached.count = line.bytes
             }
             return cached
         }
-        let cumulative = cumulativeCounts
-        for (i, prefix) in prefixes.enumerated() {
-            out += prefix
-            out += String(cumulative[i])
-            out += "\n"
+        var running: UInt64 = 0
+        for i in 0...boundCounts.count {
+            running &+= buckets[i].load(ordering: .relaxed)
+            out.append(prefixes.buckets[i])
+            out.append(running)
+            out.append(byte: 0x0a)
         }
-        let total = cumulative[cumulative.count - 1]
-        MetricsText.sample(name + "_sum", labels: labels, value: MetricsText.number(sumValue), into: &out)
-        MetricsText.sample(name + "_count", labels: labels, value: String(total), into: &out)
+        out.append(prefixes.sum)
+        out.append(number: sumValue)
+        out.append(byte: 0x0a)
+        out.append(prefixes.count)
+        out.append(running)
+        out.append(byte: 0x0a)
     }
 }

@@ -41,7 +41,7 @@ public enum MetricKind: String, Sendable {
 /// One registered family, rendered at scrape time.
 protocol MetricsRenderable: AnyObject, Sendable {
     var name: String { get }
-    func render(into out: inout String)
+    func render(into out: inout MetricsBuffer)
 }
 
 /// A set of metric families and their text rendering; see the contract at the top of this file.
@@ -108,10 +108,9 @@ public final class MetricsRegistry: Sendable {
             for hook in hooks { hook.begin() }
             defer { for hook in hooks { hook.end() } }
             let all = families.withLock { $0 }
-            var out = ""
-            out.reserveCapacity(65_536)
+            var out = MetricsBuffer(capacity: 65_536)
             for family in all { family.render(into: &out) }
-            return out
+            return String(decoding: out.bytes, as: UTF8.self)
         }
     }
 }
@@ -149,30 +148,55 @@ final class CollectedFamily: MetricsRenderable {
         self.read = read
         var header = ""
         MetricsText.header(name: name, help: help, kind: kind, into: &header)
-        headerText = header
+        headerBytes = Array(header.utf8)
+        nameBytes = Array(name.utf8)
+        labelKeys = labelNames.enumerated().map { Array((($0.offset == 0 ? "" : ",") + $0.element + "=\"").utf8) }
     }
 
     /// `# HELP` and `# TYPE` lines, rendered once.
-    private let headerText: String
+    private let headerBytes: [UInt8]
+    private let nameBytes: [UInt8]
+    /// `k="` for the first label and `,k="` for the others: what precedes each value.
+    private let labelKeys: [[UInt8]]
 
-    func render(into out: inout String) {
+    func render(into out: inout MetricsBuffer) {
         var samples = MetricSamples(labelCount: labelNames.count)
         read(&samples)
-        out += headerText
+        out.append(headerBytes)
         guard !labelNames.isEmpty else {
-            for s in samples.samples { out += name + " " + MetricsText.number(s.value) + "\n" }
+            for s in samples.samples {
+                out.append(nameBytes)
+                out.append(byte: 0x20)
+                out.append(number: s.value)
+                out.append(byte: 0x0a)
+            }
             return
         }
-        // Sorted by the rendered label text: one string comparison per step, no tuple copies.
-        var lines = samples.samples.map { (labels: MetricsText.labelPairs(labelNames, $0.labels), value: $0.value) }
-        lines.sort { $0.labels < $1.labels }
+        // Each sample's `k="v",...` text goes into one scratch buffer; the lines are sorted by
+        // that text's bytes (for label values in NFC, as every value here is, the same order
+        // as comparing the texts as Strings) and copied out in order.
+        var scratch = MetricsBuffer(capacity: samples.samples.count * 32)
+        var lines: [(labels: Range<Int>, value: Double)] = []
+        lines.reserveCapacity(samples.samples.count)
+        for s in samples.samples {
+            let start = scratch.bytes.count
+            for (i, value) in s.labels.enumerated() {
+                scratch.append(labelKeys[i])
+                scratch.append(MetricsText.escapeLabelValue(value))
+                scratch.append(byte: 0x22)
+            }
+            lines.append((start..<scratch.bytes.count, s.value))
+        }
+        let text = scratch.bytes
+        lines.sort { text[$0.labels].lexicographicallyPrecedes(text[$1.labels]) }
         for line in lines {
-            out += name
-            out += "{"
-            out += line.labels
-            out += "} "
-            out += MetricsText.number(line.value)
-            out += "\n"
+            out.append(nameBytes)
+            out.append(byte: 0x7b)
+            text.withUnsafeBufferPointer { out.append(bytes: UnsafeBufferPointer(rebasing: $0[line.labels])) }
+            out.append(byte: 0x7d)
+            out.append(byte: 0x20)
+            out.append(number: line.value)
+            out.append(byte: 0x0a)
         }
     }
 }

@@ -59,9 +59,14 @@ enum MetricsText {
         out += "# TYPE " + name + " " + kind.rawValue + "\n"
     }
 
-    static func sample(_ name: String, labels: String, value: String, into out: inout String) {
-        out += name
-        if !labels.isEmpty { out += "{" + labels + "}" }
-        out += " " + value + "\n"
+    /// `name{labels} ` (or `name ` without labels): a sample line up to its value.
+    static func samplePrefix(_ name: String, labels: String, into out: inout MetricsBuffer) {
+        out.append(name)
+        if !labels.isEmpty {
+            out.append(byte: UInt8(ascii: "{"))
+            out.append(labels)
+            out.append(byte: UInt8(ascii: "}"))
+        }
+        out.append(byte: UInt8(ascii: " "))
     }
 }

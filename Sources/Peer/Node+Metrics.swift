@@ -46,8 +46,13 @@ extension Node {
         gauge("chorus_ring_version", "Version of the ring this peer holds.") { Double($0.cluster.ring?.version ?? 0) }
         gauge("chorus_ring_partitions", "Partitions in the ring.") { Double($0.cluster.ring?.partitionCount ?? 0) }
         labelled("chorus_partitions_owned", "Partitions each member owns in this peer's ring.", .gauge, ["member"]) { n, out in
+            // One pass over the partitions (this ran `partitions(ownedBy:)` per node: most of a
+            // scrape's cost); every node in `ring.nodes`, a receiving-only one at 0.
             guard let ring = n.cluster.ring else { return }
-            for id in ring.nodes { out.add(ring.partitions(ownedBy: id).count, labels: [id]) }
+            var counts: [String: Int] = [:]
+            for owner in ring.owners { counts[owner, default: 0] += 1 }
+            for case let next? in ring.nextOwners where counts[next] == nil { counts[next] = 0 }
+            for (id, count) in counts { out.add(count, labels: [id]) }
         }
         gauge("chorus_ring_transferring", "1 while partitions are moving to new owners.") { $0.cluster.ring?.isTransferring == true ? 1 : 0 }
         labelled("chorus_namespace_info", "Always 1 per namespace; the labels give its replication settings.", .gauge,
@@ -262,7 +267,9 @@ extension Node {
 }
 
 /// What the collected families of one scrape read: taken once per scrape (`onScrape`).
-struct ScrapeSnapshot: Sendable {
+/// A class, so that each of the ~50 collected families reading it retains one reference
+/// instead of copying (and retaining every field of) a struct.
+final class ScrapeSnapshot: Sendable {
     let node: Node
     let stats: StorageStats
     let cluster: ClusterSnapshot
@@ -271,6 +278,8 @@ struct ScrapeSnapshot: Sendable {
     let transfers: [TransferStatus]
     let hintTargets: [String: Int]
     let hintCounters: (stored: UInt64, delivered: UInt64, refused: UInt64)
+    /// (peer, kind, estimate, deadline ms) for every peer with estimates; three families read it.
+    let latencyRows: [(String, String, PeerLatency.Estimate, Int)]
 
     init(_ node: Node) {
         self.node = node
@@ -281,12 +290,15 @@ struct ScrapeSnapshot: Sendable {
         transfers = node.engine.transfers
         hintTargets = node.replica.hints.targets
         hintCounters = node.replica.hints.counters
+        latencyRows = Self.latency(node)
     }
 }
 
 extension ScrapeSnapshot {
     /// (peer, kind, estimate, deadline ms) for every peer with estimates.
-    func latency() -> [(String, String, PeerLatency.Estimate, Int)] {
+    func latency() -> [(String, String, PeerLatency.Estimate, Int)] { latencyRows }
+
+    private static func latency(_ node: Node) -> [(String, String, PeerLatency.Estimate, Int)] {
         let l = node.engine.latency.snapshot
         var out: [(String, String, PeerLatency.Estimate, Int)] = []
         for peer in l.peers.keys.sorted() {
