@@ -22,7 +22,10 @@ extension Node {
                 ("uptime_in_seconds", String(Int(Date().timeIntervalSince(startTime)))),
                 ("sync", config.sync.description),
             ]),
-            ("Clients", [("connected_clients", String(clientConnections))]),
+            ("Clients", [("connected_clients", String(clientConnections)),
+                         ("queued_commands", String(clientBudget?.queued ?? 0)),
+                         ("max_queued_commands", String(clientBudget?.limit ?? config.maxQueuedCommands)),
+                         ("queued_commands_paused", String(clientBudget?.pausedTotal.load(ordering: .relaxed) ?? 0))]),
             ("Cluster", [
                 ("members", String(snap.members.count)), ("members_alive", String(alive)),
                 ("ring_version", String(snap.ring?.version ?? 0)), ("partitions", String(snap.ring?.partitionCount ?? 0)),

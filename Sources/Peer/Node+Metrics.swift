@@ -35,6 +35,9 @@ extension Node {
         }
         gauge("chorus_uptime_seconds", "Seconds since this peer started.") { Date().timeIntervalSince($0.node.startTime) }
         gauge("chorus_client_connections", "Open client (RESP) connections.") { Double($0.node.clientConnections) }
+        gauge("chorus_client_commands_queued", "Client commands parsed and not yet answered, all connections (bound: --max-queued-commands).") {
+            Double($0.node.clientBudget?.queued ?? 0)
+        }
         labelled("chorus_members", "Members this peer knows, by gossip status.", .gauge, ["status"]) { n, out in
             var counts: [String: Int] = ["alive": 0, "suspect": 0, "dead": 0]
             for member in n.cluster.members.values { counts[member.status, default: 0] += 1 }

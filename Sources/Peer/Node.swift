@@ -206,6 +206,8 @@ public final class Node: @unchecked Sendable {
     }
 
     var clientConnections: Int { resp?.stats.connections ?? 0 }
+    /// Client commands waiting in this node (the `--max-queued-commands` budget).
+    var clientBudget: ClientRequestBudget? { resp?.budget }
 
     /// The client port actually bound (tests start nodes on port 0); nil before start.
     public var clientPort: UInt16? { resp?.port }

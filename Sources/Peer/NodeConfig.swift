@@ -29,6 +29,9 @@ public struct NodeConfig: Sendable {
     public var clientIdleTimeoutMs = 0
     /// Most keys one MGET, MSET, DEL or EXISTS may name.
     public var maxKeysPerCommand = 10_000
+    /// Client commands of all connections waiting in the node at once (`--max-queued-commands`);
+    /// at the bound the node stops reading client sockets until replies free room.
+    public var maxQueuedCommands = 10_000
     /// Event loops for client and peer connections (`--loops`); nil: one per core.
     public var loops: Int?
     public var logLevel: LogLevel = .info

@@ -52,6 +52,8 @@ public final class RESPServer: @unchecked Sendable {
     private var boundAddress: SocketAddress?
     private let state = Mutex<Int>(0) // 0 new, 1 running, 2 stopped
     private let counters = RESPServerCounters()
+    /// Commands of all connections parsed and not yet answered (`maxQueuedCommands`).
+    public let budget: ClientRequestBudget
     /// Entered once per shard at start, left when the shard has drained at shutdown.
     private let drained = DispatchGroup()
     /// The loops of the server's own (`configuration.loops` nil), stopped once drained.
@@ -60,6 +62,7 @@ public final class RESPServer: @unchecked Sendable {
     public init(configuration: RESPServerConfiguration, handler: RESPCommandHandler) {
         self.configuration = configuration
         self.handler = handler
+        self.budget = ClientRequestBudget(limit: configuration.maxQueuedCommands)
     }
 
     /// The bound port (the ephemeral one when the configuration asked for 0); 0 before start.
@@ -90,11 +93,17 @@ public final class RESPServer: @unchecked Sendable {
             if owned { own = group }
             let loops = group.loops
             for loop in loops {
-                let shard = RESPServerShard(loop: loop, configuration: configuration, handler: handler, counters: counters)
+                let shard = RESPServerShard(loop: loop, configuration: configuration, handler: handler,
+                                            counters: counters, budget: budget)
                 shard.onDrained = { [drained] in drained.leave() }
                 drained.enter()
                 shards.append(shard)
             }
+            let all = shards
+            let wake: @Sendable () -> Void = {
+                for shard in all { shard.loop.execute { shard.resumeBudgetWaiters() } }
+            }
+            for shard in shards { shard.wakeAllLoops = wake }
             let listener = RESPServerListener(fd: fd, shards: shards, counters: counters,
                                               maxConnections: configuration.maxConnections)
             try loops[0].register(fd: fd, events: EventLoop.readable, handler: listener)

@@ -28,6 +28,11 @@ public struct RESPServerConfiguration: Sendable {
     /// reply) is what a client that does not read can make the server hold; at 1,024, three
     /// such clients GETting 100 KB values held 640 MB (scripts/suites/hostile.sh).
     public var maxCommandsInFlight: Int = 128
+    /// Commands of all connections together parsed and not yet answered (queued for the
+    /// engine, waiting on a forward or a quorum). At the bound every connection stops parsing
+    /// and reading until replies free room: backpressure, never an error
+    /// (ClientRequestBudget.swift). 10,000: 78 clients pipelining at the per-connection bound.
+    public var maxQueuedCommands: Int = 10_000
     /// Unsent reply bytes at which the server stops reading that connection (the client is
     /// not reading its replies); reading resumes once the backlog is written.
     public var outputPauseBytes: Int = 1 << 20

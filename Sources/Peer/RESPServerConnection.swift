@@ -8,6 +8,10 @@
 // - Input is read and parsed only while fewer than `maxCommandsInFlight` commands are
 //   unanswered and fewer than `outputPauseBytes` reply bytes are unsent; past
 //   `maxOutputBytes` unsent the connection is closed.
+// - Every command (every sequence number) holds one unit of the node-wide
+//   `ClientRequestBudget` from before it is parsed until its reply is handed back, also when
+//   that happens after the connection closed (`unansweredAtClose`). With no room the
+//   connection waits (`waitingForBudget`: no parsing, no reading) until a release wakes it.
 // - Output is written with one send() per loop iteration (from the shard's iteration hook),
 //   so every reply produced by a pipelined batch leaves in one system call.
 // - After QUIT, a protocol error or shutdown, nothing more is read or parsed; the connection
@@ -46,6 +50,11 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
     private var isDirty = false
     /// processInput stopped at a bound, not for lack of bytes: commands may be buffered.
     private var stalledOnBound = false
+    /// Stopped at the node-wide bound; the shard wakes it when a reply frees room.
+    private(set) var waitingForBudget = false
+    /// Sequences handed out and not answered when the connection closed: their replies still
+    /// release the budget when they come.
+    private var unansweredAtClose: Set<UInt64> = []
 
     init(fd: Int32, shard: RESPServerShard, context: RESPConnectionContext, nowMs: Int64) {
         self.fd = fd
@@ -71,7 +80,8 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
     var isQuiet: Bool { commandsInFlight == 0 && unsentBytes == 0 }
 
     private var isPaused: Bool {
-        commandsInFlight >= shard.configuration.maxCommandsInFlight
+        waitingForBudget
+            || commandsInFlight >= shard.configuration.maxCommandsInFlight
             || heldReplyBytes >= shard.configuration.outputPauseBytes
     }
 
@@ -116,9 +126,17 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
                 stalledOnBound = true
                 return
             }
+            // Room is taken before parsing, so a parsed command always has its unit.
+            let budget = shard.budget
+            guard budget.tryAcquire() || budget.waitOrAcquire() else {
+                waitingForBudget = true
+                stalledOnBound = true
+                shard.budgetWaiters.append(self)
+                return
+            }
             let command: [[UInt8]]
             do {
-                guard let next = try parser.next() else { return }
+                guard let next = try parser.next() else { releaseBudget(); return }
                 command = next
             } catch {
                 shard.protocolError()
@@ -150,6 +168,7 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
         shard.protocolError()
         inputStopped = true
         parser = RESPParser(limits: shard.configuration.limits)
+        shard.budget.acquireUnchecked() // answered at once below
         let sequence = nextSequence
         nextSequence += 1
         let limit = shard.configuration.preAuthMaxBufferBytes
@@ -162,10 +181,15 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
 
     /// Puts the reply of command `sequence` in order; see the invariants above.
     func deliver(sequence: UInt64, close: Bool, _ encode: (inout [UInt8]) -> Void) {
-        guard !isClosed, sequence >= writtenSequence, sequence < nextSequence else { return }
+        guard !isClosed else {
+            if unansweredAtClose.remove(sequence) != nil { releaseBudget() }
+            return
+        }
+        guard sequence >= writtenSequence, sequence < nextSequence else { return }
         if sequence == writtenSequence {
             encode(&output)
             writtenSequence += 1
+            releaseBudget()
             if close { closeAfterWrite = true }
             while !parked.isEmpty, let next = parked.removeValue(forKey: writtenSequence) {
                 parkedBytes -= next.bytes.count
@@ -179,11 +203,26 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
             encode(&bytes)
             parked[sequence] = (bytes, close)
             parkedBytes += bytes.count
+            releaseBudget()
         }
         if heldReplyBytes > shard.configuration.maxOutputBytes {
             self.close() // the client does not read its replies: never hold more than the bound.
             return
         }
+        markDirty()
+    }
+
+    /// Frees one command's unit of the node-wide budget, waking waiting connections on every
+    /// loop when some wait.
+    private func releaseBudget() {
+        if shard.budget.release() { shard.wakeBudgetWaiters() }
+    }
+
+    /// The shard's wake-up after a release: parse and read again (and wait again if the
+    /// room went to another connection first).
+    func resumeFromBudget() {
+        guard waitingForBudget, !isClosed else { return }
+        waitingForBudget = false
         markDirty()
     }
 
@@ -265,6 +304,10 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
     func close() {
         guard !isClosed else { return }
         isClosed = true
+        for sequence in writtenSequence..<nextSequence where parked[sequence] == nil {
+            unansweredAtClose.insert(sequence)
+        }
+        waitingForBudget = false
         loop.unregister(fd: fd)
         Glibc.close(fd)
         output = []

@@ -1,6 +1,7 @@
 // The part of the RESP server that lives on one event loop: its connections, the list of
 // connections to flush at the end of the iteration, and a scratch read buffer.
-// Loop-thread only, except `loop` and `configuration` (immutable).
+// Loop-thread only, except `loop`, `configuration` and `budget` (immutable; the budget is
+// shared by every shard and thread-safe).
 
 #if canImport(Glibc)
 import Glibc
@@ -11,6 +12,13 @@ final class RESPServerShard: @unchecked Sendable {
     let configuration: RESPServerConfiguration
     let handler: RESPCommandHandler
     let counters: RESPServerCounters
+    /// The node-wide bound on unanswered commands, shared by every shard of the server.
+    let budget: ClientRequestBudget
+    /// Connections of this loop stopped at that bound, woken by `resumeBudgetWaiters`.
+    var budgetWaiters: [RESPServerConnection] = []
+    /// Set by the server once every shard exists: schedules `resumeBudgetWaiters` on every
+    /// loop (a release on one loop frees room for connections of all of them).
+    var wakeAllLoops: (@Sendable () -> Void)?
     /// recv() target shared by every connection of this loop (one read at a time per thread).
     let scratch: UnsafeMutableRawBufferPointer
     var dirty: [RESPServerConnection] = []
@@ -22,8 +30,10 @@ final class RESPServerShard: @unchecked Sendable {
     var onDrained: (() -> Void)?
     private var drainReported = false
 
-    init(loop: EventLoop, configuration: RESPServerConfiguration, handler: RESPCommandHandler, counters: RESPServerCounters) {
+    init(loop: EventLoop, configuration: RESPServerConfiguration, handler: RESPCommandHandler,
+         counters: RESPServerCounters, budget: ClientRequestBudget) {
         self.loop = loop
+        self.budget = budget
         self.configuration = configuration
         self.handler = handler
         self.counters = counters
@@ -63,6 +73,17 @@ final class RESPServerShard: @unchecked Sendable {
         guard connections.removeValue(forKey: connection.context.id) != nil else { return }
         counters.connections.subtract(1, ordering: .relaxed)
         handler.connectionClosed(connection.context)
+    }
+
+    /// A release found waiters: every loop's waiting connections try again.
+    func wakeBudgetWaiters() { wakeAllLoops?() }
+
+    /// Loop thread: wakes this loop's connections waiting for room.
+    func resumeBudgetWaiters() {
+        guard !budgetWaiters.isEmpty else { return }
+        let waiting = budgetWaiters
+        budgetWaiters.removeAll(keepingCapacity: true)
+        for connection in waiting { connection.resumeFromBudget() }
     }
 
     func protocolError() { counters.protocolErrorsTotal.add(1, ordering: .relaxed) }

@@ -43,5 +43,6 @@ extension Node {
         c.requiresAuth = config.requirePass != nil
         c.idleTimeoutMs = max(0, config.clientIdleTimeoutMs)
         c.maxKeysPerCommand = max(0, config.maxKeysPerCommand)
+        c.maxQueuedCommands = max(1, config.maxQueuedCommands)
     }
 }

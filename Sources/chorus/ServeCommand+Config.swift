@@ -29,6 +29,7 @@ extension ServeCommand {
         set("max-clients", String(c.maxClients))
         set("timeout", String(c.clientIdleTimeoutMs / 1000))
         set("max-keys-per-command", String(c.maxKeysPerCommand))
+        set("max-queued-commands", String(c.maxQueuedCommands))
         set("loops", String(c.loops ?? LoopGroup.defaultCount))
         set("log-level", c.logLevel.description)
         set("log-format", c.logFormat.rawValue)

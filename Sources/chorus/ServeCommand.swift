@@ -30,6 +30,9 @@ enum ServeCommand {
                                -ERR max number of clients reached
       --timeout S              close a client connection idle for S seconds (default 0: never)
       --max-keys-per-command N most keys one MGET/MSET/DEL/EXISTS may name (default 10000)
+      --max-queued-commands N  client commands of all connections waiting in this peer at once
+                               (default 10000); at the bound it stops reading client sockets
+                               until replies free room (backpressure, no error)
       --loops N                event loops for client and peer connections (default: one per core)
       --log-level L            debug | info | warn | error (default info)
       --log-format F           logfmt | json, one line per event on stderr (default logfmt)
@@ -100,7 +103,7 @@ enum ServeCommand {
     static let settings: Set<String> = [
         "host", "client-port", "gossip-port", "peer-port", "http-port", "seed", "data", "node-id", "partitions",
         "sync", "cluster-secret", "requirepass", "max-clock-offset", "log-level", "log-format",
-        "max-clients", "timeout", "max-keys-per-command", "loops",
+        "max-clients", "timeout", "max-keys-per-command", "max-queued-commands", "loops",
         "handoff-rate", "handoff-concurrency", "anti-entropy-interval", "anti-entropy-rate",
         "hint-window", "max-hint-bytes",
     ]
@@ -151,6 +154,7 @@ enum ServeCommand {
         c.maxClients = try flags.int("max-clients", default: c.maxClients, range: 1...1_000_000)
         c.clientIdleTimeoutMs = 1000 * (try flags.int("timeout", default: 0, range: 0...31_536_000))
         c.maxKeysPerCommand = try flags.int("max-keys-per-command", default: c.maxKeysPerCommand, range: 1...1_000_000)
+        c.maxQueuedCommands = try flags.int("max-queued-commands", default: c.maxQueuedCommands, range: 1...10_000_000)
         if flags.string("loops") != nil { c.loops = try flags.int("loops", default: 1, range: 1...256) }
         c.limits.handoffBytesPerSecond = try flags.int("handoff-rate", default: c.limits.handoffBytesPerSecond, range: 1_024...(1 << 40))
         c.limits.handoffConcurrency = try flags.int("handoff-concurrency", default: c.limits.handoffConcurrency, range: 1...64)
