@@ -2,7 +2,7 @@
 # Benchmarks: figures, not tests.
 #   scripts/bench.sh storage [db_bench flags]   Chorus vs LevelDB, side by side, with ratios
 #   scripts/bench.sh ring|gossip [flags]        runs `chorus bench ring|gossip` (release)
-#   scripts/bench.sh cluster [-n REQUESTS]      redis-benchmark: 3-peer cluster vs redis-server
+#   scripts/bench.sh cluster [-n REQUESTS] [--only SYSTEMS]  redis-benchmark: Chorus 3 and 1 peers vs redis-server
 #   scripts/bench.sh repair [--keys N ...]      handoff, anti-entropy traffic, foreground p99
 #   scripts/bench.sh failover [driver flags]    the 5 s after a peer is cut off / paused
 #   scripts/bench.sh scrape [-n N] [--rounds R] cluster SET/GET with and without /metrics scraped every 100 ms

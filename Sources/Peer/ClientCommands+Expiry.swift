@@ -74,14 +74,15 @@ extension ClientCommands {
     }
 
     /// Redis 7's ttlGenericCommand and expiretimeCommand for a present key: -1 without an
-    /// expiry; TTL rounds the remaining milliseconds to the nearest second.
+    /// expiry; TTL and EXPIRETIME round milliseconds to the nearest second, as Redis does
+    /// (`(ms + 500) / 1000`), so a client sees the same second from either server.
     static func ttlReply(_ name: String, expiresAtMs: UInt64, nowMs: UInt64) -> Int64 {
         guard expiresAtMs != 0 else { return -1 }
         let remaining = Int64(expiresAtMs) - Int64(nowMs)
         switch name {
         case "TTL": return (max(0, remaining) + 500) / 1000
         case "PTTL": return max(0, remaining)
-        case "EXPIRETIME": return Int64(expiresAtMs) / 1000
+        case "EXPIRETIME": return (Int64(expiresAtMs) + 500) / 1000
         default: return Int64(expiresAtMs)
         }
     }
