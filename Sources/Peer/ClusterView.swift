@@ -29,6 +29,7 @@ public final class ClusterView: @unchecked Sendable {
         var ring: Ring?
         var namespaces = NamespaceTable()
         var members: [String: MemberInfo] = [:]
+        var lists = PreferenceListCache()
     }
 
     public let localID: String
@@ -37,7 +38,7 @@ public final class ClusterView: @unchecked Sendable {
     public init(localID: String) { self.localID = localID }
 
     public func snapshot() -> ClusterSnapshot {
-        state.withLock { ClusterSnapshot(localID: localID, ring: $0.ring, namespaces: $0.namespaces, members: $0.members) }
+        state.withLock { ClusterSnapshot(localID: localID, ring: $0.ring, namespaces: $0.namespaces, members: $0.members, lists: $0.lists) }
     }
 
     public func update(member: MemberInfo) { state.withLock { $0.members[member.id] = member } }
@@ -49,6 +50,7 @@ public final class ClusterView: @unchecked Sendable {
             let next = s.ring.map { Ring.merge($0, ring) } ?? ring
             guard next != s.ring else { return false }
             s.ring = next
+            s.lists = PreferenceListCache()
             return true
         }
     }
@@ -70,6 +72,17 @@ public struct ClusterSnapshot: Sendable {
     public let ring: Ring?
     public let namespaces: NamespaceTable
     public let members: [String: ClusterView.MemberInfo]
+    /// This ring's preference lists, shared by every snapshot of the same ring.
+    let lists: PreferenceListCache
+
+    public init(localID: String, ring: Ring?, namespaces: NamespaceTable, members: [String: ClusterView.MemberInfo],
+                lists: PreferenceListCache = PreferenceListCache()) {
+        self.localID = localID
+        self.ring = ring
+        self.namespaces = namespaces
+        self.members = members
+        self.lists = lists
+    }
 
     /// A node is up if gossip says alive or suspect (a suspect may still answer); the local
     /// node is always up.
@@ -86,7 +99,7 @@ public struct ClusterSnapshot: Sendable {
     public func replicas(namespace: Namespace, key: [UInt8]) -> (partition: Int, replicas: [QuorumReplica], list: PreferenceList)? {
         guard let ring else { return nil }
         let partition = ring.partition(namespace: Array(namespace.name.utf8), key: key)
-        let list = PreferenceList(ring: ring, partition: partition, n: namespace.n, maxFallbacks: 8)
+        let list = lists.list(ring: ring, partition: partition, n: namespace.n, maxFallbacks: 8)
         var out: [QuorumReplica] = []
         for p in list.primaries { out.append(.primary(p, up: isUp(p))) }
         for t in list.transferTargets { out.append(.pendingOwner(t, up: isUp(t))) }
