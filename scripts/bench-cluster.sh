@@ -118,11 +118,17 @@ start_redis() {  # appendfsync
   echo "bench cluster: redis-server did not start" >&2
   exit 1
 }
-each() {  # system port [quorum]: SET and GET at -P 1 and -P 16
+each() {  # system port [quorum|-] [extras]: SET and GET at -P 1 and -P 16
   local p q=${3:-}
+  [ "$q" = - ] && q=""
   for p in 1 16; do
     if [ -z "$q" ]; then
       run "$1" "$2" SET "$p" -t set -d 100
+      # Issue 13's rows right after the SET they are compared with, on the same store state.
+      if [ -n "${4:-}" ]; then
+        run "$1" "$2" SET-EX "$p" SET "key:__rand_int__" "$value" EX 3600
+        run "$1" "$2" INCR "$p" -t incr
+      fi
       run "$1" "$2" GET "$p" -t get -d 100
     else
       # One peer holds one copy whatever N says: R=W=1 is asked per request (SPEC 4), with the
@@ -131,22 +137,17 @@ each() {  # system port [quorum]: SET and GET at -P 1 and -P 16
       run "$1" "$2" GET "$p" GET "key:__rand_int__" R "$q"
     fi
   done
-}
-extras() {  # system port: issue 13's rows, INCR, SET EX and RESP3
-  local p
-  for p in 1 16; do
-    run "$1" "$2" INCR "$p" -t incr
-    run "$1" "$2" SET-EX "$p" SET "key:__rand_int__" "$value" EX 3600
-  done
-  run "$1" "$2" SET-RESP3 1 -3 -t set -d 100
-  run "$1" "$2" GET-RESP3 1 -3 -t get -d 100
+  if [ -n "${4:-}" ]; then
+    run "$1" "$2" SET-RESP3 1 -3 -t set -d 100
+    run "$1" "$2" GET-RESP3 1 -3 -t get -d 100
+  fi
 }
 wanted() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 
 echo "redis-benchmark -n $n -c 50 -d 100 -r 100000, one system at a time; CPU and switches per op are summed over the system's processes (all threads)"
-if wanted chorus-3; then start_chorus 3; each chorus-3 16380; extras chorus-3 16380; stop_all; fi
+if wanted chorus-3; then start_chorus 3; each chorus-3 16380 - extras; stop_all; fi
 if wanted chorus-1; then start_chorus 1; each chorus-1 16380 1; stop_all; fi
-if wanted redis-always; then start_redis always; each redis-always 16399; extras redis-always 16399; stop_all; fi
+if wanted redis-always; then start_redis always; each redis-always 16399 - extras; stop_all; fi
 if wanted redis-everysec; then start_redis everysec; each redis-everysec 16399; stop_all; fi
 
 printf '\n| system | test | -P | ops/s | p50 ms | p99 ms | switches/op | CPU us/op | max RSS MB |\n|---|---|---|---|---|---|---|---|---|\n'
@@ -156,7 +157,8 @@ awk '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4
 echo
 awk '
   { key = $1 " " $2 " " $3; rps[key] = $4; p99[key] = $6; sw[key] = $7; cpu[key] = $8; if ($9 > rss[$1]) rss[$1] = $9 }
-  function ratio(a, b) { ran = (a in rps) && (b in rps); return (rps[b] > 0) ? rps[a] / rps[b] : 0 }
+  # Tested with "in" before any reference: awk creates an element when it is read.
+  function ratio(a, b) { ran = (a in rps) && (b in rps); if (!ran) return 0; return (rps[b] > 0) ? rps[a] / rps[b] : 0 }
   function has(k) { ran = (k in rps); return 1 }
   # "ran" says whether the rows a target needs were measured (--only may leave some out).
   function line(what, got, target, ok) {

@@ -251,8 +251,8 @@ public struct ForwardWriteMessage: Equatable, Sendable {
     }
 }
 
-/// The coordinator's answer to a forwarded write: OK, the client-facing error line, or
-/// (tag 2) OK with a read-modify-write's reply.
+/// The coordinator's answer to a forwarded write: OK (tag 0), the client-facing error line
+/// (tag 1), an increment's value (tag 2), or OK with a read-modify-write's reply (tag 3).
 public enum ForwardWriteAnswer {
     /// `counter`: an increment's value, sent as `02 value:i64LE` in place of OK; `reply`: a
     /// read-modify-write's reply, sent as `03 reply`.
