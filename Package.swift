@@ -16,7 +16,7 @@ let package = Package(
         .target(name: "Storage", dependencies: ["CSystem"], exclude: ["FORMAT.md"], swiftSettings: optimize),
         .target(name: "Ring", exclude: ["FORMAT.md"]),
         .target(name: "Gossip", exclude: ["PROTOCOL.md"]),
-        .target(name: "Peer", dependencies: ["Storage", "Ring", "Gossip", "CSystem"], exclude: ["RPC.md", "COORDINATOR.md", "RECORDS.md", "PROTOCOL.md"], swiftSettings: optimize),
+        .target(name: "Peer", dependencies: ["Storage", "Ring", "Gossip", "CSystem"], exclude: ["RPC/RPC.md", "Coordinator/COORDINATOR.md", "Versions/RECORDS.md", "RPC/PROTOCOL.md"], swiftSettings: optimize),
         .executableTarget(name: "chorus", dependencies: ["Storage", "Ring", "Gossip", "Peer"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "RingTests", dependencies: ["Ring"]),

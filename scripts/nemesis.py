@@ -521,7 +521,7 @@ def membership_partition(c):
 # or cut off with packets dropped), failed over and acknowledged, then deleted, was applied
 # late by the silent peer when it ran again and resurrected the key. Forwards now carry the
 # time after which their sender may have given up, and a late coordinator refuses them
-# (Sources/Peer/ForwardDeadline.swift, docs/FAULTS.md "Late forwards"), so a resurrected
+# (Sources/Peer/Coordinator/ForwardDeadline.swift, docs/FAULTS.md "Late forwards"), so a resurrected
 # delete fails every scenario again.
 #
 # Found after that fix, not fixed (docs/FAULTS.md, "A blind write at a stand-in"): a DEL (no
@@ -536,7 +536,7 @@ STALE_DEL = {"resurrected-stale-del": "a DEL failed over to a coordinator that h
                                       "SET does not supersede it (not fixed: a stand-in coordinates a write without "
                                       "a context from its own context only)"}
 # Two copies of one write (docs/FAULTS.md): fixed; a record remembers the write ids it
-# superseded (Sources/Peer/SupersededWrites.swift), so one-way no longer accepts it.
+# superseded (Sources/Peer/Versions/SupersededWrites.swift), so one-way no longer accepts it.
 
 SCENARIOS = {s.name: s for s in [
     Scenario("majority-minority", majority_minority, majority_minority.__doc__, known=STALE_DEL),
