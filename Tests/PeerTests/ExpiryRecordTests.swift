@@ -22,6 +22,26 @@ final class ExpiryRecordTests: XCTestCase {
         XCTAssertEqual(try KeyRecord(decoding: bytes), .siblings(state))
     }
 
+    /// RECORDS.md's second and third worked examples: the sibling with write id 0x0102
+    /// (tag 5), and the lww value with an expiry, byte for byte with their checksums.
+    func testWriteIDAndLWWWorkedExamplesFromRecordsMd() throws {
+        let state = try KeyState(context: VersionVector([n1: 5]), siblings: [
+            Sibling(dot: Dot(actor: n1, counter: 5), value: .value(Array("hi".utf8)), writeID: 0x0102, expiresAtMs: t0),
+        ])
+        let tagged: [UInt8] = [0x01, 0x94, 0x4e, 0x09, 0x42, 0x73, 0x01, 0x02, 0x6e, 0x31, 0x05, 0x01, 0x00, 0x05,
+                               0x05, 0x02, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                               0x80, 0xd0, 0x95, 0xff, 0xbc, 0x31, 0x02, 0x68, 0x69]
+        XCTAssertEqual(KeyRecord.siblings(state).encode(), tagged)
+        XCTAssertEqual(try KeyRecord(decoding: tagged), .siblings(state))
+
+        let lww = KeyRecord.lww(LWWKeyState(timestamp: HLCTimestamp(physicalMs: t0, logical: 2, node: n1),
+                                            value: .value(Array("hi".utf8)), expiresAtMs: t0 + 60_000))
+        let lwwBytes: [UInt8] = [0x01, 0xca, 0x73, 0xcd, 0x1e, 0x6c, 0x80, 0xd0, 0x95, 0xff, 0xbc, 0x31, 0x02, 0x02, 0x6e, 0x31,
+                                 0x04, 0xe0, 0xa4, 0x99, 0xff, 0xbc, 0x31, 0x02, 0x68, 0x69]
+        XCTAssertEqual(lww.encode(), lwwBytes)
+        XCTAssertEqual(try KeyRecord(decoding: lwwBytes), lww)
+    }
+
     func testEveryPayloadTagRoundTrips() throws {
         let siblings = [
             Sibling(dot: Dot(actor: n1, counter: 1), value: .value([1]), writeID: 0, expiresAtMs: 0),        // tag 0
