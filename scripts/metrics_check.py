@@ -110,7 +110,7 @@ def main():
         problems.append("no WAL fsync timed")
     for needed in ("chorus_hints_pending", "chorus_hints", "chorus_members", "chorus_handoff_transfers",
                    "chorus_handoff_progress_ratio", "chorus_storage_compactions", "chorus_antientropy_exchanges",
-                   "chorus_ring_version", "chorus_namespace_commands"):
+                   "chorus_ring_version", "chorus_namespace_commands", "chorus_storage_job_duration_seconds"):
         if needed not in by_name:
             problems.append(f"family {needed} missing")
     if args.members:

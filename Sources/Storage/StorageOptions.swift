@@ -71,6 +71,8 @@ public struct StorageOptions: Sendable {
     public var l0StopTrigger = 12
     public var verifyChecksums = true
     public var compactionFilter: CompactionFilter? = nil
+    /// Told how long each flush and compaction took (BackgroundJobObserver.swift).
+    public var backgroundObserver: BackgroundJobObserver? = nil
     /// After a write or background error from the system (ENOSPC, EIO), how often the
     /// store tries to resume by itself (Store+Recovery.swift); 0 never (writes then fail
     /// until the store is reopened).

@@ -45,6 +45,7 @@ extension Store {
     /// Writes the immutable memtable to a table and records it. Lock held (released inside).
     func flushImmutable() throws(StorageError) {
         guard let table = imm else { return }
+        let started = monotonicMicros()
         let number = versions.newFileNumber()
         pendingOutputs.insert(number)
         defer { pendingOutputs.remove(number) }
@@ -65,6 +66,7 @@ extension Store {
         walMutex.withLock { closeRetiredLogs() }
         imm = nil
         StatsCounters.add(counters.flushes, 1)
+        options.backgroundObserver?.finished(.flush, seconds: Double(monotonicMicros() &- started) / 1e6, bytesWritten: built?.size ?? 0)
         mutex.broadcast()
     }
 
@@ -126,6 +128,7 @@ extension Store {
             StatsCounters.add(counters.trivialMoves, 1)
             return
         }
+        let started = monotonicMicros()
         let smallestSnapshot = self.smallestSnapshot
         let version = versions.current
         let inputs = c.allInputs
@@ -148,7 +151,9 @@ extension Store {
         try versions.logAndApply(edit)
         StatsCounters.add(counters.compactions, 1)
         StatsCounters.add(counters.compactionBytesRead, c.inputBytes)
-        StatsCounters.add(counters.compactionBytesWritten, outputs.reduce(0) { $0 + $1.size })
+        let written = outputs.reduce(0) { $0 + $1.size }
+        StatsCounters.add(counters.compactionBytesWritten, written)
+        options.backgroundObserver?.finished(.compaction, seconds: Double(monotonicMicros() &- started) / 1e6, bytesWritten: written)
     }
 
     /// Merges the inputs into new tables, dropping what no reader can see. Unlocked.

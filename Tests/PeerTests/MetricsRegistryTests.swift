@@ -158,6 +158,33 @@ final class MetricsRegistryTests: XCTestCase {
         }
     }
 
+    /// A real store's flushes and compactions reach chorus_storage_job_duration_seconds.
+    func testStoreFlushesAndCompactionsAreTimed() throws {
+        let r = MetricsRegistry()
+        var options = StorageOptions()
+        options.fileSystem = MemoryFileSystem()
+        options.memtableSizeBytes = 4096
+        options.backgroundObserver = StorageJobMetrics(registry: r)
+        let store = try Store.open(path: "/db", options: options)
+        for i in 0..<400 {
+            var batch = WriteBatch()
+            batch.put(Array("key\(i % 97)".utf8), Array(repeating: UInt8(i & 0xFF), count: 100))
+            try store.write(batch)
+        }
+        try store.compactRange()
+        let text = r.render()
+        func count(_ job: String) -> Int {
+            let prefix = "chorus_storage_job_duration_seconds_count{job=\"\(job)\"} "
+            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return -1 }
+            return Int(line.dropFirst(prefix.count)) ?? -1
+        }
+        XCTAssertGreaterThanOrEqual(count("flush"), 1, text)
+        XCTAssertGreaterThanOrEqual(count("compaction"), 1, text)
+        XCTAssertTrue(text.contains("# TYPE chorus_storage_job_duration_seconds histogram\n"), text)
+        XCTAssertTrue(text.contains("chorus_storage_job_written_bytes_total{job=\"flush\"} "), text)
+        try store.close()
+    }
+
     func testPeerRPCMetricsRecordRoundTripsAndFailuresByPeer() {
         final class FixedTransport: PeerTransport, @unchecked Sendable {
             func send(to node: String, type: PeerMessageType, payload: [UInt8], timeoutMs: Int,

@@ -55,6 +55,7 @@ public final class Node: @unchecked Sendable {
         options.sync = config.sync
         options.memtableSizeBytes = config.memtableBytes
         options.fileSystem = MeteredFileSystem(base: fs, registry: metrics)
+        options.backgroundObserver = StorageJobMetrics(registry: metrics)
         store = try Store.open(path: config.dataDirectory + "/store", options: options)
         for note in store.stats().recoveryNotes { log.warn(note) }
         guard let id = NodeID(nodeID) else { throw ClientError("ERR invalid node id \(nodeID)") }
