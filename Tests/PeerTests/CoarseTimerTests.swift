@@ -44,4 +44,32 @@ final class CoarseTimerTests: XCTestCase {
         XCTAssertEqual(second.wait(timeout: .now() + 5), .success)
         XCTAssertGreaterThanOrEqual(EventLoop.nowMs() - t0, 10)
     }
+
+    /// A cancelled timer never runs, and what its closure captured is freed at the cancel,
+    /// not at its deadline (the RSS growth a 5 s TIMEOUT per request caused).
+    func testCancelledWorkNeverRunsAndIsReleasedAtOnce() {
+        final class Payload: @unchecked Sendable {}
+        let timer = CoarseTimer(granularityMs: 5)
+        defer { timer.stop() }
+        let ran = Mutex(0)
+        weak var watched: Payload?
+        var ids: [UInt64] = []
+        do {
+            let payload = Payload()
+            watched = payload
+            for _ in 0..<100 {
+                ids.append(timer.after(ms: 60_000) { [payload] in _ = payload; ran.withLock { $0 += 1 } })
+            }
+        }
+        XCTAssertNotNil(watched, "held by the pending timers")
+        XCTAssertEqual(timer.pendingCount, 100)
+        for id in ids { timer.cancel(id) }
+        XCTAssertNil(watched, "released by the cancels, long before the deadline")
+        XCTAssertEqual(timer.pendingCount, 0)
+        let done = DispatchSemaphore(value: 0)
+        let kept = timer.after(ms: 20) { done.signal() }
+        timer.cancel(kept &+ 1)  // an id never issued: nothing happens
+        XCTAssertEqual(done.wait(timeout: .now() + 5), .success, "uncancelled work still runs")
+        XCTAssertEqual(ran.withLock { $0 }, 0)
+    }
 }

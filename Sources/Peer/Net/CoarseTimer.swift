@@ -14,14 +14,17 @@ import Synchronization
 /// deadline order, and must not block (it may send, reply, or hand work to a queue).
 /// Pending work is bounded only by the requests in flight, each of which arms a few.
 final class CoarseTimer: @unchecked Sendable {
+    /// The heap holds only (deadline, id); the work lives in `work` until it runs or is
+    /// cancelled, so a cancelled timer frees what its closure captured at once, and the
+    /// 16 bytes left in the heap go when its deadline passes.
     private struct Entry {
         let atMs: Int64
         let seq: UInt64
-        let work: @Sendable () -> Void
         func before(_ o: Entry) -> Bool { (atMs, seq) < (o.atMs, o.seq) }
     }
     private struct State {
         var heap: [Entry] = []
+        var work: [UInt64: @Sendable () -> Void] = [:]
         var seq: UInt64 = 0
         var sleeping = false
         var stopped = false
@@ -37,17 +40,31 @@ final class CoarseTimer: @unchecked Sendable {
         t.start()
     }
 
-    func after(ms: Int, _ work: @escaping @Sendable () -> Void) {
+    /// Runs `work` after about `ms`; the returned id cancels it.
+    @discardableResult
+    func after(ms: Int, _ work: @escaping @Sendable () -> Void) -> UInt64 {
         let at = EventLoop.nowMs() + Int64(max(0, ms))
-        let wasSleeping = state.withLock { s -> Bool in
+        let (id, wasSleeping) = state.withLock { s -> (UInt64, Bool) in
             s.seq += 1
-            s.heap.append(Entry(atMs: at, seq: s.seq, work: work))
+            s.heap.append(Entry(atMs: at, seq: s.seq))
+            s.work[s.seq] = work
             siftUp(&s.heap, s.heap.count - 1)
             defer { s.sleeping = false }
-            return s.sleeping
+            return (s.seq, s.sleeping)
         }
         if wasSleeping { wake.signal() }
+        return id
     }
+
+    /// Drops `id`'s work if it has not run yet (a finished request's TIMEOUT): without this, at
+    /// 40,000 requests a second and a 5 s TIMEOUT, 200,000 finished requests' states stayed
+    /// reachable from pending timers (about 1 KB each, measured as RSS).
+    func cancel(_ id: UInt64) {
+        _ = state.withLock { $0.work.removeValue(forKey: id) }
+    }
+
+    /// Timers whose work is still pending (run or cancelled ones are not counted).
+    var pendingCount: Int { state.withLock { $0.work.count } }
 
     /// Stops the thread; work not yet due never runs.
     func stop() {
@@ -58,17 +75,17 @@ final class CoarseTimer: @unchecked Sendable {
     private func loop() {
         while true {
             let now = EventLoop.nowMs()
-            var due: [Entry] = []
+            var due: [@Sendable () -> Void] = []
             let (stopped, idle) = state.withLock { s -> (Bool, Bool) in
                 while let first = s.heap.first, first.atMs <= now {
-                    due.append(first)
+                    if let w = s.work.removeValue(forKey: first.seq) { due.append(w) }
                     popFirst(&s.heap)
                 }
                 if s.heap.isEmpty && !s.stopped { s.sleeping = true }
                 return (s.stopped, s.heap.isEmpty)
             }
             if stopped { return }
-            for e in due { e.work() }
+            for w in due { w() }
             if idle {
                 wake.wait()
             } else {

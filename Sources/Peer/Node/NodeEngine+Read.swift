@@ -22,12 +22,21 @@ extension NodeEngine {
         let address = KeyAddress(namespace: Array(ns.name.utf8), partition: UInt32(partition), key: key)
         let box = RequestBox(ReadCoordinator<KeyRecord>(replicas: replicas, localNode: nodeID, r: resolved.spec.r,
                                                          strict: resolved.strict, timeoutMs: resolved.timeoutMs))
+        // The TIMEOUT's timer, cancelled once the read has answered and every replica has
+        // (or repair was decided): a pending timer would keep the request's state alive.
+        let timer = RequestBox<UInt64?>(nil)
 
         @Sendable func perform(_ actions: [ReadCoordinatorAction<KeyRecord>]) {
+            defer {
+                if box.step({ $0.isFinished }), let id = timer.step({ t -> UInt64? in defer { t = nil }; return t }) {
+                    scheduler.cancelCoarse(id)
+                }
+            }
             for action in actions {
                 switch action {
                 case .scheduleTimeout(let ms):
-                    scheduler.afterCoarse(ms: ms) { perform(box.step { $0.onTimeout() }) }
+                    let id = scheduler.afterCoarseCancellable(ms: ms) { perform(box.step { $0.onTimeout() }) }
+                    timer.step { $0 = id }
                 case .read(let node):
                     if node == nodeID {
                         readLocal(address, node: node, box: box, perform: perform)

@@ -212,6 +212,9 @@ extension NodeEngine {
             /// arrived (from the syncer) before the versioning was reported.
             var versioned = false
             var earlyDurable: Bool?
+            /// The TIMEOUT's timer, cancelled at the answer (after it, onTimeout does nothing)
+            /// so that it does not keep this state alive for the rest of the TIMEOUT.
+            var timeoutID: UInt64?
         }
         let (address, request) = (plan.address, plan.request)
         let box = RequestBox(State(machine: WriteCoordinator(replicas: plan.replicas, localNode: nodeID, w: plan.resolved.spec.w,
@@ -219,10 +222,11 @@ extension NodeEngine {
         let value: SiblingValue = request.value.map { .value($0) } ?? .tombstone
 
         @Sendable func answer(_ error: ClientError?) {
-            let first = box.step { s -> Bool in
-                defer { s.answered = true }
-                return !s.answered
+            let (first, timer) = box.step { s -> (Bool, UInt64?) in
+                defer { s.answered = true; s.timeoutID = nil }
+                return (!s.answered, s.timeoutID)
             }
+            if let timer { scheduler.cancelCoarse(timer) }
             if first { completion(error) }
         }
 
@@ -230,7 +234,12 @@ extension NodeEngine {
             for action in actions {
                 switch action {
                 case .scheduleTimeout(let ms):
-                    scheduler.afterCoarse(ms: ms) { perform(box.step { $0.machine.onTimeout() }) }
+                    let id = scheduler.afterCoarseCancellable(ms: ms) { perform(box.step { $0.machine.onTimeout() }) }
+                    let kept = box.step { s -> Bool in
+                        if !s.answered { s.timeoutID = id }
+                        return !s.answered
+                    }
+                    if !kept, let id { scheduler.cancelCoarse(id) }
                 case .applyLocally(nil, _) where EventLoop.current != nil:
                     // On a loop: applied now, durable when the syncer says so; the replica
                     // frames leave after the key's lock is released, while the fsync runs.

@@ -16,10 +16,20 @@ public protocol NodeScheduler: AnyObject, Sendable {
     /// Like `after`, for per-request deadlines that rarely fire: may run up to a few ms late,
     /// on a shared timer thread, and must not block (CoarseTimer).
     func afterCoarse(ms: Int, _ work: @escaping @Sendable () -> Void)
+    /// `afterCoarse` that `cancelCoarse` can drop before it is due (a request's TIMEOUT once
+    /// the request is over), so pending deadlines do not keep finished requests in memory.
+    /// nil: this scheduler cannot cancel (the work then runs and finds nothing to do).
+    func afterCoarseCancellable(ms: Int, _ work: @escaping @Sendable () -> Void) -> UInt64?
+    func cancelCoarse(_ id: UInt64)
 }
 
 extension NodeScheduler {
     public func afterCoarse(ms: Int, _ work: @escaping @Sendable () -> Void) { after(ms: ms, work) }
+    public func afterCoarseCancellable(ms: Int, _ work: @escaping @Sendable () -> Void) -> UInt64? {
+        afterCoarse(ms: ms, work)
+        return nil
+    }
+    public func cancelCoarse(_ id: UInt64) {}
 }
 
 /// `NodeScheduler` on a fixed set of serial Dispatch queues, used round robin. Work here
@@ -45,6 +55,10 @@ public final class DispatchNodeScheduler: NodeScheduler, @unchecked Sendable {
     public func async(_ work: @escaping @Sendable () -> Void) { queue.async(execute: work) }
 
     public func afterCoarse(ms: Int, _ work: @escaping @Sendable () -> Void) { timer.after(ms: ms, work) }
+    public func afterCoarseCancellable(ms: Int, _ work: @escaping @Sendable () -> Void) -> UInt64? { timer.after(ms: ms, work) }
+    public func cancelCoarse(_ id: UInt64) { timer.cancel(id) }
+    /// Coarse timers still pending (for tests and INFO).
+    public var pendingCoarseTimers: Int { timer.pendingCount }
 }
 
 /// `PeerTransport` over `PeerRPCClient`, resolving node ids to peer endpoints through gossip.
