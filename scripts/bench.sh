@@ -7,6 +7,7 @@
 #   scripts/bench.sh failover [driver flags]    the 5 s after a peer is cut off / paused
 #   scripts/bench.sh scrape [-n N] [--rounds R] cluster SET/GET with and without /metrics scraped every 100 ms
 #   scripts/bench.sh backup [flags]             a checkpoint of a 1 GB store beside timed requests (release)
+#   scripts/bench.sh sim [--seeds N ...]        seeded fault schedules on the deterministic simulated cluster (release)
 # storage: installs libleveldb-dev and g++ if missing (apt-get, as root), compiles the
 # reference bench/leveldb_bench.cc into .build-bench/, builds chorus in release, runs both
 # on fresh temporary directories with the same flags (default --num 1000000), and prints
@@ -24,12 +25,12 @@ case "$what" in
   repair) exec bash scripts/bench-repair.sh "$@" ;;
   failover) exec bash scripts/bench-failover.sh "$@" ;;
   scrape) exec bash scripts/bench-scrape.sh "$@" ;;
-  ring|gossip|backup)
+  ring|gossip|backup|sim)
     flock /tmp/chorus-build.lock swift build -c release --product chorus >/dev/null
     exec .build/release/chorus bench "$what" "$@"
     ;;
   *)
-    echo "usage: scripts/bench.sh storage|ring|gossip|cluster|repair|failover|scrape|backup [flags]" >&2
+    echo "usage: scripts/bench.sh storage|ring|gossip|cluster|repair|failover|scrape|backup|sim [flags]" >&2
     exit 2
     ;;
 esac

@@ -17,6 +17,7 @@ commands:
   bench gossip    SWIM dissemination and detection figures on the simulator
   bench cluster   SET/GET load against a running peer (or a redis-server, for reference)
   bench backup    what a checkpoint of a 1 GB store costs requests running beside it
+  bench sim       seeded whole-cluster fault schedules on the deterministic simulator
   fuzz            feed mutated bytes to every decoder of outside input (chorus fuzz --list)
 
 Every command takes --help.
@@ -51,8 +52,9 @@ case "bench":
     case "gossip": status = GossipBench.run(rest)
     case "cluster": status = ClusterBench.run(rest)
     case "backup": status = BackupBench.run(rest)
+    case "sim": status = SimBench.run(rest)
     default:
-        printError("bench needs one of: storage, ring, gossip, cluster, backup")
+        printError("bench needs one of: storage, ring, gossip, cluster, backup, sim")
         status = 2
     }
 case "serve":

@@ -1,5 +1,5 @@
-/// SeededRandom: the one seeded generator of the Peer tests, identical on every run and
-/// machine, so a failure replays from the seed it prints.
+/// SeededRandom: the one seeded generator of the Peer simulation and tests (splitmix64),
+/// identical on every run and machine, so a failure replays from the seed it prints.
 struct SeededRandom: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }

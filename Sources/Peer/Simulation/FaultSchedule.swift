@@ -2,7 +2,6 @@ import Foundation
 import Gossip
 import Ring
 import Synchronization
-@testable import Peer
 
 /// One seeded run of the deterministic cluster under faults (docs/FAULTS.md, "Simulated
 /// faults"): a client per key writes and deletes it, one operation at a time, through a
@@ -30,6 +29,8 @@ final class FaultSchedule: @unchecked Sendable {
         var kind: String
         var key: String
         var detail: String
+        /// For a known-stale value: its write was forwarded (it carries a write id).
+        var forwarded = false
         var description: String { "\(kind) \(key): \(detail)" }
     }
 
@@ -213,11 +214,6 @@ final class FaultSchedule: @unchecked Sendable {
 
     // MARK: - Checks
 
-    private func values(_ record: KeyRecord?) -> [String] {
-        guard case .siblings(let s)? = record else { return [] }
-        return s.read().values.map { String(decoding: $0, as: UTF8.self) }.sorted()
-    }
-
     private func check() {
         report.ops = ops.map(\.count).reduce(0, +)
         report.acked = ops.map { $0.filter { $0.outcome == .acked }.count }.reduce(0, +)
@@ -226,13 +222,13 @@ final class FaultSchedule: @unchecked Sendable {
             report.history[key] = history
             let copies = c.primaries(key).sorted().map { c.local($0, key) }
             if Set(copies).count > 1 {
-                report.violations.append(Violation(kind: "diverged", key: key, detail: "primaries hold \(copies.map(values))"))
+                report.violations.append(Violation(kind: "diverged", key: key, detail: "primaries hold \(copies.map(liveValues))"))
             }
             guard case .success(let record) = c.readNow("n0", key, options: RequestOptions(r: .all)) else {
                 report.violations.append(Violation(kind: "read-failed", key: key, detail: "GET R all failed after the heal"))
                 continue
             }
-            let final = values(record)
+            let final = liveValues(record)
             let written = Set(history.compactMap(\.value))
             for v in final where !written.contains(v) {
                 report.violations.append(Violation(kind: "phantom", key: key, detail: "\(v) was never written; holds \(final)"))
@@ -253,7 +249,8 @@ final class FaultSchedule: @unchecked Sendable {
                 if case .siblings(let state)? = record {
                     writeID = state.siblings.first { $0.value.bytes == Array(v.utf8) }?.writeID ?? 0
                 }
-                report.knownStale.append(Violation(kind: what, key: key, detail: detail + (writeID == 0 ? "; never forwarded" : "; forwarded, id \(writeID)")))
+                report.knownStale.append(Violation(kind: what, key: key, detail: detail + (writeID == 0 ? "; never forwarded" : "; forwarded, id \(writeID)"),
+                                                   forwarded: writeID != 0))
             }
         }
     }
