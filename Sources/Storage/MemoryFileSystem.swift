@@ -34,14 +34,24 @@ public final class MemoryFileSystem: FileSystem, @unchecked Sendable {
     /// Simulates a machine crash: every byte not synced and every directory change not
     /// made durable is lost. Files open before the crash reject further use.
     public func crash() {
+        crash(keepingUnsynced: { _, _ in 0 })
+    }
+
+    /// A crash that tears files: of a durable file's `unsynced` bytes past its last fsync,
+    /// the first `keepingUnsynced(path, unsynced)` survive (a write the page cache had
+    /// partly written back), the rest are lost. Directory changes not made durable are lost.
+    public func crash(keepingUnsynced: (String, Int) -> Int) {
         state.withLock { s in
             s.files = s.durable
-            for node in s.files.values {
-                node.data.removeSubrange(node.syncedCount...)
+            for (path, node) in s.files.sorted(by: { $0.key < $1.key }) {
+                let unsynced = node.data.count - node.syncedCount
+                let kept = unsynced > 0 ? min(unsynced, max(0, keepingUnsynced(path, unsynced))) : 0
+                node.data.removeSubrange((node.syncedCount + kept)...)
                 for r in node.lostRanges where r.lowerBound < node.data.count {
                     for i in r.lowerBound..<min(r.upperBound, node.data.count) { node.data[i] = 0 }
                 }
                 node.lostRanges = []
+                node.syncedCount = node.data.count  // what a crash left on the device is durable
             }
             s.locks.removeAll()
             s.generation += 1

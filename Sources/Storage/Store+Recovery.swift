@@ -55,6 +55,16 @@ extension Store {
         if !closing { _ = attemptRecovery() }
     }
 
+    /// One recovery attempt now, on the caller's thread: what the background probe does every
+    /// `errorRecoveryIntervalMs`, for a driver with a clock of its own (the deterministic
+    /// simulation sets the interval to 0 and probes in virtual time). True when writes are
+    /// accepted again.
+    public func attemptRecoveryNow() -> Bool {
+        mutex.lock()
+        defer { mutex.unlock() }
+        return attemptRecovery()
+    }
+
     /// One recovery attempt (the steps above). Lock held; released while tables are built.
     /// True when writes are accepted again.
     func attemptRecovery() -> Bool {

@@ -12,7 +12,8 @@ enum SimBench {
     Runs --seeds fault schedules (seeds --first, --first+1, ...) on the deterministic
     simulated 3-peer cluster: 8 keys written and deleted through random peers for 6 s of
     virtual time under seeded loss, duplication, silent and slow peers, one-way drops,
-    pauses, crashes with lost unsynced writes, partitions and clock skews; then a heal, a
+    pauses, crashes with lost or torn unsynced writes, partitions, full and failing disks
+    (ENOSPC, EIO), clock skews and clock jumps; then a heal, a
     repair on every peer and the checks (converged, no phantom, no lost acknowledged write).
     Prints every seed that broke a checker with the command that replays it, then the
     schedules run, passed and failed, operations and acknowledged writes, the known
@@ -66,6 +67,8 @@ enum SimBench {
         let secs = seconds(clock.now - started)
         print("sim: schedules \(tally.schedules), passed \(tally.passed), failed \(tally.failedSeeds.count)")
         print("sim: operations \(tally.operations), acknowledged \(tally.acknowledged)")
+        print("sim: disk faults hit \(tally.diskFaultsHit) file operations, stores resumed by themselves \(tally.storeRecoveries), "
+              + "crashes with a torn tail \(tally.tornCrashes)")
         print("sim: known stale \(tally.knownStale) superseded values back (docs/FAULTS.md, counted, not failed) "
               + "in \(tally.knownStaleSeeds) schedules, \(tally.knownStaleForwarded) of them forwarded writes")
         print("sim: elapsed \(fixed(secs, 1)) s, \(fixed(Double(tally.schedules) / max(secs, 1e-9), 2)) seeds/s")
@@ -77,7 +80,8 @@ enum SimBench {
 
     /// One schedule in full: what a replay is for.
     private static func printDetail(_ report: FaultSimulationReport) {
-        print("sim: seed \(report.seed): \(report.operations) operations, \(report.acknowledged) acknowledged")
+        print("sim: seed \(report.seed): \(report.operations) operations, \(report.acknowledged) acknowledged, "
+              + "\(report.diskFaultsHit) disk faults hit, \(report.storeRecoveries) store recoveries")
         print("sim: faults: " + report.faults.joined(separator: "; "))
         for v in report.violations { print("sim: violation: \(v)") }
         for v in report.knownStale { print("sim: known stale (docs/FAULTS.md): \(v)") }

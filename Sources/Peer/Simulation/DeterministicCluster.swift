@@ -49,6 +49,9 @@ final class DeterministicCluster: @unchecked Sendable {
     /// Real SWIM failure detection (the gossip issue's simulator, stepped in lockstep with
     /// the clock) instead of the test saying who is down. Node i of it is "n<i>".
     private(set) var gossip: GossipSimulator?
+    private var virtualStoreRecovery = false
+    /// Write errors the virtual-time probe cleared (a store that resumed by itself).
+    private(set) var storeRecoveries = 0
     private var gossipStartMs: Int64 = 0
 
     init(seed: UInt64, partitions: Int, limits: NodeEngine.Limits) {
@@ -60,9 +63,13 @@ final class DeterministicCluster: @unchecked Sendable {
     var ids: [String] { Ring.sortedIDs(engines.keys) }
     var ring: Ring? { views.values.first?.snapshot().ring }
 
+    /// `virtualStoreRecovery`: each store's write-error probe (Store+Recovery.swift) runs
+    /// every 200 ms of virtual time on the cluster's thread instead of on its own thread in
+    /// real time, so a disk fault and its recovery are part of the seeded schedule.
     static func start(_ ids: [String], seed: UInt64, partitions: Int = 32, limits: NodeEngine.Limits,
-                      namespaces: NamespaceTable? = nil) throws -> DeterministicCluster {
+                      namespaces: NamespaceTable? = nil, virtualStoreRecovery: Bool = false) throws -> DeterministicCluster {
         let c = DeterministicCluster(seed: seed, partitions: partitions, limits: limits)
+        c.virtualStoreRecovery = virtualStoreRecovery
         let ring = try Claim.initial(partitionCount: partitions, members: ids, targetN: 3)
         for id in ids {
             try c.addNode(id, namespaces: namespaces)
@@ -70,7 +77,21 @@ final class DeterministicCluster: @unchecked Sendable {
         }
         c.publishMembers()
         c.gossipEvery(ms: 100)
+        if virtualStoreRecovery { c.probeStoresEvery(ms: 200) }
         return c
+    }
+
+    /// The stores' recovery probe in virtual time (see `start`).
+    private func probeStoresEvery(ms: Int) {
+        clock.after(ms: ms) { [weak self] in
+            guard let self else { return }
+            for id in self.ids where !self.down.contains(id) {
+                if let store = self.engines[id]?.replica.store, store.writeError != nil, store.attemptRecoveryNow() {
+                    self.storeRecoveries += 1
+                }
+            }
+            self.probeStoresEvery(ms: ms)
+        }
     }
 
     func addNode(_ id: String, namespaces: NamespaceTable? = nil) throws {
@@ -78,6 +99,7 @@ final class DeterministicCluster: @unchecked Sendable {
         files[id] = fs
         var options = StorageOptions()
         options.fileSystem = fs
+        if virtualStoreRecovery { options.errorRecoveryIntervalMs = 0 }
         let store = try Store.open(path: "/\(id)", options: options)
         let clock = self.clock
         let skews = self.skews
@@ -115,13 +137,14 @@ final class DeterministicCluster: @unchecked Sendable {
     }
 
     /// A crash in two steps, so virtual time (and other work) goes on between them: the node
-    /// stops at once and its store loses every unsynced byte...
-    func kill(_ id: String) {
+    /// stops at once and its store loses every unsynced byte (or, with `keepingUnsynced`, all
+    /// but a torn tail of them: MemoryFileSystem.crash(keepingUnsynced:))...
+    func kill(_ id: String, keepingUnsynced: (String, Int) -> Int = { _, _ in 0 }) {
         guard let e = engines[id], let fs = files[id] else { return }
         e.stop()
         setDown(id, true)
         try? e.replica.store.close()
-        fs.crash()
+        fs.crash(keepingUnsynced: keepingUnsynced)
     }
 
     /// ... and it comes back on the same files with a fresh engine.

@@ -1,14 +1,16 @@
 import Foundation
 import Gossip
 import Ring
+import Storage
 import Synchronization
 
 /// One seeded run of the deterministic cluster under faults (docs/FAULTS.md, "Simulated
 /// faults"): a client per key writes and deletes it, one operation at a time, through a
 /// random running peer, while episodes of faults come and go: message loss, duplication,
 /// a silent peer, a one-way drop, a slow peer, a pause (SIGSTOP: its traffic waits), a crash
-/// with its disk kept (unsynced bytes lost) and a restart, a partition, and wall-clock
-/// skews within the clock-offset bound. Reordering is in every run: each message's delay
+/// with its disk kept (unsynced bytes lost, or a torn tail of them kept) and a restart, a
+/// partition, a full disk (ENOSPC), a failing disk (EIO on fsync, or on every write), wall-
+/// clock skews within the clock-offset bound and wall-clock jumps of 1-10 s (and back). Reordering is in every run: each message's delay
 /// is drawn on its own. Then everything heals, every peer runs a repair, and the nemesis
 /// suite's invariants are checked: no acknowledged write lost, no phantom value, no value
 /// of a superseded acknowledged write back (a resurrected delete), and every primary
@@ -49,6 +51,11 @@ final class FaultSchedule: @unchecked Sendable {
         /// shown, with the surviving sibling's write id, not failed; the late-forward case
         /// that is fixed has its own test (LateForwardSimulationTests).
         var knownStale: [Violation] = []
+        /// File operations a disk fault failed (ENOSPC, EIO), stores that resumed after one,
+        /// and crashes that kept a torn tail of unsynced bytes.
+        var diskFaultsHit = 0
+        var storeRecoveries = 0
+        var tornCrashes = 0
         var passed: Bool { violations.isEmpty }
         /// Each key's operations, for a replay's diagnosis.
         var history: [String: [Op]] = [:]
@@ -63,13 +70,15 @@ final class FaultSchedule: @unchecked Sendable {
     private var ops: [[Op]]
     private let workloadMs: Int64
     private var report: Report
+    /// Clock jumps in force, undone at the next heal.
+    private var jumps: [String: Int64] = [:]
 
     init(seed: UInt64, keys: Int = 8, workloadMs: Int64 = 6_000) throws {
         self.seed = seed
         var limits = NodeEngine.Limits()
         limits.hintIntervalMs = 200
         limits.antiEntropyIntervalMs = 0  // convergence is checked after explicit repairs
-        c = try DeterministicCluster.start(FaultSchedule.peers, seed: seed, limits: limits)
+        c = try DeterministicCluster.start(FaultSchedule.peers, seed: seed, limits: limits, virtualStoreRecovery: true)
         rng = SeededRandom(seed: seed ^ 0xFA_175C_4ED0)
         self.keys = (0..<keys).map { "k\($0)" }
         ops = Array(repeating: [], count: keys)
@@ -99,6 +108,8 @@ final class FaultSchedule: @unchecked Sendable {
         for node in FaultSchedule.peers { _ = c.repairNow(node) }
         c.clock.run(forMs: 1_000)
         check()
+        report.diskFaultsHit = c.files.values.reduce(0) { $0 + $1.faultsHit }
+        report.storeRecoveries = c.storeRecoveries
         return report
     }
 
@@ -138,7 +149,8 @@ final class FaultSchedule: @unchecked Sendable {
 
     enum Fault: CustomStringConvertible {
         case loss(Int), duplication(Int), silent(String), oneWay(String, String), slow(String), pause(String), crash(String)
-        case partition(String), skew(String, Int64)
+        case partition(String), skew(String, Int64), clockJump(String, Int64)
+        case diskFull(String), diskError(String)
 
         var description: String {
             switch self {
@@ -151,6 +163,9 @@ final class FaultSchedule: @unchecked Sendable {
             case .crash(let n): "crash \(n)"
             case .partition(let n): "partition \(n) | rest"
             case .skew(let n, let ms): "skew \(n) \(ms)ms"
+            case .clockJump(let n, let ms): "clock jump \(n) \(ms > 0 ? "+" : "")\(ms)ms and back"
+            case .diskFull(let n): "disk full \(n)"
+            case .diskError(let n): "EIO \(n)"
             }
         }
     }
@@ -159,7 +174,7 @@ final class FaultSchedule: @unchecked Sendable {
         let peers = FaultSchedule.peers
         let a = peers[rng.below(peers.count)]
         let b = peers.filter { $0 != a }[rng.below(peers.count - 1)]
-        switch rng.below(9) {
+        switch rng.below(12) {
         case 0: return .loss(rng.int(5...30))
         case 1: return .duplication(rng.int(5...30))
         case 2: return .silent(a)
@@ -168,6 +183,9 @@ final class FaultSchedule: @unchecked Sendable {
         case 5: return .pause(a)
         case 6: return .crash(a)
         case 7: return .partition(a)
+        case 8: return .diskFull(a)
+        case 9: return .diskError(a)
+        case 10: return .clockJump(a, Int64(rng.int(1_000...10_000)) * (rng.chance(50) ? 1 : -1))
         default: return .skew(a, Int64(rng.int(-300...300)))
         }
     }
@@ -180,15 +198,35 @@ final class FaultSchedule: @unchecked Sendable {
         case .oneWay(let a, let b): c.wire.drop(from: a, to: b)
         case .slow(let n): c.wire.setSlow(n, factor: 10)
         case .pause(let n): c.wire.pause(n)
-        case .crash(let n): c.kill(n)
+        case .crash(let n):
+            let torn = rng.chance(50)
+            if torn { report.tornCrashes += 1 }
+            c.kill(n) { [self] _, unsynced in torn && rng.chance(50) ? rng.int(0...unsynced) : 0 }
         case .partition(let n): c.partition([n], FaultSchedule.peers.filter { $0 != n })
         case .skew(let n, let ms): c.skews[n] = ms
+        case .clockJump(let n, let ms):
+            jumps[n, default: 0] += ms
+            c.skews[n] += ms
+        case .diskFull(let n):
+            // Room for a few writes at most: the next flush or WAL append runs into ENOSPC.
+            guard let fs = c.files[n] else { return }
+            fs.setCapacity(fs.usedBytes + rng.int(0...16_384))
+        case .diskError(let n):
+            let ops: Set<MemoryFileSystem.FileOperation> = rng.chance(50) ? [.sync] : [.append, .sync, .create, .rename]
+            c.files[n]?.inject(MemoryFileSystem.Fault(errno: EIO, operations: ops))
         }
     }
 
-    /// Ends every fault but the clock skews (they stay within the bound, as NTP keeps them).
+    /// Ends every fault but the clock skews (they stay within the bound, as NTP keeps them):
+    /// a clock that jumped jumps back, a full or failing disk works again.
     private func healAll() {
         c.heal()
+        for (n, ms) in jumps { c.skews[n] -= ms }
+        jumps = [:]
+        for fs in c.files.values {
+            fs.setCapacity(nil)
+            fs.inject(nil)
+        }
         c.wire.setLoss(percent: 0)
         c.wire.setDuplication(percent: 0)
         for n in c.wire.pausedNodes { c.wire.resume(n) }

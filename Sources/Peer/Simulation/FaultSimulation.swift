@@ -30,6 +30,12 @@ public struct FaultSimulationReport: Sendable {
     /// The operations of every key in `violations` or `knownStale`, one line each, for a replay.
     public let histories: [String]
 
+    /// File operations a disk fault failed, stores that resumed after one by themselves,
+    /// crashes that kept a torn tail of unsynced bytes.
+    public let diskFaultsHit: Int
+    public let storeRecoveries: Int
+    public let tornCrashes: Int
+
     public var passed: Bool { violations.isEmpty }
 
     init(_ r: FaultSchedule.Report) {
@@ -40,6 +46,9 @@ public struct FaultSimulationReport: Sendable {
         violations = r.violations.map(\.description)
         knownStale = r.knownStale.map(\.description)
         knownStaleForwarded = r.knownStale.filter(\.forwarded).count
+        diskFaultsHit = r.diskFaultsHit
+        storeRecoveries = r.storeRecoveries
+        tornCrashes = r.tornCrashes
         var keys: [String] = []
         for v in r.violations + r.knownStale where !keys.contains(v.key) { keys.append(v.key) }
         histories = keys.flatMap { key in
@@ -62,6 +71,9 @@ public struct FaultSimulationTally: Sendable {
     public private(set) var knownStale = 0
     public private(set) var knownStaleSeeds = 0
     public private(set) var knownStaleForwarded = 0
+    public private(set) var diskFaultsHit = 0
+    public private(set) var storeRecoveries = 0
+    public private(set) var tornCrashes = 0
 
     public init() {}
 
@@ -72,6 +84,9 @@ public struct FaultSimulationTally: Sendable {
         knownStale += report.knownStale.count
         knownStaleSeeds += report.knownStale.isEmpty ? 0 : 1
         knownStaleForwarded += report.knownStaleForwarded
+        diskFaultsHit += report.diskFaultsHit
+        storeRecoveries += report.storeRecoveries
+        tornCrashes += report.tornCrashes
         if report.passed { passed += 1 } else { failedSeeds.append(report.seed) }
     }
 }
