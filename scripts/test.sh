@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tests need, builds, runs every suite, and ends
 # with one line "N passed, N failed" over everything it ran.
+#   scripts/test.sh --sanitize thread|address [filter]   the engine and peer tests under a
+#   sanitizer instead (scripts/sanitize.sh; results in docs/SANITIZERS.md)
 set -uo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--sanitize" ]; then
+  shift
+  exec bash scripts/sanitize.sh "$@"
+fi
 
 need=()
 command -v redis-cli >/dev/null || need+=(redis-tools)
