@@ -185,24 +185,65 @@ final class ExpiryRecordTests: XCTestCase {
         return (result, reply)
     }
 
-    func testExpiringRecordIsTimedFromItsExpiryAndReapedOnlyThen() throws {
+    func testExpiringRecordIsTimedOnlyOnceExpiredAndReapedOnlyThen() throws {
         for conflict in [ConflictMode.siblings, .lww] {
             let wall = Wall(Int64(t0))
             let r = try replica(wall)
             _ = try write(r, .set(value: [1], condition: .always, reply: .ok, expiry: .clear), now: t0, conflict: conflict)
             XCTAssertEqual(try r.tombstones(tree).count, 0, "a value without expiry has no tombstone clock")
             _ = try write(r, .expire(atMs: t0 + 5_000, conditions: []), now: t0, conflict: conflict)
-            XCTAssertEqual(try r.tombstones(tree).map(\.since), [t0 + 5_000], "timed from the expiry, not from the write")
+            XCTAssertEqual(try r.tombstones(tree).count, 0, "an expiry in the future is not timed when written")
+            XCTAssertEqual(try r.indexExpired(tree), 0, "the first sweep finds nothing expired yet")
             XCTAssertFalse(try r.reap(address, since: t0), "a clock that is not the record's own reaps nothing")
             _ = try write(r, .persist, now: t0 + 1, conflict: conflict)
             XCTAssertEqual(try r.tombstones(tree).count, 0, "PERSIST makes the key immortal again")
             _ = try write(r, .expire(atMs: t0 + 5_000, conditions: []), now: t0 + 2, conflict: conflict)
+            wall.ms = Int64(t0) + 4_000
+            XCTAssertEqual(try r.indexExpired(tree), 0, "not due before the expiry")
             wall.ms = Int64(t0) + 6_000
             XCTAssertTrue(try r.read(address)?.isAbsent(atMs: t0 + 6_000) ?? false)
+            XCTAssertFalse(try r.reap(address, since: t0 + 5_000), "no clock yet: nothing to reap")
+            XCTAssertEqual(try r.indexExpired(tree), 1, "due once the expiry has passed")
+            XCTAssertEqual(try r.tombstones(tree).map(\.since), [t0 + 5_000], "timed from its expiry, by the sweep that found it expired")
+            XCTAssertEqual(try r.indexExpired(tree), 0, "swept: not due again")
+            XCTAssertFalse(try r.reap(address, since: t0 + 6_000), "a clock that is not the record's own reaps nothing")
             XCTAssertTrue(try r.reap(address, since: t0 + 5_000))
             XCTAssertNil(try r.read(address))
             XCTAssertEqual(try r.tombstones(tree).count, 0)
         }
+    }
+
+    func testWriteOverAnExpiredRecordDropsItsClock() throws {
+        let wall = Wall(Int64(t0))
+        let r = try replica(wall)
+        _ = try write(r, .set(value: [1], condition: .always, reply: .ok, expiry: .at(t0 + 1_000)), now: t0)
+        wall.ms = Int64(t0) + 2_000
+        XCTAssertEqual(try r.indexExpired(tree), 1)
+        XCTAssertEqual(try r.tombstones(tree).map(\.since), [t0 + 1_000])
+        // A new expiring value replaces the expired one: the old clock goes, the new expiry waits.
+        _ = try write(r, .set(value: [2], condition: .always, reply: .ok, expiry: .at(t0 + 5_000)), now: t0 + 2_000)
+        XCTAssertEqual(try r.tombstones(tree).count, 0)
+        XCTAssertEqual(try r.indexExpired(tree), 0)
+        wall.ms = Int64(t0) + 5_000
+        XCTAssertEqual(try r.indexExpired(tree), 1, "the new expiry made the tree due")
+        XCTAssertEqual(try r.tombstones(tree).map(\.since), [t0 + 5_000])
+    }
+
+    func testReaperDropsAClockLeftOnALiveRecord() throws {
+        // A wall clock that steps back can leave a clock beside a record that is not absent
+        // (the write over it judged the old record not yet expired): the reaper deletes it.
+        let wall = Wall(Int64(t0))
+        let r = try replica(wall)
+        _ = try write(r, .set(value: [1], condition: .always, reply: .ok, expiry: .at(t0 + 1_000)), now: t0)
+        wall.ms = Int64(t0) + 2_000
+        XCTAssertEqual(try r.indexExpired(tree), 1)
+        wall.ms = Int64(t0) + 500  // stepped back: the old record looks unexpired
+        _ = try write(r, .set(value: [2], condition: .always, reply: .ok, expiry: .clear), now: t0 + 500)
+        XCTAssertEqual(try r.tombstones(tree).map(\.since), [t0 + 1_000], "left behind")
+        wall.ms = Int64(t0) + 3_000
+        XCTAssertFalse(try r.reap(address, since: t0 + 1_000))
+        XCTAssertEqual(try r.tombstones(tree).count, 0)
+        XCTAssertEqual(try r.read(address)?.isAbsent(atMs: t0 + 3_000), false, "the live value stays")
     }
 
     func testExpireInThePastWritesATombstone() throws {

@@ -223,4 +223,46 @@ final class RepairSimulationTests: XCTestCase {
             XCTAssertEqual(liveValues(c.local(id, "doomed")), [], "\(id) resurrected the key")
         }
     }
+
+    func testExpiredKeyIsSweptIntoTheTombstoneIndexAndReapedEverywhere() throws {
+        let ns = try Namespace(name: "default", tombstoneGraceMs: 60_000)
+        let table = try NamespaceTable(version: 2, namespaces: [ns])
+        let c = try DeterministicCluster.start(["n1", "n2", "n3"], seed: seed, limits: limits(), namespaces: table)
+        defer { c.shutdown() }
+        guard let n1 = c.engines["n1"] else { return XCTFail("no n1") }
+        let box = Mutex<Result<TransformReply, ClientError>?>(nil)
+        let at = n1.expiryNowMs + 10_000
+        n1.transform(namespace: "default", key: Array("brief".utf8), .set(value: Array("v".utf8), condition: .always, reply: .ok, expiry: .at(at)),
+                     options: RequestOptions()) { r in box.withLock { $0 = r } }
+        c.clock.run(forMs: 60_000) { box.withLock { $0 != nil } }
+        guard case .success = box.withLock({ $0 }) else { return XCTFail("SET EX failed") }
+        XCTAssertNil(c.writeNow("n1", "kept", "alive"))
+        for id in ["n1", "n2", "n3"] {
+            XCTAssertEqual(liveValues(c.local(id, "brief")), ["v"])
+            XCTAssertEqual(try c.engines[id]!.replica.tombstones(self.tree(c, "brief")).count, 0, "\(id) timed an unexpired key")
+        }
+        c.clock.run(forMs: 11_000)
+        // The first round after the expiry confirms it and sweeps it into the index, timed
+        // from its expiry; the next round after the grace reaps it.
+        for id in ["n1", "n2", "n3"] { XCTAssertEqual(c.repairNow(id).failures, []) }
+        for id in ["n1", "n2", "n3"] {
+            XCTAssertEqual(try c.engines[id]!.replica.tombstones(self.tree(c, "brief")).count, 1, "\(id) did not time the expired key")
+        }
+        c.clock.run(forMs: 61_000)
+        for id in ["n1", "n2", "n3"] { XCTAssertEqual(c.repairNow(id).failures, []) }
+        for id in ["n1", "n2", "n3"] {
+            try c.engines[id]!.replica.store.compactRange()
+            XCTAssertNil(c.local(id, "brief"), "\(id) still holds the expired key")
+            XCTAssertEqual(liveValues(c.local(id, "kept")), ["alive"])
+        }
+        XCTAssertEqual(c.engines.values.reduce(0) { $0 + Int($1.repairState.tombstonesReaped.load(ordering: .relaxed)) }, 3)
+        try c.crashAndRestart("n2")
+        for id in ["n1", "n2", "n3"] { _ = c.repairNow(id) }
+        for id in ["n1", "n2", "n3"] { XCTAssertNil(c.local(id, "brief"), "\(id) brought the expired key back") }
+    }
+
+    private func tree(_ c: DeterministicCluster, _ key: String) -> TreeID {
+        let p = c.ring.map { $0.partition(namespace: Array("default".utf8), key: Array(key.utf8)) } ?? 0
+        return TreeID(partition: UInt32(p), namespace: Array("default".utf8))
+    }
 }

@@ -224,8 +224,12 @@ extension NodeEngine {
 
     /// An absent record every primary has confirmed (a comparison found the trees equal
     /// after this replica stored it) and whose grace period is over.
+    /// An expired record the reaper's sweep has not timed yet counts as timed from its
+    /// expiry, as the sweep will time it (LocalReplica.indexExpired).
     func isReapable(_ address: KeyAddress, record: KeyRecord, ns: Namespace) throws -> Bool {
-        guard record.absentFromMs != nil, let since = try replica.tombstoneTime(address) else { return false }
+        guard let absentFrom = record.absentFromMs else { return false }
+        let clock = try replica.tombstoneTime(address)
+        guard let since = clock ?? (absentFrom <= UInt64(max(0, wallNow())) ? absentFrom : nil) else { return false }
         return isReapable(TreeID(partition: address.partition, namespace: address.namespace), since: since, ns: ns)
     }
 
@@ -238,12 +242,15 @@ extension NodeEngine {
         return repairState.confirmedAt(id, peers: others) > since
     }
 
-    /// Removes every tombstone that is reapable now; returns how many.
+    /// Removes every tombstone that is reapable now; returns how many. First times the
+    /// records that expired since they were written (LocalReplica.indexExpired), in the
+    /// trees where one is due, so that a later round can reap them.
     @discardableResult
     public func reapTombstones() -> Int {
         let snap = cluster.snapshot()
         var reaped = 0
         for t in replicatedTrees(snap) {
+            _ = try? replica.indexExpired(t.id)
             guard let list = try? replica.tombstones(t.id) else { continue }
             for entry in list where isReapable(t.id, since: entry.since, ns: t.ns) {
                 let address = KeyAddress(namespace: t.id.namespace, partition: t.id.partition, key: entry.key)

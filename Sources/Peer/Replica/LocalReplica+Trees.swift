@@ -99,15 +99,84 @@ extension LocalReplica {
         return k
     }
 
+    /// Gives every record of `id` whose values have all expired by now, and that has no
+    /// tombstone clock, the clock `since = its expiry`, when the tree is due (ExpiryDue.swift);
+    /// notes the next unindexed expiry. Returns how many records it timed. The expiry is the
+    /// clock a write would have given it: a record stored without a clock was stored before
+    /// it expired (`stage`), so it is absent, exactly as stored, from its expiry on; every
+    /// replica times it alike, and one round's confirmations serve them all.
+    @discardableResult
+    public func indexExpired(_ id: TreeID) throws -> Int {
+        let start = wallNowMs
+        guard expiryDue.take(id, nowMs: start) else { return 0 }
+        let range = StorageKey.namespaceRange(partition: id.partition, namespace: id.namespace)
+        let prefix = range.start?.count ?? 0
+        var expired: [[UInt8]] = []
+        var next: UInt64?
+        do {
+            let it = try store.makeIterator(range: range)
+            while it.isValid {
+                if let record = try? KeyRecord(decoding: Array(it.value)), let absentFrom = record.absentFromMs {
+                    if absentFrom <= start {
+                        expired.append(Array(it.key[prefix...]))
+                    } else {
+                        next = min(next ?? absentFrom, absentFrom)
+                    }
+                }
+                try it.next()
+            }
+        } catch {
+            expiryDue.note(id, expiresAtMs: 0)  // sweep again next time
+            throw error
+        }
+        if let next { expiryDue.note(id, expiresAtMs: next) }
+        var timed = 0
+        for key in expired {
+            let address = KeyAddress(namespace: id.namespace, partition: id.partition, key: key)
+            // Under the key's lock, on the record stored now: a write since the scan times
+            // its own record, or leaves a live one.
+            let wrote = try withKeyLock(address) { () throws -> Bool in
+                guard try tombstoneTime(address) == nil, let bytes = try store.get(address.storageKey),
+                      let absentFrom = try KeyRecord(decoding: bytes).absentFromMs else { return false }
+                guard absentFrom <= wallNowMs else {
+                    expiryDue.note(id, expiresAtMs: absentFrom)  // the clock stepped back
+                    return false
+                }
+                try store.put(LocalReplica.tombstoneKey(address), LocalReplica.encodeTime(absentFrom))
+                return true
+            }
+            if wrote { timed += 1 }
+        }
+        return timed
+    }
+
     /// Removes a key's absent record if it is still the one timed at `since`; true when
     /// reaped. The caller has checked that every primary holds it and its grace is over.
+    /// A clock whose record is gone or no longer absent by now (left by a wall clock that
+    /// stepped back) is deleted.
     public func reap(_ address: KeyAddress, since: UInt64) throws -> Bool {
         try withKeyLock(address) { () throws -> Bool in
-            guard let bytes = try store.get(address.storageKey) else { return false }
+            guard let bytes = try store.get(address.storageKey) else {
+                try dropStaleClock(address, since: since)
+                return false
+            }
             let record = try KeyRecord(decoding: bytes)
+            if record.absentFromMs.map({ $0 > wallNowMs }) ?? true {
+                try dropStaleClock(address, since: since)
+                if let absentFrom = record.absentFromMs {
+                    expiryDue.note(TreeID(partition: address.partition, namespace: address.namespace), expiresAtMs: absentFrom)
+                }
+                return false
+            }
             // Absent for good (deleted, or every value expired by `since`, which the caller
-            // has seen pass): `since` is timed from the record's last expiry.
-            guard let absentFrom = record.absentFromMs, absentFrom <= since, try tombstoneTime(address) == since else { return false }
+            // has seen pass): `since` is no earlier than the record's last expiry.
+            guard let absentFrom = record.absentFromMs, try tombstoneTime(address) == since else { return false }
+            guard absentFrom <= since else {
+                // A clock older than the record's expiry (the wall clock stepped back): it
+                // restarts now, so reaping waits for a confirmation of this record.
+                try store.put(LocalReplica.tombstoneKey(address), LocalReplica.encodeTime(wallNowMs))
+                return false
+            }
             var batch = WriteBatch()
             batch.delete(address.storageKey)
             batch.delete(LocalReplica.tombstoneKey(address))
@@ -132,7 +201,13 @@ extension LocalReplica {
             try store.deleteRange(start: LocalReplica.retag(start),
                                   end: range.end.map(LocalReplica.retag) ?? [VersionFormat.keyspaceTombstone + 1])
             trees.drop(id)
+            expiryDue.drop(id)
         }
+    }
+
+    private func dropStaleClock(_ address: KeyAddress, since: UInt64) throws {
+        guard try tombstoneTime(address) == since else { return }
+        try store.delete(LocalReplica.tombstoneKey(address))
     }
 
     /// Up to `maxBytes` of `id`'s records after `afterKey` (exclusive; nil = from the start),

@@ -17,6 +17,8 @@ public final class LocalReplica: @unchecked Sendable {
     let clock: Mutex<HybridClock>
     let hints: HintStore
     let trees = ReplicaTrees()
+    /// Trees holding expired records not yet in the tombstone index (ExpiryDue.swift).
+    let expiryDue = ExpiryDue()
     /// Every node's known counter lease, for checking client contexts (CounterBounds.swift).
     public let counterBounds = CounterBounds()
     /// Stored records skipped by range walks because they do not decode (RecordAudit.swift).
@@ -211,29 +213,39 @@ public final class LocalReplica: @unchecked Sendable {
     func persist(_ address: KeyAddress, old: KeyRecord?, oldBytes: [UInt8]?, new: KeyRecord,
                  durable: (@Sendable (Error?) -> Void)? = nil) throws {
         var batch = WriteBatch()
-        let newBytes = stage(address, oldIsAbsent: old?.absentFromMs != nil, new: new, into: &batch)
+        let nowMs = wallNowMs
+        let newBytes = stage(address, old: old, new: new, nowMs: nowMs, into: &batch)
         if let durable {
             try store.write(batch) { durable($0) }
         } else {
             try store.write(batch)
         }
-        trees.update(TreeID(partition: address.partition, namespace: address.namespace), key: address.key, old: oldBytes, new: newBytes)
+        let tree = TreeID(partition: address.partition, namespace: address.namespace)
+        noteUnindexedExpiry(tree, new, nowMs: nowMs)
+        trees.update(tree, key: address.key, old: oldBytes, new: newBytes)
     }
 
     /// Adds a key's new record (and its tombstone clock) to `batch`; returns its encoding.
-    /// `oldIsAbsent`: the old record had a tombstone clock (it was, or was to become, absent).
-    private func stage(_ address: KeyAddress, oldIsAbsent: Bool, new: KeyRecord, into batch: inout WriteBatch) -> [UInt8] {
+    /// A record absent already (a delete, an expiry in the past) is timed now. One whose
+    /// values all expire later gets no clock yet (the reaper's sweep times it once it has
+    /// expired: ExpiryDue.swift), so SET ... EX stores one key, as SET does. The old clock
+    /// is deleted when the old record may have had one (it was absent by now).
+    private func stage(_ address: KeyAddress, old: KeyRecord?, new: KeyRecord, nowMs: UInt64, into batch: inout WriteBatch) -> [UInt8] {
         let bytes = new.encode()
         batch.put(address.storageKey, bytes)
-        if let absentFrom = new.absentFromMs {
+        if let absentFrom = new.absentFromMs, absentFrom <= nowMs {
             // Any change to an absent record restarts its clock: a confirmation must
-            // postdate the exact record that is reaped. A record whose values all expire is
-            // timed from its last expiry (KeyRecord+Expiry.swift): its grace starts then.
-            batch.put(LocalReplica.tombstoneKey(address), LocalReplica.encodeTime(max(UInt64(max(0, now())), absentFrom)))
-        } else if oldIsAbsent {
+            // postdate the exact record that is reaped.
+            batch.put(LocalReplica.tombstoneKey(address), LocalReplica.encodeTime(nowMs))
+        } else if let oldAbsent = old?.absentFromMs, oldAbsent <= nowMs {
             batch.delete(LocalReplica.tombstoneKey(address))
         }
         return bytes
+    }
+
+    /// Tells the reaper when `record`, stored without a tombstone clock, expires.
+    private func noteUnindexedExpiry(_ tree: TreeID, _ record: KeyRecord, nowMs: UInt64) {
+        if let absentFrom = record.absentFromMs, absentFrom > nowMs { expiryDue.note(tree, expiresAtMs: absentFrom) }
     }
 
     /// Merges many records (handoff, anti-entropy, hint delivery) with one write: the keys'
@@ -245,7 +257,8 @@ public final class LocalReplica: @unchecked Sendable {
         let indices = Array(Set(entries.map { stripe($0.address.storageKey) })).sorted()
         return try withStripes(indices[...]) { () throws -> Int in
             var batch = WriteBatch()
-            var changes: [(address: KeyAddress, old: [UInt8]?, new: [UInt8])] = []
+            var changes: [(address: KeyAddress, old: [UInt8]?, new: [UInt8], record: KeyRecord)] = []
+            let nowMs = wallNowMs
             // A key twice in one batch merges into what the batch already holds for it.
             var staged: [[UInt8]: (record: KeyRecord, bytes: [UInt8])] = [:]
             for e in entries {
@@ -260,14 +273,16 @@ public final class LocalReplica: @unchecked Sendable {
                 }
                 let merged = try existing.map { r throws in try r.merged(with: e.record) } ?? e.record
                 guard merged != existing else { continue }
-                let bytes = stage(e.address, oldIsAbsent: existing?.absentFromMs != nil, new: merged, into: &batch)
+                let bytes = stage(e.address, old: existing, new: merged, nowMs: nowMs, into: &batch)
                 staged[key] = (merged, bytes)
-                changes.append((e.address, oldBytes, bytes))
+                changes.append((e.address, oldBytes, bytes, merged))
             }
             try store.write(batch)
             for e in entries { observe(e.record) }
             for c in changes {
-                trees.update(TreeID(partition: c.address.partition, namespace: c.address.namespace), key: c.address.key, old: c.old, new: c.new)
+                let tree = TreeID(partition: c.address.partition, namespace: c.address.namespace)
+                noteUnindexedExpiry(tree, c.record, nowMs: nowMs)
+                trees.update(tree, key: c.address.key, old: c.old, new: c.new)
             }
             return changes.count
         }
