@@ -1,4 +1,5 @@
-/// A host and port; the gossip shell resolves it to an IPv4 socket address.
+/// A host (numeric IPv4 or IPv6, or a name) and port; the gossip shell resolves it to a
+/// socket address in the family of its own sockets.
 public struct Endpoint: Hashable, Sendable, CustomStringConvertible, Comparable {
     public var host: String
     public var port: UInt16

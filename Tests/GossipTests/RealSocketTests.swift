@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Net
 import XCTest
 @testable import Gossip
 
@@ -93,13 +94,14 @@ final class RealSocketTests: XCTestCase {
         let n1 = try node("127.0.0.1")
         defer { n1.stop() }
         n1.start(seeds: [])
-        let fd = try Sockets.udp(bindTo: Endpoint(host: "127.0.0.2", port: 0))
-        defer { close(fd) }
+        let (stranger, _) = try Socket.bindUDP(try SocketAddress(host: "127.0.0.2", port: 0))
+        defer { stranger.close() }
+        let target = try n1.endpoint.socketAddress()
         let unsigned = PacketCodec(secret: nil)
         var body = [UInt8]()
         GossipMessage.ping(seq: 1, target: "127.0.0.1", source: "x").encode(into: &body)
-        XCTAssertTrue(Sockets.sendTo(fd, unsigned.packet(messages: body, timestampMs: GossipNode.wallClockNs() / 1_000_000), n1.endpoint))
-        XCTAssertTrue(Sockets.sendTo(fd, [0x43, 0x47, 9], n1.endpoint))
+        XCTAssertTrue(try stranger.sendDatagram(unsigned.packet(messages: body, timestampMs: GossipNode.wallClockNs() / 1_000_000), to: target))
+        XCTAssertTrue(try stranger.sendDatagram([0x43, 0x47, 9], to: target))
         XCTAssertTrue(eventually(5) { n1.counters.dropped(.unauthenticated) == 1 && n1.counters.dropped(.badVersion) == 1 },
                       "\(n1.counters)")
     }

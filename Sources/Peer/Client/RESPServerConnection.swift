@@ -20,6 +20,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Net
 
 final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
     let fd: Int32

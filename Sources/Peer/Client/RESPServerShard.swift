@@ -6,6 +6,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Net
 
 final class RESPServerShard: @unchecked Sendable {
     let loop: EventLoop
