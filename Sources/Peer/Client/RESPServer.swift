@@ -188,9 +188,9 @@ final class RESPServerListener: EventLoopHandler, @unchecked Sendable {
         let shard = shards[nextShard % shards.count]
         nextShard &+= 1
         if shard.loop.inLoop {
-            shard.adopt(fd: client.fd, id: id, remote: remote)
+            shard.adopt(client, id: id, remote: remote)
         } else {
-            shard.loop.execute { shard.adopt(fd: client.fd, id: id, remote: remote) }
+            shard.loop.execute { shard.adopt(client, id: id, remote: remote) }
         }
     }
 
