@@ -100,9 +100,8 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
 
     /// Calls `body` with the address as the kernel takes it.
     func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
-        withUnsafeBytes(of: storage) { raw in
-            // sockaddr_storage is never empty, so the base address exists.
-            body(raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: sockaddr.self), length)
+        withUnsafePointer(to: storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
         }
     }
 
