@@ -115,6 +115,22 @@ final class RealSocketTests: XCTestCase {
         XCTAssertTrue(eventually(10) { n1.member("127.0.0.2")?.status == .alive && n2.member("127.0.0.1")?.status == .alive })
     }
 
+    /// Two shells on ::1 (distinct ids, ports picked by the kernel) join over IPv6: UDP
+    /// probes and the TCP push-pull both work in that family. Skipped without ::1.
+    func testTwoShellsJoinOverIPv6Loopback() throws {
+        guard let probe = try? Socket.bindUDP(try SocketAddress(host: "::1", port: 0)) else {
+            throw XCTSkip("no IPv6 loopback (::1) on this machine")
+        }
+        probe.socket.close()
+        let n1 = try GossipNode(config: config(), me: Member(id: "v6-a", gossip: Endpoint(host: "::1", port: 0)), seed: 61) { _ in }
+        let n2 = try GossipNode(config: config(), me: Member(id: "v6-b", gossip: Endpoint(host: "::1", port: 0)), seed: 62) { _ in }
+        defer { n1.stop(); n2.stop() }
+        n1.start(seeds: [])
+        n2.start(seeds: [Endpoint(parsing: "[::1]:\(n1.endpoint.port)")].compactMap { $0 })
+        XCTAssertTrue(eventually(10) { n1.member("v6-b")?.status == .alive && n2.member("v6-a")?.status == .alive },
+                      "\(n1.members) / \(n2.members)")
+    }
+
     func testGracefulLeaveIsSeenAsLeft() throws {
         let n1 = try node("127.0.0.1")
         let n2 = try node("127.0.0.2")
