@@ -76,6 +76,7 @@ extension Socket {
     /// recv waits at most what is left). Memory grows with the bytes that arrive, 64 KiB at
     /// a time: a length header alone, before anything was checked, cannot make it
     /// allocate what it claims. Errors: `.timedOut`, `.connectionClosed`, `.system`.
+    /// It leaves SO_RCVTIMEO at what was left of the deadline at the last recv.
     public func read(exactly count: Int, deadlineNs: UInt64) throws(SocketError) -> [UInt8] {
         guard count > 0 else { return [] }
         var out: [UInt8] = []
