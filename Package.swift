@@ -15,13 +15,16 @@ let package = Package(
         .target(name: "CSystem"),
         .target(name: "Storage", dependencies: ["CSystem"], exclude: ["FORMAT.md"], swiftSettings: optimize),
         .target(name: "Ring", exclude: ["FORMAT.md"]),
-        .target(name: "Gossip", exclude: ["PROTOCOL.md"]),
-        .target(name: "Peer", dependencies: ["Storage", "Ring", "Gossip", "CSystem"], exclude: ["RPC/RPC.md", "Coordinator/COORDINATOR.md", "Versions/RECORDS.md", "RPC/PROTOCOL.md"], swiftSettings: optimize),
-        .executableTarget(name: "chorus", dependencies: ["Storage", "Ring", "Gossip", "Peer"]),
+        // One socket layer for every module: addresses, sockets, the epoll event loops.
+        .target(name: "Net", dependencies: ["CSystem"], swiftSettings: optimize),
+        .target(name: "Gossip", dependencies: ["Net"], exclude: ["PROTOCOL.md"]),
+        .target(name: "Peer", dependencies: ["Storage", "Ring", "Gossip", "Net", "CSystem"], exclude: ["RPC/RPC.md", "Coordinator/COORDINATOR.md", "Versions/RECORDS.md", "RPC/PROTOCOL.md"], swiftSettings: optimize),
+        .executableTarget(name: "chorus", dependencies: ["Storage", "Ring", "Gossip", "Net", "Peer"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "RingTests", dependencies: ["Ring"]),
-        .testTarget(name: "GossipTests", dependencies: ["Gossip"]),
-        .testTarget(name: "PeerTests", dependencies: ["Peer", "Storage", "Ring", "Gossip"]),
+        .testTarget(name: "NetTests", dependencies: ["Net"]),
+        .testTarget(name: "GossipTests", dependencies: ["Gossip", "Net"]),
+        .testTarget(name: "PeerTests", dependencies: ["Peer", "Storage", "Ring", "Gossip", "Net"]),
     ],
     swiftLanguageModes: [.v5]
 )
