@@ -35,7 +35,7 @@ extension ClientCommands {
             }
             let engine = self.engine
             let only = partition
-            engine.repairNow(partition: only) { r in
+            engine.antiEntropy.repairNow(partition: only) { r in
                 var lines = ["trees:\(r.trees)", "keys_sent:\(r.sent)", "keys_received:\(r.received)", "failures:\(r.failures.count)"]
                 lines += r.failures.prefix(20).map { "failure:\($0)" }
                 reply.reply(.bulk(Array(lines.joined(separator: "\n").utf8)))

@@ -89,7 +89,7 @@ extension Node {
     static func ms(_ v: Double) -> String { String(format: "%.3f", v) }
 
     private func antiEntropyFields() -> [(String, String)] {
-        let r = engine.repairState
+        let r = engine.antiEntropy.repairState
         func v(_ a: borrowing Atomic<UInt64>) -> String { String(a.load(ordering: .relaxed)) }
         return [
             ("exchanges", v(r.exchanges)), ("exchanges_equal", v(r.equalExchanges)), ("keys_sent", v(r.keysSent)),

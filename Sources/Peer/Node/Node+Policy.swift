@@ -20,8 +20,8 @@ extension Node {
             cluster: cluster.snapshot(), admin: g.me.admin, partitionCount: config.partitions,
             reports: handoffReports(g), ownReport: engine.handoffReport, leasedUpTo: replica.leasedUpTo,
             transfers: engine.transfers, hintTargets: replica.hints.targets,
-            repairKeysSent: engine.repairState.keysSent.load(ordering: .relaxed),
-            repairKeysReceived: engine.repairState.keysReceived.load(ordering: .relaxed),
+            repairKeysSent: engine.antiEntropy.repairState.keysSent.load(ordering: .relaxed),
+            repairKeysReceived: engine.antiEntropy.repairState.keysReceived.load(ordering: .relaxed),
             nowMs: EventLoop.nowMs(), wallMs: WallClock.nowMs())
         perform(policy.withLock { $0.onTick(facts) }, g)
     }

@@ -88,7 +88,7 @@ extension NodeEngine {
     /// A source's side: the next chunk of a range.
     func answerHandoff(_ payload: [UInt8]) throws -> [UInt8] {
         let request = try HandoffRequest(decoding: payload)
-        if let bad = unknownPartition(request.tree.partition) { throw ClientError(bad) }
+        if let bad = requestCheck.unknownPartition(request.tree.partition) { throw ClientError(bad) }
         // The asker's chunk size, within what one frame carries comfortably.
         let chunk = try replica.handoffChunk(request.tree, after: request.afterKey, maxKeys: max(1, request.maxKeys),
                                              maxBytes: min(max(1, request.maxBytes), 4 * BatchBounds.maxBatchBytes))
@@ -154,7 +154,7 @@ extension NodeEngine {
         }
         for id in due {
             if (try? replica.dropRange(id)) != nil {
-                repairState.rangesDropped.wrappingAdd(1, ordering: .relaxed)
+                antiEntropy.repairState.rangesDropped.wrappingAdd(1, ordering: .relaxed)
                 _ = handoffCounters.drops.withLock { $0.unneededSince.removeValue(forKey: id) }
             }
         }

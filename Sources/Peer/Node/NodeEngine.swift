@@ -78,8 +78,8 @@ public final class NodeEngine: @unchecked Sendable {
     public let clockGuard: ClockGuard
     /// Whether the store accepts writes, for INFO, /status and the log.
     public let diskHealth = DiskHealth()
-    /// Peer requests refused for naming a key or partition the ring cannot hold.
-    public let peerRequestsRefused = Atomic<UInt64>(0)
+    /// Checks the keys and partitions peer requests name, and counts the refusals.
+    let requestCheck: PeerRequestCheck
     /// Ring or namespace table writes that failed (Node+Persist.swift).
     public let metaPersistFailures = Atomic<UInt64>(0)
     /// Bounds the peer requests waiting on or running in `scheduler` (serveQueued).
@@ -87,7 +87,8 @@ public final class NodeEngine: @unchecked Sendable {
     private let stopped = Atomic<Bool>(false)
     /// Targets with a hint delivery in flight (one batch at a time per owner).
     let delivering = Mutex<Set<String>>([])
-    let repairState = RepairState()
+    /// Anti-entropy: the background round, exchanges, their peer side, tombstone reaping.
+    public let antiEntropy: AntiEntropyService
     /// Incoming ownership transfers (pure core) and what the shell counts around it.
     let handoff: Mutex<HandoffCore>
     let handoffCounters = HandoffCounters()
@@ -118,13 +119,16 @@ public final class NodeEngine: @unchecked Sendable {
         self.cluster = cluster
         let latency = LatencyTracker(config: latencyConfig, nowUs: monotonicUs)
         self.latency = latency
-        self.transport = MeasuredTransport(transport, tracker: latency, observer: rpcObserver)
+        let measured = MeasuredTransport(transport, tracker: latency, observer: rpcObserver)
+        self.transport = measured
         self.scheduler = scheduler
         self.limits = limits
         peerGate = RequestGate(maxRequests: limits.maxQueuedPeerRequests, maxBytes: limits.maxQueuedPeerBytes)
-        self.background = background ?? DispatchNodeScheduler(width: 3, label: "chorus.repair", qos: .utility)
+        let background = background ?? DispatchNodeScheduler(width: 3, label: "chorus.repair", qos: .utility)
+        self.background = background
         self.now = clock
-        self.wallNow = wallClock ?? replica.now
+        let wallNow = wallClock ?? replica.now
+        self.wallNow = wallNow
         clockGuard = ClockGuard(nodeID: nodeID, maxOffsetMs: Int64(limits.maxClockOffsetMs))
         var config = HandoffCore.Config()
         config.concurrency = limits.handoffConcurrency
@@ -132,13 +136,22 @@ public final class NodeEngine: @unchecked Sendable {
         config.bytesPerSecond = limits.handoffBytesPerSecond
         config.stallMs = Int64(limits.handoffStallMs)
         handoff = Mutex(HandoffCore(nodeID: nodeID, config: config))
+        let requestCheck = PeerRequestCheck(cluster: cluster, maxKeyBytes: limits.maxKeyBytes)
+        self.requestCheck = requestCheck
+        var antiEntropyConfig = AntiEntropyService.Config()
+        antiEntropyConfig.intervalMs = limits.antiEntropyIntervalMs
+        antiEntropyConfig.bytesPerSecond = limits.antiEntropyBytesPerSecond
+        antiEntropyConfig.messageBytes = limits.repairMessageBytes
+        antiEntropy = AntiEntropyService(nodeID: nodeID, replica: replica, cluster: cluster, transport: measured,
+                                         background: background, config: antiEntropyConfig, requestCheck: requestCheck,
+                                         now: clock, wallNow: wallNow)
     }
 
     /// Starts the periodic hint delivery.
     public func start() {
         scheduleHintDelivery()
         scheduleHintExpiry()
-        scheduleAntiEntropy()
+        antiEntropy.start()
         scheduleHandoff()
     }
 
@@ -148,7 +161,10 @@ public final class NodeEngine: @unchecked Sendable {
     /// Incoming transfers, for INFO and status.
     public var transfers: [TransferStatus] { handoff.withLock { $0.sortedTransfers } }
 
-    public func stop() { stopped.store(true, ordering: .relaxed) }
+    public func stop() {
+        stopped.store(true, ordering: .relaxed)
+        antiEntropy.stop()
+    }
 
     var isStopped: Bool { stopped.load(ordering: .relaxed) }
 
