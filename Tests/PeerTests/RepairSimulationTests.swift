@@ -77,7 +77,7 @@ final class RepairSimulationTests: XCTestCase {
         }
         XCTAssertTrue(c.clock.run(forMs: 600_000) { c.settled(on: ["n1", "n2", "n3", "n4", "n5", "n6"]) }, "grow did not settle, seed \(seed)")
         for id in ["n4", "n5", "n6"] { c.admin[id] = "joined" }
-        XCTAssertGreaterThan(c.engines["n4"]!.handoffCounters.keysReceived.load(ordering: .relaxed), 0, "n4 received nothing by handoff")
+        XCTAssertGreaterThan(c.engines["n4"]!.handoff.counters.keysReceived.load(ordering: .relaxed), 0, "n4 received nothing by handoff")
         c.clock.run(forMs: 3_000)
         for id in ["n1", "n2", "n3"] { c.admin[id] = "leaving" }
         XCTAssertTrue(c.clock.run(forMs: 600_000) { c.settled(on: ["n4", "n5", "n6"]) }, "shrink did not settle, seed \(seed)")
@@ -103,15 +103,15 @@ final class RepairSimulationTests: XCTestCase {
         c.admin["n4"] = "joining"
         try c.addNode("n4")
         XCTAssertTrue(c.clock.run(forMs: 10_000) { c.ring?.isTransferring == true })
-        XCTAssertTrue(c.clock.run(forMs: 120_000) { c.engines["n4"]!.handoffCounters.keysReceived.load(ordering: .relaxed) >= 300 })
+        XCTAssertTrue(c.clock.run(forMs: 120_000) { c.engines["n4"]!.handoff.counters.keysReceived.load(ordering: .relaxed) >= 300 })
         try c.crashAndRestart("n4")
         c.clock.run(forMs: 3_000)
-        let sender = c.engines["n4"]!.transfers.first { $0.state == .running }?.from ?? "n1"
+        let sender = c.engines["n4"]!.handoff.transfers.first { $0.state == .running }?.from ?? "n1"
         try c.crashAndRestart(sender)
         XCTAssertTrue(c.clock.run(forMs: 1_200_000) { c.settled(on: ["n1", "n2", "n3", "n4"]) }, "handoff did not finish, seed \(seed)")
         c.clock.run(forMs: 5_000)
         let held = (0..<1_500).filter { c.local("n4", "key-\($0)") != nil }.count
-        let pulledAfterRestart = Int(c.engines["n4"]!.handoffCounters.keysReceived.load(ordering: .relaxed))
+        let pulledAfterRestart = Int(c.engines["n4"]!.handoff.counters.keysReceived.load(ordering: .relaxed))
         XCTAssertGreaterThan(held, 300)
         // Resumed from the checkpoint, not started over: the restarted engine pulled less than n4 holds.
         XCTAssertLessThan(pulledAfterRestart, held, "seed \(seed)")

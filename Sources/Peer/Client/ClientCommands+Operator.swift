@@ -42,7 +42,7 @@ extension ClientCommands {
             }
         case "HANDOFFS":
             let now = engine.now()
-            reply.reply(.array(engine.transfers.map { t in
+            reply.reply(.array(engine.handoff.transfers.map { t in
                 .array(ClientCommands.transferFields(t, nowMs: now).map { .bulk(Array("\($0.0)=\($0.1)".utf8)) })
             }))
         default:

@@ -149,7 +149,7 @@ extension Node {
             $0.node.engine.antiEntropy.repairState.tombstonesReaped.load(ordering: .relaxed)
         }
         counter("chorus_ranges_dropped_total", "Partition ranges dropped after their ownership moved away.") {
-            $0.node.engine.antiEntropy.repairState.rangesDropped.load(ordering: .relaxed)
+            $0.node.engine.handoff.counters.rangesDropped.load(ordering: .relaxed)
         }
         gauge("chorus_antientropy_trees", "Merkle trees kept in memory.") { Double($0.node.replica.trees.count) }
 
@@ -168,13 +168,13 @@ extension Node {
             }
         }
         counter("chorus_handoff_keys_received_total", "Keys received by ownership handoff.") {
-            $0.node.engine.handoffCounters.keysReceived.load(ordering: .relaxed)
+            $0.node.engine.handoff.counters.keysReceived.load(ordering: .relaxed)
         }
         counter("chorus_handoff_received_bytes_total", "Bytes received by ownership handoff.") {
-            $0.node.engine.handoffCounters.bytesReceived.load(ordering: .relaxed)
+            $0.node.engine.handoff.counters.bytesReceived.load(ordering: .relaxed)
         }
         counter("chorus_handoff_chunks_served_total", "Handoff chunks this peer served to new owners.") {
-            $0.node.engine.handoffCounters.chunksServed.load(ordering: .relaxed)
+            $0.node.engine.handoff.counters.chunksServed.load(ordering: .relaxed)
         }
     }
 
@@ -291,7 +291,7 @@ final class ScrapeSnapshot: Sendable {
         cluster = node.cluster.snapshot()
         rpc = node.rpcClient.counters.snapshot()
         gossip = node.gossip?.counters
-        transfers = node.engine.transfers
+        transfers = node.engine.handoff.transfers
         hintTargets = node.replica.hints.targets
         hintCounters = node.replica.hints.counters
         latencyRows = Self.latency(node)

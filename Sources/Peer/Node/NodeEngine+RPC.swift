@@ -90,7 +90,7 @@ extension NodeEngine {
         case .merkleTree:
             do { respond(.success(try antiEntropy.answerTreeHashes(payload))) } catch { fail("\(error)") }
         case .handoffBatch:
-            do { respond(.success(try answerHandoff(payload))) } catch { fail("\(error)") }
+            do { respond(.success(try handoff.answer(payload))) } catch { fail("\(error)") }
         case .merkleSegment:
             do { respond(.success(try antiEntropy.answerSegments(payload))) } catch { fail("\(error)") }
         case .namespaceCreate:

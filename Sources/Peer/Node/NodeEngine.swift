@@ -89,9 +89,8 @@ public final class NodeEngine: @unchecked Sendable {
     let delivering = Mutex<Set<String>>([])
     /// Anti-entropy: the background round, exchanges, their peer side, tombstone reaping.
     public let antiEntropy: AntiEntropyService
-    /// Incoming ownership transfers (pure core) and what the shell counts around it.
-    let handoff: Mutex<HandoffCore>
-    let handoffCounters = HandoffCounters()
+    /// Ownership handoff: incoming transfers, the source's side, dropping ranges moved away.
+    public let handoff: HandoffService
     /// Repair work (anti-entropy, transfers, dropping ranges) runs here, never on the
     /// request queues: it reads whole ranges and waits on peers.
     let background: NodeScheduler
@@ -130,12 +129,6 @@ public final class NodeEngine: @unchecked Sendable {
         let wallNow = wallClock ?? replica.now
         self.wallNow = wallNow
         clockGuard = ClockGuard(nodeID: nodeID, maxOffsetMs: Int64(limits.maxClockOffsetMs))
-        var config = HandoffCore.Config()
-        config.concurrency = limits.handoffConcurrency
-        config.chunkBytes = limits.handoffChunkBytes
-        config.bytesPerSecond = limits.handoffBytesPerSecond
-        config.stallMs = Int64(limits.handoffStallMs)
-        handoff = Mutex(HandoffCore(nodeID: nodeID, config: config))
         let requestCheck = PeerRequestCheck(cluster: cluster, maxKeyBytes: limits.maxKeyBytes)
         self.requestCheck = requestCheck
         var antiEntropyConfig = AntiEntropyService.Config()
@@ -145,6 +138,14 @@ public final class NodeEngine: @unchecked Sendable {
         antiEntropy = AntiEntropyService(nodeID: nodeID, replica: replica, cluster: cluster, transport: measured,
                                          background: background, config: antiEntropyConfig, requestCheck: requestCheck,
                                          now: clock, wallNow: wallNow)
+        var handoffConfig = HandoffService.Config()
+        handoffConfig.core.concurrency = limits.handoffConcurrency
+        handoffConfig.core.chunkBytes = limits.handoffChunkBytes
+        handoffConfig.core.bytesPerSecond = limits.handoffBytesPerSecond
+        handoffConfig.core.stallMs = Int64(limits.handoffStallMs)
+        handoffConfig.dropDelayMs = limits.dropDelayMs
+        handoff = HandoffService(nodeID: nodeID, replica: replica, cluster: cluster, transport: measured, background: background,
+                                 config: handoffConfig, requestCheck: requestCheck, now: clock)
     }
 
     /// Starts the periodic hint delivery.
@@ -152,18 +153,13 @@ public final class NodeEngine: @unchecked Sendable {
         scheduleHintDelivery()
         scheduleHintExpiry()
         antiEntropy.start()
-        scheduleHandoff()
+        handoff.start()
     }
-
-    /// This node's handoff report for the ring version it works toward (gossiped).
-    public var handoffReport: HandoffReport { handoff.withLock { $0.report } }
-
-    /// Incoming transfers, for INFO and status.
-    public var transfers: [TransferStatus] { handoff.withLock { $0.sortedTransfers } }
 
     public func stop() {
         stopped.store(true, ordering: .relaxed)
         antiEntropy.stop()
+        handoff.stop()
     }
 
     var isStopped: Bool { stopped.load(ordering: .relaxed) }

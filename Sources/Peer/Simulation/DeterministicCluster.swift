@@ -275,8 +275,8 @@ final class DeterministicCluster: @unchecked Sendable {
             guard let engine = engines[id], let view = views[id], var policy = policies[id] else { continue }
             let facts = MembershipFacts(
                 cluster: view.snapshot(), admin: adminState(id), partitionCount: partitions,
-                reports: reports.filter { $0.key != id }.mapValues(\.report), ownReport: engine.handoffReport,
-                leasedUpTo: engine.replica.leasedUpTo, transfers: engine.transfers, hintTargets: engine.replica.hints.targets,
+                reports: reports.filter { $0.key != id }.mapValues(\.report), ownReport: engine.handoff.report,
+                leasedUpTo: engine.replica.leasedUpTo, transfers: engine.handoff.transfers, hintTargets: engine.replica.hints.targets,
                 repairKeysSent: engine.antiEntropy.repairState.keysSent.load(ordering: .relaxed),
                 repairKeysReceived: engine.antiEntropy.repairState.keysReceived.load(ordering: .relaxed),
                 nowMs: clock.nowMs, wallMs: clock.wallMs)
