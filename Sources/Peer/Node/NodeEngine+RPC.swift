@@ -96,7 +96,7 @@ extension NodeEngine {
         case .namespaceCreate:
             answerNamespaceCreate(payload, respond: respond)
         case .scanChunk:
-            serveScanChunk(payload, respond: respond)
+            scans.serveChunk(payload, respond: respond)
         default:
             respond(.failure(.unknownMessageType(type.rawValue)))
         }

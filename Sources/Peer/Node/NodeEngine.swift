@@ -91,6 +91,8 @@ public final class NodeEngine: @unchecked Sendable {
     public let antiEntropy: AntiEntropyService
     /// Ownership handoff: incoming transfers, the source's side, dropping ranges moved away.
     public let handoff: HandoffService
+    /// SCAN, KEYS and DBSIZE over partition chunks, and the replica side of their RPC.
+    public let scans: ScanService
     /// Repair work (anti-entropy, transfers, dropping ranges) runs here, never on the
     /// request queues: it reads whole ranges and waits on peers.
     let background: NodeScheduler
@@ -146,6 +148,10 @@ public final class NodeEngine: @unchecked Sendable {
         handoffConfig.dropDelayMs = limits.dropDelayMs
         handoff = HandoffService(nodeID: nodeID, replica: replica, cluster: cluster, transport: measured, background: background,
                                  config: handoffConfig, requestCheck: requestCheck, now: clock)
+        let clockGuard = self.clockGuard
+        scans = ScanService(nodeID: nodeID, replica: replica, cluster: cluster, transport: measured, scheduler: scheduler,
+                            counters: counters, defaultTimeoutMs: limits.defaultTimeoutMs,
+                            expiryNowMs: { ExpiryClock.nowMs(wallMs: wallNow(), skew: clockGuard.skew) })
     }
 
     /// Starts the periodic hint delivery.
@@ -166,14 +172,6 @@ public final class NodeEngine: @unchecked Sendable {
 
     // MARK: Shared request plumbing
 
-    /// Looks up a namespace by name, or the client error for an unknown one.
-    func namespace(_ name: String, in snap: ClusterSnapshot) -> Result<Namespace, ClientError> {
-        guard let ns = snap.namespaces.namespace(named: name) else {
-            return .failure(ClientError("ERR unknown namespace '\(name)' (create it with NS.CREATE)"))
-        }
-        return .success(ns)
-    }
-
     /// Checks a key (and value) against the size limits.
     func validate(key: [UInt8], value: [UInt8]?) -> ClientError? {
         if key.isEmpty { return ClientError("ERR empty key") }
@@ -184,17 +182,7 @@ public final class NodeEngine: @unchecked Sendable {
 
     /// The namespace and resolved options of a request, or the client error.
     func prepare(_ name: String, _ options: RequestOptions, in snap: ClusterSnapshot) -> Result<(Namespace, RequestOptions.Resolved), ClientError> {
-        namespace(name, in: snap).flatMap { ns in resolve(options, for: ns).map { (ns, $0) } }
-    }
-
-    /// The request's resolved quorum options, or the client error.
-    func resolve(_ options: RequestOptions, for ns: Namespace) -> Result<RequestOptions.Resolved, ClientError> {
-        do {
-            return .success(try options.resolve(n: ns.n, defaultR: QuorumLevel(ns.r), defaultW: QuorumLevel(ns.w),
-                                                defaultTimeoutMs: limits.defaultTimeoutMs))
-        } catch {
-            return .failure(ClientError(error.message))
-        }
+        RequestOptions.prepare(name, options, in: snap, defaultTimeoutMs: limits.defaultTimeoutMs)
     }
 }
 
