@@ -6,8 +6,9 @@ import Synchronization
 
 /// The node's request logic, with no sockets of its own: client reads and writes run
 /// through the quorum coordinators over a `PeerTransport`; peer RPCs arrive through
-/// `handleRPC`; hinted handoff runs on the `NodeScheduler`. The real process (`Node`) and
-/// the in-process simulation tests drive the same engine.
+/// `handleRPC`. The engine owns the services that run beside the request path, each with
+/// only what it needs: `hintDelivery`, `antiEntropy`, `handoff` and `scans`. The real
+/// process (`Node`) and the in-process simulation tests drive the same engine.
 ///
 /// Thread-safety: all methods may be called from any thread; per-request state lives in a
 /// locked box; completions are called exactly once, from any thread.
@@ -84,9 +85,8 @@ public final class NodeEngine: @unchecked Sendable {
     public let metaPersistFailures = Atomic<UInt64>(0)
     /// Bounds the peer requests waiting on or running in `scheduler` (serveQueued).
     public let peerGate: RequestGate
-    private let stopped = Atomic<Bool>(false)
-    /// Targets with a hint delivery in flight (one batch at a time per owner).
-    let delivering = Mutex<Set<String>>([])
+    /// Paced delivery of the hints kept for other owners, and their expiry.
+    public let hintDelivery: HintDelivery
     /// Anti-entropy: the background round, exchanges, their peer side, tombstone reaping.
     public let antiEntropy: AntiEntropyService
     /// Ownership handoff: incoming transfers, the source's side, dropping ranges moved away.
@@ -131,6 +131,12 @@ public final class NodeEngine: @unchecked Sendable {
         let wallNow = wallClock ?? replica.now
         self.wallNow = wallNow
         clockGuard = ClockGuard(nodeID: nodeID, maxOffsetMs: Int64(limits.maxClockOffsetMs))
+        var hintConfig = HintDelivery.Config()
+        hintConfig.batchSize = limits.hintBatchSize
+        hintConfig.intervalMs = limits.hintIntervalMs
+        hintConfig.windowMs = limits.hintWindowMs
+        hintDelivery = HintDelivery(nodeID: nodeID, hints: replica.hints, cluster: cluster, transport: measured, scheduler: scheduler,
+                                    background: background, config: hintConfig, counters: counters)
         let requestCheck = PeerRequestCheck(cluster: cluster, maxKeyBytes: limits.maxKeyBytes)
         self.requestCheck = requestCheck
         var antiEntropyConfig = AntiEntropyService.Config()
@@ -154,21 +160,20 @@ public final class NodeEngine: @unchecked Sendable {
                             expiryNowMs: { ExpiryClock.nowMs(wallMs: wallNow(), skew: clockGuard.skew) })
     }
 
-    /// Starts the periodic hint delivery.
+    /// Starts the services' periodic work: hint delivery and expiry, anti-entropy rounds,
+    /// handoff ticks (in this order, which the deterministic simulation's timers keep).
     public func start() {
-        scheduleHintDelivery()
-        scheduleHintExpiry()
+        hintDelivery.start()
         antiEntropy.start()
         handoff.start()
     }
 
+    /// Stops that periodic work; requests still in flight complete.
     public func stop() {
-        stopped.store(true, ordering: .relaxed)
+        hintDelivery.stop()
         antiEntropy.stop()
         handoff.stop()
     }
-
-    var isStopped: Bool { stopped.load(ordering: .relaxed) }
 
     // MARK: Shared request plumbing
 
