@@ -130,31 +130,19 @@ public final class NodeEngine: @unchecked Sendable {
         self.now = clock
         let wallNow = wallClock ?? replica.now
         self.wallNow = wallNow
-        clockGuard = ClockGuard(nodeID: nodeID, maxOffsetMs: Int64(limits.maxClockOffsetMs))
-        var hintConfig = HintDelivery.Config()
-        hintConfig.batchSize = limits.hintBatchSize
-        hintConfig.intervalMs = limits.hintIntervalMs
-        hintConfig.windowMs = limits.hintWindowMs
+        let clockGuard = ClockGuard(nodeID: nodeID, maxOffsetMs: Int64(limits.maxClockOffsetMs))
+        self.clockGuard = clockGuard
+        // The services send through the measured transport, as the request path does, so
+        // every peer RPC feeds `latency`.
         hintDelivery = HintDelivery(nodeID: nodeID, hints: replica.hints, cluster: cluster, transport: measured, scheduler: scheduler,
-                                    background: background, config: hintConfig, counters: counters)
+                                    background: background, config: limits.hintDelivery, counters: counters)
         let requestCheck = PeerRequestCheck(cluster: cluster, maxKeyBytes: limits.maxKeyBytes)
         self.requestCheck = requestCheck
-        var antiEntropyConfig = AntiEntropyService.Config()
-        antiEntropyConfig.intervalMs = limits.antiEntropyIntervalMs
-        antiEntropyConfig.bytesPerSecond = limits.antiEntropyBytesPerSecond
-        antiEntropyConfig.messageBytes = limits.repairMessageBytes
         antiEntropy = AntiEntropyService(nodeID: nodeID, replica: replica, cluster: cluster, transport: measured,
-                                         background: background, config: antiEntropyConfig, requestCheck: requestCheck,
+                                         background: background, config: limits.antiEntropy, requestCheck: requestCheck,
                                          now: clock, wallNow: wallNow)
-        var handoffConfig = HandoffService.Config()
-        handoffConfig.core.concurrency = limits.handoffConcurrency
-        handoffConfig.core.chunkBytes = limits.handoffChunkBytes
-        handoffConfig.core.bytesPerSecond = limits.handoffBytesPerSecond
-        handoffConfig.core.stallMs = Int64(limits.handoffStallMs)
-        handoffConfig.dropDelayMs = limits.dropDelayMs
         handoff = HandoffService(nodeID: nodeID, replica: replica, cluster: cluster, transport: measured, background: background,
-                                 config: handoffConfig, requestCheck: requestCheck, now: clock)
-        let clockGuard = self.clockGuard
+                                 config: limits.handoff, requestCheck: requestCheck, now: clock)
         scans = ScanService(nodeID: nodeID, replica: replica, cluster: cluster, transport: measured, scheduler: scheduler,
                             counters: counters, defaultTimeoutMs: limits.defaultTimeoutMs,
                             expiryNowMs: { ExpiryClock.nowMs(wallMs: wallNow(), skew: clockGuard.skew) })
@@ -188,6 +176,37 @@ public final class NodeEngine: @unchecked Sendable {
     /// The namespace and resolved options of a request, or the client error.
     func prepare(_ name: String, _ options: RequestOptions, in snap: ClusterSnapshot) -> Result<(Namespace, RequestOptions.Resolved), ClientError> {
         RequestOptions.prepare(name, options, in: snap, defaultTimeoutMs: limits.defaultTimeoutMs)
+    }
+}
+
+extension NodeEngine.Limits {
+    /// The part of the limits hint delivery uses.
+    var hintDelivery: HintDelivery.Config {
+        var c = HintDelivery.Config()
+        c.batchSize = hintBatchSize
+        c.intervalMs = hintIntervalMs
+        c.windowMs = hintWindowMs
+        return c
+    }
+
+    /// The part of the limits anti-entropy uses.
+    var antiEntropy: AntiEntropyService.Config {
+        var c = AntiEntropyService.Config()
+        c.intervalMs = antiEntropyIntervalMs
+        c.bytesPerSecond = antiEntropyBytesPerSecond
+        c.messageBytes = repairMessageBytes
+        return c
+    }
+
+    /// The part of the limits ownership handoff uses.
+    var handoff: HandoffService.Config {
+        var c = HandoffService.Config()
+        c.core.concurrency = handoffConcurrency
+        c.core.chunkBytes = handoffChunkBytes
+        c.core.bytesPerSecond = handoffBytesPerSecond
+        c.core.stallMs = Int64(handoffStallMs)
+        c.dropDelayMs = dropDelayMs
+        return c
     }
 }
 
