@@ -285,7 +285,7 @@ final class CounterHandoffTests: XCTestCase {
         XCTAssertGreaterThan(during, 0, "increments ran during the transfer, seed \(seed)")
         XCTAssertTrue(c.clock.run(forMs: 600_000) { c.settled(on: ["n1", "n2", "n3", "n4"]) }, "join did not settle, seed \(seed)")
         c.admin["n4"] = "joined"
-        XCTAssertGreaterThan(c.engines["n4"]!.handoffCounters.keysReceived.load(ordering: .relaxed), 0, "n4 received nothing by handoff")
+        XCTAssertGreaterThan(c.engines["n4"]!.handoff.counters.keysReceived.load(ordering: .relaxed), 0, "n4 received nothing by handoff")
         for k in keys { incrementOnce(["n1", "n2", "n3", "n4"][rng.int(0..<4)], k) }
         c.clock.run(forMs: 5_000)
         XCTAssertEqual(unsure.values.reduce(0, +), 0, "no fault: every increment acknowledged, seed \(seed)")

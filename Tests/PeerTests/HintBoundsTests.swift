@@ -97,10 +97,10 @@ final class HintBoundsTests: XCTestCase {
         let engine = NodeEngine(nodeID: "n1", replica: replica, cluster: ClusterView(localID: "n1"),
                                 transport: UnreachableTransport(), scheduler: DispatchNodeScheduler(), limits: limits)
         XCTAssertTrue(try replica.hints.add(target: "n2", address: HintBoundsTests.address("k"), record: [1]))
-        engine.expireHints()
+        engine.hintDelivery.expire()
         XCTAssertEqual(replica.hints.total, 1)
         wall.wrappingAdd(60_001, ordering: .relaxed)
-        engine.expireHints()
+        engine.hintDelivery.expire()
         XCTAssertEqual(replica.hints.total, 0)
         XCTAssertEqual(replica.hints.bounds.expired, 1)
     }

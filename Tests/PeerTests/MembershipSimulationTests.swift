@@ -55,7 +55,7 @@ final class MembershipSimulationTests: XCTestCase {
         c.admin["n5"] = "joining"
         try c.addNode("n5")
         XCTAssertTrue(c.clock.run(forMs: 10_000) { c.ring?.isTransferring == true }, "the join was not proposed, seed \(seed)")
-        XCTAssertTrue(c.clock.run(forMs: 120_000) { c.engines["n5"]!.handoffCounters.keysReceived.load(ordering: .relaxed) >= 200 })
+        XCTAssertTrue(c.clock.run(forMs: 120_000) { c.engines["n5"]!.handoff.counters.keysReceived.load(ordering: .relaxed) >= 200 })
         let joinRing = try XCTUnwrap(c.ring)
         XCTAssertTrue(joinRing.isTransferring, "the join settled before the removal; slow the handoff, seed \(seed)")
         XCTAssertEqual(c.admin["n5"], "joined", "the policy marks a joiner held by the ring joined")

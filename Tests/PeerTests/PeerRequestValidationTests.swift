@@ -35,7 +35,7 @@ final class PeerRequestValidationTests: XCTestCase {
         guard case .success = call(e, .hintDelivery, batch.encode()) else { return XCTFail("the batch failed") }
         XCTAssertNotNil(try e.replica.read(KeyAddress(namespace: ns, partition: xPartition, key: Array("x".utf8))))
         XCTAssertNil(try e.replica.read(bad.address))
-        XCTAssertEqual(e.peerRequestsRefused.load(ordering: .relaxed), 2)
+        XCTAssertEqual(e.requestCheck.refused.load(ordering: .relaxed), 2)
     }
 
     func testTreeRequestForAPartitionOutsideTheRingIsRefused() throws {
@@ -44,7 +44,7 @@ final class PeerRequestValidationTests: XCTestCase {
         let e = try XCTUnwrap(c.engines["n0"])
         let request = TreeHashesRequest(tree: TreeID(partition: 1 << 20, namespace: Array("default".utf8)), inner: nil)
         guard case .failure = call(e, .merkleTree, request.encode()) else { return XCTFail("a tree of a partition outside the ring was built") }
-        XCTAssertEqual(e.peerRequestsRefused.load(ordering: .relaxed), 1)
+        XCTAssertEqual(e.requestCheck.refused.load(ordering: .relaxed), 1)
         let fine = TreeHashesRequest(tree: TreeID(partition: 0, namespace: Array("default".utf8)), inner: nil)
         guard case .success = call(e, .merkleTree, fine.encode()) else { return XCTFail("a real tree was refused") }
     }

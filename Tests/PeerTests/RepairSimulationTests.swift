@@ -77,7 +77,7 @@ final class RepairSimulationTests: XCTestCase {
         }
         XCTAssertTrue(c.clock.run(forMs: 600_000) { c.settled(on: ["n1", "n2", "n3", "n4", "n5", "n6"]) }, "grow did not settle, seed \(seed)")
         for id in ["n4", "n5", "n6"] { c.admin[id] = "joined" }
-        XCTAssertGreaterThan(c.engines["n4"]!.handoffCounters.keysReceived.load(ordering: .relaxed), 0, "n4 received nothing by handoff")
+        XCTAssertGreaterThan(c.engines["n4"]!.handoff.counters.keysReceived.load(ordering: .relaxed), 0, "n4 received nothing by handoff")
         c.clock.run(forMs: 3_000)
         for id in ["n1", "n2", "n3"] { c.admin[id] = "leaving" }
         XCTAssertTrue(c.clock.run(forMs: 600_000) { c.settled(on: ["n4", "n5", "n6"]) }, "shrink did not settle, seed \(seed)")
@@ -103,15 +103,15 @@ final class RepairSimulationTests: XCTestCase {
         c.admin["n4"] = "joining"
         try c.addNode("n4")
         XCTAssertTrue(c.clock.run(forMs: 10_000) { c.ring?.isTransferring == true })
-        XCTAssertTrue(c.clock.run(forMs: 120_000) { c.engines["n4"]!.handoffCounters.keysReceived.load(ordering: .relaxed) >= 300 })
+        XCTAssertTrue(c.clock.run(forMs: 120_000) { c.engines["n4"]!.handoff.counters.keysReceived.load(ordering: .relaxed) >= 300 })
         try c.crashAndRestart("n4")
         c.clock.run(forMs: 3_000)
-        let sender = c.engines["n4"]!.transfers.first { $0.state == .running }?.from ?? "n1"
+        let sender = c.engines["n4"]!.handoff.transfers.first { $0.state == .running }?.from ?? "n1"
         try c.crashAndRestart(sender)
         XCTAssertTrue(c.clock.run(forMs: 1_200_000) { c.settled(on: ["n1", "n2", "n3", "n4"]) }, "handoff did not finish, seed \(seed)")
         c.clock.run(forMs: 5_000)
         let held = (0..<1_500).filter { c.local("n4", "key-\($0)") != nil }.count
-        let pulledAfterRestart = Int(c.engines["n4"]!.handoffCounters.keysReceived.load(ordering: .relaxed))
+        let pulledAfterRestart = Int(c.engines["n4"]!.handoff.counters.keysReceived.load(ordering: .relaxed))
         XCTAssertGreaterThan(held, 300)
         // Resumed from the checkpoint, not started over: the restarted engine pulled less than n4 holds.
         XCTAssertLessThan(pulledAfterRestart, held, "seed \(seed)")
@@ -143,7 +143,7 @@ final class RepairSimulationTests: XCTestCase {
         let again = c.repairNow("n3")
         XCTAssertEqual(again.sent + again.received, 0, "a second repair found differences")
         for id in ["n2", "n3"] {
-            for t in c.engines[id]!.replicatedTrees(c.views[id]!.snapshot()) {
+            for t in c.engines[id]!.antiEntropy.replicatedTrees(c.views[id]!.snapshot()) {
                 XCTAssertEqual(try c.engines[id]!.replica.tree(t.id).root, try c.engines["n1"]!.replica.tree(t.id).root)
             }
         }
@@ -179,7 +179,7 @@ final class RepairSimulationTests: XCTestCase {
         let c = try DeterministicCluster.start(["n1", "n2", "n3"], seed: seed, limits: limits())
         defer { c.shutdown() }
         let e = c.engines["n1"]!
-        let trees = e.replicatedTrees(c.views["n1"]!.snapshot())
+        let trees = e.antiEntropy.replicatedTrees(c.views["n1"]!.snapshot())
         for t in trees { _ = try e.replica.tree(t.id) }  // built now, then kept by writes
         for i in 0..<500 { XCTAssertNil(c.writeNow("n\(i % 3 + 1)", "key-\(i % 200)", i % 7 == 0 ? nil : "v\(i)")) }
         for t in trees {
@@ -214,7 +214,7 @@ final class RepairSimulationTests: XCTestCase {
             XCTAssertNil(c.local(id, "doomed"), "\(id) still holds the tombstone")
             XCTAssertEqual(liveValues(c.local(id, "kept")), ["alive"])
         }
-        XCTAssertEqual(c.engines.values.reduce(0) { $0 + Int($1.repairState.tombstonesReaped.load(ordering: .relaxed)) }, 3)
+        XCTAssertEqual(c.engines.values.reduce(0) { $0 + Int($1.antiEntropy.repairState.tombstonesReaped.load(ordering: .relaxed)) }, 3)
         // Nothing brings it back: more repair rounds, a crash and restart, compaction.
         try c.crashAndRestart("n2")
         for id in ["n1", "n2", "n3"] { _ = c.repairNow(id) }
@@ -255,7 +255,7 @@ final class RepairSimulationTests: XCTestCase {
             XCTAssertNil(c.local(id, "brief"), "\(id) still holds the expired key")
             XCTAssertEqual(liveValues(c.local(id, "kept")), ["alive"])
         }
-        XCTAssertEqual(c.engines.values.reduce(0) { $0 + Int($1.repairState.tombstonesReaped.load(ordering: .relaxed)) }, 3)
+        XCTAssertEqual(c.engines.values.reduce(0) { $0 + Int($1.antiEntropy.repairState.tombstonesReaped.load(ordering: .relaxed)) }, 3)
         try c.crashAndRestart("n2")
         for id in ["n1", "n2", "n3"] { _ = c.repairNow(id) }
         for id in ["n1", "n2", "n3"] { XCTAssertNil(c.local(id, "brief"), "\(id) brought the expired key back") }

@@ -131,7 +131,7 @@ final class ScanClusterTests: XCTestCase {
               options: RequestOptions = RequestOptions()) -> Result<ScanPage, ClientError> {
         let done = DispatchSemaphore(value: 0)
         let box = Mutex<Result<ScanPage, ClientError>?>(nil)
-        engines[node]!.scan(namespace: "default", cursor: cursor, count: count, pattern: pattern.map { GlobPattern($0) },
+        engines[node]!.scans.scan(namespace: "default", cursor: cursor, count: count, pattern: pattern.map { GlobPattern($0) },
                             options: options) { r in
             box.withLock { $0 = r }
             done.signal()
@@ -302,10 +302,10 @@ final class ScanClusterTests: XCTestCase {
         XCTAssertEqual(keys.count, want.count, "no duplicates")
     }
 
-    func keys(_ node: String, _ pattern: String, scanLimit: Int = NodeEngine.keysScanLimit) -> Result<[[UInt8]], ClientError>? {
+    func keys(_ node: String, _ pattern: String, scanLimit: Int = ScanService.keysScanLimit) -> Result<[[UInt8]], ClientError>? {
         let done = DispatchSemaphore(value: 0)
         let box = Mutex<Result<[[UInt8]], ClientError>?>(nil)
-        engines[node]!.keys(namespace: "default", pattern: GlobPattern(pattern), options: RequestOptions(), scanLimit: scanLimit) { r in
+        engines[node]!.scans.keys(namespace: "default", pattern: GlobPattern(pattern), options: RequestOptions(), scanLimit: scanLimit) { r in
             box.withLock { $0 = r }
             done.signal()
         }
@@ -348,7 +348,7 @@ final class ScanClusterTests: XCTestCase {
         for _ in 0..<1_000 {
             let done = DispatchSemaphore(value: 0)
             let box = Mutex<Result<ScanPage, ClientError>?>(nil)
-            engines["n2"]!.scan(namespace: "fast", cursor: cursor, count: 9, pattern: nil, options: RequestOptions()) { r in
+            engines["n2"]!.scans.scan(namespace: "fast", cursor: cursor, count: 9, pattern: nil, options: RequestOptions()) { r in
                 box.withLock { $0 = r }
                 done.signal()
             }

@@ -55,7 +55,7 @@ final class SegmentBoundsTests: XCTestCase {
         XCTAssertGreaterThan(rounds, 2, "the answers were not cut")
         XCTAssertEqual(received, 160)
         for i in 0..<160 { XCTAssertEqual(c.local("n3", "key-\(i)")?.digest, c.local("n1", "key-\(i)")?.digest, "key-\(i)") }
-        XCTAssertGreaterThan(c.engines["n1"]!.repairState.answersCut.load(ordering: .relaxed), 0)
+        XCTAssertGreaterThan(c.engines["n1"]!.antiEntropy.repairState.answersCut.load(ordering: .relaxed), 0)
     }
 
     /// The full side asks: its key list is larger than a frame; it goes in several requests.

@@ -20,7 +20,6 @@ final class RepairState: Sendable {
     let keysReceived = Atomic<UInt64>(0)
     let bytesMoved = Atomic<UInt64>(0)
     let tombstonesReaped = Atomic<UInt64>(0)
-    let rangesDropped = Atomic<UInt64>(0)
     let failures = Atomic<UInt64>(0)
     /// Segment answers cut at the byte bound (the rest is sent by later comparisons).
     let answersCut = Atomic<UInt64>(0)

@@ -35,14 +35,14 @@ extension ClientCommands {
             }
             let engine = self.engine
             let only = partition
-            engine.repairNow(partition: only) { r in
+            engine.antiEntropy.repairNow(partition: only) { r in
                 var lines = ["trees:\(r.trees)", "keys_sent:\(r.sent)", "keys_received:\(r.received)", "failures:\(r.failures.count)"]
                 lines += r.failures.prefix(20).map { "failure:\($0)" }
                 reply.reply(.bulk(Array(lines.joined(separator: "\n").utf8)))
             }
         case "HANDOFFS":
             let now = engine.now()
-            reply.reply(.array(engine.transfers.map { t in
+            reply.reply(.array(engine.handoff.transfers.map { t in
                 .array(ClientCommands.transferFields(t, nowMs: now).map { .bulk(Array("\($0.0)=\($0.1)".utf8)) })
             }))
         default:

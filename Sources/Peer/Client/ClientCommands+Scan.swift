@@ -18,7 +18,7 @@ extension ClientCommands {
             guard split.positional.count == 1, let pattern = split.positional.first else { return reply.reply(wrongArity(name)) }
             if let bad = ClientCommands.scanOptionError(split.options) { return reply.reply(.error(bad)) }
             engine.scheduler.async {
-                engine.keys(namespace: ns, pattern: GlobPattern(pattern), options: split.options) { result in
+                engine.scans.keys(namespace: ns, pattern: GlobPattern(pattern), options: split.options) { result in
                     switch result {
                     case .failure(let e): reply.reply(.error(e.line))
                     case .success(let keys): reply.reply(.array(keys.map { .bulk($0) }))
@@ -64,7 +64,7 @@ extension ClientCommands {
         if let bad = ClientCommands.scanOptionError(options) { return reply.reply(.error(bad)) }
         let (finalCount, finalPattern) = (count, pattern)
         engine.scheduler.async {
-            engine.scan(namespace: ns, cursor: cursor, count: finalCount, pattern: finalPattern, options: options) { result in
+            engine.scans.scan(namespace: ns, cursor: cursor, count: finalCount, pattern: finalPattern, options: options) { result in
                 switch result {
                 case .failure(let e):
                     reply.reply(.error(e.line))

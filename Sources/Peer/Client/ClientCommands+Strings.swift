@@ -18,7 +18,7 @@ extension ClientCommands {
             do { options = try RequestOptions.parse(args) } catch { return reply.reply(.error(error.message)) }
             if options.w != nil { return reply.reply(.error("ERR syntax W is not an option of DBSIZE (it reads; use R)")) }
             engine.scheduler.async {
-                engine.dbSize(namespace: ns, options: options) { result in
+                engine.scans.dbSize(namespace: ns, options: options) { result in
                     switch result {
                     case .failure(let e): reply.reply(.error(e.line))
                     case .success(let n): reply.reply(.integer(n))

@@ -46,6 +46,8 @@ final class HandoffCounters: Sendable {
     let keysReceived = Atomic<UInt64>(0)
     let bytesReceived = Atomic<UInt64>(0)
     let chunksServed = Atomic<UInt64>(0)
+    /// Ranges deleted after they moved away (INFO's anti-entropy `ranges_dropped`).
+    let rangesDropped = Atomic<UInt64>(0)
     struct Drops {
         var unneededSince: [TreeID: Int64] = [:]
         var lastCheckMs: Int64 = 0

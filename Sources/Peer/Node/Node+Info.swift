@@ -89,27 +89,27 @@ extension Node {
     static func ms(_ v: Double) -> String { String(format: "%.3f", v) }
 
     private func antiEntropyFields() -> [(String, String)] {
-        let r = engine.repairState
+        let r = engine.antiEntropy.repairState
         func v(_ a: borrowing Atomic<UInt64>) -> String { String(a.load(ordering: .relaxed)) }
         return [
             ("exchanges", v(r.exchanges)), ("exchanges_equal", v(r.equalExchanges)), ("keys_sent", v(r.keysSent)),
             ("keys_received", v(r.keysReceived)), ("bytes_moved", v(r.bytesMoved)), ("failures", v(r.failures)),
-            ("tombstones_reaped", v(r.tombstonesReaped)), ("ranges_dropped", v(r.rangesDropped)),
+            ("tombstones_reaped", v(r.tombstonesReaped)), ("ranges_dropped", v(engine.handoff.counters.rangesDropped)),
             ("answers_cut", v(r.answersCut)), ("trees_kept", String(replica.trees.count)),
         ]
     }
 
     /// The transfers this node receives: one `transfer_<i>` line each, fields comma-separated.
     private func handoffFields() -> [(String, String)] {
-        let report = engine.handoffReport
+        let report = engine.handoff.report
         let now = EventLoop.nowMs()
-        let transfers = engine.transfers
+        let transfers = engine.handoff.transfers
         var fields: [(String, String)] = [
             ("ring_transferring", cluster.snapshot().ring?.isTransferring == true ? "1" : "0"),
             ("transfers", String(transfers.count)), ("transfers_pending", String(report.pending)),
-            ("keys_received", String(engine.handoffCounters.keysReceived.load(ordering: .relaxed))),
-            ("bytes_received", String(engine.handoffCounters.bytesReceived.load(ordering: .relaxed))),
-            ("chunks_served", String(engine.handoffCounters.chunksServed.load(ordering: .relaxed))),
+            ("keys_received", String(engine.handoff.counters.keysReceived.load(ordering: .relaxed))),
+            ("bytes_received", String(engine.handoff.counters.bytesReceived.load(ordering: .relaxed))),
+            ("chunks_served", String(engine.handoff.counters.chunksServed.load(ordering: .relaxed))),
         ]
         for (i, t) in transfers.enumerated() {
             let text = ClientCommands.transferFields(t, nowMs: now).map { "\($0.0)=\($0.1)" }.joined(separator: ",")
@@ -145,7 +145,7 @@ extension Node {
             }
         }
         let now = EventLoop.nowMs()
-        let transfers = engine.transfers.map { t -> String in
+        let transfers = engine.handoff.transfers.map { t -> String in
             let total = Double(t.bytes) + Double(t.remainingBytes)
             let progress = t.state == .done ? 1 : (total > 0 ? Double(t.bytes) / total : 0)
             return "{\"partition\":\(t.id.partition),\"namespace\":\(q(String(decoding: t.id.namespace, as: UTF8.self))),\"from\":\(q(t.from)),"
@@ -172,7 +172,7 @@ extension Node {
         for m in snap.members.values.sorted(by: { $0.id < $1.id }) where m.status != "alive" && m.admin != "removed" {
             out.append("member \(m.id) is \(m.status)")
         }
-        let stalled = engine.transfers.filter { Node.transferState($0, nowMs: nowMs) == .stalled }.count
+        let stalled = engine.handoff.transfers.filter { Node.transferState($0, nowMs: nowMs) == .stalled }.count
         if stalled > 0 { out.append("\(stalled) handoff transfer(s) stalled") }
         if config.clusterSecret == nil { out.append("no cluster secret: peer traffic is not authenticated") }
         out += diskAndClockWarnings()

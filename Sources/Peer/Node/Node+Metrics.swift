@@ -133,7 +133,7 @@ extension Node {
         labelled: (String, String, MetricKind, [String], @escaping @Sendable (ScrapeSnapshot, inout MetricSamples) -> Void) -> Void
     ) {
         labelled("chorus_antientropy_exchanges_total", "Merkle tree exchanges started, by result.", .counter, ["result"]) { n, out in
-            let r = n.node.engine.repairState
+            let r = n.node.engine.antiEntropy.repairState
             let all = r.exchanges.load(ordering: .relaxed), equal = r.equalExchanges.load(ordering: .relaxed)
             let failed = r.failures.load(ordering: .relaxed)
             out.add(equal, labels: ["equal"])
@@ -141,15 +141,15 @@ extension Node {
             out.add(all >= equal + failed ? all - equal - failed : 0, labels: ["repaired_or_running"])
         }
         labelled("chorus_antientropy_keys_total", "Keys anti-entropy sent to or received from other replicas.", .counter, ["direction"]) { n, out in
-            out.add(n.node.engine.repairState.keysSent.load(ordering: .relaxed), labels: ["sent"])
-            out.add(n.node.engine.repairState.keysReceived.load(ordering: .relaxed), labels: ["received"])
+            out.add(n.node.engine.antiEntropy.repairState.keysSent.load(ordering: .relaxed), labels: ["sent"])
+            out.add(n.node.engine.antiEntropy.repairState.keysReceived.load(ordering: .relaxed), labels: ["received"])
         }
-        counter("chorus_antientropy_bytes_total", "Bytes anti-entropy moved (trees, segments and keys).") { $0.node.engine.repairState.bytesMoved.load(ordering: .relaxed) }
+        counter("chorus_antientropy_bytes_total", "Bytes anti-entropy moved (trees, segments and keys).") { $0.node.engine.antiEntropy.repairState.bytesMoved.load(ordering: .relaxed) }
         counter("chorus_tombstones_reaped_total", "Tombstones removed after every primary confirmed them.") {
-            $0.node.engine.repairState.tombstonesReaped.load(ordering: .relaxed)
+            $0.node.engine.antiEntropy.repairState.tombstonesReaped.load(ordering: .relaxed)
         }
         counter("chorus_ranges_dropped_total", "Partition ranges dropped after their ownership moved away.") {
-            $0.node.engine.repairState.rangesDropped.load(ordering: .relaxed)
+            $0.node.engine.handoff.counters.rangesDropped.load(ordering: .relaxed)
         }
         gauge("chorus_antientropy_trees", "Merkle trees kept in memory.") { Double($0.node.replica.trees.count) }
 
@@ -168,13 +168,13 @@ extension Node {
             }
         }
         counter("chorus_handoff_keys_received_total", "Keys received by ownership handoff.") {
-            $0.node.engine.handoffCounters.keysReceived.load(ordering: .relaxed)
+            $0.node.engine.handoff.counters.keysReceived.load(ordering: .relaxed)
         }
         counter("chorus_handoff_received_bytes_total", "Bytes received by ownership handoff.") {
-            $0.node.engine.handoffCounters.bytesReceived.load(ordering: .relaxed)
+            $0.node.engine.handoff.counters.bytesReceived.load(ordering: .relaxed)
         }
         counter("chorus_handoff_chunks_served_total", "Handoff chunks this peer served to new owners.") {
-            $0.node.engine.handoffCounters.chunksServed.load(ordering: .relaxed)
+            $0.node.engine.handoff.counters.chunksServed.load(ordering: .relaxed)
         }
     }
 
@@ -291,7 +291,7 @@ final class ScrapeSnapshot: Sendable {
         cluster = node.cluster.snapshot()
         rpc = node.rpcClient.counters.snapshot()
         gossip = node.gossip?.counters
-        transfers = node.engine.transfers
+        transfers = node.engine.handoff.transfers
         hintTargets = node.replica.hints.targets
         hintCounters = node.replica.hints.counters
         latencyRows = Self.latency(node)

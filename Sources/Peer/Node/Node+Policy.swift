@@ -18,10 +18,10 @@ extension Node {
     func runPolicy(_ g: GossipNode) {
         let facts = MembershipFacts(
             cluster: cluster.snapshot(), admin: g.me.admin, partitionCount: config.partitions,
-            reports: handoffReports(g), ownReport: engine.handoffReport, leasedUpTo: replica.leasedUpTo,
-            transfers: engine.transfers, hintTargets: replica.hints.targets,
-            repairKeysSent: engine.repairState.keysSent.load(ordering: .relaxed),
-            repairKeysReceived: engine.repairState.keysReceived.load(ordering: .relaxed),
+            reports: handoffReports(g), ownReport: engine.handoff.report, leasedUpTo: replica.leasedUpTo,
+            transfers: engine.handoff.transfers, hintTargets: replica.hints.targets,
+            repairKeysSent: engine.antiEntropy.repairState.keysSent.load(ordering: .relaxed),
+            repairKeysReceived: engine.antiEntropy.repairState.keysReceived.load(ordering: .relaxed),
             nowMs: EventLoop.nowMs(), wallMs: WallClock.nowMs())
         perform(policy.withLock { $0.onTick(facts) }, g)
     }

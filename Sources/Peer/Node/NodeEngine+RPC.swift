@@ -21,7 +21,7 @@ extension NodeEngine {
             counters.bump(counters.replicaWritesServed)
             do {
                 let message = try ReplicaWriteMessage(decoding: payload)
-                if let bad = misplaced(message.address) { return fail(bad) }
+                if let bad = requestCheck.misplaced(message.address) { return fail(bad) }
                 let record = try KeyRecord(decoding: message.record)
                 if let owner = message.hintFor, owner != nodeID {
                     // A fallback keeps the write readable here and as a hint for its owner;
@@ -63,7 +63,7 @@ extension NodeEngine {
         case .hintDelivery, .repair:
             do {
                 let batch = try HintBatchMessage(decoding: payload)
-                try replica.mergeMany(placed(batch.entries).map { e throws in (e.address, try KeyRecord(decoding: e.record)) })
+                try replica.mergeMany(requestCheck.placed(batch.entries).map { e throws in (e.address, try KeyRecord(decoding: e.record)) })
                 respond(.success([]))
             } catch {
                 fail("\(error)")
@@ -88,15 +88,15 @@ extension NodeEngine {
                 fail("\(error)")
             }
         case .merkleTree:
-            do { respond(.success(try answerTreeHashes(payload))) } catch { fail("\(error)") }
+            do { respond(.success(try antiEntropy.answerTreeHashes(payload))) } catch { fail("\(error)") }
         case .handoffBatch:
-            do { respond(.success(try answerHandoff(payload))) } catch { fail("\(error)") }
+            do { respond(.success(try handoff.answer(payload))) } catch { fail("\(error)") }
         case .merkleSegment:
-            do { respond(.success(try answerSegments(payload))) } catch { fail("\(error)") }
+            do { respond(.success(try antiEntropy.answerSegments(payload))) } catch { fail("\(error)") }
         case .namespaceCreate:
             answerNamespaceCreate(payload, respond: respond)
         case .scanChunk:
-            serveScanChunk(payload, respond: respond)
+            scans.serveChunk(payload, respond: respond)
         default:
             respond(.failure(.unknownMessageType(type.rawValue)))
         }

@@ -19,6 +19,14 @@ enum ExpiryClock {
         if selfOffsetMs < -error { return selfOffsetMs + error }
         return 0
     }
+
+    /// Wall-clock ms that expiry is judged against: `wallMs` moved to the members' median by
+    /// as much of this peer's offset (`skew`, ClockGuard's last assessment) as exceeds the
+    /// measurement's error.
+    static func nowMs(wallMs: Int64, skew: ClockSkew?) -> UInt64 {
+        guard let skew else { return UInt64(max(0, wallMs)) }
+        return UInt64(max(0, wallMs - correctionMs(selfOffsetMs: skew.selfOffsetMs, errorMs: skew.errorMs)))
+    }
 }
 
 extension NodeEngine {
@@ -28,11 +36,7 @@ extension NodeEngine {
     /// as exceeds the measurement's error. So a peer whose clock runs ahead does not expire
     /// keys early, nor one whose clock lags set expiries that fall early elsewhere
     /// (docs/VERSIONS.md, "Expiry").
-    public var expiryNowMs: UInt64 {
-        let wall = wallNow()
-        guard let skew = clockGuard.skew else { return UInt64(max(0, wall)) }
-        return UInt64(max(0, wall - ExpiryClock.correctionMs(selfOffsetMs: skew.selfOffsetMs, errorMs: skew.errorMs)))
-    }
+    public var expiryNowMs: UInt64 { ExpiryClock.nowMs(wallMs: wallNow(), skew: clockGuard.skew) }
 
     /// Runs a read-modify-write on `key`: routed like any write to the key's coordinating
     /// primary (forwarded with its transform when that is another peer), decided there under

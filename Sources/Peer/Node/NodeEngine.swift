@@ -6,8 +6,9 @@ import Synchronization
 
 /// The node's request logic, with no sockets of its own: client reads and writes run
 /// through the quorum coordinators over a `PeerTransport`; peer RPCs arrive through
-/// `handleRPC`; hinted handoff runs on the `NodeScheduler`. The real process (`Node`) and
-/// the in-process simulation tests drive the same engine.
+/// `handleRPC`. The engine owns the services that run beside the request path, each with
+/// only what it needs: `hintDelivery`, `antiEntropy`, `handoff` and `scans`. The real
+/// process (`Node`) and the in-process simulation tests drive the same engine.
 ///
 /// Thread-safety: all methods may be called from any thread; per-request state lives in a
 /// locked box; completions are called exactly once, from any thread.
@@ -78,19 +79,20 @@ public final class NodeEngine: @unchecked Sendable {
     public let clockGuard: ClockGuard
     /// Whether the store accepts writes, for INFO, /status and the log.
     public let diskHealth = DiskHealth()
-    /// Peer requests refused for naming a key or partition the ring cannot hold.
-    public let peerRequestsRefused = Atomic<UInt64>(0)
+    /// Checks the keys and partitions peer requests name, and counts the refusals.
+    let requestCheck: PeerRequestCheck
     /// Ring or namespace table writes that failed (Node+Persist.swift).
     public let metaPersistFailures = Atomic<UInt64>(0)
     /// Bounds the peer requests waiting on or running in `scheduler` (serveQueued).
     public let peerGate: RequestGate
-    private let stopped = Atomic<Bool>(false)
-    /// Targets with a hint delivery in flight (one batch at a time per owner).
-    let delivering = Mutex<Set<String>>([])
-    let repairState = RepairState()
-    /// Incoming ownership transfers (pure core) and what the shell counts around it.
-    let handoff: Mutex<HandoffCore>
-    let handoffCounters = HandoffCounters()
+    /// Paced delivery of the hints kept for other owners, and their expiry.
+    public let hintDelivery: HintDelivery
+    /// Anti-entropy: the background round, exchanges, their peer side, tombstone reaping.
+    public let antiEntropy: AntiEntropyService
+    /// Ownership handoff: incoming transfers, the source's side, dropping ranges moved away.
+    public let handoff: HandoffService
+    /// SCAN, KEYS and DBSIZE over partition chunks, and the replica side of their RPC.
+    public let scans: ScanService
     /// Repair work (anti-entropy, transfers, dropping ranges) runs here, never on the
     /// request queues: it reads whole ranges and waits on peers.
     let background: NodeScheduler
@@ -118,49 +120,50 @@ public final class NodeEngine: @unchecked Sendable {
         self.cluster = cluster
         let latency = LatencyTracker(config: latencyConfig, nowUs: monotonicUs)
         self.latency = latency
-        self.transport = MeasuredTransport(transport, tracker: latency, observer: rpcObserver)
+        let measured = MeasuredTransport(transport, tracker: latency, observer: rpcObserver)
+        self.transport = measured
         self.scheduler = scheduler
         self.limits = limits
         peerGate = RequestGate(maxRequests: limits.maxQueuedPeerRequests, maxBytes: limits.maxQueuedPeerBytes)
-        self.background = background ?? DispatchNodeScheduler(width: 3, label: "chorus.repair", qos: .utility)
+        let background = background ?? DispatchNodeScheduler(width: 3, label: "chorus.repair", qos: .utility)
+        self.background = background
         self.now = clock
-        self.wallNow = wallClock ?? replica.now
-        clockGuard = ClockGuard(nodeID: nodeID, maxOffsetMs: Int64(limits.maxClockOffsetMs))
-        var config = HandoffCore.Config()
-        config.concurrency = limits.handoffConcurrency
-        config.chunkBytes = limits.handoffChunkBytes
-        config.bytesPerSecond = limits.handoffBytesPerSecond
-        config.stallMs = Int64(limits.handoffStallMs)
-        handoff = Mutex(HandoffCore(nodeID: nodeID, config: config))
+        let wallNow = wallClock ?? replica.now
+        self.wallNow = wallNow
+        let clockGuard = ClockGuard(nodeID: nodeID, maxOffsetMs: Int64(limits.maxClockOffsetMs))
+        self.clockGuard = clockGuard
+        // The services send through the measured transport, as the request path does, so
+        // every peer RPC feeds `latency`.
+        hintDelivery = HintDelivery(nodeID: nodeID, hints: replica.hints, cluster: cluster, transport: measured, scheduler: scheduler,
+                                    background: background, config: limits.hintDelivery, counters: counters)
+        let requestCheck = PeerRequestCheck(cluster: cluster, maxKeyBytes: limits.maxKeyBytes)
+        self.requestCheck = requestCheck
+        antiEntropy = AntiEntropyService(nodeID: nodeID, replica: replica, cluster: cluster, transport: measured,
+                                         background: background, config: limits.antiEntropy, requestCheck: requestCheck,
+                                         now: clock, wallNow: wallNow)
+        handoff = HandoffService(nodeID: nodeID, replica: replica, cluster: cluster, transport: measured, background: background,
+                                 config: limits.handoff, requestCheck: requestCheck, now: clock)
+        scans = ScanService(nodeID: nodeID, replica: replica, cluster: cluster, transport: measured, scheduler: scheduler,
+                            counters: counters, defaultTimeoutMs: limits.defaultTimeoutMs,
+                            expiryNowMs: { ExpiryClock.nowMs(wallMs: wallNow(), skew: clockGuard.skew) })
     }
 
-    /// Starts the periodic hint delivery.
+    /// Starts the services' periodic work: hint delivery and expiry, anti-entropy rounds,
+    /// handoff ticks (in this order, which the deterministic simulation's timers keep).
     public func start() {
-        scheduleHintDelivery()
-        scheduleHintExpiry()
-        scheduleAntiEntropy()
-        scheduleHandoff()
+        hintDelivery.start()
+        antiEntropy.start()
+        handoff.start()
     }
 
-    /// This node's handoff report for the ring version it works toward (gossiped).
-    public var handoffReport: HandoffReport { handoff.withLock { $0.report } }
-
-    /// Incoming transfers, for INFO and status.
-    public var transfers: [TransferStatus] { handoff.withLock { $0.sortedTransfers } }
-
-    public func stop() { stopped.store(true, ordering: .relaxed) }
-
-    var isStopped: Bool { stopped.load(ordering: .relaxed) }
+    /// Stops that periodic work; requests still in flight complete.
+    public func stop() {
+        hintDelivery.stop()
+        antiEntropy.stop()
+        handoff.stop()
+    }
 
     // MARK: Shared request plumbing
-
-    /// Looks up a namespace by name, or the client error for an unknown one.
-    func namespace(_ name: String, in snap: ClusterSnapshot) -> Result<Namespace, ClientError> {
-        guard let ns = snap.namespaces.namespace(named: name) else {
-            return .failure(ClientError("ERR unknown namespace '\(name)' (create it with NS.CREATE)"))
-        }
-        return .success(ns)
-    }
 
     /// Checks a key (and value) against the size limits.
     func validate(key: [UInt8], value: [UInt8]?) -> ClientError? {
@@ -172,17 +175,38 @@ public final class NodeEngine: @unchecked Sendable {
 
     /// The namespace and resolved options of a request, or the client error.
     func prepare(_ name: String, _ options: RequestOptions, in snap: ClusterSnapshot) -> Result<(Namespace, RequestOptions.Resolved), ClientError> {
-        namespace(name, in: snap).flatMap { ns in resolve(options, for: ns).map { (ns, $0) } }
+        RequestOptions.prepare(name, options, in: snap, defaultTimeoutMs: limits.defaultTimeoutMs)
+    }
+}
+
+extension NodeEngine.Limits {
+    /// The part of the limits hint delivery uses.
+    var hintDelivery: HintDelivery.Config {
+        var c = HintDelivery.Config()
+        c.batchSize = hintBatchSize
+        c.intervalMs = hintIntervalMs
+        c.windowMs = hintWindowMs
+        return c
     }
 
-    /// The request's resolved quorum options, or the client error.
-    func resolve(_ options: RequestOptions, for ns: Namespace) -> Result<RequestOptions.Resolved, ClientError> {
-        do {
-            return .success(try options.resolve(n: ns.n, defaultR: QuorumLevel(ns.r), defaultW: QuorumLevel(ns.w),
-                                                defaultTimeoutMs: limits.defaultTimeoutMs))
-        } catch {
-            return .failure(ClientError(error.message))
-        }
+    /// The part of the limits anti-entropy uses.
+    var antiEntropy: AntiEntropyService.Config {
+        var c = AntiEntropyService.Config()
+        c.intervalMs = antiEntropyIntervalMs
+        c.bytesPerSecond = antiEntropyBytesPerSecond
+        c.messageBytes = repairMessageBytes
+        return c
+    }
+
+    /// The part of the limits ownership handoff uses.
+    var handoff: HandoffService.Config {
+        var c = HandoffService.Config()
+        c.core.concurrency = handoffConcurrency
+        c.core.chunkBytes = handoffChunkBytes
+        c.core.bytesPerSecond = handoffBytesPerSecond
+        c.core.stallMs = Int64(handoffStallMs)
+        c.dropDelayMs = dropDelayMs
+        return c
     }
 }
 

@@ -275,10 +275,10 @@ final class DeterministicCluster: @unchecked Sendable {
             guard let engine = engines[id], let view = views[id], var policy = policies[id] else { continue }
             let facts = MembershipFacts(
                 cluster: view.snapshot(), admin: adminState(id), partitionCount: partitions,
-                reports: reports.filter { $0.key != id }.mapValues(\.report), ownReport: engine.handoffReport,
-                leasedUpTo: engine.replica.leasedUpTo, transfers: engine.transfers, hintTargets: engine.replica.hints.targets,
-                repairKeysSent: engine.repairState.keysSent.load(ordering: .relaxed),
-                repairKeysReceived: engine.repairState.keysReceived.load(ordering: .relaxed),
+                reports: reports.filter { $0.key != id }.mapValues(\.report), ownReport: engine.handoff.report,
+                leasedUpTo: engine.replica.leasedUpTo, transfers: engine.handoff.transfers, hintTargets: engine.replica.hints.targets,
+                repairKeysSent: engine.antiEntropy.repairState.keysSent.load(ordering: .relaxed),
+                repairKeysReceived: engine.antiEntropy.repairState.keysReceived.load(ordering: .relaxed),
                 nowMs: clock.nowMs, wallMs: clock.wallMs)
             let actions = policy.onTick(facts)
             policies[id] = policy
@@ -374,7 +374,7 @@ final class DeterministicCluster: @unchecked Sendable {
 
     func repairNow(_ node: String, partition: Int? = nil) -> RepairSummary {
         let box = Mutex<RepairSummary?>(nil)
-        engines[node]?.repairNow(partition: partition) { s in box.withLock { $0 = s } }
+        engines[node]?.antiEntropy.repairNow(partition: partition) { s in box.withLock { $0 = s } }
         clock.run(forMs: 600_000) { box.withLock { $0 != nil } }
         return box.withLock { $0 } ?? RepairSummary(failures: ["repair did not finish"])
     }

@@ -1,11 +1,17 @@
 // SCAN and KEYS across the cluster (PROTOCOL.md, "SCAN"): the thin shell around ScanStep
 // (which partition chunk next) and ScanChunkCoordinator (one chunk from R replicas), plus
-// the replica side of the `.scanChunk` RPC.
+// the replica side of the `.scanChunk` RPC. DBSIZE walks the same chunks (`+DBSize`).
 
 import Ring
 import Synchronization
 
-extension NodeEngine {
+/// SCAN, KEYS and DBSIZE on one node: steps over partition chunks read from R replicas,
+/// and the replica's side of the `scanChunk` RPC.
+///
+/// Thread-safety: any thread. A step's chunks complete on whatever thread answers them;
+/// between steps and chunk timeouts work hops to `scheduler` (the node queues), which keeps
+/// the stack flat when every chunk is answered locally.
+public final class ScanService: Sendable {
     /// Most live keys KEYS reads before it gives up and tells the client to use SCAN.
     public static let keysScanLimit = 1_000_000
     /// Most key bytes KEYS answers with (the RESP server closes a connection whose unsent
@@ -14,13 +20,37 @@ extension NodeEngine {
     /// COUNT above this is treated as this (a bound on one step's work and reply).
     public static let maxScanCount = 100_000
 
+    let nodeID: String
+    let replica: LocalReplica
+    let cluster: ClusterView
+    let transport: PeerTransport
+    let scheduler: NodeScheduler
+    /// The engine's counters: a failed chunk counts as a failed request.
+    let counters: NodeEngine.Counters
+    /// A request's TIMEOUT when it names none.
+    let defaultTimeoutMs: Int
+    /// Wall-clock ms that expiry is judged against (NodeEngine.expiryNowMs).
+    let expiryNowMs: @Sendable () -> UInt64
+
+    init(nodeID: String, replica: LocalReplica, cluster: ClusterView, transport: PeerTransport, scheduler: NodeScheduler,
+         counters: NodeEngine.Counters, defaultTimeoutMs: Int, expiryNowMs: @escaping @Sendable () -> UInt64) {
+        self.nodeID = nodeID
+        self.replica = replica
+        self.cluster = cluster
+        self.transport = transport
+        self.scheduler = scheduler
+        self.counters = counters
+        self.defaultTimeoutMs = defaultTimeoutMs
+        self.expiryNowMs = expiryNowMs
+    }
+
     /// One SCAN step from `cursor` (the client's number) over a namespace: the next cursor
     /// (0 = done) and the live keys read, filtered by `pattern`.
     public func scan(namespace name: String, cursor: UInt64, count: Int, pattern: GlobPattern?, options: RequestOptions,
                      completion: @escaping @Sendable (Result<ScanPage, ClientError>) -> Void) {
         let snap = cluster.snapshot()
         let ns: Namespace, resolved: RequestOptions.Resolved
-        switch prepare(name, options, in: snap) {
+        switch RequestOptions.prepare(name, options, in: snap, defaultTimeoutMs: defaultTimeoutMs) {
         case .success(let p): (ns, resolved) = p
         case .failure(let e): return completion(.failure(e))
         }
@@ -31,13 +61,13 @@ extension NodeEngine {
             return completion(.failure(ClientError("ERR invalid cursor")))
         }
         let step = ScanStep(cursor: start, partitionCount: ring.partitionCount, ringVersion: ring.version,
-                            count: min(count, NodeEngine.maxScanCount), pattern: pattern)
+                            count: min(count, ScanService.maxScanCount), pattern: pattern)
         runStep(step, ns: ns, resolved: resolved, completion: completion)
     }
 
     /// KEYS: every live key of the namespace matching `pattern`, by SCAN steps run here;
     /// fails once more than `scanLimit` live keys were read.
-    public func keys(namespace name: String, pattern: GlobPattern, options: RequestOptions, scanLimit: Int = NodeEngine.keysScanLimit,
+    public func keys(namespace name: String, pattern: GlobPattern, options: RequestOptions, scanLimit: Int = ScanService.keysScanLimit,
                      completion: @escaping @Sendable (Result<[[UInt8]], ClientError>) -> Void) {
         let found = Mutex<(keys: [[UInt8]], scanned: Int, bytes: Int)>(([], 0, 0))
         @Sendable func step(_ cursor: UInt64) {
@@ -55,9 +85,9 @@ extension NodeEngine {
                     if scanned > scanLimit {
                         return completion(.failure(ClientError("ERR KEYS stopped after \(scanLimit) keys; use SCAN with MATCH and COUNT")))
                     }
-                    if bytes > NodeEngine.keysReplyLimitBytes {
+                    if bytes > ScanService.keysReplyLimitBytes {
                         return completion(.failure(ClientError(
-                            "ERR KEYS reply would exceed \(NodeEngine.keysReplyLimitBytes) bytes; use SCAN with MATCH and COUNT")))
+                            "ERR KEYS reply would exceed \(ScanService.keysReplyLimitBytes) bytes; use SCAN with MATCH and COUNT")))
                     }
                     if page.cursor == 0 { return completion(.success(found.withLock { $0.keys })) }
                     // A hop between steps keeps the stack flat when every chunk is answered locally.
@@ -92,7 +122,7 @@ extension NodeEngine {
                     readChunk(ns: ns, partition: partition, position: position, limit: limit, resolved: resolved) { result in
                         switch result {
                         case .success(let merge):
-                            box.step { $0.step.onChunk(liveKeys: merge.liveKeys(atMs: self.expiryNowMs), next: merge.next) }
+                            box.step { $0.step.onChunk(liveKeys: merge.liveKeys(atMs: self.expiryNowMs()), next: merge.next) }
                         case .failure(let e):
                             box.step { $0.over = true }
                             completion(.failure(e))
@@ -161,7 +191,7 @@ extension NodeEngine {
     }
 
     /// The replica side of `.scanChunk`: the next keys of a namespace in a partition.
-    func serveScanChunk(_ payload: [UInt8], respond: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
+    func serveChunk(_ payload: [UInt8], respond: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
         do {
             let request = try ScanChunkRequest(decoding: payload)
             let answer = try replica.scanChunk(namespace: request.namespace, partition: request.partition,

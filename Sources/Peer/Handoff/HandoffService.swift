@@ -1,30 +1,85 @@
 import Ring
 import Storage
+import Synchronization
 
-// The shell around `HandoffCore`: feeds it the ring, liveness and time, sends its chunk
-// requests, stores each chunk and its checkpoint before reporting it, and drops ranges the
-// node no longer replicates once nothing uses them.
+/// Ownership handoff on one node: the shell around `HandoffCore`. It feeds the core the
+/// ring, liveness and time, sends its chunk requests, stores each chunk and its checkpoint
+/// before reporting it, serves the source's side (`answer`), and drops ranges the node no
+/// longer replicates once nothing uses them (`+Drops`).
+///
+/// Thread-safety: any thread. Ticks and chunk pulls run on the `background` scheduler,
+/// never on the request queues; the core sits behind one lock, which no I/O is done under.
+public final class HandoffService: Sendable {
+    /// What a transfer may use, and how long a range no longer replicated is kept.
+    public struct Config: Sendable {
+        public var core = HandoffCore.Config()
+        /// Requests that started under the old ring have finished by then.
+        public var dropDelayMs = 10_000
+        public init() {}
+    }
 
-extension NodeEngine {
-    func scheduleHandoff() {
+    let nodeID: String
+    let replica: LocalReplica
+    let cluster: ClusterView
+    let transport: PeerTransport
+    let background: NodeScheduler
+    let config: Config
+    /// Refuses requests for partitions the ring does not have (shared with the engine).
+    let requestCheck: PeerRequestCheck
+    /// Monotonic milliseconds, for the core's pacing and stall detection.
+    let now: @Sendable () -> Int64
+    /// Incoming ownership transfers (pure core).
+    let core: Mutex<HandoffCore>
+    /// What the shell counts around the core, and the ranges waiting to be dropped.
+    let counters = HandoffCounters()
+    private let stopped = Atomic<Bool>(false)
+
+    init(nodeID: String, replica: LocalReplica, cluster: ClusterView, transport: PeerTransport, background: NodeScheduler,
+         config: Config, requestCheck: PeerRequestCheck, now: @escaping @Sendable () -> Int64) {
+        self.nodeID = nodeID
+        self.replica = replica
+        self.cluster = cluster
+        self.transport = transport
+        self.background = background
+        self.config = config
+        self.requestCheck = requestCheck
+        self.now = now
+        core = Mutex(HandoffCore(nodeID: nodeID, config: config.core))
+    }
+
+    /// Starts the ticks, every 200 ms.
+    func start() { scheduleTick() }
+
+    /// Ends the ticks and the pulls in progress (at their next step).
+    func stop() { stopped.store(true, ordering: .relaxed) }
+
+    private var isStopped: Bool { stopped.load(ordering: .relaxed) }
+
+    /// This node's handoff report for the ring version it works toward (gossiped).
+    public var report: HandoffReport { core.withLock { $0.report } }
+
+    /// Incoming transfers, for INFO and status.
+    public var transfers: [TransferStatus] { core.withLock { $0.sortedTransfers } }
+
+    private func scheduleTick() {
         background.after(ms: 200) { [weak self] in
             guard let self, !self.isStopped else { return }
-            self.handoffTick()
-            self.scheduleHandoff()
+            self.tick()
+            self.scheduleTick()
         }
     }
 
     /// One round: the core adopts the ring, starts what it can; ranges moved away are dropped.
-    public func handoffTick() {
+    public func tick() {
         let snap = cluster.snapshot()
         guard let ring = snap.ring else { return }
         let t = now()
-        let actions = handoff.withLock { core in
+        let actions = core.withLock { core in
             core.onRing(ring, namespaces: snap.namespaces) { id in (try? loadCheckpoint(id)) ?? .start }
                 + core.onTick(nowMs: t, isUp: snap.isUp)
         }
         perform(actions)
-        let dropCheck = handoffCounters.drops.withLock { d -> Bool in
+        let dropCheck = counters.drops.withLock { d -> Bool in
             guard t - d.lastCheckMs >= 2_000 else { return false }
             d.lastCheckMs = t
             return true
@@ -45,7 +100,7 @@ extension NodeEngine {
             case .deleteCheckpoint(let id):
                 try? replica.deleteMeta(checkpointName(id))
             case .clearCheckpoints:
-                try? clearHandoffCheckpoints()
+                try? clearCheckpoints()
             }
         }
     }
@@ -73,22 +128,22 @@ extension NodeEngine {
             let previous = try loadCheckpoint(id)
             try saveCheckpoint(id, HandoffCore.Checkpoint(after: last ?? previous.after, done: chunk.done))
             let bytes = chunk.records.reduce(0) { $0 + $1.key.count + $1.record.count }
-            handoffCounters.keysReceived.wrappingAdd(UInt64(entries.count), ordering: .relaxed)
-            handoffCounters.bytesReceived.wrappingAdd(UInt64(bytes), ordering: .relaxed)
-            let actions = handoff.withLock {
+            counters.keysReceived.wrappingAdd(UInt64(entries.count), ordering: .relaxed)
+            counters.bytesReceived.wrappingAdd(UInt64(bytes), ordering: .relaxed)
+            let actions = core.withLock {
                 $0.onChunk(id, keys: entries.count, bytes: bytes, lastKey: last, done: chunk.done,
                            remainingBytes: chunk.remainingBytes, nowMs: t, isUp: isUp)
             }
             perform(actions)
         } catch {
-            handoff.withLock { $0.onFailure(id, error: "\(error)", nowMs: t) }
+            core.withLock { $0.onFailure(id, error: "\(error)", nowMs: t) }
         }
     }
 
-    /// A source's side: the next chunk of a range.
-    func answerHandoff(_ payload: [UInt8]) throws -> [UInt8] {
+    /// A source's side of the `handoffBatch` RPC: the next chunk of a range.
+    func answer(_ payload: [UInt8]) throws -> [UInt8] {
         let request = try HandoffRequest(decoding: payload)
-        if let bad = unknownPartition(request.tree.partition) { throw ClientError(bad) }
+        if let bad = requestCheck.unknownPartition(request.tree.partition) { throw ClientError(bad) }
         // The asker's chunk size, within what one frame carries comfortably.
         let chunk = try replica.handoffChunk(request.tree, after: request.afterKey, maxKeys: max(1, request.maxKeys),
                                              maxBytes: min(max(1, request.maxBytes), 4 * BatchBounds.maxBatchBytes))
@@ -97,7 +152,7 @@ extension NodeEngine {
             let range = StorageKey.namespaceRange(partition: request.tree.partition, namespace: request.tree.namespace)
             remaining = (try? replica.store.approximateSize(KeyRange(start: (range.start ?? []) + last.key, end: range.end))) ?? 0
         }
-        handoffCounters.chunksServed.wrappingAdd(1, ordering: .relaxed)
+        counters.chunksServed.wrappingAdd(1, ordering: .relaxed)
         return HandoffChunk(records: chunk.entries, done: chunk.done, remainingBytes: remaining).encode()
     }
 
@@ -118,7 +173,7 @@ extension NodeEngine {
     }
 
     /// Forgets every checkpoint once the ring has no transfers left.
-    func clearHandoffCheckpoints() throws {
+    func clearCheckpoints() throws {
         let prefix = StorageKey.meta(name: Array("handoff/".utf8)).encode()
         let it = try replica.store.makeIterator(range: .prefix(prefix))
         var batch = WriteBatch()
@@ -127,36 +182,5 @@ extension NodeEngine {
             try it.next()
         }
         try replica.store.write(batch)
-    }
-
-    // MARK: Dropping what moved away
-
-    /// Deletes each range this node holds but no longer replicates, once it has been so for
-    /// `dropDelayMs` (requests that started under the old ring have finished by then).
-    func dropUnneededRanges(_ snap: ClusterSnapshot, ring: Ring, now t: Int64) {
-        var unneeded: [TreeID] = []
-        for ns in snap.namespaces.namespaces {
-            for p in 0..<ring.partitionCount where !HandoffPlan.isReplica(ring: ring, namespace: ns, partition: p, node: nodeID) {
-                let id = TreeID(partition: UInt32(p), namespace: Array(ns.name.utf8))
-                if (try? replica.holdsData(id)) == true { unneeded.append(id) }
-            }
-        }
-        let due = handoffCounters.drops.withLock { d -> [TreeID] in
-            let set = Set(unneeded)
-            d.unneededSince = d.unneededSince.filter { set.contains($0.key) }
-            var due: [TreeID] = []
-            for id in unneeded {
-                let since = d.unneededSince[id] ?? t
-                d.unneededSince[id] = since
-                if t - since >= Int64(limits.dropDelayMs) { due.append(id) }
-            }
-            return due
-        }
-        for id in due {
-            if (try? replica.dropRange(id)) != nil {
-                repairState.rangesDropped.wrappingAdd(1, ordering: .relaxed)
-                _ = handoffCounters.drops.withLock { $0.unneededSince.removeValue(forKey: id) }
-            }
-        }
     }
 }

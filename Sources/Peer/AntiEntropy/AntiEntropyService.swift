@@ -1,5 +1,6 @@
 import Ring
 import Storage
+import Synchronization
 
 /// Why a repair step failed (one line, for logs, INFO and the REPAIR reply).
 public struct RepairError: Error, CustomStringConvertible, Sendable {
@@ -22,10 +23,65 @@ public struct RepairSummary: Equatable, Sendable {
     public var failures: [String] = []
 }
 
-// The shell around `ExchangeCore`: which trees this node replicates, the periodic round,
-// the peer's side of each message, and tombstone reaping.
+/// Anti-entropy on one node: the shell around `ExchangeCore`. It knows which trees this
+/// node replicates, runs the periodic round (one tree per interval, within a byte budget),
+/// drives each comparison with a peer, answers the peer's side of those comparisons
+/// (`+Answers`), and reaps the tombstones the comparisons confirmed (`+Tombstones`).
+///
+/// Thread-safety: any thread. Rounds and exchanges run on the `background` scheduler, never
+/// on the request queues: they read whole trees and wait on peers. An exchange's steps run
+/// one after another. The answers run wherever the RPC is served.
+public final class AntiEntropyService: Sendable {
+    /// How often and how much anti-entropy compares.
+    public struct Config: Sendable {
+        /// One tree is compared per interval (0: no background round).
+        public var intervalMs = 1_000
+        /// Bytes of trees, segments and keys moved per second, at most (a rate limit).
+        public var bytesPerSecond = 4 << 20
+        /// Bytes of keys or records in one segment request or answer.
+        public var messageBytes = ExchangeCore.defaultMaxMessageBytes
+        public init() {}
+    }
 
-extension NodeEngine {
+    let nodeID: String
+    let replica: LocalReplica
+    let cluster: ClusterView
+    let transport: PeerTransport
+    let background: NodeScheduler
+    let config: Config
+    /// Refuses requests for partitions the ring does not have (shared with the engine).
+    let requestCheck: PeerRequestCheck
+    /// Monotonic milliseconds, for the byte budget.
+    let now: @Sendable () -> Int64
+    /// Unix-epoch milliseconds, for tombstone times and the confirmations compared with them.
+    let wallNow: @Sendable () -> Int64
+    /// When each peer last compared equal per tree, the round's position, the budget and
+    /// the counters INFO and /metrics show.
+    let repairState = RepairState()
+    private let stopped = Atomic<Bool>(false)
+
+    init(nodeID: String, replica: LocalReplica, cluster: ClusterView, transport: PeerTransport, background: NodeScheduler,
+         config: Config, requestCheck: PeerRequestCheck, now: @escaping @Sendable () -> Int64,
+         wallNow: @escaping @Sendable () -> Int64) {
+        self.nodeID = nodeID
+        self.replica = replica
+        self.cluster = cluster
+        self.transport = transport
+        self.background = background
+        self.config = config
+        self.requestCheck = requestCheck
+        self.now = now
+        self.wallNow = wallNow
+    }
+
+    /// Starts the periodic round (none when `intervalMs` is 0).
+    func start() { scheduleRound() }
+
+    /// Ends the periodic round and the exchanges in progress (at their next step).
+    func stop() { stopped.store(true, ordering: .relaxed) }
+
+    private var isStopped: Bool { stopped.load(ordering: .relaxed) }
+
     /// Every (partition, namespace) this node is a primary of, with all its primaries.
     func replicatedTrees(_ snap: ClusterSnapshot) -> [(id: TreeID, primaries: [String], ns: Namespace)] {
         guard let ring = snap.ring else { return [] }
@@ -43,18 +99,18 @@ extension NodeEngine {
 
     // MARK: The background round
 
-    func scheduleAntiEntropy() {
-        guard limits.antiEntropyIntervalMs > 0 else { return }
-        background.after(ms: limits.antiEntropyIntervalMs) { [weak self] in
+    private func scheduleRound() {
+        guard config.intervalMs > 0 else { return }
+        background.after(ms: config.intervalMs) { [weak self] in
             guard let self, !self.isStopped else { return }
-            self.antiEntropyTick { self.scheduleAntiEntropy() }
+            self.tick { self.scheduleRound() }
         }
     }
 
     /// Compares the next tree in turn with each of its other up primaries, within the byte
     /// budget; after the last tree of a round, reaps what the comparisons confirmed.
-    func antiEntropyTick(then next: @escaping @Sendable () -> Void) {
-        guard repairState.hasBudget(nowMs: now(), bytesPerSecond: limits.antiEntropyBytesPerSecond) else { return next() }
+    func tick(then next: @escaping @Sendable () -> Void) {
+        guard repairState.hasBudget(nowMs: now(), bytesPerSecond: config.bytesPerSecond) else { return next() }
         let snap = cluster.snapshot()
         let trees = replicatedTrees(snap)
         guard !trees.isEmpty else { return next() }
@@ -118,7 +174,7 @@ extension NodeEngine {
             repairState.failures.wrappingAdd(1, ordering: .relaxed)
             return completion(.failure(RepairError("local tree \(id): \(error)")))
         }
-        let box = ExchangeBox(ExchangeCore(tree: id, peer: peer, local: local, maxMessageBytes: limits.repairMessageBytes))
+        let box = ExchangeBox(ExchangeCore(tree: id, peer: peer, local: local, maxMessageBytes: config.messageBytes))
 
         @Sendable func drive(_ step: ExchangeCore.Step) {
             switch step {
@@ -178,87 +234,6 @@ extension NodeEngine {
             }
         }
         drive(box.core.start())
-    }
-
-    /// A peer's side: answers tree hash requests.
-    func answerTreeHashes(_ payload: [UInt8]) throws -> [UInt8] {
-        let request = try TreeHashesRequest(decoding: payload)
-        if let bad = unknownPartition(request.tree.partition) { throw ClientError(bad) }
-        let tree = try replica.tree(request.tree)
-        guard let inner = request.inner else { return TreeHashesAnswer.encode(tree.inner) }
-        return TreeHashesAnswer.encode(inner.flatMap { Array(tree.leaves(under: $0)) })
-    }
-
-    /// A peer's side of a segment comparison: our records that differ from the initiator's
-    /// (never a tombstone ready for reaping to a replica that no longer has the key), and
-    /// the keys we want from it.
-    func answerSegments(_ payload: [UInt8]) throws -> [UInt8] {
-        let request = try SegmentRequest(decoding: payload)
-        if let bad = unknownPartition(request.tree.partition) { throw ClientError(bad) }
-        let theirs = Dictionary(request.entries.map { ($0.key, $0.digest) }, uniquingKeysWith: { a, _ in a })
-        let mine = try replica.segmentDigests(request.tree, segments: Set(request.segments))
-        let ns = cluster.snapshot().namespaces.namespace(named: String(decoding: request.tree.namespace, as: UTF8.self))
-        var records: [(key: [UInt8], record: [UInt8])] = []
-        // The records are bounded in bytes (at least one always goes): those left out still
-        // differ, so the next comparison sends them, and no answer outgrows the frame bound.
-        var recordBytes = 0
-        for m in mine where theirs[m.key] != m.digest {
-            let address = KeyAddress(namespace: request.tree.namespace, partition: request.tree.partition, key: m.key)
-            guard let bytes = try replica.readBytes(address) else { continue }
-            guard let record = replica.decodeOrSkip(bytes, address, during: "anti-entropy") else { continue }
-            if theirs[m.key] == nil, let ns, try isReapable(address, record: record, ns: ns) { continue }
-            let size = m.key.count + bytes.count + 8
-            if !records.isEmpty, recordBytes + size > limits.repairMessageBytes {
-                repairState.answersCut.wrappingAdd(1, ordering: .relaxed)
-                break
-            }
-            recordBytes += size
-            records.append((m.key, bytes))
-        }
-        let mineDigests = Dictionary(mine.map { ($0.key, $0.digest) }, uniquingKeysWith: { a, _ in a })
-        let wanted = request.entries.filter { mineDigests[$0.key] != $0.digest }.map { (key: $0.key, missing: mineDigests[$0.key] == nil) }
-        return SegmentAnswer(records: records, wanted: wanted).encode()
-    }
-
-    // MARK: Tombstones
-
-    /// An absent record every primary has confirmed (a comparison found the trees equal
-    /// after this replica stored it) and whose grace period is over.
-    /// An expired record the reaper's sweep has not timed yet counts as timed from its
-    /// expiry, as the sweep will time it (LocalReplica.indexExpired).
-    func isReapable(_ address: KeyAddress, record: KeyRecord, ns: Namespace) throws -> Bool {
-        guard let absentFrom = record.absentFromMs else { return false }
-        let clock = try replica.tombstoneTime(address)
-        guard let since = clock ?? (absentFrom <= UInt64(max(0, wallNow())) ? absentFrom : nil) else { return false }
-        return isReapable(TreeID(partition: address.partition, namespace: address.namespace), since: since, ns: ns)
-    }
-
-    func isReapable(_ id: TreeID, since: UInt64, ns: Namespace) -> Bool {
-        let t = UInt64(max(0, wallNow()))
-        guard t >= since, Int64(t - since) >= ns.tombstoneGraceMs else { return false }
-        guard let ring = cluster.snapshot().ring else { return false }
-        let primaries = PreferenceList(ring: ring, partition: Int(id.partition), n: ns.n, maxFallbacks: 0).primaries
-        let others = primaries.filter { $0 != nodeID }
-        return repairState.confirmedAt(id, peers: others) > since
-    }
-
-    /// Removes every tombstone that is reapable now; returns how many. First times the
-    /// records that expired since they were written (LocalReplica.indexExpired), in the
-    /// trees where one is due, so that a later round can reap them.
-    @discardableResult
-    public func reapTombstones() -> Int {
-        let snap = cluster.snapshot()
-        var reaped = 0
-        for t in replicatedTrees(snap) {
-            _ = try? replica.indexExpired(t.id)
-            guard let list = try? replica.tombstones(t.id) else { continue }
-            for entry in list where isReapable(t.id, since: entry.since, ns: t.ns) {
-                let address = KeyAddress(namespace: t.id.namespace, partition: t.id.partition, key: entry.key)
-                if (try? replica.reap(address, since: entry.since)) == true { reaped += 1 }
-            }
-        }
-        repairState.tombstonesReaped.wrappingAdd(UInt64(reaped), ordering: .relaxed)
-        return reaped
     }
 }
 

@@ -1,16 +1,16 @@
 // DBSIZE across the ring: the thin shell around DBSizeWalk (see there for how the estimate
-// is made) over NodeEngine+Scan's chunk reads.
+// is made) over ScanService's chunk reads.
 
 import Ring
 import Synchronization
 
-extension NodeEngine {
+extension ScanService {
     /// The estimated number of live keys in a namespace (exact below the walk's sample size).
     public func dbSize(namespace name: String, options: RequestOptions, sampleKeys: Int = 10_000,
                        completion: @escaping @Sendable (Result<Int64, ClientError>) -> Void) {
         let snap = cluster.snapshot()
         let ns: Namespace, resolved: RequestOptions.Resolved
-        switch prepare(name, options, in: snap) {
+        switch RequestOptions.prepare(name, options, in: snap, defaultTimeoutMs: defaultTimeoutMs) {
         case .success(let p): (ns, resolved) = p
         case .failure(let e): return completion(.failure(e))
         }
@@ -29,7 +29,7 @@ extension NodeEngine {
                     case .failure(let e):
                         completion(.failure(e))
                     case .success(let merge):
-                        walk.withLock { $0.onChunk(liveKeys: merge.liveKeys(atMs: self.expiryNowMs).count, next: merge.next) }
+                        walk.withLock { $0.onChunk(liveKeys: merge.liveKeys(atMs: self.expiryNowMs()).count, next: merge.next) }
                         // A hop keeps the stack flat when every chunk is answered locally.
                         self.scheduler.async { advance() }
                     }
