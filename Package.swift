@@ -13,11 +13,14 @@ let package = Package(
     ],
     targets: [
         .target(name: "CSystem"),
+        // The one byte reader/writer every format uses (integers, varints, length prefixes).
+        .target(name: "Bytes", swiftSettings: optimize),
         .target(name: "Storage", dependencies: ["CSystem"], exclude: ["FORMAT.md"], swiftSettings: optimize),
         .target(name: "Ring", exclude: ["FORMAT.md"]),
         .target(name: "Gossip", exclude: ["PROTOCOL.md"]),
         .target(name: "Peer", dependencies: ["Storage", "Ring", "Gossip", "CSystem"], exclude: ["RPC/RPC.md", "Coordinator/COORDINATOR.md", "Versions/RECORDS.md", "RPC/PROTOCOL.md"], swiftSettings: optimize),
         .executableTarget(name: "chorus", dependencies: ["Storage", "Ring", "Gossip", "Peer"]),
+        .testTarget(name: "BytesTests", dependencies: ["Bytes"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "RingTests", dependencies: ["Ring"]),
         .testTarget(name: "GossipTests", dependencies: ["Gossip"]),
