@@ -18,13 +18,13 @@ let package = Package(
         .target(name: "Storage", dependencies: ["Bytes", "CSystem"], exclude: ["FORMAT.md"], swiftSettings: optimize),
         .target(name: "Ring", dependencies: ["Bytes"], exclude: ["FORMAT.md"]),
         .target(name: "Gossip", dependencies: ["Bytes"], exclude: ["PROTOCOL.md"]),
-        .target(name: "Peer", dependencies: ["Storage", "Ring", "Gossip", "CSystem"], exclude: ["RPC/RPC.md", "Coordinator/COORDINATOR.md", "Versions/RECORDS.md", "RPC/PROTOCOL.md"], swiftSettings: optimize),
+        .target(name: "Peer", dependencies: ["Bytes", "Storage", "Ring", "Gossip", "CSystem"], exclude: ["RPC/RPC.md", "Coordinator/COORDINATOR.md", "Versions/RECORDS.md", "RPC/PROTOCOL.md"], swiftSettings: optimize),
         .executableTarget(name: "chorus", dependencies: ["Storage", "Ring", "Gossip", "Peer"]),
         .testTarget(name: "BytesTests", dependencies: ["Bytes"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Bytes"]),
         .testTarget(name: "RingTests", dependencies: ["Ring", "Bytes"]),
         .testTarget(name: "GossipTests", dependencies: ["Gossip", "Bytes"]),
-        .testTarget(name: "PeerTests", dependencies: ["Peer", "Storage", "Ring", "Gossip"]),
+        .testTarget(name: "PeerTests", dependencies: ["Peer", "Storage", "Ring", "Gossip", "Bytes"]),
     ],
     swiftLanguageModes: [.v5]
 )
