@@ -89,6 +89,8 @@ public struct ByteReader: Sendable {
         return Array(raw)
     }
 
+    /// Every fixed-width read goes through its UnsafeByteReader twin, so each width and
+    /// byte order is decoded in one place; the cursor moves only on success.
     @inlinable @inline(__always)
     mutating func fixed<T>(_ read: (UnsafeRawBufferPointer, Int) -> T?, width: Int) -> T? {
         let at = offset

@@ -19,9 +19,6 @@
 
 /// Bounds-checked fixed-width and varint reads from an `UnsafeRawBufferPointer`.
 public enum UnsafeByteReader {
-    /// The most bytes a UInt64 varint takes.
-    public static let maxVarintBytes = 10
-
     @inlinable public static func u16LE(_ buf: UnsafeRawBufferPointer, at offset: Int) -> UInt16? {
         guard offset >= 0, buf.count - offset >= 2 else { return nil }
         return UInt16(littleEndian: buf.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
