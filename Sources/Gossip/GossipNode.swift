@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Net
 import Synchronization
 
 /// The thin shell around `SwimCore`: one UDP socket and one TCP listener (push-pull) on the
@@ -19,8 +20,10 @@ public final class GossipNode: @unchecked Sendable {
     private let codec: PacketCodec
     private let config: GossipConfig
     private let onEvent: @Sendable (GossipEvent) -> Void
-    private let udp: Int32
-    private let tcp: Int32
+    private let udp: Socket
+    private let tcp: Socket
+    /// The family of both sockets: every address they reach is resolved in it.
+    private let family: SocketAddress.Family
     private let stopping = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
     private let threads = DispatchGroup()
@@ -34,15 +37,20 @@ public final class GossipNode: @unchecked Sendable {
     public init(config: GossipConfig, me: Member, seed: UInt64? = nil,
                 onEvent: @escaping @Sendable (GossipEvent) -> Void) throws(SocketError) {
         var me = me
-        var udp: Int32 = -1
-        var tcp: Int32 = -1
+        var bound: (udp: Socket, tcp: Socket)?
+        // A name binds IPv4 when it has an IPv4 address, as the shell always did; else any.
+        let address: SocketAddress
+        if let v4 = try? me.gossip.socketAddress(family: .ipv4) { address = v4 } else { address = try me.gossip.socketAddress() }
         // With port 0 the kernel picks the UDP port; TCP must then get the same number,
         // which can be taken: try a few times.
         for attempt in 0..<8 {
-            udp = try Sockets.udp(bindTo: me.gossip)
-            let port = Sockets.localPort(udp)
+            let (udp, local) = try Socket.bindUDP(address)
+            let port = local.port
             do {
-                tcp = try Sockets.tcpListen(Endpoint(host: me.gossip.host, port: port))
+                // Non-blocking, so an accept after poll never waits (a connection reset in
+                // between would otherwise hold the accept thread, and stop(), until the next).
+                let tcp = try Socket.listenTCP(local, backlog: 64, nonBlocking: true).socket
+                bound = (udp, tcp)
                 if me.gossip.port == 0 {
                     me.gossip.port = port
                     if me.peer.port == 0 { me.peer = me.gossip }
@@ -51,14 +59,22 @@ public final class GossipNode: @unchecked Sendable {
                 }
                 break
             } catch {
-                close(udp)
-                udp = -1
+                udp.close()
                 if me.gossip.port != 0 || attempt == 7 { throw error }
             }
         }
-        Sockets.setReceiveTimeout(udp, ms: 50)
+        // Unreachable (the last attempt throws), but no force unwrap for it.
+        guard let pair = bound else { throw SocketError.invalidAddress(me.gossip.description) }
+        let (udp, tcp) = pair
+        // The receive loop wakes this often to notice stop().
+        do { try udp.setReceiveTimeout(ms: 50) } catch {
+            udp.close()
+            tcp.close()
+            throw error
+        }
         self.udp = udp
         self.tcp = tcp
+        self.family = address.family
         self.endpoint = me.gossip
         self.config = config
         self.codec = PacketCodec(secret: config.secret, maxPacketBytes: config.maxPacketBytes, maxClockSkewMs: config.maxClockSkewMs)
@@ -87,8 +103,8 @@ public final class GossipNode: @unchecked Sendable {
     public func stop() {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         _ = threads.wait(timeout: .now() + .seconds(10))
-        close(udp)
-        close(tcp)
+        udp.close()
+        tcp.close()
     }
 
     /// Announces a graceful leave, then stops.
@@ -143,7 +159,7 @@ public final class GossipNode: @unchecked Sendable {
     }
 
     /// The core's clock: monotonic, so a wall-clock step never fires or stalls a timer.
-    private func now() -> UInt64 { Sockets.monotonicNs() }
+    private func now() -> UInt64 { MonotonicClock.nowNs() }
 
     /// Runs one core input under the lock, with the wall clock (packet timestamps, clock
     /// samples) and the monotonic clock (timers) read just before it.
@@ -170,7 +186,10 @@ public final class GossipNode: @unchecked Sendable {
         for action in actions {
             switch action {
             case let .send(to, bytes):
-                _ = Sockets.sendTo(udp, bytes, to)
+                // A name that does not resolve, or a full send buffer: the datagram is lost,
+                // which SWIM tolerates (the probe times out).
+                guard let address = try? to.socketAddress(family: family) else { continue }
+                _ = try? udp.sendDatagram(bytes, to: address)
             case let .pushPull(to, bytes):
                 guard !isStopping, outgoing.load(ordering: .relaxed) < config.maxConcurrentPushPulls else {
                     let more = withCore { $0.onPushPullFailed(to: to, now: $1) }
@@ -191,8 +210,14 @@ public final class GossipNode: @unchecked Sendable {
     }
 
     private func receiveLoop() {
+        // One byte over the bound, so an oversized datagram arrives truncated to
+        // `maxPacketBytes + 1` and the codec sees (and counts) it as oversized.
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: config.maxPacketBytes + 1, alignment: 8)
+        defer { buffer.deallocate() }
         while !isStopping {
-            guard let (from, bytes) = Sockets.receive(udp, maxBytes: config.maxPacketBytes) else { continue }
+            guard let received = try? udp.receiveDatagram(into: buffer) else { continue }
+            let bytes = Array(buffer.prefix(received.count))
+            let from = Endpoint(received.from)
             let actions = withCore { $0.onPacket(from: from, bytes: bytes, now: $1) }
             perform(actions)
         }
@@ -217,29 +242,26 @@ public final class GossipNode: @unchecked Sendable {
 
     private func acceptLoop() {
         while !isStopping {
-            var p = pollfd(fd: tcp, events: Int16(POLLIN), revents: 0)
-            guard poll(&p, 1, 50) == 1 else { continue }
-            var a = sockaddr_in()
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let fd = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(tcp, $0, &len) } }
-            guard fd >= 0 else { continue }
+            // Short waits, so stop() is prompt.
+            guard (try? tcp.wait(for: Int16(POLLIN), timeoutMs: 50)) == true else { continue }
+            guard case .connection(let conn, let remote) = tcp.accept() else { continue }
             // Each exchange on its own thread, at most `maxServedPushPulls` at once (more are
             // closed at once), each under the I/O timeout: one slow or silent stranger once
             // held every push-pull of this node for the whole timeout.
             guard servingPushPulls.add(1, ordering: .relaxed).newValue <= GossipNode.maxServedPushPulls else {
                 servingPushPulls.subtract(1, ordering: .relaxed)
-                close(fd)
+                conn.close()
                 continue
             }
-            Sockets.setReceiveTimeout(fd, ms: ioTimeoutMs)
-            let from = Sockets.endpoint(a)
+            let from = Endpoint(remote)
             spawn { [self] in
-                if let request = readFrame(fd) {
+                if (try? conn.setTimeouts(receiveMs: ioTimeoutMs, sendMs: ioTimeoutMs)) != nil,
+                   let request = readFrame(conn) {
                     let (reply, actions) = withCore { $0.onPushPullRequest(from: from, bytes: request, now: $1) }
-                    if let reply { _ = Sockets.writeAll(fd, reply) }
+                    if let reply { try? conn.writeAll(reply) }
                     perform(actions)
                 }
-                close(fd)
+                conn.close()
                 servingPushPulls.subtract(1, ordering: .relaxed)
             }
         }
@@ -249,9 +271,9 @@ public final class GossipNode: @unchecked Sendable {
     static let maxServedPushPulls = 8
 
     /// One push-pull frame from a stream, its length bounded before anything is allocated.
-    private func readFrame(_ fd: Int32) -> [UInt8]? {
-        let deadline = Sockets.monotonicNs() + UInt64(ioTimeoutMs) * 1_000_000
-        guard let header = Sockets.readExact(fd, WireFormat.pushPullHeaderBytes, deadlineNs: deadline) else { return nil }
+    private func readFrame(_ conn: Socket) -> [UInt8]? {
+        let deadline = MonotonicClock.nowNs() + UInt64(ioTimeoutMs) * 1_000_000
+        guard let header = try? conn.read(exactly: WireFormat.pushPullHeaderBytes, deadlineNs: deadline) else { return nil }
         let remaining: Int
         do {
             remaining = try codec.pushPullRemainingBytes(header: header)
@@ -259,15 +281,18 @@ public final class GossipNode: @unchecked Sendable {
             core.withLock { $0.counters.drop(error) }
             return nil
         }
-        guard let rest = Sockets.readExact(fd, remaining, deadlineNs: deadline) else { return nil }
+        guard let rest = try? conn.read(exactly: remaining, deadlineNs: deadline) else { return nil }
         return header + rest
     }
 
     private func pushPull(to: Endpoint, bytes: [UInt8]) {
         var reply: [UInt8]? = nil
-        if let fd = try? Sockets.tcpConnect(from: endpoint.host, to: to, timeoutMs: ioTimeoutMs) {
-            if Sockets.writeAll(fd, bytes) { reply = readFrame(fd) }
-            close(fd)
+        // From this node's own host address, so the peer sees the push-pull come from it.
+        if let source = try? SocketAddress(host: endpoint.host, port: 0, family: family),
+           let target = try? to.socketAddress(family: family),
+           let conn = try? Socket.connectTCP(to: target, from: source, timeoutMs: ioTimeoutMs) {
+            if (try? conn.writeAll(bytes)) != nil { reply = readFrame(conn) }
+            conn.close()
         }
         let actions = withCore { c, now in
             if let reply { return c.onPushPullReply(from: to, bytes: reply, now: now) }

@@ -1,4 +1,5 @@
-/// A host and port; the gossip shell resolves it to an IPv4 socket address.
+/// A host (numeric IPv4 or IPv6, or a name) and port; the gossip shell resolves it to a
+/// socket address in the family of its own sockets.
 public struct Endpoint: Hashable, Sendable, CustomStringConvertible, Comparable {
     public var host: String
     public var port: UInt16
@@ -8,10 +9,12 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible, Comparable 
         self.port = port
     }
 
-    /// Parses `host:port`; nil when the port is missing or out of range.
+    /// Parses `host:port` or `[v6]:port` (the brackets are dropped: the host is the bare
+    /// address); nil when the port is missing or out of range.
     public init?(parsing text: String) {
         guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return nil }
-        let host = String(text[..<colon])
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty, host.utf8.count <= 255 else { return nil }
         self.init(host: host, port: port)
     }

@@ -117,5 +117,7 @@ final class PacketCodecTests: XCTestCase {
         XCTAssertNil(Endpoint(parsing: "host:70000"))
         XCTAssertNil(Endpoint(parsing: "host"))
         XCTAssertEqual(Endpoint(parsing: "127.0.0.2:7946"), Endpoint(host: "127.0.0.2", port: 7946))
+        XCTAssertEqual(Endpoint(parsing: "[::1]:7946"), Endpoint(host: "::1", port: 7946))
+        XCTAssertNil(Endpoint(parsing: "[]:7946"))
     }
 }

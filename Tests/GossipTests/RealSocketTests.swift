@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Net
 import XCTest
 @testable import Gossip
 
@@ -93,13 +94,14 @@ final class RealSocketTests: XCTestCase {
         let n1 = try node("127.0.0.1")
         defer { n1.stop() }
         n1.start(seeds: [])
-        let fd = try Sockets.udp(bindTo: Endpoint(host: "127.0.0.2", port: 0))
-        defer { close(fd) }
+        let (stranger, _) = try Socket.bindUDP(try SocketAddress(host: "127.0.0.2", port: 0))
+        defer { stranger.close() }
+        let target = try n1.endpoint.socketAddress()
         let unsigned = PacketCodec(secret: nil)
         var body = [UInt8]()
         GossipMessage.ping(seq: 1, target: "127.0.0.1", source: "x").encode(into: &body)
-        XCTAssertTrue(Sockets.sendTo(fd, unsigned.packet(messages: body, timestampMs: GossipNode.wallClockNs() / 1_000_000), n1.endpoint))
-        XCTAssertTrue(Sockets.sendTo(fd, [0x43, 0x47, 9], n1.endpoint))
+        XCTAssertTrue(try stranger.sendDatagram(unsigned.packet(messages: body, timestampMs: GossipNode.wallClockNs() / 1_000_000), to: target))
+        XCTAssertTrue(try stranger.sendDatagram([0x43, 0x47, 9], to: target))
         XCTAssertTrue(eventually(5) { n1.counters.dropped(.unauthenticated) == 1 && n1.counters.dropped(.badVersion) == 1 },
                       "\(n1.counters)")
     }
@@ -111,6 +113,22 @@ final class RealSocketTests: XCTestCase {
         n1.start(seeds: [])
         n2.start(seeds: [Endpoint(host: "localhost", port: n1.endpoint.port)])
         XCTAssertTrue(eventually(10) { n1.member("127.0.0.2")?.status == .alive && n2.member("127.0.0.1")?.status == .alive })
+    }
+
+    /// Two shells on ::1 (distinct ids, ports picked by the kernel) join over IPv6: UDP
+    /// probes and the TCP push-pull both work in that family. Skipped without ::1.
+    func testTwoShellsJoinOverIPv6Loopback() throws {
+        guard let probe = try? Socket.bindUDP(try SocketAddress(host: "::1", port: 0)) else {
+            throw XCTSkip("no IPv6 loopback (::1) on this machine")
+        }
+        probe.socket.close()
+        let n1 = try GossipNode(config: config(), me: Member(id: "v6-a", gossip: Endpoint(host: "::1", port: 0)), seed: 61) { _ in }
+        let n2 = try GossipNode(config: config(), me: Member(id: "v6-b", gossip: Endpoint(host: "::1", port: 0)), seed: 62) { _ in }
+        defer { n1.stop(); n2.stop() }
+        n1.start(seeds: [])
+        n2.start(seeds: [Endpoint(parsing: "[::1]:\(n1.endpoint.port)")].compactMap { $0 })
+        XCTAssertTrue(eventually(10) { n1.member("v6-b")?.status == .alive && n2.member("v6-a")?.status == .alive },
+                      "\(n1.members) / \(n2.members)")
     }
 
     func testGracefulLeaveIsSeenAsLeft() throws {

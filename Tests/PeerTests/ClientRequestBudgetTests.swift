@@ -1,3 +1,4 @@
+import Net
 import XCTest
 import Foundation
 import Synchronization
@@ -114,7 +115,7 @@ final class ClientRequestBudgetTests: XCTestCase {
         // A raw socket closed with a reset (SO_LINGER 0): the server closes at once, with the
         // commands unanswered (a plain FIN would wait for their replies).
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
-        let fd = try Socket.connectTCP(to: address, from: nil, timeoutMs: 5000)
+        let fd = try Socket.connectTCP(to: address, from: nil, timeoutMs: 5000).fd
         let pipeline = (0..<5).map { "ECHO \($0)\r\n" }.joined()
         XCTAssertEqual(pipeline.utf8.count, Array(pipeline.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) })
         XCTAssertTrue(respWaitUntil { handler.pending.withLock { $0.count } == 5 })

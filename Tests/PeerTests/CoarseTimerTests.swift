@@ -1,5 +1,6 @@
 // The coordinators' shared timer: never early, late by about its granularity at most, in
 // deadline order, and it wakes from idle when work arrives.
+import Net
 import Foundation
 import Synchronization
 import XCTest

@@ -1,3 +1,4 @@
+import Net
 import Dispatch
 import Storage
 import XCTest

@@ -2,6 +2,7 @@ import Foundation
 import Gossip
 import Synchronization
 import XCTest
+import Net
 @testable import Peer
 
 /// Issue 14, high 4: strangers who can reach the peer port (with or without knowing the
@@ -54,8 +55,9 @@ final class PeerRPCSlowlorisTests: XCTestCase {
                 var fds: [(fd: Int32, sent: Int)] = []
                 while !stop.load(ordering: .relaxed) {
                     while fds.count < count, !stop.load(ordering: .relaxed) {
-                        guard let fd = try? RPCSocket.connect(from: host, to: "127.0.0.1", port: port, timeoutMs: 200) else { break }
-                        RPCSocket.setTimeouts(fd, receiveMs: 1, sendMs: 50)
+                        guard let sock = try? Socket.connectTCP(host: "127.0.0.1", port: port, sourceHost: host, timeoutMs: 200) else { break }
+                        try? sock.setTimeouts(receiveMs: 1, sendMs: 50)
+                        let fd = sock.fd
                         fds.append((fd, 0))
                         opened.add(1, ordering: .relaxed)
                     }
@@ -116,12 +118,13 @@ final class PeerRPCSlowlorisTests: XCTestCase {
     /// once got a fresh 2 s per recv, so a drip held the thread forever).
     func testHandshakeHasOneDeadlineForAllItsBytes() throws {
         let s = try server(secret: "k") { $0.handshakeTimeoutMs = 1_000 }
-        let fd = try RPCSocket.connect(from: "127.0.0.3", to: "127.0.0.1", port: s.port, timeoutMs: 1_000)
+        let sock = try Socket.connectTCP(host: "127.0.0.1", port: s.port, sourceHost: "127.0.0.3", timeoutMs: 1_000)
+        let fd = sock.fd
         defer { close(fd) }
-        RPCSocket.setTimeouts(fd, receiveMs: 5_000, sendMs: 1_000)
+        try sock.setTimeouts(receiveMs: 5_000, sendMs: 1_000)
         var decoder = FrameDecoder()
         var auth = PeerAuthClient(nodeID: "slow", secret: Array("k".utf8), nonce: PeerAuth.makeNonce())
-        let hello = try RPCSocket.readFrame(fd, &decoder).flatMap { auth.onServerHello($0) }.get().encoded()
+        let hello = try RPCSocket.readFrame(sock, &decoder).flatMap { auth.onServerHello($0) }.get().encoded()
         let started = Date()
         var closed = false
         for byte in hello.dropLast() {
@@ -140,13 +143,14 @@ final class PeerRPCSlowlorisTests: XCTestCase {
     /// connection at once, without buffering its payload.
     func testHandshakeFrameOverOneKibibyteIsRefusedAtItsHeader() throws {
         let s = try server(secret: "k")
-        let fd = try RPCSocket.connect(from: "127.0.0.3", to: "127.0.0.1", port: s.port, timeoutMs: 1_000)
+        let sock = try Socket.connectTCP(host: "127.0.0.1", port: s.port, sourceHost: "127.0.0.3", timeoutMs: 1_000)
+        let fd = sock.fd
         defer { close(fd) }
-        RPCSocket.setTimeouts(fd, receiveMs: 3_000, sendMs: 1_000)
+        try sock.setTimeouts(receiveMs: 3_000, sendMs: 1_000)
         var decoder = FrameDecoder()
-        _ = try RPCSocket.readFrame(fd, &decoder).get()
+        _ = try RPCSocket.readFrame(sock, &decoder).get()
         let big = Frame(kind: .handshake, type: PeerAuth.Step.clientHello.rawValue, requestID: 0, payload: [UInt8](repeating: 0, count: 2_000)).encoded()
-        XCTAssertTrue(RPCSocket.writeAll(fd, Array(big.prefix(FrameFormat.headerBytes))))
+        XCTAssertTrue(writeAll(sock, Array(big.prefix(FrameFormat.headerBytes))))
         var b: UInt8 = 0
         let started = Date()
         XCTAssertLessThanOrEqual(recv(fd, &b, 1, 0), 0, "the server waited for a 2,000-byte handshake frame")
@@ -162,17 +166,18 @@ final class PeerRPCSlowlorisTests: XCTestCase {
         defer { for fd in fds { close(fd) } }
         var served = 0
         for i in 0..<8 {
-            let fd = try RPCSocket.connect(from: "127.0.0.9", to: "127.0.0.1", port: s.port, timeoutMs: 1_000)
+            let sock = try Socket.connectTCP(host: "127.0.0.1", port: s.port, sourceHost: "127.0.0.9", timeoutMs: 1_000)
+            let fd = sock.fd
             fds.append(fd)
-            RPCSocket.setTimeouts(fd, receiveMs: 2_000, sendMs: 1_000)
+            try sock.setTimeouts(receiveMs: 2_000, sendMs: 1_000)
             var decoder = FrameDecoder()
             var auth = PeerAuthClient(nodeID: "x\(i)", secret: nil, nonce: PeerAuth.makeNonce())
-            guard let hello = try? RPCSocket.readFrame(fd, &decoder).flatMap({ auth.onServerHello($0) }).get(),
-                  RPCSocket.writeAll(fd, hello.encoded()),
-                  (try? RPCSocket.readFrame(fd, &decoder).flatMap({ auth.onServerReply($0) }).get()) != nil else { continue }
+            guard let hello = try? RPCSocket.readFrame(sock, &decoder).flatMap({ auth.onServerHello($0) }).get(),
+                  writeAll(sock, hello.encoded()),
+                  (try? RPCSocket.readFrame(sock, &decoder).flatMap({ auth.onServerReply($0) }).get()) != nil else { continue }
             // Served means a request is answered.
-            guard RPCSocket.writeAll(fd, Frame(kind: .request, type: PeerMessageType.ping.rawValue, requestID: 1, timeoutMs: 1_000, payload: [7]).encoded()),
-                  let answer = try? RPCSocket.readFrame(fd, &decoder).get(), answer.kind == .response else { continue }
+            guard writeAll(sock, Frame(kind: .request, type: PeerMessageType.ping.rawValue, requestID: 1, timeoutMs: 1_000, payload: [7]).encoded()),
+                  let answer = try? RPCSocket.readFrame(sock, &decoder).get(), answer.kind == .response else { continue }
             served += 1
         }
         XCTAssertEqual(served, 5)

@@ -1,6 +1,7 @@
 import XCTest
 import Gossip
 import Synchronization
+import Net
 @testable import Peer
 
 /// Real-socket tests on 127.0.0.1 / 127.0.0.2 with ephemeral ports. Waits are bounded
@@ -163,8 +164,8 @@ final class PeerRPCTests: XCTestCase {
         // A bound socket that never listens: the port stays ours and refuses connections.
         let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(holder) }
-        try RPCSocket.bind(holder, host: "127.0.0.1", port: 0)
-        let port = RPCSocket.localAddress(holder).port
+        try Socket(fd: holder).bind(SocketAddress(host: "127.0.0.1", port: 0))
+        let port = try Socket(fd: holder).localAddress().port
         let c = try client { $0.backoffBaseMs = 60_000; $0.backoffMaxMs = 60_000 }
         let peer = Endpoint(host: "127.0.0.1", port: port)
         guard case .failure(.unreachable(let first)) = c.call(to: peer, type: .ping, payload: []) else { return XCTFail("connected to nothing") }
@@ -228,22 +229,23 @@ final class PeerRPCTests: XCTestCase {
     /// first gets an error frame, the second closes that connection; others keep working.
     func testUnknownTypeGetsAnErrorAndGarbageClosesOnlyThatConnection() throws {
         let s = try server()
-        let fd = try RPCSocket.connect(from: "127.0.0.2", to: "127.0.0.1", port: s.port, timeoutMs: 1_000)
+        let sock = try Socket.connectTCP(host: "127.0.0.1", port: s.port, sourceHost: "127.0.0.2", timeoutMs: 1_000)
+        let fd = sock.fd
         defer { close(fd) }
-        RPCSocket.setTimeouts(fd, receiveMs: 5_000, sendMs: 5_000)
+        try sock.setTimeouts(receiveMs: 5_000, sendMs: 5_000)
         var decoder = FrameDecoder()
         var auth = PeerAuthClient(nodeID: "raw", secret: nil, nonce: PeerAuth.makeNonce())
-        let hello = try RPCSocket.readFrame(fd, &decoder).flatMap { auth.onServerHello($0) }.get()
-        XCTAssertTrue(RPCSocket.writeAll(fd, hello.encoded()))
-        XCTAssertEqual(try RPCSocket.readFrame(fd, &decoder).flatMap { auth.onServerReply($0) }.get().peerID, "n1")
+        let hello = try RPCSocket.readFrame(sock, &decoder).flatMap { auth.onServerHello($0) }.get()
+        XCTAssertTrue(writeAll(sock, hello.encoded()))
+        XCTAssertEqual(try RPCSocket.readFrame(sock, &decoder).flatMap { auth.onServerReply($0) }.get().peerID, "n1")
 
-        XCTAssertTrue(RPCSocket.writeAll(fd, Frame(kind: .request, type: 999, requestID: 42, timeoutMs: 1000, payload: []).encoded()))
-        let answer = try RPCSocket.readFrame(fd, &decoder).get()
+        XCTAssertTrue(writeAll(sock, Frame(kind: .request, type: 999, requestID: 42, timeoutMs: 1000, payload: []).encoded()))
+        let answer = try RPCSocket.readFrame(sock, &decoder).get()
         XCTAssertEqual(answer.kind, .error)
         XCTAssertEqual(answer.requestID, 42)
         XCTAssertEqual(RPCError.decodeErrorBody(answer.payload, type: answer.type), .unknownMessageType(999))
 
-        XCTAssertTrue(RPCSocket.writeAll(fd, Array("GET / HTTP/1.1\r\n\r\n".utf8)))
+        XCTAssertTrue(writeAll(sock, Array("GET / HTTP/1.1\r\n\r\n".utf8)))
         XCTAssertTrue(eventually { s.counters.snapshot().decodeErrors == 1 })
         var byte: UInt8 = 0
         XCTAssertEqual(recv(fd, &byte, 1, 0), 0, "server kept a garbage connection open")

@@ -1,3 +1,4 @@
+import Net
 import XCTest
 import Foundation
 import Synchronization

@@ -9,6 +9,7 @@
 // user is `default`, whose password is `--requirepass` (without one, any password is
 // accepted for `default`, as Redis's passwordless default user does).
 
+import Net
 import Gossip
 
 extension ClientCommands {

@@ -1,3 +1,4 @@
+import Net
 import Gossip
 import Ring
 import Storage

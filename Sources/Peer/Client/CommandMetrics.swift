@@ -1,3 +1,4 @@
+import Net
 import Synchronization
 
 /// Client command metrics: `chorus_command_duration_seconds{command}` (dispatch to reply),

@@ -2,9 +2,7 @@
 // One connection, one thread at a time (not thread-safe). Pipelining: call `send` several
 // times, then `readReply` as many times.
 
-#if canImport(Glibc)
-import Glibc
-#endif
+import Net
 
 /// Why a client call failed.
 public enum RESPClientError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -21,7 +19,7 @@ public enum RESPClientError: Error, Equatable, Sendable, CustomStringConvertible
 
 /// A blocking connection to a RESP server.
 public final class RESPClient {
-    private var fd: Int32 = -1
+    private var socket: Socket?
     private var input: [UInt8] = []
     private var inputStart = 0
     private var output: [UInt8] = []
@@ -35,9 +33,7 @@ public final class RESPClient {
                 replyParser: RESPReplyParser = RESPReplyParser()) throws(RESPClientError) {
         self.replyParser = replyParser
         do throws(SocketError) {
-            let address = try SocketAddress(host: host, port: port)
-            let source = try sourceHost.map { host throws(SocketError) in try SocketAddress(host: host, port: 0) }
-            fd = try Socket.connectTCP(to: address, from: source, timeoutMs: timeoutMs)
+            socket = try Socket.connectTCP(host: host, port: port, sourceHost: sourceHost, timeoutMs: timeoutMs)
         } catch {
             throw .socket(error)
         }
@@ -48,18 +44,16 @@ public final class RESPClient {
         scratch.deallocate()
     }
 
-    public var isOpen: Bool { fd >= 0 }
+    public var isOpen: Bool { socket != nil }
 
     public func close() {
-        if fd >= 0 {
-            Glibc.close(fd)
-            fd = -1
-        }
+        socket?.close()
+        socket = nil
     }
 
     /// Half-closes: the server sees EOF after what was sent, and still answers it.
     public func shutdownWrite() {
-        if fd >= 0 { _ = shutdown(fd, Int32(SHUT_WR)) }
+        socket?.shutdownWrite()
     }
 
     /// Sends one command (buffered until `flush` or the next read).
@@ -74,11 +68,10 @@ public final class RESPClient {
 
     /// Writes everything queued.
     public func flush() throws(RESPClientError) {
-        guard fd >= 0 else { throw .socket(.connectionClosed) }
+        guard let socket else { throw .socket(.connectionClosed) }
         guard !output.isEmpty else { return }
-        let fd = self.fd
         let result = output.withUnsafeBytes { raw in
-            Result { () throws(SocketError) in try Socket.sendAll(fd, raw) }
+            Result { () throws(SocketError) in try socket.writeAll(raw) }
         }
         if case .failure(let error) = result { throw .socket(error) }
         output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
@@ -125,20 +118,16 @@ public final class RESPClient {
     }
 
     private func receiveMore() throws(RESPClientError) {
-        guard fd >= 0 else { throw .socket(.connectionClosed) }
+        guard let socket else { throw .socket(.connectionClosed) }
         if inputStart > 0 && inputStart * 2 >= input.count {
             input.removeSubrange(0..<inputStart)
             inputStart = 0
         }
-        let n = recv(fd, scratch.baseAddress, scratch.count, 0)
-        let code = errno
-        if n > 0 {
-            input.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
-            return
-        }
-        if n == 0 { throw .socket(.connectionClosed) }
-        if code == EINTR { return }
-        if code == EAGAIN || code == EWOULDBLOCK { throw .socket(.timedOut) }
-        throw .socket(.system(operation: "recv", errno: code))
+        let read: Int?
+        do { read = try socket.read(into: scratch) } catch { throw .socket(error) }
+        // nil: the receive timeout set at connect passed.
+        guard let n = read else { throw .socket(.timedOut) }
+        guard n > 0 else { throw .socket(.connectionClosed) }
+        input.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
     }
 }

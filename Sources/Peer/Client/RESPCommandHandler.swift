@@ -11,6 +11,7 @@
 //   connection's output buffer (no copy, no lock, no thread hop).
 // - `RESPConnectionContext.state` is guarded by a lock: safe from any thread.
 
+import Net
 import Synchronization
 
 /// Receives parsed commands from the RESP server.

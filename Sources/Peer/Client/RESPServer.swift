@@ -9,6 +9,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Net
 import Dispatch
 import Synchronization
 
@@ -85,7 +86,7 @@ public final class RESPServer: @unchecked Sendable {
         }
         precondition(fresh, "RESPServer started twice")
         let address = try SocketAddress(host: configuration.host, port: configuration.port)
-        let (fd, bound) = try Socket.listenTCP(address, backlog: configuration.backlog)
+        let (listenSocket, bound) = try Socket.listenTCP(address, backlog: configuration.backlog)
         boundAddress = bound
         var own: LoopGroup?
         do throws(SocketError) {
@@ -104,9 +105,9 @@ public final class RESPServer: @unchecked Sendable {
                 for shard in all { shard.loop.execute { shard.resumeBudgetWaiters() } }
             }
             for shard in shards { shard.wakeAllLoops = wake }
-            let listener = RESPServerListener(fd: fd, shards: shards, counters: counters,
+            let listener = RESPServerListener(socket: listenSocket, shards: shards, counters: counters,
                                               maxConnections: configuration.maxConnections)
-            try loops[0].register(fd: fd, events: EventLoop.readable, handler: listener)
+            try loops[0].register(fd: listenSocket.fd, events: EventLoop.readable, handler: listener)
             self.listener = listener
             // Weak: shared loops outlive the server's shutdown, which drops the listener.
             loops[0].addTick(intervalMs: 100) { [weak listener] now in listener?.tick(nowMs: now) }
@@ -114,7 +115,7 @@ public final class RESPServer: @unchecked Sendable {
             try own?.start()
             ownLoops = own
         } catch {
-            close(fd)
+            listenSocket.close()
             own?.stop()
             state.withLock { $0 = 2 }
             throw error
@@ -148,7 +149,9 @@ public final class RESPServer: @unchecked Sendable {
 /// The listening socket on loop 0: accepts in batches; backs off briefly when out of fds.
 /// Loop-0 thread only.
 final class RESPServerListener: EventLoopHandler, @unchecked Sendable {
-    private var fd: Int32
+    private let socket: Socket
+    /// False once closed.
+    private var isOpen = true
     private let shards: [RESPServerShard]
     private let counters: RESPServerCounters
     private let maxConnections: Int
@@ -164,8 +167,8 @@ final class RESPServerListener: EventLoopHandler, @unchecked Sendable {
     /// Round-robin cursor over the shards.
     private var nextShard = 0
 
-    init(fd: Int32, shards: [RESPServerShard], counters: RESPServerCounters, maxConnections: Int) {
-        self.fd = fd
+    init(socket: Socket, shards: [RESPServerShard], counters: RESPServerCounters, maxConnections: Int) {
+        self.socket = socket
         self.shards = shards
         self.counters = counters
         self.maxConnections = maxConnections
@@ -173,80 +176,67 @@ final class RESPServerListener: EventLoopHandler, @unchecked Sendable {
     }
 
     /// A new socket from accept(): reject it at the bound, else give it to a loop.
-    private func accepted(fd client: Int32, remote: String) {
+    private func accepted(_ client: Socket, remote: String) {
         if counters.connections.load(ordering: .relaxed) >= maxConnections {
             refuse(client)
             return
         }
         counters.connections.add(1, ordering: .relaxed)
         counters.acceptedTotal.add(1, ordering: .relaxed)
-        try? Socket.setNoDelay(client)
+        try? client.setNoDelay()
         let id = counters.nextConnectionID.add(1, ordering: .relaxed).oldValue
         let shard = shards[nextShard % shards.count]
         nextShard &+= 1
         if shard.loop.inLoop {
-            shard.adopt(fd: client, id: id, remote: remote)
+            shard.adopt(client, id: id, remote: remote)
         } else {
-            shard.loop.execute { shard.adopt(fd: client, id: id, remote: remote) }
+            shard.loop.execute { shard.adopt(client, id: id, remote: remote) }
         }
     }
 
     /// Tells a client there is no room for it and closes it.
-    private func refuse(_ client: Int32) {
+    /// The client is non-blocking, so the one write cannot stall the loop.
+    private func refuse(_ client: Socket) {
         let message: [UInt8] = Array("-ERR max number of clients reached\r\n".utf8)
-        message.withUnsafeBytes { _ = send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
-        Glibc.close(client)
+        _ = message.withUnsafeBytes { try? client.write($0) }
+        client.close()
         counters.rejectedTotal.add(1, ordering: .relaxed)
     }
 
     func handleEvents(_ events: UInt32) {
         for _ in 0..<64 {
-            var storage = sockaddr_storage()
-            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let client = withUnsafeMutableBytes(of: &storage) { raw in
-                accept(fd, raw.baseAddress?.assumingMemoryBound(to: sockaddr.self), &length)
-            }
-            if client >= 0 {
-                // accept4 is not exported by Glibc's module map; two fcntl calls instead.
-                _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-                guard (try? Socket.setNonBlocking(client, true)) != nil else {
-                    Glibc.close(client)
-                    continue
-                }
-                let remote = SocketAddress(storage: storage, length: length).description
-                accepted(fd: client, remote: remote)
-                continue
-            }
-            switch errno {
-            case EINTR, ECONNABORTED:
-                continue
-            case EMFILE, ENFILE where spareFD >= 0:
+            switch socket.accept(nonBlocking: true) {
+            case .connection(let client, let remote):
+                accepted(client, remote: remote.description)
+            case .wouldBlock, .closed:
+                return
+            case .exhausted(let code) where (code == EMFILE || code == ENFILE) && spareFD >= 0:
                 Glibc.close(spareFD)
-                let refused = accept(fd, nil, nil)
-                if refused >= 0 {
+                let retry = socket.accept(nonBlocking: true)
+                spareFD = RESPServerListener.openSpare()
+                if case .connection(let refused, _) = retry {
                     refuse(refused)
-                    spareFD = RESPServerListener.openSpare()
                     continue
                 }
-                spareFD = RESPServerListener.openSpare()
-                loop.modify(fd: fd, events: 0)
-                pausedUntilMs = EventLoop.nowMs() + 100
+                pause()
                 return
-            case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                // Level-triggered: without a pause the loop would spin on the full backlog.
-                loop.modify(fd: fd, events: 0)
-                pausedUntilMs = EventLoop.nowMs() + 100
-                return
-            default:
+            case .exhausted:
+                pause()
                 return
             }
         }
     }
 
+    /// Level-triggered: without a pause the loop would spin on the full backlog.
+    private func pause() {
+        loop.modify(fd: socket.fd, events: 0)
+        pausedUntilMs = EventLoop.nowMs() + 100
+    }
+
     func tick(nowMs: Int64) {
-        if fd >= 0 && pausedUntilMs != 0 && nowMs >= pausedUntilMs {
+        if isOpen && pausedUntilMs != 0 && nowMs >= pausedUntilMs {
             pausedUntilMs = 0
-            loop.modify(fd: fd, events: EventLoop.readable)
+            loop.modify(fd: socket.fd, events: EventLoop.readable)
         }
     }
 
@@ -255,9 +245,9 @@ final class RESPServerListener: EventLoopHandler, @unchecked Sendable {
             Glibc.close(spareFD)
             spareFD = -1
         }
-        guard fd >= 0 else { return }
-        loop.unregister(fd: fd)
-        Glibc.close(fd)
-        fd = -1
+        guard isOpen else { return }
+        loop.unregister(fd: socket.fd)
+        socket.close()
+        isOpen = false
     }
 }

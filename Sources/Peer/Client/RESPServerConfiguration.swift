@@ -1,5 +1,7 @@
 // Settings of the RESP client server. Every buffer and queue here has a bound.
 
+import Net
+
 /// Where the RESP server listens and the bounds it enforces per connection.
 public struct RESPServerConfiguration: Sendable {
     public var host: String = "127.0.0.1"

@@ -20,9 +20,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Net
 
 final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
-    let fd: Int32
+    let socket: Socket
     let loop: EventLoop
     let shard: RESPServerShard
     let context: RESPConnectionContext
@@ -56,8 +57,8 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
     /// release the budget when they come.
     private var unansweredAtClose: Set<UInt64> = []
 
-    init(fd: Int32, shard: RESPServerShard, context: RESPConnectionContext, nowMs: Int64) {
-        self.fd = fd
+    init(socket: Socket, shard: RESPServerShard, context: RESPConnectionContext, nowMs: Int64) {
+        self.socket = socket
         self.shard = shard
         self.loop = shard.loop
         self.context = context
@@ -99,7 +100,12 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
     private func readInput() {
         guard !isClosed, !readClosed, !inputStopped else { return }
         let scratch = shard.scratch
-        let n = recv(fd, scratch.baseAddress, scratch.count, 0)
+        let read: Int?
+        do { read = try socket.read(into: scratch) } catch {
+            close()
+            return
+        }
+        guard let n = read else { return }  // drained: epoll says when there is more
         if n > 0 {
             parser.append(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
             lastActivityMs = EventLoop.nowMs()
@@ -110,11 +116,9 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
             }
             processInput()
             markDirty()
-        } else if n == 0 {
+        } else {
             readClosed = true
             markDirty()
-        } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
-            close()
         }
     }
 
@@ -262,10 +266,15 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
     /// One send() of pending output; false when the connection was closed on an error.
     private func sendOnce() -> Bool {
         guard outputStart < output.count else { return true }
-        let n = output.withUnsafeBytes { raw in
-            send(fd, raw.baseAddress! + outputStart, raw.count - outputStart, Int32(MSG_NOSIGNAL))
+        let sent = output.withUnsafeBytes { raw in
+            Result { () throws(SocketError) in try socket.write(UnsafeRawBufferPointer(rebasing: raw[outputStart...])) }
         }
-        if n > 0 {
+        guard case .success(let written) = sent else {
+            close()
+            return false
+        }
+        // nil: the kernel's buffer is full; EPOLLOUT brings us back.
+        if let n = written, n > 0 {
             outputStart += n
             lastSendProgressMs = EventLoop.nowMs()
             if outputStart == output.count {
@@ -276,9 +285,6 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
                 output.removeSubrange(0..<outputStart)
                 outputStart = 0
             }
-        } else if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
-            close()
-            return false
         }
         return true
     }
@@ -289,7 +295,7 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
         if unsentBytes > 0 { wanted |= EventLoop.writable }
         if wanted != interest {
             interest = wanted
-            loop.modify(fd: fd, events: wanted)
+            loop.modify(fd: socket.fd, events: wanted)
         }
     }
 
@@ -308,8 +314,8 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
             unansweredAtClose.insert(sequence)
         }
         waitingForBudget = false
-        loop.unregister(fd: fd)
-        Glibc.close(fd)
+        loop.unregister(fd: socket.fd)
+        socket.close()
         output = []
         parked = [:]
         parkedBytes = 0

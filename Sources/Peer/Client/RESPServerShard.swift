@@ -6,6 +6,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Net
 
 final class RESPServerShard: @unchecked Sendable {
     let loop: EventLoop
@@ -50,18 +51,18 @@ final class RESPServerShard: @unchecked Sendable {
     deinit { scratch.deallocate() }
 
     /// Adopts an accepted socket (on this loop's thread).
-    func adopt(fd: Int32, id: UInt64, remote: String) {
+    func adopt(_ socket: Socket, id: UInt64, remote: String) {
         guard !shuttingDown else {
-            close(fd)
+            socket.close()
             counters.connections.subtract(1, ordering: .relaxed)
             return
         }
         let context = RESPConnectionContext(id: id, remoteAddress: remote)
-        let connection = RESPServerConnection(fd: fd, shard: self, context: context, nowMs: EventLoop.nowMs())
+        let connection = RESPServerConnection(socket: socket, shard: self, context: context, nowMs: EventLoop.nowMs())
         do {
-            try loop.register(fd: fd, events: EventLoop.readable, handler: connection)
+            try loop.register(fd: socket.fd, events: EventLoop.readable, handler: connection)
         } catch {
-            close(fd)
+            socket.close()
             counters.connections.subtract(1, ordering: .relaxed)
             return
         }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Foundation
+import Net
 import Synchronization
 
 /// A minimal HTTP/1.0-style server for `GET /metrics` and `GET /status`: one accept thread,
@@ -11,7 +12,7 @@ import Synchronization
 public final class HTTPServer: @unchecked Sendable {
     public typealias Route = @Sendable () -> (contentType: String, body: String)
     private let routes: [String: Route]
-    private let listener: Int32
+    private let listener: Socket
     public let port: UInt16
     private let stopping = Atomic<Bool>(false)
     private let active = Atomic<Int>(0)
@@ -20,9 +21,9 @@ public final class HTTPServer: @unchecked Sendable {
 
     public init(host: String, port: UInt16, routes: [String: Route]) throws {
         self.routes = routes
-        let (fd, address) = try Socket.listenTCP(try SocketAddress(host: host, port: port), backlog: 64)
-        try Socket.setNonBlocking(fd, false)
-        listener = fd
+        // Blocking: the accept thread waits in accept(); stop() wakes it with shutdown.
+        let (socket, address) = try Socket.listenTCP(try SocketAddress(host: host, port: port), backlog: 64, nonBlocking: false)
+        listener = socket
         self.port = address.port
     }
 
@@ -33,42 +34,41 @@ public final class HTTPServer: @unchecked Sendable {
 
     public func stop() {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
+        listener.shutdown()
+        listener.close()
         _ = done.wait(timeout: .now() + .seconds(2))
     }
 
     private func acceptLoop() {
         defer { done.signal() }
         while !stopping.load(ordering: .relaxed) {
-            let fd = accept(listener, nil, nil)
-            if fd < 0 {
-                if errno == EINTR { continue }
+            guard case .connection(let fd, _) = listener.accept() else {
                 if stopping.load(ordering: .relaxed) { break }
                 usleep(10_000)
                 continue
             }
             if active.load(ordering: .relaxed) >= HTTPServer.maxActive {
                 respond(fd, status: "503 Service Unavailable", type: "text/plain", body: "busy\n")
-                close(fd)
+                fd.close()
                 continue
             }
             active.wrappingAdd(1, ordering: .relaxed)
             DispatchQueue.global().async { [self] in
                 serve(fd)
-                close(fd)
+                fd.close()
                 active.wrappingSubtract(1, ordering: .relaxed)
             }
         }
     }
 
-    private func serve(_ fd: Int32) {
-        try? Socket.setTimeouts(fd, milliseconds: 2_000)
+    private func serve(_ fd: Socket) {
+        try? fd.setTimeouts(receiveMs: 2_000, sendMs: 2_000)
         var head: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 2048)
         while head.count < 8192 {
-            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { return }
+            let read = buf.withUnsafeMutableBytes { raw in Result { () throws(SocketError) in try fd.read(into: raw) } }
+            guard case .success(let got?) = read, got > 0 else { return }
+            let n = got
             head.append(contentsOf: buf[0..<n])
             if head.count >= 4, containsBlankLine(head) { break }
         }
@@ -90,12 +90,12 @@ public final class HTTPServer: @unchecked Sendable {
         return false
     }
 
-    private func respond(_ fd: Int32, status: String, type: String, body: String) {
+    private func respond(_ fd: Socket, status: String, type: String, body: String) {
         // Head and body in one buffer, one copy of the body, one send.
         var body = body
         let head = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
         var bytes = Array(head.utf8)
         body.withUTF8 { bytes.append(contentsOf: $0) }
-        bytes.withUnsafeBytes { try? Socket.sendAll(fd, $0) }
+        try? fd.writeAll(bytes)
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Net
 import Foundation
 import Gossip
 import Storage

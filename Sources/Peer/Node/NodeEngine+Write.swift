@@ -1,3 +1,4 @@
+import Net
 import Ring
 import Storage
 import Synchronization

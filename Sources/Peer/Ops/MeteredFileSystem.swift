@@ -1,3 +1,4 @@
+import Net
 import Storage
 
 /// A `FileSystem` that passes everything to another one and times each `sync()` of a file

@@ -1,3 +1,4 @@
+import Net
 import Synchronization
 
 /// A histogram of integer observations (`# TYPE ... histogram`): one atomic count per

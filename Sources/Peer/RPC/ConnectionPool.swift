@@ -1,5 +1,6 @@
 import Foundation
 import Gossip
+import Net
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -197,19 +198,21 @@ final class ConnectionPool: @unchecked Sendable {
     }
 
     private func establish(on loop: EventLoop) -> Result<PeerRPCConnection, RPCError> {
-        let fd: Int32
+        let fd: Socket
         do {
-            fd = try RPCSocket.connect(from: config.host, to: peer.host, port: peer.port, timeoutMs: config.connectTimeoutMs)
+            // From this node's own --host address, so the peer sees the connection come from it.
+            fd = try Socket.connectTCP(host: peer.host, port: peer.port, sourceHost: config.host, timeoutMs: config.connectTimeoutMs)
+            try fd.setTimeouts(receiveMs: config.handshakeTimeoutMs, sendMs: config.sendTimeoutMs)
         } catch {
-            return .failure(error)
+            // A failed call names itself ("connect 10.0.0.2:7000: ..."); the rest say where.
+            return .failure(.unreachable(error.systemErrno != nil ? error.description : "connect \(peer.host):\(peer.port): \(error)"))
         }
-        RPCSocket.setTimeouts(fd, receiveMs: config.handshakeTimeoutMs, sendMs: config.sendTimeoutMs)
         var decoder = FrameDecoder(maxFrameBytes: config.maxFrameBytes)
         var auth = PeerAuthClient(nodeID: config.nodeID, secret: config.secret, nonce: PeerAuth.makeNonce())
         let outcome: Result<PeerAuthResult, RPCError> = RPCSocket.readFrame(fd, &decoder)
             .flatMap { auth.onServerHello($0) }
             .flatMap { hello in
-                RPCSocket.writeAll(fd, hello.encoded()) ? RPCSocket.readFrame(fd, &decoder) : .failure(.connectionLost)
+                (try? fd.writeAll(hello.encoded())) != nil ? RPCSocket.readFrame(fd, &decoder) : .failure(.connectionLost)
             }
             .flatMap { auth.onServerReply($0) }
         if case .success = outcome {
@@ -219,13 +222,17 @@ final class ConnectionPool: @unchecked Sendable {
         }
         switch outcome {
         case .failure(let e):
-            Glibc.close(fd)
+            fd.close()
             if e == .connectionLost { return .failure(.unreachable("peer closed the connection during the handshake")) }
             return .failure(e)
         case .success(let result):
             if !result.authenticated { RPCCounters.add(counters.unauthenticatedConnections) }
-            RPCSocket.setTimeouts(fd, receiveMs: 0, sendMs: 0)
-            return .success(PeerRPCConnection(fd: fd, peer: result, counters: counters, loop: loop, decoder: decoder,
+            // The loop owns it from here: no timeouts, it never blocks.
+            do { try fd.setTimeouts(receiveMs: 0, sendMs: 0) } catch {
+                fd.close()
+                return .failure(.unreachable("\(peer.host):\(peer.port): \(error)"))
+            }
+            return .success(PeerRPCConnection(socket: fd, peer: result, counters: counters, loop: loop, decoder: decoder,
                                               maxOutputBytes: config.maxQueuedBytesPerConnection))
         }
     }

@@ -1,3 +1,4 @@
+import Net
 import Synchronization
 
 /// The node's `PeerLatency`, shared by the transport that feeds it and the coordinators that

@@ -1,3 +1,4 @@
+import Net
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -24,10 +25,10 @@ final class PeerRPCConnection: @unchecked Sendable {
         var closed = false
     }
 
-    init(fd: Int32, peer: PeerAuthResult, counters: RPCCounters, loop: EventLoop, decoder: FrameDecoder, maxOutputBytes: Int) {
+    init(socket connection: Socket, peer: PeerAuthResult, counters: RPCCounters, loop: EventLoop, decoder: FrameDecoder, maxOutputBytes: Int) {
         self.peer = peer
         self.counters = counters
-        socket = LoopSocket(fd: fd, loop: loop, decoder: decoder, counters: counters, maxOutputBytes: maxOutputBytes)
+        socket = LoopSocket(socket: connection, loop: loop, decoder: decoder, counters: counters, maxOutputBytes: maxOutputBytes)
     }
 
     /// Registers on the loop. Call once, after the owner can handle `onClosed` (it may run at

@@ -1,4 +1,5 @@
 import Foundation
+import Net
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -46,7 +47,7 @@ public final class PeerRPCServer: @unchecked Sendable {
     public let config: PeerRPCConfig
     public let counters: RPCCounters
     let handler: PeerRPCHandler
-    private let listenFD: Int32
+    private let listener: Socket
     /// The bound port (useful when started with port 0).
     public let port: UInt16
     private let state = Mutex(State())
@@ -80,12 +81,16 @@ public final class PeerRPCServer: @unchecked Sendable {
             throw .unreachable("cannot start the peer RPC server's event loop: \(error)")
         }
         do {
-            listenFD = try RPCSocket.listen(host: config.host, port: port, backlog: 128)
+            // Blocking: the accept thread waits in accept(); stop() wakes it with shutdown.
+            let address = try SocketAddress(host: config.host, port: port)
+            (listener, self.port) = try { () throws(SocketError) in
+                let (s, bound) = try Socket.listenTCP(address, backlog: 128, nonBlocking: false)
+                return (s, bound.port)
+            }()
         } catch {
             if ownsLoops { self.loops.stop() }
-            throw error
+            throw .unreachable("cannot listen for peers on \(config.host):\(port): \(error)")
         }
-        self.port = RPCSocket.localAddress(listenFD).port
         threads.enter()
         let t = Thread { [self] in
             acceptLoop()
@@ -115,10 +120,10 @@ public final class PeerRPCServer: @unchecked Sendable {
         guard let conns else { return }
         // Shut down (wakes accept), and close only here: the accept thread never closes
         // it, so no one can touch a reused descriptor number.
-        RPCSocket.shutdown(listenFD)
+        listener.shutdown()
         for c in conns { c.close() }
         _ = threads.wait(timeout: .now() + .seconds(10))
-        Glibc.close(listenFD)
+        listener.close()
         if ownsLoops { loops.stop() }
     }
 
@@ -159,16 +164,20 @@ public final class PeerRPCServer: @unchecked Sendable {
 
     private func acceptLoop() {
         while true {
-            let fd: Int32
-            switch RPCSocket.accept(listenFD) {
+            let fd: Socket
+            let remote: SocketAddress
+            switch listener.accept() {
             case .closed: return
-            case .retryLater:
+            case .exhausted, .wouldBlock:
+                // Out of descriptors or memory for now: wait a moment and accept again.
                 if state.withLock({ $0.stopped }) { return }
                 usleep(10_000)
                 continue
-            case .connection(let accepted): fd = accepted
+            case .connection(let accepted, let from):
+                fd = accepted
+                remote = from
             }
-            let host = RPCSocket.peerAddress(fd).host
+            let host = remote.host
             var overHandshakeBudget = false
             let conn: PeerRPCServerConnection? = state.withLock { s in
                 guard !s.stopped, s.connections.count < config.maxConnections else { return nil }
@@ -178,7 +187,7 @@ public final class PeerRPCServer: @unchecked Sendable {
                 }
                 s.handshaking += 1
                 s.handshakingByHost[host, default: 0] += 1
-                let c = PeerRPCServerConnection(fd: fd, server: self)
+                let c = PeerRPCServerConnection(connection: fd, remote: remote, server: self)
                 s.connections[ObjectIdentifier(c)] = c
                 return c
             }
@@ -187,8 +196,8 @@ public final class PeerRPCServer: @unchecked Sendable {
                 if !stopped {
                     if overHandshakeBudget { RPCCounters.add(counters.handshakesRefused) } else { RPCCounters.add(counters.connectionsRefused) }
                 }
-                RPCSocket.setAbortiveClose(fd)
-                Glibc.close(fd)
+                fd.setAbortiveClose()
+                fd.close()
                 if stopped { return }
                 continue
             }

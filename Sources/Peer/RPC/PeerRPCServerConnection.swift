@@ -1,3 +1,4 @@
+import Net
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +10,7 @@ import Glibc
 /// Until the hand-over `run()` owns the fd; after it the socket does. `close()` from any
 /// thread: shuts the socket down during the handshake, closes it on its loop after.
 final class PeerRPCServerConnection: @unchecked Sendable {
-    let fd: Int32
+    let connection: Socket
     unowned let server: PeerRPCServer
     /// Held directly: a responder may outlive the server.
     private let counters: RPCCounters
@@ -24,18 +25,18 @@ final class PeerRPCServerConnection: @unchecked Sendable {
     enum Stage { case handshaking, serving, servingUnauthenticated, closed }
     var stage = Stage.handshaking
 
-    init(fd: Int32, server: PeerRPCServer) {
-        self.fd = fd
+    init(connection: Socket, remote: SocketAddress, server: PeerRPCServer) {
+        self.connection = connection
         self.server = server
         counters = server.counters
-        remote = RPCSocket.peerAddress(fd)
+        self.remote = (remote.host, remote.port)
     }
 
     /// Wakes the reader (which then closes the fd). Under the lock, so never touches an fd
     /// number the reader has already closed and the kernel may have reused.
     func close() {
         let socket: LoopSocket? = writeLock.withLock { open in
-            if open { RPCSocket.shutdown(fd); return nil }
+            if open { connection.shutdown(); return nil }
             return onLoop.withLock { $0 }
         }
         socket?.close()
@@ -48,22 +49,23 @@ final class PeerRPCServerConnection: @unchecked Sendable {
         defer {
             if !handedOver {
                 writeLock.withLock { $0 = false }
-                Glibc.close(fd)
+                connection.close()
             }
         }
         let config = server.config
-        RPCSocket.setNoDelay(fd)
+        try? connection.setNoDelay()
         // Until the peer has proved itself: one deadline for the whole handshake (however
         // slowly its bytes trickle in), sends bounded by it too, a 1 KiB frame bound and
         // small reads, so a stranger costs a thread for at most that long and next to no memory.
         let deadline = RPCDeadline.now().adding(ms: config.handshakeTimeoutMs)
-        RPCSocket.setTimeouts(fd, receiveMs: config.handshakeTimeoutMs, sendMs: min(config.handshakeTimeoutMs, config.sendTimeoutMs))
+        guard (try? connection.setTimeouts(receiveMs: config.handshakeTimeoutMs,
+                                           sendMs: min(config.handshakeTimeoutMs, config.sendTimeoutMs))) != nil else { return false }
         var decoder = FrameDecoder(maxFrameBytes: PeerRPCConfig.maxHandshakeFrameBytes)
 
         let auth = PeerAuthServer(nodeID: config.nodeID, secret: config.secret, nonce: PeerAuth.makeNonce())
         guard send(auth.hello()) else { return false }
         let peer: PeerAuthResult
-        switch RPCSocket.readFrame(fd, &decoder, deadline: deadline, chunkBytes: 512) {
+        switch RPCSocket.readFrame(connection, &decoder, deadline: deadline, chunkBytes: 512) {
         case .failure(let e):
             if e == .timeout { RPCCounters.add(counters.handshakeTimeouts) } else { RPCCounters.add(counters.authFailures) }
             return false
@@ -85,9 +87,9 @@ final class PeerRPCServerConnection: @unchecked Sendable {
             return false
         }
         decoder.setMaxFrameBytes(config.maxFrameBytes)
-        RPCSocket.setTimeouts(fd, receiveMs: 0, sendMs: 0)
+        guard (try? connection.setTimeouts(receiveMs: 0, sendMs: 0)) != nil else { return false }
         // From here on the loop owns the fd: no thread of its own, no blocking reads.
-        let socket = LoopSocket(fd: fd, loop: loop, decoder: decoder, counters: counters,
+        let socket = LoopSocket(socket: connection, loop: loop, decoder: decoder, counters: counters,
                                 maxOutputBytes: config.maxQueuedBytesPerConnection)
         let stillOpen = writeLock.withLock { open -> Bool in
             guard open else { return false }
@@ -148,6 +150,6 @@ final class PeerRPCServerConnection: @unchecked Sendable {
     /// Writes one frame; a failed write shuts the connection (the reader then exits).
     @discardableResult
     func send(_ frame: Frame) -> Bool {
-        RPCSocket.writeFrame(frame, fd: fd, lock: writeLock, counters: counters)
+        RPCSocket.writeFrame(frame, socket: connection, lock: writeLock, counters: counters)
     }
 }

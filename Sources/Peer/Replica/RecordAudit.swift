@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Net
 import Synchronization
 
 /// Counts and logs stored records that do not decode (issue 14: one such record once

@@ -15,18 +15,6 @@ import Glibc
 import CSystem
 import Synchronization
 
-/// Something that reacts to readiness of one file descriptor on an event loop.
-protocol EventLoopHandler: AnyObject {
-    /// Called on the loop thread with the epoll event bits (EPOLLIN, EPOLLOUT, ...).
-    func handleEvents(_ events: UInt32)
-}
-
-/// Something with output to write once per loop iteration (LoopSocket): everything queued
-/// during the iteration leaves in one write.
-protocol EventLoopFlushable: AnyObject {
-    func flushQueued()
-}
-
 /// The loop whose thread this is (nil off the loops).
 private let currentLoopKey: pthread_key_t = {
     var key = pthread_key_t()
@@ -36,9 +24,10 @@ private let currentLoopKey: pthread_key_t = {
 
 /// An epoll event loop running on one dedicated thread.
 public final class EventLoop: @unchecked Sendable {
-    static let readable = EPOLLIN.rawValue
-    static let writable = EPOLLOUT.rawValue
-    static let hangup = EPOLLHUP.rawValue | EPOLLERR.rawValue
+    /// Event bits for `register` and `modify`, and as `handleEvents` gets them.
+    public static let readable = EPOLLIN.rawValue
+    public static let writable = EPOLLOUT.rawValue
+    public static let hangup = EPOLLHUP.rawValue | EPOLLERR.rawValue
 
     private let epollFD: Int32
     private let wakeFD: Int32
@@ -111,7 +100,8 @@ public final class EventLoop: @unchecked Sendable {
 
     // MARK: Loop-thread API
 
-    func register(fd: Int32, events: UInt32, handler: EventLoopHandler) throws(SocketError) {
+    /// Watches `fd` for `events`, calling `handler` when they come.
+    public func register(fd: Int32, events: UInt32, handler: EventLoopHandler) throws(SocketError) {
         var event = epoll_event()
         event.events = events
         event.data.u64 = UInt64(UInt32(bitPattern: fd))
@@ -125,7 +115,8 @@ public final class EventLoop: @unchecked Sendable {
         handlers[index] = handler
     }
 
-    func modify(fd: Int32, events: UInt32) {
+    /// Changes the events watched on a registered `fd`.
+    public func modify(fd: Int32, events: UInt32) {
         var event = epoll_event()
         event.events = events
         event.data.u64 = UInt64(UInt32(bitPattern: fd))
@@ -133,24 +124,24 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     /// Removes the registration; call before closing `fd`.
-    func unregister(fd: Int32) {
+    public func unregister(fd: Int32) {
         epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
         if Int(fd) < handlers.count { handlers[Int(fd)] = nil }
     }
 
     /// Calls `body(nowMs)` every `intervalMs` on the loop thread.
-    func addTick(intervalMs: Int64, _ body: @escaping (Int64) -> Void) {
+    public func addTick(intervalMs: Int64, _ body: @escaping (Int64) -> Void) {
         ticks.append((max(1, intervalMs), EventLoop.nowMs() + max(1, intervalMs), body))
     }
 
     /// Calls `body` at the end of every iteration, before the loop sleeps.
-    func addIterationHook(_ body: @escaping () -> Void) {
+    public func addIterationHook(_ body: @escaping () -> Void) {
         iterationHooks.append(body)
     }
 
     /// Calls `flushQueued` on `target` at the end of this iteration (loop thread; the
     /// caller marks itself so it asks once per iteration).
-    func flushAtEndOfIteration(_ target: EventLoopFlushable) {
+    public func flushAtEndOfIteration(_ target: EventLoopFlushable) {
         pendingFlush.append(target)
     }
 

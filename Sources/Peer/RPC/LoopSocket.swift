@@ -10,9 +10,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Net
 
 final class LoopSocket: EventLoopHandler, EventLoopFlushable, @unchecked Sendable {
-    let fd: Int32
+    let socket: Socket
     let loop: EventLoop
     private let counters: RPCCounters
     private var decoder: FrameDecoder
@@ -37,15 +38,18 @@ final class LoopSocket: EventLoopHandler, EventLoopFlushable, @unchecked Sendabl
     }()
 
     /// `decoder` may hold bytes read past the handshake. Call `start` to register.
-    init(fd: Int32, loop: EventLoop, decoder: FrameDecoder, counters: RPCCounters, maxOutputBytes: Int) {
-        self.fd = fd
+    init(socket: Socket, loop: EventLoop, decoder: FrameDecoder, counters: RPCCounters, maxOutputBytes: Int) {
+        self.socket = socket
         self.loop = loop
         self.decoder = decoder
         self.counters = counters
         self.maxOutputBytes = maxOutputBytes
-        let flags = fcntl(fd, F_GETFL)
-        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        nonBlocking = (try? socket.setNonBlocking()) != nil
     }
+
+    /// False when O_NONBLOCK could not be set: `start` then closes at once, as a blocking
+    /// read would stall the loop.
+    private let nonBlocking: Bool
 
     /// Registers with the loop (from any thread). `onFrame` returns false for a frame that
     /// must close the connection. Both closures run on the loop.
@@ -53,8 +57,9 @@ final class LoopSocket: EventLoopHandler, EventLoopFlushable, @unchecked Sendabl
         loop.run { [self] in
             self.onFrame = onFrame
             self.onClosed = onClosed
-            do {
-                try loop.register(fd: fd, events: EventLoop.readable, handler: self)
+            do throws(SocketError) {
+                guard nonBlocking else { throw SocketError.system(operation: "fcntl", errno: EBADF) }
+                try loop.register(fd: socket.fd, events: EventLoop.readable, handler: self)
             } catch {
                 finish()
                 return
@@ -85,7 +90,7 @@ final class LoopSocket: EventLoopHandler, EventLoopFlushable, @unchecked Sendabl
     func abort() {
         loop.run { [self] in
             guard !isClosed else { return }
-            RPCSocket.setAbortiveClose(fd)
+            socket.setAbortiveClose()
             finish()
         }
     }
@@ -119,20 +124,23 @@ final class LoopSocket: EventLoopHandler, EventLoopFlushable, @unchecked Sendabl
         flushRequested = false
         guard !isClosed, outputStart < output.count else { return }
         while outputStart < output.count {
-            let n = output.withUnsafeBytes { raw in
-                send(fd, raw.baseAddress! + outputStart, raw.count - outputStart, Int32(MSG_NOSIGNAL))
+            let sent = output.withUnsafeBytes { raw in
+                Result { () throws(SocketError) in try socket.write(UnsafeRawBufferPointer(rebasing: raw[outputStart...])) }
             }
-            if n > 0 {
+            guard case .success(let written) = sent else {
+                finish()
+                return
+            }
+            if let n = written, n > 0 {
                 RPCCounters.add(counters.bytesSent, n)
                 outputStart += n
                 continue
             }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if written == nil {
                 waitingWritable = true
                 if !watchingWritable {
                     watchingWritable = true
-                    loop.modify(fd: fd, events: EventLoop.readable | EventLoop.writable)
+                    loop.modify(fd: socket.fd, events: EventLoop.readable | EventLoop.writable)
                 }
                 return
             }
@@ -145,7 +153,7 @@ final class LoopSocket: EventLoopHandler, EventLoopFlushable, @unchecked Sendabl
         outputStart = 0
         if watchingWritable {
             watchingWritable = false
-            loop.modify(fd: fd, events: EventLoop.readable)
+            loop.modify(fd: socket.fd, events: EventLoop.readable)
         }
     }
 
@@ -155,7 +163,12 @@ final class LoopSocket: EventLoopHandler, EventLoopFlushable, @unchecked Sendabl
         // brings the loop back for the rest).
         for _ in 0..<16 {
             guard !isClosed else { return }
-            let n = recv(fd, scratch.baseAddress, scratch.count, 0)
+            let read: Int?
+            do { read = try socket.read(into: scratch) } catch {
+                finish()
+                return
+            }
+            guard let n = read else { return }  // drained: epoll says when there is more
             if n > 0 {
                 RPCCounters.add(counters.bytesReceived, n)
                 decoder.append(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
@@ -163,8 +176,6 @@ final class LoopSocket: EventLoopHandler, EventLoopFlushable, @unchecked Sendabl
                 if n < scratch.count { return }
                 continue
             }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
             finish()
             return
         }
@@ -191,8 +202,8 @@ final class LoopSocket: EventLoopHandler, EventLoopFlushable, @unchecked Sendabl
     private func finish() {
         guard !isClosed else { return }
         isClosed = true
-        loop.unregister(fd: fd)
-        Glibc.close(fd)
+        loop.unregister(fd: socket.fd)
+        socket.close()
         output = []
         let closed = onClosed
         onClosed = nil

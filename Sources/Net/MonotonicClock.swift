@@ -4,7 +4,7 @@ import Glibc
 
 /// Nanoseconds on CLOCK_MONOTONIC, for timing durations (never compared across processes).
 public enum MonotonicClock {
-    @inline(__always) public static func nowNs() -> UInt64 {
+    public static func nowNs() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)

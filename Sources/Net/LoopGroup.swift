@@ -1,4 +1,6 @@
+#if canImport(Glibc)
 import Glibc
+#endif
 import Synchronization
 
 /// The node's event loops (one per core by default, `--loops N`): client connections and
@@ -14,13 +16,6 @@ public final class LoopGroup: @unchecked Sendable {
         var made: [EventLoop] = []
         for i in 0..<max(1, count) { made.append(try EventLoop(name: "\(name)-\(i)")) }
         loops = made
-    }
-
-    /// `loops` when given (the caller's to start and stop), else `count` loops of the
-    /// caller's own (`owned`: the caller starts and stops them).
-    static func given(_ loops: LoopGroup?, orOwn name: String, count: Int = 1) throws(SocketError) -> (group: LoopGroup, owned: Bool) {
-        if let loops { return (loops, false) }
-        return (try LoopGroup(count: count, name: name), true)
     }
 
     /// The default loop count: one per online core.
