@@ -13,18 +13,21 @@ let package = Package(
     ],
     targets: [
         .target(name: "CSystem"),
-        .target(name: "Storage", dependencies: ["CSystem"], exclude: ["FORMAT.md"], swiftSettings: optimize),
-        .target(name: "Ring", exclude: ["FORMAT.md"]),
+        // The one byte reader/writer every format uses (integers, varints, length prefixes).
+        .target(name: "Bytes", swiftSettings: optimize),
+        .target(name: "Storage", dependencies: ["Bytes", "CSystem"], exclude: ["FORMAT.md"], swiftSettings: optimize),
+        .target(name: "Ring", dependencies: ["Bytes"], exclude: ["FORMAT.md"]),
         // One socket layer for every module: addresses, sockets, the epoll event loops.
         .target(name: "Net", dependencies: ["CSystem"], swiftSettings: optimize),
-        .target(name: "Gossip", dependencies: ["Net"], exclude: ["PROTOCOL.md"]),
-        .target(name: "Peer", dependencies: ["Storage", "Ring", "Gossip", "Net", "CSystem"], exclude: ["RPC/RPC.md", "Coordinator/COORDINATOR.md", "Versions/RECORDS.md", "RPC/PROTOCOL.md"], swiftSettings: optimize),
+        .target(name: "Gossip", dependencies: ["Bytes", "Net"], exclude: ["PROTOCOL.md"]),
+        .target(name: "Peer", dependencies: ["Bytes", "Storage", "Ring", "Gossip", "Net", "CSystem"], exclude: ["RPC/RPC.md", "Coordinator/COORDINATOR.md", "Versions/RECORDS.md", "RPC/PROTOCOL.md"], swiftSettings: optimize),
         .executableTarget(name: "chorus", dependencies: ["Storage", "Ring", "Gossip", "Net", "Peer"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "RingTests", dependencies: ["Ring"]),
+        .testTarget(name: "BytesTests", dependencies: ["Bytes"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Bytes"]),
+        .testTarget(name: "RingTests", dependencies: ["Ring", "Bytes"]),
         .testTarget(name: "NetTests", dependencies: ["Net"]),
-        .testTarget(name: "GossipTests", dependencies: ["Gossip", "Net"]),
-        .testTarget(name: "PeerTests", dependencies: ["Peer", "Storage", "Ring", "Gossip", "Net"]),
+        .testTarget(name: "GossipTests", dependencies: ["Gossip", "Bytes", "Net"]),
+        .testTarget(name: "PeerTests", dependencies: ["Peer", "Storage", "Ring", "Gossip", "Bytes", "Net"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,3 +1,5 @@
+import Bytes
+
 /// One message inside a gossip packet or push-pull frame (PROTOCOL.md, "Messages").
 /// Encoded as type(1) length(2) body; a decoder skips unknown types by their length.
 enum GossipMessage: Sendable, Equatable {
@@ -33,32 +35,32 @@ enum GossipMessage: Sendable, Equatable {
         switch self {
         case let .ping(seq, target, source):
             type = WireFormat.typePing
-            out.put(seq); out.putString8(target); out.putString8(source)
+            out.appendU32BE(seq); out.appendString8(target); out.appendString8(source)
         case let .pingReq(seq, target, address, wantNack):
             type = WireFormat.typePingReq
-            out.put(seq); out.putString8(target); GossipMessage.put(address, into: &out)
-            out.put(wantNack ? UInt8(1) : 0)
+            out.appendU32BE(seq); out.appendString8(target); GossipMessage.put(address, into: &out)
+            out.append(wantNack ? 1 : 0)
         case let .ack(seq):
             type = WireFormat.typeAck
-            out.put(seq)
+            out.appendU32BE(seq)
         case let .nack(seq):
             type = WireFormat.typeNack
-            out.put(seq)
+            out.appendU32BE(seq)
         case let .member(m, from):
             type = WireFormat.typeMember
-            out.putString8(m.id); out.putString8(from)
-            out.put(m.incarnation); out.put(m.status.rawValue); out.put(m.admin.rawValue)
+            out.appendString8(m.id); out.appendString8(from)
+            out.appendU64BE(m.incarnation); out.append(m.status.rawValue); out.append(m.admin.rawValue)
             for e in [m.gossip, m.peer, m.client, m.http] { GossipMessage.put(e, into: &out) }
         case let .state(v):
             type = WireFormat.typeState
-            out.putString8(v.key); out.put(v.version)
+            out.appendString8(v.key); out.appendU64BE(v.version)
             out.append(contentsOf: v.payload)
         case let .stateDigest(key, version, checksum):
             type = WireFormat.typeStateDigest
-            out.putString8(key); out.put(version); out.put(checksum)
+            out.appendString8(key); out.appendU64BE(version); out.appendU64BE(checksum)
         case let .clock(seq, id, wallUs):
             type = WireFormat.typeClock
-            out.put(seq); out.putString8(id); out.put(wallUs)
+            out.appendU32BE(seq); out.appendString8(id); out.appendU64BE(wallUs)
         }
         let bodyLength = out.count - start - WireFormat.messageHeaderBytes
         precondition(bodyLength <= WireFormat.maxMessageBodyBytes, "gossip message body over 64 KiB")
@@ -74,11 +76,11 @@ enum GossipMessage: Sendable, Equatable {
     }
 
     private static func put(_ e: Endpoint, into out: inout [UInt8]) {
-        out.putString8(e.host); out.put(e.port)
+        out.appendString8(e.host); out.appendU16BE(e.port)
     }
 
     private static func endpoint(_ r: inout ByteReader) -> Endpoint? {
-        guard let host = r.string8(), let port = r.u16() else { return nil }
+        guard let host = r.string8(), let port = r.u16BE() else { return nil }
         return Endpoint(host: host, port: port)
     }
 
@@ -87,10 +89,9 @@ enum GossipMessage: Sendable, Equatable {
     static func decodeAll(_ r: inout ByteReader, skipped: inout Int) throws(DropReason) -> [GossipMessage] {
         var out: [GossipMessage] = []
         while r.remaining > 0 {
-            guard let type = r.u8(), let length = r.u16() else { throw .truncated }
-            guard r.remaining >= Int(length) else { throw .truncated }
-            var body = ByteReader(r.bytes, offset: r.offset, end: r.offset + Int(length))
-            _ = r.skip(Int(length))
+            guard let type = r.u8(), let length = r.u16BE() else { throw .truncated }
+            guard let raw = r.take(Int(length)) else { throw .truncated }
+            var body = ByteReader(raw)
             guard let message = try decodeBody(type: type, &body) else {
                 skipped += 1
                 continue
@@ -105,20 +106,20 @@ enum GossipMessage: Sendable, Equatable {
     private static func decodeBody(type: UInt8, _ r: inout ByteReader) throws(DropReason) -> GossipMessage? {
         switch type {
         case WireFormat.typePing:
-            guard let seq = r.u32(), let target = r.string8(), let source = r.string8() else { throw .malformed }
+            guard let seq = r.u32BE(), let target = r.string8(), let source = r.string8() else { throw .malformed }
             return .ping(seq: seq, target: target, source: source)
         case WireFormat.typePingReq:
-            guard let seq = r.u32(), let target = r.string8(), let address = endpoint(&r), let nack = r.u8(), nack <= 1
+            guard let seq = r.u32BE(), let target = r.string8(), let address = endpoint(&r), let nack = r.u8(), nack <= 1
             else { throw .malformed }
             return .pingReq(seq: seq, target: target, address: address, wantNack: nack == 1)
         case WireFormat.typeAck:
-            guard let seq = r.u32() else { throw .malformed }
+            guard let seq = r.u32BE() else { throw .malformed }
             return .ack(seq: seq)
         case WireFormat.typeNack:
-            guard let seq = r.u32() else { throw .malformed }
+            guard let seq = r.u32BE() else { throw .malformed }
             return .nack(seq: seq)
         case WireFormat.typeMember:
-            guard let id = r.string8(), !id.isEmpty, let from = r.string8(), let inc = r.u64(),
+            guard let id = r.string8(), !id.isEmpty, let from = r.string8(), let inc = r.u64BE(),
                   let rawStatus = r.u8(), let status = MemberStatus(rawValue: rawStatus),
                   let rawAdmin = r.u8(), let admin = AdminState(rawValue: rawAdmin),
                   let g = endpoint(&r), let p = endpoint(&r), let c = endpoint(&r), let h = endpoint(&r)
@@ -126,14 +127,14 @@ enum GossipMessage: Sendable, Equatable {
             let m = Member(id: id, gossip: g, peer: p, client: c, http: h, incarnation: inc, status: status, admin: admin)
             return .member(m, from: from)
         case WireFormat.typeState:
-            guard let key = r.string8(), !key.isEmpty, let version = r.u64(), let payload = r.take(r.remaining)
+            guard let key = r.string8(), !key.isEmpty, let version = r.u64BE(), let payload = r.take(r.remaining)
             else { throw .malformed }
-            return .state(ClusterStateValue(key: key, version: version, payload: payload))
+            return .state(ClusterStateValue(key: key, version: version, payload: Array(payload)))
         case WireFormat.typeStateDigest:
-            guard let key = r.string8(), !key.isEmpty, let version = r.u64(), let checksum = r.u64() else { throw .malformed }
+            guard let key = r.string8(), !key.isEmpty, let version = r.u64BE(), let checksum = r.u64BE() else { throw .malformed }
             return .stateDigest(key: key, version: version, checksum: checksum)
         case WireFormat.typeClock:
-            guard let seq = r.u32(), let id = r.string8(), !id.isEmpty, let wallUs = r.u64() else { throw .malformed }
+            guard let seq = r.u32BE(), let id = r.string8(), !id.isEmpty, let wallUs = r.u64BE() else { throw .malformed }
             return .clock(seq: seq, id: id, wallUs: wallUs)
         default:
             return nil

@@ -1,3 +1,5 @@
+import Bytes
+
 /// Why an incoming packet or push-pull frame was dropped; each reason has a counter.
 public enum DropReason: Int, Sendable, CaseIterable, Error, CustomStringConvertible {
     case malformed = 0
@@ -56,7 +58,7 @@ public struct PacketCodec: Sendable {
         out.append(WireFormat.packetMagic.0); out.append(WireFormat.packetMagic.1)
         out.append(WireFormat.version)
         out.append(secret == nil ? 0 : WireFormat.flagAuthenticated)
-        out.put(timestampMs)
+        out.appendU64BE(timestampMs)
         out.append(contentsOf: messages)
         sign(&out)
         return out
@@ -65,8 +67,9 @@ public struct PacketCodec: Sendable {
     /// The signed time of a packet or push-pull frame whose MAC `decodePacket` or
     /// `decodePushPull` accepted (bytes 4..<12 of both headers).
     static func signedTimestamp(_ bytes: [UInt8]) -> UInt64? {
-        var r = ByteReader(bytes, offset: 4)
-        return r.u64()
+        var r = ByteReader(bytes)
+        guard r.skip(4) else { return nil }
+        return r.u64BE()
     }
 
     /// Checks and decodes a packet.
@@ -77,9 +80,10 @@ public struct PacketCodec: Sendable {
         guard (m0, m1) == WireFormat.packetMagic else { throw .malformed }
         guard let version = r.u8() else { throw .truncated }
         guard version == WireFormat.version else { throw .badVersion }
-        guard let flags = r.u8(), let timestampMs = r.u64() else { throw .truncated }
+        guard let flags = r.u8(), let timestampMs = r.u64BE() else { throw .truncated }
         let end = try verify(bytes, flags: flags, timestampMs: timestampMs, nowMs: nowMs, bodyStart: r.offset)
-        var body = ByteReader(bytes, offset: r.offset, end: end)
+        guard let raw = r.take(end - r.offset) else { throw .truncated }
+        var body = ByteReader(raw)
         var skipped = 0
         return try GossipMessage.decodeAll(&body, skipped: &skipped)
     }
@@ -91,9 +95,9 @@ public struct PacketCodec: Sendable {
         out.append(WireFormat.pushPullMagic.0); out.append(WireFormat.pushPullMagic.1)
         out.append(WireFormat.version)
         out.append(secret == nil ? 0 : WireFormat.flagAuthenticated)
-        out.put(timestampMs)
+        out.appendU64BE(timestampMs)
         out.append(kind)
-        out.put(UInt32(messages.count))
+        out.appendU32BE(UInt32(messages.count))
         out.append(contentsOf: messages)
         sign(&out)
         return out
@@ -105,8 +109,8 @@ public struct PacketCodec: Sendable {
         guard header.count >= WireFormat.pushPullHeaderBytes else { throw .truncated }
         guard (header[0], header[1]) == WireFormat.pushPullMagic else { throw .malformed }
         guard header[2] == WireFormat.version else { throw .badVersion }
-        var r = ByteReader(header, offset: 13)
-        guard let length = r.u32() else { throw .truncated }
+        var r = ByteReader(header)
+        guard r.skip(13), let length = r.u32BE() else { throw .truncated }
         guard Int(length) <= WireFormat.maxPushPullBodyBytes else { throw .oversized }
         let mac = header[3] & WireFormat.flagAuthenticated != 0 ? HMACSHA256.macBytes : 0
         return Int(length) + mac
@@ -118,10 +122,11 @@ public struct PacketCodec: Sendable {
         guard bytes.count == WireFormat.pushPullHeaderBytes + remaining else {
             throw bytes.count < WireFormat.pushPullHeaderBytes + remaining ? .truncated : .malformed
         }
-        var r = ByteReader(bytes, offset: 3)
-        guard let flags = r.u8(), let timestampMs = r.u64(), let kind = r.u8(), r.skip(4) else { throw .truncated }
+        var r = ByteReader(bytes)
+        guard r.skip(3), let flags = r.u8(), let timestampMs = r.u64BE(), let kind = r.u8(), r.skip(4) else { throw .truncated }
         let end = try verify(bytes, flags: flags, timestampMs: timestampMs, nowMs: nowMs, bodyStart: r.offset)
-        var body = ByteReader(bytes, offset: r.offset, end: end)
+        guard let raw = r.take(end - r.offset) else { throw .truncated }
+        var body = ByteReader(raw)
         var skipped = 0
         return (kind, try GossipMessage.decodeAll(&body, skipped: &skipped))
     }

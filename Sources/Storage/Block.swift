@@ -9,6 +9,8 @@
 // Thread-safety: a `Block` is immutable and shared freely (cache, many iterators). A
 // `BlockCursor`/`BlockIterator` belongs to one thread at a time.
 
+import Bytes
+
 /// A parsed, immutable table block: its bytes and where its restart array lies.
 ///
 /// The bytes are either `bytes` (read from the file) or a slice of `mapping` (the table
@@ -54,7 +56,7 @@ public final class Block: @unchecked Sendable {
     private init(bytes: [UInt8], mapping: FileMapping?, base: UnsafeRawPointer, contentSize: Int, file: String, fileOffset: Int) throws(StorageError) {
         let buf = UnsafeRawBufferPointer(start: base, count: contentSize)
         var parsed: (Int, Int)?
-        if let count = Coding.fixed32(buf, at: contentSize - 4) {
+        if let count = UnsafeByteReader.u32LE(buf, at: contentSize - 4) {
             let n = Int(count)
             if n >= 1, n <= (contentSize - 4) / 4 {
                 let limit = contentSize - 4 - 4 * n
@@ -223,9 +225,9 @@ struct BlockCursor {
             p += 3
         } else {
             let area = UnsafeRawBufferPointer(rebasing: buf[0..<limit])
-            guard let s = Coding.varintInt(area, at: &p),
-                  let n = Coding.varintInt(area, at: &p),
-                  let v = Coding.varintInt(area, at: &p) else { return nil }
+            guard let s = UnsafeByteReader.varintInt(area, at: &p),
+                  let n = UnsafeByteReader.varintInt(area, at: &p),
+                  let v = UnsafeByteReader.varintInt(area, at: &p) else { return nil }
             shared = s; nonShared = n; valueCount = v
         }
         guard nonShared <= limit - p, valueCount <= limit - p - nonShared else { return nil }

@@ -1,3 +1,5 @@
+import Bytes
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +25,7 @@ public enum InternalKey {
         var key = [UInt8]()
         key.reserveCapacity(userKey.count + 8)
         key.append(contentsOf: userKey)
-        key.appendFixed64(sequence << 8 | UInt64(type.rawValue))
+        key.appendU64LE(sequence << 8 | UInt64(type.rawValue))
         return key
     }
 
@@ -31,7 +33,7 @@ public enum InternalKey {
     @inlinable
     public static func append<C: Collection>(userKey: C, sequence: SequenceNumber, type: ValueType, to out: inout [UInt8]) where C.Element == UInt8 {
         out.append(contentsOf: userKey)
-        out.appendFixed64(sequence << 8 | UInt64(type.rawValue))
+        out.appendU64LE(sequence << 8 | UInt64(type.rawValue))
     }
 
     /// The key to seek to for "newest version of userKey visible at sequence".
@@ -43,7 +45,7 @@ public enum InternalKey {
     /// The trailer (sequence << 8 | type) of a well-formed internal key, nil if too short.
     @inlinable
     public static func trailer(_ key: UnsafeRawBufferPointer) -> UInt64? {
-        Coding.fixed64(key, at: key.count - 8)
+        UnsafeByteReader.u64LE(key, at: key.count - 8)
     }
 
     @inlinable

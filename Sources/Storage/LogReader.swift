@@ -1,3 +1,5 @@
+import Bytes
+
 /// Reads back the records of a log file written by `LogWriter`.
 ///
 /// A damaged tail (a record cut short by a crash, or a bad checksum with no intact record
@@ -95,7 +97,7 @@ struct LogReader {
             let payloadStart = start + LogFormat.headerSize
             guard length <= blockLeft - LogFormat.headerSize else { return .bad("record length \(length) crosses a block boundary") }
             guard payloadStart + length <= data.count else { return .bad("record length \(length) runs past end of file", truncated: true) }
-            let stored = CRC32C.unmask(Coding.fixed32(buf, at: start) ?? 0)
+            let stored = CRC32C.unmask(UnsafeByteReader.u32LE(buf, at: start) ?? 0)
             var crc: UInt32 = 0
             withUnsafeBytes(of: typeByte) { crc = CRC32C.extend(0, $0) }
             crc = CRC32C.extend(crc, UnsafeRawBufferPointer(rebasing: buf[payloadStart..<(payloadStart + length)]))

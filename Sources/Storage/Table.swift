@@ -13,6 +13,8 @@
 // `approximateOffset` may run on many threads at once (the file is read with positional
 // reads, the cache has its own locks). Each iterator belongs to one thread at a time.
 
+import Bytes
+
 /// An open table: point lookups, ordered iteration and offset estimates over its entries.
 /// It keeps `file` open for its whole life (the file closes when the last reference goes).
 public final class Table: Sendable {
@@ -240,7 +242,7 @@ public final class Table: Sendable {
 
     /// Checks the masked CRC in the trailer of `raw` (contents of `size` bytes + trailer).
     static func verifyChecksum(_ raw: UnsafeRawBufferPointer, size: Int, path: String, offset: Int) throws(StorageError) {
-        guard let stored = Coding.fixed32(raw, at: size + 1),
+        guard let stored = UnsafeByteReader.u32LE(raw, at: size + 1),
               CRC32C.unmask(stored) == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0...size])) else {
             throw .corruption(file: path, offset: offset, reason: "block checksum mismatch")
         }
@@ -269,9 +271,9 @@ public final class Table: Sendable {
         let fail = { (reason: String) in StorageError.corruption(file: path, offset: offset, reason: reason) }
         guard footer.count == TableFormat.footerSize else { throw fail("truncated footer") }
         let decoded: (UInt64, UInt32, UInt32, UInt32, BlockHandle?, BlockHandle?) = footer.withUnsafeBytes { buf in
-            let magic = Coding.fixed64(buf, at: TableFormat.footerSize - 8) ?? 0
-            let version = Coding.fixed32(buf, at: TableFormat.footerHandlesSize) ?? 0
-            let stored = Coding.fixed32(buf, at: TableFormat.footerHandlesSize + 4) ?? 0
+            let magic = UnsafeByteReader.u64LE(buf, at: TableFormat.footerSize - 8) ?? 0
+            let version = UnsafeByteReader.u32LE(buf, at: TableFormat.footerHandlesSize) ?? 0
+            let stored = UnsafeByteReader.u32LE(buf, at: TableFormat.footerHandlesSize + 4) ?? 0
             let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buf[0..<(TableFormat.footerHandlesSize + 4)]))
             let handles = UnsafeRawBufferPointer(rebasing: buf[0..<TableFormat.footerHandlesSize])
             var p = 0

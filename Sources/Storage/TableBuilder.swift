@@ -14,6 +14,8 @@
 // `finish`, before recording the table in the manifest. Not thread-safe. After a write
 // error the builder is unusable and rethrows that error.
 
+import Bytes
+
 /// Tuning knobs of table building. None of them is needed to read a table back.
 public struct TableOptions: Sendable {
     /// A data block is cut once its contents reach this many bytes.
@@ -170,9 +172,9 @@ public final class TableBuilder {
         metaindex.encode(into: &out)
         index.encode(into: &out)
         out.append(contentsOf: repeatElement(0, count: TableFormat.footerHandlesSize - out.count))
-        out.appendFixed32(TableFormat.formatVersion)
-        out.appendFixed32(CRC32C.mask(CRC32C.checksum(out)))
-        out.appendFixed64(TableFormat.magic)
+        out.appendU32LE(TableFormat.formatVersion)
+        out.appendU32LE(CRC32C.mask(CRC32C.checksum(out)))
+        out.appendU64LE(TableFormat.magic)
         return out
     }
 
@@ -193,7 +195,7 @@ public final class TableBuilder {
         guard byte < 0xff, byte + 1 < b[b.startIndex + i] else { return start }
         var key = Array(a[a.startIndex...(a.startIndex + i)])
         key[i] = byte + 1
-        key.appendFixed64(seekTrailer)
+        key.appendU64LE(seekTrailer)
         return key
     }
 
@@ -204,7 +206,7 @@ public final class TableBuilder {
         guard let i = user.firstIndex(where: { $0 != 0xff }) else { return key }
         var out = Array(user[...i])
         out[i] += 1
-        out.appendFixed64(seekTrailer)
+        out.appendU64LE(seekTrailer)
         return out
     }
 }

@@ -2,6 +2,8 @@
 // in FORMAT.md, "Tables". APPEND-ONLY: never change a value written here, never reuse a
 // retired one; a new layout gets a new `formatVersion`.
 
+import Bytes
+
 /// Constants of the on-disk table format (FORMAT.md, "Tables").
 enum TableFormat {
     /// Last 8 bytes of every table, little-endian: the ASCII bytes "CHORUSST" on disk.
@@ -55,7 +57,7 @@ struct BlockHandle: Equatable, Sendable {
     /// Decodes a handle at `offset`, advancing it; nil if the bytes are malformed.
     static func decode(_ buf: UnsafeRawBufferPointer, at offset: inout Int) -> BlockHandle? {
         var p = offset
-        guard let o = Coding.varint(buf, at: &p), let s = Coding.varint(buf, at: &p) else { return nil }
+        guard let o = UnsafeByteReader.varint(buf, at: &p), let s = UnsafeByteReader.varint(buf, at: &p) else { return nil }
         offset = p
         return BlockHandle(offset: o, size: s)
     }

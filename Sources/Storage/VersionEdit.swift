@@ -1,3 +1,5 @@
+import Bytes
+
 /// One table file of the store: its number, size and key range (internal keys).
 final class FileMetaData: @unchecked Sendable {
     let number: UInt64
@@ -119,37 +121,37 @@ struct VersionEdit: Equatable {
         try bytes.withBytes { (buf) throws(StorageError) in
             var at = 0
             while at < buf.count {
-                guard let raw = Coding.varint(buf, at: &at), let tag = Tag(rawValue: raw) else { throw bad("unknown tag") }
+                guard let raw = UnsafeByteReader.varint(buf, at: &at), let tag = Tag(rawValue: raw) else { throw bad("unknown tag") }
                 switch tag {
                 case .logNumber:
-                    guard let v = Coding.varint(buf, at: &at) else { throw bad("log number") }
+                    guard let v = UnsafeByteReader.varint(buf, at: &at) else { throw bad("log number") }
                     edit.logNumber = v
                 case .nextFileNumber:
-                    guard let v = Coding.varint(buf, at: &at) else { throw bad("next file number") }
+                    guard let v = UnsafeByteReader.varint(buf, at: &at) else { throw bad("next file number") }
                     edit.nextFileNumber = v
                 case .lastSequence:
-                    guard let v = Coding.varint(buf, at: &at), v <= InternalKey.maxSequence else { throw bad("last sequence") }
+                    guard let v = UnsafeByteReader.varint(buf, at: &at), v <= InternalKey.maxSequence else { throw bad("last sequence") }
                     edit.lastSequence = v
                 case .compactPointer:
-                    guard let level = Coding.varintInt(buf, at: &at, limit: Self.maxLevel),
-                          let key = Coding.lengthPrefixed(buf, at: &at) else { throw bad("compact pointer") }
+                    guard let level = UnsafeByteReader.varintInt(buf, at: &at, limit: Self.maxLevel),
+                          let key = UnsafeByteReader.lengthPrefixed(buf, at: &at) else { throw bad("compact pointer") }
                     edit.compactPointers.append((level, key))
                 case .deletedFile:
-                    guard let level = Coding.varintInt(buf, at: &at, limit: Self.maxLevel),
-                          let number = Coding.varint(buf, at: &at) else { throw bad("deleted file") }
+                    guard let level = UnsafeByteReader.varintInt(buf, at: &at, limit: Self.maxLevel),
+                          let number = UnsafeByteReader.varint(buf, at: &at) else { throw bad("deleted file") }
                     edit.deletedFiles.append((level, number))
                 case .newFile:
-                    guard let level = Coding.varintInt(buf, at: &at, limit: Self.maxLevel),
-                          let number = Coding.varint(buf, at: &at), let size = Coding.varint(buf, at: &at),
-                          let smallest = Coding.lengthPrefixed(buf, at: &at), let largest = Coding.lengthPrefixed(buf, at: &at),
+                    guard let level = UnsafeByteReader.varintInt(buf, at: &at, limit: Self.maxLevel),
+                          let number = UnsafeByteReader.varint(buf, at: &at), let size = UnsafeByteReader.varint(buf, at: &at),
+                          let smallest = UnsafeByteReader.lengthPrefixed(buf, at: &at), let largest = UnsafeByteReader.lengthPrefixed(buf, at: &at),
                           smallest.count >= 8, largest.count >= 8 else { throw bad("new file") }
                     edit.newFiles.append(NewFile(level: level, number: number, size: size, smallest: smallest, largest: largest))
                 case .addRangeTombstone:
-                    guard let seq = Coding.varint(buf, at: &at), let start = Coding.lengthPrefixed(buf, at: &at),
-                          let end = Coding.lengthPrefixed(buf, at: &at) else { throw bad("range tombstone") }
+                    guard let seq = UnsafeByteReader.varint(buf, at: &at), let start = UnsafeByteReader.lengthPrefixed(buf, at: &at),
+                          let end = UnsafeByteReader.lengthPrefixed(buf, at: &at) else { throw bad("range tombstone") }
                     edit.addedRangeTombstones.append(RangeTombstone(sequence: seq, start: start, end: end))
                 case .removeRangeTombstone:
-                    guard let seq = Coding.varint(buf, at: &at) else { throw bad("range tombstone removal") }
+                    guard let seq = UnsafeByteReader.varint(buf, at: &at) else { throw bad("range tombstone removal") }
                     edit.removedRangeTombstones.append(seq)
                 }
             }

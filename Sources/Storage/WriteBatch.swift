@@ -1,3 +1,5 @@
+import Bytes
+
 /// Puts and deletes applied atomically, in order. Its bytes are what the WAL records:
 /// `fixed64 sequence, fixed32 count, (type key [value])*` (FORMAT.md, "Write batches").
 public struct WriteBatch: Sendable {
@@ -11,13 +13,13 @@ public struct WriteBatch: Sendable {
 
     init(rep: [UInt8]) { self.rep = rep }
 
-    public var count: Int { Int(rep.withUnsafeBytes { Coding.fixed32($0, at: 8) } ?? 0) }
+    public var count: Int { Int(rep.withUnsafeBytes { UnsafeByteReader.u32LE($0, at: 8) } ?? 0) }
     public var isEmpty: Bool { count == 0 }
     /// Bytes of the encoded batch: a measure for group commit bounds.
     public var byteSize: Int { rep.count }
 
     var sequence: SequenceNumber {
-        get { rep.withUnsafeBytes { Coding.fixed64($0, at: 0) } ?? 0 }
+        get { rep.withUnsafeBytes { UnsafeByteReader.u64LE($0, at: 0) } ?? 0 }
         set {
             var v = newValue
             for i in 0..<8 {
@@ -65,7 +67,7 @@ public struct WriteBatch: Sendable {
 
     /// Appends every record of `other` (used by group commit).
     mutating func append(_ other: WriteBatch) {
-        rep.storeFixed32(UInt32(count + other.count), at: 8)
+        rep.storeU32LE(UInt32(count + other.count), at: 8)
         rep.append(contentsOf: other.rep[WriteBatch.headerSize...])
     }
 
@@ -75,7 +77,7 @@ public struct WriteBatch: Sendable {
     func forEach(file: String, offset: Int, sequence: SequenceNumber? = nil,
                  _ body: (ValueType, UnsafeRawBufferPointer, UnsafeRawBufferPointer, SequenceNumber) -> Void) throws(StorageError) {
         try rep.withBytes { (buf) throws(StorageError) in
-            guard buf.count >= WriteBatch.headerSize, let stored = Coding.fixed64(buf, at: 0), let n = Coding.fixed32(buf, at: 8) else {
+            guard buf.count >= WriteBatch.headerSize, let stored = UnsafeByteReader.u64LE(buf, at: 0), let n = UnsafeByteReader.u32LE(buf, at: 8) else {
                 throw .corruption(file: file, offset: offset, reason: "write batch shorter than its header")
             }
             let seq = sequence ?? stored
@@ -87,14 +89,14 @@ public struct WriteBatch: Sendable {
                 guard let type = ValueType(rawValue: tag) else {
                     throw .corruption(file: file, offset: offset, reason: "unknown write batch record type \(tag)")
                 }
-                guard let keyLength = Coding.varintInt(buf, at: &at), at + keyLength <= buf.count else {
+                guard let keyLength = UnsafeByteReader.varintInt(buf, at: &at), at + keyLength <= buf.count else {
                     throw .corruption(file: file, offset: offset, reason: "bad key in write batch")
                 }
                 let key = UnsafeRawBufferPointer(rebasing: buf[at..<(at + keyLength)])
                 at += keyLength
                 var value = UnsafeRawBufferPointer(start: nil, count: 0)
                 if type == .value {
-                    guard let valueLength = Coding.varintInt(buf, at: &at), at + valueLength <= buf.count else {
+                    guard let valueLength = UnsafeByteReader.varintInt(buf, at: &at), at + valueLength <= buf.count else {
                         throw .corruption(file: file, offset: offset, reason: "bad value in write batch")
                     }
                     value = UnsafeRawBufferPointer(rebasing: buf[at..<(at + valueLength)])

@@ -1,3 +1,4 @@
+import Bytes
 import XCTest
 @testable import Gossip
 

@@ -1,3 +1,4 @@
+import Bytes
 import Storage
 import Synchronization
 import XCTest
@@ -53,7 +54,7 @@ final class HintBoundsTests: XCTestCase {
 
     func testUntimedHintsFromBeforeTimesAreKeptAndDelivered() throws {
         let store = try HintBoundsTests.store()
-        var w = VersionWriter(capacity: 32)
+        var w = ByteWriter(capacity: 32)
         HintBoundsTests.address("legacy").encode(into: &w)
         w.append([9])
         try store.put(StorageKey.hint(target: "n2", sequence: 7).encode(), w.bytes)

@@ -1,3 +1,4 @@
+import Bytes
 import XCTest
 @testable import Ring
 
@@ -111,8 +112,8 @@ final class NamespaceTests: XCTestCase {
             default: bytes.insert(UInt8(truncatingIfNeeded: rng.next()), at: Int(rng.next() % UInt64(bytes.count)))
             }
             var w = ByteWriter()
-            w.write(bytes)
-            w.write(KeyHash.xxh64(bytes, seed: RingFormat.checksumSeed))
+            w.append(bytes)
+            w.u64LE(KeyHash.xxh64(bytes, seed: RingFormat.checksumSeed))
             if let decoded = try? NamespaceTable(decoding: w.bytes) {
                 XCTAssertEqual(decoded.encode(), w.bytes, "iteration \(iteration) (seed 0xAB5)")
             }

@@ -1,3 +1,4 @@
+import Bytes
 import XCTest
 @testable import Ring
 
@@ -82,19 +83,19 @@ final class RingEncodingTests: XCTestCase {
     func testNonCanonicalOrInvalidBodiesThrow() {
         func body(members: [String], owners: [Int], transfers: [(Int, Int)] = [], bits: UInt8 = 1, n: UInt8 = 3) -> [UInt8] {
             var w = ByteWriter()
-            w.write(RingFormat.ringMagic)
-            w.write(RingFormat.formatVersion1)
-            w.write(UInt8(0))
-            w.write(UInt64(7))
-            w.write(bits)
-            w.write(n)
-            w.writeVarint(members.count)
-            for m in members { w.writeString(m) }
-            for o in owners { w.writeVarint(o) }
-            w.writeVarint(transfers.count)
+            w.append(RingFormat.ringMagic)
+            w.u8(RingFormat.formatVersion1)
+            w.u8(UInt8(0))
+            w.u64LE(UInt64(7))
+            w.u8(bits)
+            w.u8(n)
+            w.varint(members.count)
+            for m in members { w.string(m) }
+            for o in owners { w.varint(o) }
+            w.varint(transfers.count)
             for (p, i) in transfers {
-                w.writeVarint(p)
-                w.writeVarint(i)
+                w.varint(p)
+                w.varint(i)
             }
             return w.bytes
         }
@@ -118,13 +119,13 @@ final class RingEncodingTests: XCTestCase {
         }
         // A member count far beyond the bytes present must not allocate or trap.
         var huge = ByteWriter()
-        huge.write(RingFormat.ringMagic)
-        huge.write(RingFormat.formatVersion1)
-        huge.write(UInt8(0))
-        huge.write(UInt64(1))
-        huge.write(UInt8(16))
-        huge.write(UInt8(3))
-        huge.writeVarint(UInt64.max)
+        huge.append(RingFormat.ringMagic)
+        huge.u8(RingFormat.formatVersion1)
+        huge.u8(UInt8(0))
+        huge.u64LE(UInt64(1))
+        huge.u8(UInt8(16))
+        huge.u8(UInt8(3))
+        huge.varint(UInt64.max)
         XCTAssertThrowsError(try Ring(decoding: sealed(huge.bytes)))
     }
 
@@ -180,8 +181,8 @@ final class RingEncodingTests: XCTestCase {
 
     private func sealed(_ body: [UInt8]) -> [UInt8] {
         var w = ByteWriter()
-        w.write(body)
-        w.write(KeyHash.xxh64(body, seed: RingFormat.checksumSeed))
+        w.append(body)
+        w.u64LE(KeyHash.xxh64(body, seed: RingFormat.checksumSeed))
         return w.bytes
     }
 }

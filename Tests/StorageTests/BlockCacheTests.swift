@@ -1,3 +1,4 @@
+import Bytes
 import Dispatch
 import Synchronization
 import XCTest
@@ -7,8 +8,8 @@ final class BlockCacheTests: XCTestCase {
     /// A valid block whose cache charge is `payload + 64 + 8` bytes.
     private func block(payload: Int = 1000) throws -> Block {
         var bytes = [UInt8](repeating: 0, count: payload)
-        bytes.appendFixed32(0)  // one restart, at 0
-        bytes.appendFixed32(1)
+        bytes.appendU32LE(0)  // one restart, at 0
+        bytes.appendU32LE(1)
         return try Block(bytes: bytes, contentSize: bytes.count, file: "f", fileOffset: 0)
     }
 

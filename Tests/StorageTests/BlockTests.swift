@@ -1,3 +1,4 @@
+import Bytes
 import XCTest
 @testable import Storage
 
@@ -183,7 +184,7 @@ final class BlockTests: XCTestCase {
         let good = builder.finish()
         for count: UInt32 in [0, 4, 1000, UInt32.max] {
             var bad = good
-            bad.storeFixed32(count, at: bad.count - 4)
+            bad.storeU32LE(count, at: bad.count - 4)
             assertCorruption { _ = try parse(bad) }
         }
     }
@@ -194,10 +195,10 @@ final class BlockTests: XCTestCase {
         let good = builder.finish()
         let restartsStart = good.count - 4 - 3 * 4
         var bad = good
-        bad.storeFixed32(UInt32(restartsStart + 2), at: restartsStart + 4)  // beyond the entries
+        bad.storeU32LE(UInt32(restartsStart + 2), at: restartsStart + 4)  // beyond the entries
         assertCorruption { _ = try parse(bad) }
         bad = good
-        bad.storeFixed32(5, at: restartsStart)  // first restart must be 0
+        bad.storeU32LE(5, at: restartsStart)  // first restart must be 0
         assertCorruption { _ = try parse(bad) }
     }
 

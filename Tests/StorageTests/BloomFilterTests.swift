@@ -1,3 +1,4 @@
+import Bytes
 import XCTest
 @testable import Storage
 
@@ -6,7 +7,7 @@ final class BloomFilterTests: XCTestCase {
 
     private func key(_ i: Int) -> [UInt8] {
         var k = [UInt8]()
-        k.appendFixed32(UInt32(truncatingIfNeeded: i))
+        k.appendU32LE(UInt32(truncatingIfNeeded: i))
         return k
     }
 

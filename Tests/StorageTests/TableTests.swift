@@ -1,3 +1,4 @@
+import Bytes
 import Synchronization
 import Dispatch
 import XCTest
@@ -408,7 +409,7 @@ final class TableTests: XCTestCase {
         let typeAt = Int(first.handle.offset + first.handle.size)
         bytes[typeAt] = 1
         let crc = CRC32C.mask(CRC32C.checksum(bytes[Int(first.handle.offset)...typeAt]))
-        bytes.storeFixed32(crc, at: typeAt + 1)
+        bytes.storeU32LE(crc, at: typeAt + 1)
         let file = try fs.createWritable(path)
         try file.append(bytes)
         try file.close()
@@ -446,9 +447,9 @@ final class TableTests: XCTestCase {
         try write(entries(count: 10), to: fs)
         var bytes = try fs.readFile(path)
         let footer = bytes.count - TableFormat.footerSize
-        bytes.storeFixed32(2, at: footer + TableFormat.footerHandlesSize)
+        bytes.storeU32LE(2, at: footer + TableFormat.footerHandlesSize)
         let crc = CRC32C.mask(CRC32C.checksum(bytes[footer..<(footer + TableFormat.footerHandlesSize + 4)]))
-        bytes.storeFixed32(crc, at: footer + TableFormat.footerHandlesSize + 4)
+        bytes.storeU32LE(crc, at: footer + TableFormat.footerHandlesSize + 4)
         let file = try fs.createWritable(path)
         try file.append(bytes)
         try file.close()

@@ -1,3 +1,4 @@
+import Bytes
 import XCTest
 @testable import Storage
 
@@ -85,9 +86,9 @@ final class VarintOverflowTests: XCTestCase {
         var max: [UInt8] = []
         max.appendVarint(UInt64.max)
         XCTAssertEqual(max.count, 10)
-        XCTAssertEqual(max.withUnsafeBytes { buf -> UInt64? in var at = 0; return Coding.varint(buf, at: &at) }, UInt64.max)
+        XCTAssertEqual(max.withUnsafeBytes { buf -> UInt64? in var at = 0; return UnsafeByteReader.varint(buf, at: &at) }, UInt64.max)
         var overflow = max
         overflow[9] = 0x02
-        XCTAssertNil(overflow.withUnsafeBytes { buf -> UInt64? in var at = 0; return Coding.varint(buf, at: &at) })
+        XCTAssertNil(overflow.withUnsafeBytes { buf -> UInt64? in var at = 0; return UnsafeByteReader.varint(buf, at: &at) })
     }
 }

@@ -1,13 +1,15 @@
 // Payloads of anti-entropy and ownership handoff (RPC.md, "Repair messages"). Like the
 // other node messages: `encode()` and a throwing `init(decoding:)`; bad bytes throw.
 
+import Bytes
+
 extension TreeID {
-    func encode(into w: inout VersionWriter) {
+    func encode(into w: inout ByteWriter) {
         w.lengthPrefixed(namespace)
         w.u32BE(partition)
     }
 
-    init(from r: inout VersionReader) throws(PeerMessageError) {
+    init(from r: inout ByteReader) throws(PeerMessageError) {
         guard let ns = r.lengthPrefixed(), !ns.isEmpty, ns.count <= VersionFormat.maxNamespaceBytes, let p = r.u32BE() else {
             throw PeerMessageError(message: "bad tree id")
         }
@@ -27,7 +29,7 @@ public struct TreeHashesRequest: Equatable, Sendable {
     }
 
     public func encode() -> [UInt8] {
-        var w = VersionWriter()
+        var w = ByteWriter()
         tree.encode(into: &w)
         if let inner {
             w.u8(1)
@@ -40,7 +42,7 @@ public struct TreeHashesRequest: Equatable, Sendable {
     }
 
     public init(decoding bytes: [UInt8]) throws(PeerMessageError) {
-        var r = VersionReader(bytes[...])
+        var r = ByteReader(bytes[...])
         tree = try TreeID(from: &r)
         guard let flag = r.u8() else { throw PeerMessageError(message: "bad tree request") }
         if flag == 1 {
@@ -65,14 +67,14 @@ public enum TreeHashesAnswer {
     public static let maxHashes = MerkleTree.segmentCount
 
     public static func encode(_ hashes: [UInt64]) -> [UInt8] {
-        var w = VersionWriter(capacity: 2 + hashes.count * 8)
+        var w = ByteWriter(capacity: 2 + hashes.count * 8)
         w.varint(hashes.count)
         for h in hashes { w.u64BE(h) }
         return w.bytes
     }
 
     public static func decode(_ bytes: [UInt8]) throws(PeerMessageError) -> [UInt64] {
-        var r = VersionReader(bytes[...])
+        var r = ByteReader(bytes[...])
         guard let n = r.varintInt(limit: maxHashes) else { throw PeerMessageError(message: "bad hash count") }
         var out: [UInt64] = []
         out.reserveCapacity(n)
@@ -102,7 +104,7 @@ public struct SegmentRequest: Sendable {
     public static let maxEntries = 1_000_000
 
     public func encode() -> [UInt8] {
-        var w = VersionWriter()
+        var w = ByteWriter()
         tree.encode(into: &w)
         w.varint(segments.count)
         for s in segments { w.varint(s) }
@@ -115,7 +117,7 @@ public struct SegmentRequest: Sendable {
     }
 
     public init(decoding bytes: [UInt8]) throws(PeerMessageError) {
-        var r = VersionReader(bytes[...])
+        var r = ByteReader(bytes[...])
         tree = try TreeID(from: &r)
         guard let ns = r.varintInt(limit: MerkleTree.segmentCount) else { throw PeerMessageError(message: "bad segment count") }
         segments = []
@@ -146,7 +148,7 @@ public struct SegmentAnswer: Sendable {
     }
 
     public func encode() -> [UInt8] {
-        var w = VersionWriter()
+        var w = ByteWriter()
         KeyedRecords.encode(records, into: &w)
         w.varint(wanted.count)
         for k in wanted {
@@ -157,7 +159,7 @@ public struct SegmentAnswer: Sendable {
     }
 
     public init(decoding bytes: [UInt8]) throws(PeerMessageError) {
-        var r = VersionReader(bytes[...])
+        var r = ByteReader(bytes[...])
         records = try KeyedRecords.decode(from: &r)
         guard let n = r.varintInt(limit: SegmentRequest.maxEntries) else { throw PeerMessageError(message: "bad wanted count") }
         wanted = []
@@ -185,7 +187,7 @@ public struct HandoffRequest: Equatable, Sendable {
     }
 
     public func encode() -> [UInt8] {
-        var w = VersionWriter()
+        var w = ByteWriter()
         tree.encode(into: &w)
         if let afterKey {
             w.u8(1)
@@ -199,7 +201,7 @@ public struct HandoffRequest: Equatable, Sendable {
     }
 
     public init(decoding bytes: [UInt8]) throws(PeerMessageError) {
-        var r = VersionReader(bytes[...])
+        var r = ByteReader(bytes[...])
         tree = try TreeID(from: &r)
         guard let flag = r.u8(), flag <= 1 else { throw PeerMessageError(message: "bad handoff request") }
         if flag == 1 {
@@ -231,7 +233,7 @@ public struct HandoffChunk: Sendable {
     }
 
     public func encode() -> [UInt8] {
-        var w = VersionWriter()
+        var w = ByteWriter()
         KeyedRecords.encode(records, into: &w)
         w.u8(done ? 1 : 0)
         w.varint(remainingBytes)
@@ -239,7 +241,7 @@ public struct HandoffChunk: Sendable {
     }
 
     public init(decoding bytes: [UInt8]) throws(PeerMessageError) {
-        var r = VersionReader(bytes[...])
+        var r = ByteReader(bytes[...])
         records = try KeyedRecords.decode(from: &r)
         guard let d = r.u8(), d <= 1, let rem = r.varint() else { throw PeerMessageError(message: "bad handoff chunk") }
         done = d == 1
@@ -252,7 +254,7 @@ public struct HandoffChunk: Sendable {
 enum KeyedRecords {
     static let maxEntries = 1_000_000
 
-    static func encode(_ records: [(key: [UInt8], record: [UInt8])], into w: inout VersionWriter) {
+    static func encode(_ records: [(key: [UInt8], record: [UInt8])], into w: inout ByteWriter) {
         w.varint(records.count)
         for e in records {
             w.lengthPrefixed(e.key)
@@ -260,7 +262,7 @@ enum KeyedRecords {
         }
     }
 
-    static func decode(from r: inout VersionReader) throws(PeerMessageError) -> [(key: [UInt8], record: [UInt8])] {
+    static func decode(from r: inout ByteReader) throws(PeerMessageError) -> [(key: [UInt8], record: [UInt8])] {
         guard let n = r.varintInt(limit: maxEntries) else { throw PeerMessageError(message: "bad record count") }
         var out: [(key: [UInt8], record: [UInt8])] = []
         for _ in 0..<n {

@@ -23,6 +23,8 @@
 // Expiry times are absolute wall-clock milliseconds, computed from EX/PX/EXPIRE at the peer
 // the client sent the command to, as Redis propagates relative expiries as PEXPIREAT.
 
+import Bytes
+
 /// What a read-modify-write decided under the key's lock.
 public enum WriteDecision: Equatable, Sendable {
     /// Write this value (or tombstone) with this expiry (0: none).
@@ -40,7 +42,7 @@ public enum TransformReply: Equatable, Sendable {
     case integer(Int64)
     case bulk([UInt8])
 
-    func encode(into w: inout VersionWriter) {
+    func encode(into w: inout ByteWriter) {
         switch self {
         case .ok: w.u8(0)
         case .null: w.u8(1)
@@ -53,7 +55,7 @@ public enum TransformReply: Equatable, Sendable {
         }
     }
 
-    init(from r: inout VersionReader) throws(PeerMessageError) {
+    init(from r: inout ByteReader) throws(PeerMessageError) {
         switch r.u8() {
         case 0: self = .ok
         case 1: self = .null
@@ -196,7 +198,7 @@ public enum WriteTransform: Equatable, Sendable {
     // MARK: Encoding
 
     public func encode() -> [UInt8] {
-        var w = VersionWriter()
+        var w = ByteWriter()
         w.u8(WriteTransform.version1)
         func expiry(_ e: Expiry) {
             switch e {
@@ -234,7 +236,7 @@ public enum WriteTransform: Equatable, Sendable {
     }
 
     public init(decoding bytes: [UInt8]) throws(PeerMessageError) {
-        var r = VersionReader(bytes[...])
+        var r = ByteReader(bytes[...])
         guard r.u8() == WriteTransform.version1 else { throw PeerMessageError(message: "unknown transform version") }
         func expiry() throws(PeerMessageError) -> Expiry {
             switch r.u8() {

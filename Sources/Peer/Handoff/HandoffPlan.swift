@@ -1,3 +1,4 @@
+import Bytes
 import Ring
 
 /// Who must receive what when the ring is in transfer: a node needs a (partition,
@@ -62,7 +63,7 @@ public struct HandoffReport: Equatable, Sendable {
     public static let formatVersion: UInt8 = 1
 
     public func encode() -> [UInt8] {
-        var w = VersionWriter()
+        var w = ByteWriter()
         w.u8(HandoffReport.formatVersion)
         w.u64BE(ringVersion)
         w.varint(pending)
@@ -71,7 +72,7 @@ public struct HandoffReport: Equatable, Sendable {
     }
 
     public init(decoding bytes: [UInt8]) throws(PeerMessageError) {
-        var r = VersionReader(bytes[...])
+        var r = ByteReader(bytes[...])
         guard r.u8() == HandoffReport.formatVersion, let v = r.u64BE(), let p = r.varintInt(limit: 1 << 30),
               let t = r.varintInt(limit: 1 << 30), r.isAtEnd else { throw PeerMessageError(message: "bad handoff report") }
         ringVersion = v

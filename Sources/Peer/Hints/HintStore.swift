@@ -1,3 +1,4 @@
+import Bytes
 import Storage
 import Synchronization
 
@@ -94,7 +95,7 @@ final class HintStore: @unchecked Sendable {
     /// Stores a hint durably; false when a bound is reached.
     func add(target: String, address: KeyAddress, record: [UInt8]) throws -> Bool {
         guard let id = NodeID(target) else { return false }
-        var w = VersionWriter(capacity: 32 + record.count)
+        var w = ByteWriter(capacity: 32 + record.count)
         address.encode(into: &w)
         w.append(record)
         let size = w.bytes.count
@@ -137,7 +138,7 @@ final class HintStore: @unchecked Sendable {
         let it = try store.makeIterator(range: .prefix(HintStore.prefix(id)))
         var bytes = 0
         while it.isValid && out.count < limit {
-            var r = VersionReader(it.value)
+            var r = ByteReader(it.value)
             if let address = try? KeyAddress(from: &r) {
                 let size = it.value.count
                 if !out.isEmpty, bytes + size > maxBytes { break }

@@ -1,3 +1,4 @@
+import Bytes
 import Storage
 
 /// One peer RPC frame: a header (kind, message type, request id, timeout) and an opaque
@@ -33,13 +34,13 @@ public struct Frame: Sendable, Equatable {
         out.append(FrameFormat.magic1)
         out.append(FrameFormat.version)
         out.append(kind.rawValue)
-        Frame.appendBigEndian(&out, UInt64(type), bytes: 2)
-        Frame.appendBigEndian(&out, requestID, bytes: 8)
-        Frame.appendBigEndian(&out, UInt64(timeoutMs), bytes: 4)
-        Frame.appendBigEndian(&out, UInt64(payload.count), bytes: 4)
+        out.appendU16BE(type)
+        out.appendU64BE(requestID)
+        out.appendU32BE(timeoutMs)
+        out.appendU32BE(UInt32(payload.count))
         var crc = out.withUnsafeBytes { CRC32C.extend(0, UnsafeRawBufferPointer(rebasing: $0[start..<(start + FrameFormat.crcOffset)])) }
         crc = payload.withUnsafeBytes { CRC32C.extend(crc, $0) }
-        Frame.appendBigEndian(&out, UInt64(crc), bytes: 4)
+        out.appendU32BE(crc)
         out.append(contentsOf: payload)
     }
 
@@ -47,15 +48,6 @@ public struct Frame: Sendable, Equatable {
         var out: [UInt8] = []
         encode(into: &out)
         return out
-    }
-
-    @inline(__always)
-    static func appendBigEndian(_ out: inout [UInt8], _ value: UInt64, bytes: Int) {
-        var shift = (bytes - 1) * 8
-        while shift >= 0 {
-            out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
-            shift -= 8
-        }
     }
 }
 

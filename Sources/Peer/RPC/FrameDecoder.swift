@@ -1,3 +1,4 @@
+import Bytes
 import Storage
 
 /// Incremental frame decoder: feed it bytes as they arrive, take complete frames out.
@@ -60,7 +61,10 @@ public struct FrameDecoder: Sendable {
         guard available >= FrameFormat.headerBytes else { return nil }
 
         let h = readIndex
-        let payloadBytes = Int(readBigEndian(h + 18, 4))
+        // The whole header is in (checked above), so this cannot be nil; if it ever were,
+        // waiting for more bytes is the harmless answer.
+        guard let header = FrameDecoder.header(buffer[h..<(h + FrameFormat.headerBytes)]) else { return nil }
+        let payloadBytes = header.payloadBytes
         let total = FrameFormat.headerBytes + payloadBytes
         guard total <= maxFrameBytes else { throw .tooLarge(bytes: total, max: maxFrameBytes) }
         guard available >= total else {
@@ -70,18 +74,17 @@ public struct FrameDecoder: Sendable {
             return nil
         }
         let payloadStart = h + FrameFormat.headerBytes
-        let stored = UInt32(readBigEndian(h + FrameFormat.crcOffset, 4))
         let computed = buffer.withUnsafeBytes { raw -> UInt32 in
             let head = CRC32C.extend(0, UnsafeRawBufferPointer(rebasing: raw[h..<(h + FrameFormat.crcOffset)]))
             return CRC32C.extend(head, UnsafeRawBufferPointer(rebasing: raw[payloadStart..<(payloadStart + payloadBytes)]))
         }
-        guard stored == computed else { throw .checksumMismatch }
+        guard header.crc == computed else { throw .checksumMismatch }
         guard let kind = FrameKind(rawValue: buffer[h + 3]) else { throw .unknownKind(buffer[h + 3]) }
         let frame = Frame(
             kind: kind,
-            type: UInt16(readBigEndian(h + 4, 2)),
-            requestID: readBigEndian(h + 6, 8),
-            timeoutMs: UInt32(readBigEndian(h + 14, 4)),
+            type: header.type,
+            requestID: header.requestID,
+            timeoutMs: header.timeoutMs,
             payload: Array(buffer[payloadStart..<(payloadStart + payloadBytes)]))
         readIndex += total
         if readIndex == buffer.count {
@@ -94,11 +97,22 @@ public struct FrameDecoder: Sendable {
     /// Most bytes reserved beyond what has arrived, for a frame still coming in.
     static let reserveAheadBytes = 1 << 20
 
-    /// Callers check bounds first; this reads exactly `count` bytes at `offset`.
-    private func readBigEndian(_ offset: Int, _ count: Int) -> UInt64 {
-        var v: UInt64 = 0
-        for i in 0..<count { v = v << 8 | UInt64(buffer[offset + i]) }
-        return v
+    /// The fixed fields after magic, version and kind (RPC.md, "Frame"), all big-endian.
+    private struct Header {
+        var type: UInt16
+        var requestID: UInt64
+        var timeoutMs: UInt32
+        var payloadBytes: Int
+        var crc: UInt32
+    }
+
+    /// Reads a header's fields. A function of its own so the slice of `buffer` dies before
+    /// `decodeOne` reserves or clears the buffer (a live slice would force a copy).
+    private static func header(_ bytes: ArraySlice<UInt8>) -> Header? {
+        var r = ByteReader(bytes)
+        guard r.skip(4), let type = r.u16BE(), let requestID = r.u64BE(), let timeoutMs = r.u32BE(),
+              let length = r.u32BE(), let crc = r.u32BE() else { return nil }
+        return Header(type: type, requestID: requestID, timeoutMs: timeoutMs, payloadBytes: Int(length), crc: crc)
     }
 
     /// Drops consumed bytes once they are most of the buffer, so memory stays bounded by

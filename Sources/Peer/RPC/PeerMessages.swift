@@ -1,6 +1,8 @@
 // Payloads of the node's peer RPCs (RPC.md, "Node messages"). Each is a small struct with
 // `encode()` and a throwing `init(decoding:)`; peer input can make them throw, never trap.
 
+import Bytes
+
 /// A payload that did not decode.
 public struct PeerMessageError: Error, Equatable, Sendable, CustomStringConvertible {
     public let message: String
@@ -21,13 +23,13 @@ public struct KeyAddress: Hashable, Sendable {
 
     var storageKey: [UInt8] { StorageKey.dataKey(partition: partition, namespace: namespace, key: key) }
 
-    func encode(into w: inout VersionWriter) {
+    func encode(into w: inout ByteWriter) {
         w.lengthPrefixed(namespace)
         w.u32BE(partition)
         w.lengthPrefixed(key)
     }
 
-    init(from r: inout VersionReader) throws(PeerMessageError) {
+    init(from r: inout ByteReader) throws(PeerMessageError) {
         guard let ns = r.lengthPrefixed(), ns.count <= VersionFormat.maxNamespaceBytes, let p = r.u32BE(), let k = r.lengthPrefixed() else {
             throw PeerMessageError(message: "bad key address")
         }
@@ -44,7 +46,7 @@ public struct ReplicaWriteMessage: Equatable, Sendable {
     public var hintFor: String?
 
     public func encode() -> [UInt8] {
-        var w = VersionWriter(capacity: 32 + record.count)
+        var w = ByteWriter(capacity: 32 + record.count)
         address.encode(into: &w)
         w.lengthPrefixed(record)
         if let hintFor {
@@ -63,7 +65,7 @@ public struct ReplicaWriteMessage: Equatable, Sendable {
     }
 
     public init(decoding bytes: [UInt8]) throws(PeerMessageError) {
-        var r = VersionReader(bytes[...])
+        var r = ByteReader(bytes[...])
         address = try KeyAddress(from: &r)
         guard let rec = r.lengthPrefixed(), let flag = r.u8() else { throw PeerMessageError(message: "bad replica write") }
         record = rec
@@ -84,13 +86,13 @@ public struct ReplicaReadMessage: Equatable, Sendable {
     public init(address: KeyAddress) { self.address = address }
 
     public func encode() -> [UInt8] {
-        var w = VersionWriter()
+        var w = ByteWriter()
         address.encode(into: &w)
         return w.bytes
     }
 
     public init(decoding bytes: [UInt8]) throws(PeerMessageError) {
-        var r = VersionReader(bytes[...])
+        var r = ByteReader(bytes[...])
         address = try KeyAddress(from: &r)
         guard r.isAtEnd else { throw PeerMessageError(message: "trailing bytes in replica read") }
     }
@@ -124,7 +126,7 @@ public struct HintBatchMessage: Equatable, Sendable {
     }
 
     public func encode() -> [UInt8] {
-        var w = VersionWriter()
+        var w = ByteWriter()
         w.varint(entries.count)
         for e in entries {
             e.address.encode(into: &w)
@@ -136,7 +138,7 @@ public struct HintBatchMessage: Equatable, Sendable {
     public static let maxEntries = 10_000
 
     public init(decoding bytes: [UInt8]) throws(PeerMessageError) {
-        var r = VersionReader(bytes[...])
+        var r = ByteReader(bytes[...])
         guard let n = r.varintInt(limit: HintBatchMessage.maxEntries) else { throw PeerMessageError(message: "bad hint count") }
         var out: [(KeyAddress, [UInt8])] = []
         for _ in 0..<n {
@@ -188,7 +190,7 @@ public struct ForwardWriteMessage: Equatable, Sendable {
     }
 
     public func encode() -> [UInt8] {
-        var w = VersionWriter(capacity: 48 + key.count + (value?.count ?? 0))
+        var w = ByteWriter(capacity: 48 + key.count + (value?.count ?? 0))
         w.lengthPrefixed(namespace)
         w.lengthPrefixed(key)
         w.u8((context == nil ? 0 : 1) | (value == nil ? 0 : 2) | (strict ? 4 : 0) | (writeID == 0 ? 0 : 8)
@@ -205,7 +207,7 @@ public struct ForwardWriteMessage: Equatable, Sendable {
     }
 
     public init(decoding bytes: [UInt8]) throws(PeerMessageError) {
-        var r = VersionReader(bytes[...])
+        var r = ByteReader(bytes[...])
         guard let ns = r.lengthPrefixed(), let k = r.lengthPrefixed(), let flags = r.u8() else {
             throw PeerMessageError(message: "bad forwarded write")
         }
@@ -259,13 +261,13 @@ public enum ForwardWriteAnswer {
     public static func encode(_ error: String?, counter: Int64? = nil, reply: TransformReply? = nil) -> [UInt8] {
         if let error { return [1] + Array(error.utf8) }
         if let counter {
-            var w = VersionWriter(capacity: 9)
+            var w = ByteWriter(capacity: 9)
             w.u8(2)
             w.u64LE(UInt64(bitPattern: counter))
             return w.bytes
         }
         guard let reply else { return [0] }
-        var w = VersionWriter()
+        var w = ByteWriter()
         w.u8(3)
         reply.encode(into: &w)
         return w.bytes
@@ -274,7 +276,7 @@ public enum ForwardWriteAnswer {
     /// The error line (nil: OK) and the read-modify-write reply, if any.
     public static func decodeWithReply(_ bytes: [UInt8]) throws(PeerMessageError) -> (error: String?, reply: TransformReply?) {
         guard bytes.first == 3 else { return (try decode(bytes), nil) }
-        var r = VersionReader(bytes[1...])
+        var r = ByteReader(bytes[1...])
         let reply = try TransformReply(from: &r)
         guard r.isAtEnd else { throw PeerMessageError(message: "trailing bytes in forward answer") }
         return (nil, reply)
@@ -283,7 +285,7 @@ public enum ForwardWriteAnswer {
     /// The counter value of an increment's OK answer, nil for any other answer.
     public static func counterValue(_ bytes: [UInt8]) -> Int64? {
         guard bytes.count == 9, bytes[0] == 2 else { return nil }
-        var r = VersionReader(bytes[1...])
+        var r = ByteReader(bytes[1...])
         return r.u64LE().map { Int64(bitPattern: $0) }
     }
 

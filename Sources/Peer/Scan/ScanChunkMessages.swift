@@ -12,6 +12,8 @@
 // what remains, the counts against fixed bounds, the order of the keys and every record's
 // checksum and invariants; they throw `PeerMessageError`, never trap.
 
+import Bytes
+
 /// Coordinator -> replica: the next keys of `namespace` in `partition` from `position`.
 public struct ScanChunkRequest: Equatable, Sendable {
     public var namespace: [UInt8]
@@ -29,7 +31,7 @@ public struct ScanChunkRequest: Equatable, Sendable {
     }
 
     public func encode() -> [UInt8] {
-        var w = VersionWriter(capacity: 16 + namespace.count)
+        var w = ByteWriter(capacity: 16 + namespace.count)
         w.u8(ScanFormat.version1)
         w.lengthPrefixed(namespace)
         w.u32BE(partition)
@@ -39,7 +41,7 @@ public struct ScanChunkRequest: Equatable, Sendable {
     }
 
     public init(decoding bytes: [UInt8]) throws(PeerMessageError) {
-        var r = VersionReader(bytes[...])
+        var r = ByteReader(bytes[...])
         guard let v = r.u8(), v == ScanFormat.version1 else { throw PeerMessageError(message: "unknown scan request version") }
         guard let ns = r.lengthPrefixed(), ns.count <= VersionFormat.maxNamespaceBytes, let p = r.u32BE(),
               let pos = ScanChunkRequest.readPosition(&r), let limit = r.varintInt(limit: Int(Int32.max)) else {
@@ -52,11 +54,11 @@ public struct ScanChunkRequest: Equatable, Sendable {
         self.limit = limit
     }
 
-    static func appendPosition(_ position: UInt64, to w: inout VersionWriter) {
+    static func appendPosition(_ position: UInt64, to w: inout ByteWriter) {
         for i in 0..<5 { w.u8(UInt8(truncatingIfNeeded: position >> UInt64(8 * (4 - i)))) }
     }
 
-    static func readPosition(_ r: inout VersionReader) -> UInt64? {
+    static func readPosition(_ r: inout ByteReader) -> UInt64? {
         guard let raw = r.take(5) else { return nil }
         return raw.reduce(UInt64(0)) { ($0 << 8) | UInt64($1) }
     }
@@ -83,7 +85,7 @@ public struct ScanChunkAnswer: Equatable, Sendable {
     }
 
     public func encode() -> [UInt8] {
-        var w = VersionWriter()
+        var w = ByteWriter()
         w.u8(ScanFormat.version1)
         w.varint(entries.count)
         for e in entries {
@@ -100,7 +102,7 @@ public struct ScanChunkAnswer: Equatable, Sendable {
     }
 
     public init(decoding bytes: [UInt8]) throws(PeerMessageError) {
-        var r = VersionReader(bytes[...])
+        var r = ByteReader(bytes[...])
         guard let v = r.u8(), v == ScanFormat.version1 else { throw PeerMessageError(message: "unknown scan answer version") }
         // An entry takes at least 8 bytes (two lengths, a key byte, a 5-byte record header).
         guard let n = r.varintInt(limit: min(ScanFormat.maxAnswerEntries, r.remaining / 8)) else {

@@ -19,6 +19,7 @@
 // At most one lease write is in flight and each asks for more than the one before, so
 // the stored lease never goes backwards even if the node writes them asynchronously.
 
+import Bytes
 import Storage
 
 /// Hands out node-wide dot counters, never beyond what has been durably leased.
@@ -119,7 +120,7 @@ public struct CounterLease: Sendable {
     /// The persisted form: version 0x01, leasedUpTo as u64 big-endian, then the masked
     /// CRC-32C of those 9 bytes as u32 little-endian (RECORDS.md, "Counter lease").
     public static func encodePersisted(_ leasedUpTo: UInt64) -> [UInt8] {
-        var w = VersionWriter(capacity: 13)
+        var w = ByteWriter(capacity: 13)
         w.u8(VersionFormat.leaseVersion1)
         w.u64BE(leasedUpTo)
         w.u32LE(CRC32C.mask(CRC32C.checksum(w.bytes)))
@@ -129,7 +130,7 @@ public struct CounterLease: Sendable {
     /// Decodes `encodePersisted`'s bytes; throws on any damage.
     public static func decodePersisted(_ bytes: [UInt8]) throws(KeyRecordError) -> UInt64 {
         guard bytes.count == 13 else { throw .truncated(offset: min(bytes.count, 13)) }
-        var r = VersionReader(bytes[...])
+        var r = ByteReader(bytes[...])
         guard let version = r.u8(), version == VersionFormat.leaseVersion1 else { throw .unknownVersion(bytes[0]) }
         guard let l = r.u64BE(), let stored = r.u32LE() else { throw .truncated(offset: r.offset) }
         guard CRC32C.unmask(stored) == CRC32C.checksum(bytes[0..<9]) else { throw .checksumMismatch }

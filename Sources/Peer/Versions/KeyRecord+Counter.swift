@@ -11,20 +11,22 @@
 //            -- kind 0 assigned, 1 incremented; seen: what its write had seen, covered by
 //            -- the section's entries
 
+import Bytes
+
 extension KeyRecord {
-    static func appendCounterSection(_ s: KeyState, to w: inout VersionWriter) {
+    static func appendCounterSection(_ s: KeyState, to w: inout ByteWriter) {
         guard !s.counter.isEmpty else { return }
         var marks: [(Int, CounterMark)] = []
         for (i, sib) in s.siblings.enumerated() { if let m = s.counter.marks[sib.dot] { marks.append((i, m)) } }
         appendCounterSection(s.counter.entries, marks: marks, to: &w)
     }
 
-    static func appendCounterSection(_ l: LWWKeyState, to w: inout VersionWriter) {
+    static func appendCounterSection(_ l: LWWKeyState, to w: inout ByteWriter) {
         guard !l.counter.isEmpty else { return }
         appendCounterSection(l.counter, marks: l.mark.map { [(0, $0)] } ?? [], to: &w)
     }
 
-    private static func appendCounterSection(_ entries: CounterEntries, marks: [(Int, CounterMark)], to w: inout VersionWriter) {
+    private static func appendCounterSection(_ entries: CounterEntries, marks: [(Int, CounterMark)], to w: inout ByteWriter) {
         w.u8(VersionFormat.counterSectionTag)
         appendEntries(entries, to: &w)
         w.varint(marks.count)
@@ -35,7 +37,7 @@ extension KeyRecord {
         }
     }
 
-    private static func appendEntries(_ entries: CounterEntries, to w: inout VersionWriter) {
+    private static func appendEntries(_ entries: CounterEntries, to w: inout ByteWriter) {
         w.varint(entries.entries.count)
         for e in entries.entries {
             w.nodeID(e.node)
@@ -47,7 +49,7 @@ extension KeyRecord {
 
     /// A siblings record's counter section, if one follows; marks are keyed by their
     /// sibling's dot.
-    static func readCounterSection(_ r: inout VersionReader, siblings: [Sibling]) throws(KeyRecordError) -> KeyCounter {
+    static func readCounterSection(_ r: inout ByteReader, siblings: [Sibling]) throws(KeyRecordError) -> KeyCounter {
         guard r.peek() == VersionFormat.counterSectionTag else { return KeyCounter() }
         let (entries, marks) = try readSection(&r, markLimit: siblings.count)
         var byDot: [Dot: CounterMark] = [:]
@@ -58,7 +60,7 @@ extension KeyRecord {
     }
 
     /// An lww record's counter section, if one follows.
-    static func readCounterSection(_ r: inout VersionReader) throws(KeyRecordError) -> (CounterEntries, CounterMark?) {
+    static func readCounterSection(_ r: inout ByteReader) throws(KeyRecordError) -> (CounterEntries, CounterMark?) {
         guard r.peek() == VersionFormat.counterSectionTag else { return (CounterEntries(), nil) }
         let (entries, marks) = try readSection(&r, markLimit: 1)
         let mark = marks.first?.1
@@ -67,7 +69,7 @@ extension KeyRecord {
     }
 
     /// Entries and (index, mark) pairs; every index below `markLimit`, strictly increasing.
-    private static func readSection(_ r: inout VersionReader, markLimit: Int) throws(KeyRecordError) -> (CounterEntries, [(Int, CounterMark)]) {
+    private static func readSection(_ r: inout ByteReader, markLimit: Int) throws(KeyRecordError) -> (CounterEntries, [(Int, CounterMark)]) {
         _ = r.u8()
         let entries = try readEntries(&r)
         let marksAt = r.offset
@@ -84,7 +86,7 @@ extension KeyRecord {
     }
 
     /// A non-empty, canonical list of entries.
-    private static func readEntries(_ r: inout VersionReader) throws(KeyRecordError) -> CounterEntries {
+    private static func readEntries(_ r: inout ByteReader) throws(KeyRecordError) -> CounterEntries {
         let countAt = r.offset
         // An entry takes at least 5 bytes; an empty list is not canonical (no section, no mark).
         guard let n = r.varintInt(limit: r.remaining / 5), n >= 1 else { throw .truncated(offset: countAt) }

@@ -1,3 +1,4 @@
+import Bytes
 import Ring
 
 // A stable 64-bit digest of a key's state, for anti-entropy's Merkle trees.
@@ -9,7 +10,7 @@ import Ring
 extension KeyRecord {
     /// XXH64 of the canonical kind+body bytes (the same bytes the checksum covers).
     public var digest: UInt64 {
-        var w = VersionWriter(capacity: estimatedBytes)
+        var w = ByteWriter(capacity: estimatedBytes)
         encodeBody(into: &w)
         return XXH64.hash(w.bytes)
     }

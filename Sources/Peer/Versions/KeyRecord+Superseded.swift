@@ -5,8 +5,10 @@
 //   supersededSection := 0x07 n:varint (writeID:u64LE rank:varint){n}
 //            -- 1 <= n <= SupersededWrites.limit; sorted strictly by writeID; writeID != 0
 
+import Bytes
+
 extension KeyRecord {
-    static func appendSupersededSection(_ s: KeyState, to w: inout VersionWriter) {
+    static func appendSupersededSection(_ s: KeyState, to w: inout ByteWriter) {
         guard !s.superseded.isEmpty else { return }
         w.u8(VersionFormat.supersededSectionTag)
         w.varint(s.superseded.entries.count)
@@ -17,7 +19,7 @@ extension KeyRecord {
     }
 
     /// The superseded section, if one follows; an empty, unsorted or oversized one is refused.
-    static func readSupersededSection(_ r: inout VersionReader) throws(KeyRecordError) -> SupersededWrites {
+    static func readSupersededSection(_ r: inout ByteReader) throws(KeyRecordError) -> SupersededWrites {
         guard r.peek() == VersionFormat.supersededSectionTag else { return SupersededWrites() }
         let at = r.offset
         _ = r.u8()

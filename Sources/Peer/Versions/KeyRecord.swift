@@ -19,6 +19,7 @@
 // `KeyState.validate()`. Encoding is canonical (one state, one byte string), which the
 // digest relies on.
 
+import Bytes
 import Storage
 
 /// Why stored bytes did not decode as a key record (or a counter lease).
@@ -76,7 +77,7 @@ public enum KeyRecord: Hashable, Sendable {
 
     /// The record's bytes: header, then kind and body.
     public func encode() -> [UInt8] {
-        var w = VersionWriter(capacity: estimatedBytes)
+        var w = ByteWriter(capacity: estimatedBytes)
         w.u8(VersionFormat.recordVersion1)
         w.u32LE(0)  // checksum, filled in below
         encodeBody(into: &w)
@@ -100,7 +101,7 @@ public enum KeyRecord: Hashable, Sendable {
     }
 
     /// Kind byte and body: the canonical bytes the checksum and the digest cover.
-    func encodeBody(into w: inout VersionWriter) {
+    func encodeBody(into w: inout ByteWriter) {
         switch self {
         case .siblings(let s):
             w.u8(VersionFormat.recordKindSiblings)
@@ -135,7 +136,7 @@ public enum KeyRecord: Hashable, Sendable {
 
     /// A sibling's payload: as `appendPayload` when it has no write id (so records written
     /// before ids existed and records without them are byte-identical), else tagged 2 or 3.
-    static func appendSiblingPayload(_ v: SiblingValue, writeID: UInt64, expiresAtMs: UInt64 = 0, to w: inout VersionWriter) {
+    static func appendSiblingPayload(_ v: SiblingValue, writeID: UInt64, expiresAtMs: UInt64 = 0, to w: inout ByteWriter) {
         if expiresAtMs != 0, case .value(let bytes) = v {
             // Tags 4 and 5: only values expire, and only they take these bytes, so records
             // without an expiry are byte-identical to the ones written before expiry existed.
@@ -161,7 +162,7 @@ public enum KeyRecord: Hashable, Sendable {
         }
     }
 
-    static func appendPayload(_ v: SiblingValue, to w: inout VersionWriter) {
+    static func appendPayload(_ v: SiblingValue, to w: inout ByteWriter) {
         switch v {
         case .value(let bytes):
             w.u8(VersionFormat.valueTagValue)
@@ -179,7 +180,7 @@ public enum KeyRecord: Hashable, Sendable {
     public init(decoding bytes: ArraySlice<UInt8>) throws(KeyRecordError) {
         guard let version = bytes.first else { throw .empty }
         guard version == VersionFormat.recordVersion1 else { throw .unknownVersion(version) }
-        var r = VersionReader(bytes)
+        var r = ByteReader(bytes)
         _ = r.u8()
         guard let stored = r.u32LE() else { throw .truncated(offset: 1) }
         let body = bytes[r.position...]
@@ -189,7 +190,7 @@ public enum KeyRecord: Hashable, Sendable {
         guard r.isAtEnd else { throw .trailingBytes(offset: r.offset) }
     }
 
-    static func decodeBody(_ r: inout VersionReader) throws(KeyRecordError) -> KeyRecord {
+    static func decodeBody(_ r: inout ByteReader) throws(KeyRecordError) -> KeyRecord {
         guard let kind = r.u8() else { throw .truncated(offset: r.offset) }
         switch kind {
         case VersionFormat.recordKindSiblings:
@@ -240,7 +241,7 @@ public enum KeyRecord: Hashable, Sendable {
 
     /// A sibling's payload and write id (0 when untagged). A tagged payload must carry a
     /// nonzero id: one state, one encoding.
-    static func readSiblingPayload(_ r: inout VersionReader) throws(KeyRecordError) -> (SiblingValue, UInt64, UInt64) {
+    static func readSiblingPayload(_ r: inout ByteReader) throws(KeyRecordError) -> (SiblingValue, UInt64, UInt64) {
         let at = r.offset
         guard let tag = r.peek() else { throw .truncated(offset: at) }
         if tag == VersionFormat.valueTagValueWithExpiry {
@@ -267,7 +268,7 @@ public enum KeyRecord: Hashable, Sendable {
 
     /// Tag 4: `expiresAtMs:varint len:varint bytes`; the expiry is never 0 (tag 0 says "no
     /// expiry"), so each state has one encoding.
-    static func readExpiringValue(_ r: inout VersionReader) throws(KeyRecordError) -> ([UInt8], UInt64) {
+    static func readExpiringValue(_ r: inout ByteReader) throws(KeyRecordError) -> ([UInt8], UInt64) {
         let at = r.offset
         _ = r.u8()
         guard let expiry = r.varint() else { throw .truncated(offset: r.offset) }
@@ -276,7 +277,7 @@ public enum KeyRecord: Hashable, Sendable {
         return (bytes, expiry)
     }
 
-    static func readPayload(_ r: inout VersionReader) throws(KeyRecordError) -> SiblingValue {
+    static func readPayload(_ r: inout ByteReader) throws(KeyRecordError) -> SiblingValue {
         let at = r.offset
         guard let tag = r.u8() else { throw .truncated(offset: at) }
         switch tag {

@@ -13,6 +13,7 @@
 // their intended owner so that delivering (and deleting) one node's hints is one range
 // scan, oldest first.
 
+import Bytes
 import Storage
 
 /// Why bytes are not a well-formed storage key.
@@ -39,7 +40,7 @@ public enum StorageKey: Hashable, Sendable {
     /// The encoded Storage key. A namespace longer than 255 bytes is a programmer error
     /// (namespace names are validated when created).
     public func encode() -> [UInt8] {
-        var w = VersionWriter()
+        var w = ByteWriter()
         switch self {
         case .data(let partition, let namespace, let key):
             precondition(namespace.count <= VersionFormat.maxNamespaceBytes, "namespace name too long")
@@ -75,7 +76,7 @@ public enum StorageKey: Hashable, Sendable {
     }
 
     public init(decoding bytes: ArraySlice<UInt8>) throws(StorageKeyError) {
-        var r = VersionReader(bytes)
+        var r = ByteReader(bytes)
         guard let kind = r.u8() else { throw .empty }
         switch kind {
         case VersionFormat.keyspaceData:
@@ -98,10 +99,10 @@ public enum StorageKey: Hashable, Sendable {
 
     /// Every record of partition `p`, in all namespaces.
     public static func partitionRange(_ p: UInt32) -> KeyRange {
-        var start = VersionWriter(capacity: 5)
+        var start = ByteWriter(capacity: 5)
         start.u8(VersionFormat.keyspaceData)
         start.u32BE(p)
-        var end = VersionWriter(capacity: 5)
+        var end = ByteWriter(capacity: 5)
         if p == UInt32.max {
             end.u8(VersionFormat.keyspaceData + 1)
         } else {
@@ -114,7 +115,7 @@ public enum StorageKey: Hashable, Sendable {
     /// Every record of one namespace in partition `p`.
     public static func namespaceRange(partition p: UInt32, namespace: [UInt8]) -> KeyRange {
         precondition(namespace.count <= VersionFormat.maxNamespaceBytes, "namespace name too long")
-        var w = VersionWriter(capacity: 6 + namespace.count)
+        var w = ByteWriter(capacity: 6 + namespace.count)
         w.u8(VersionFormat.keyspaceData)
         w.u32BE(p)
         w.u8(UInt8(namespace.count))
@@ -127,7 +128,7 @@ public enum StorageKey: Hashable, Sendable {
 
     /// Every hint held for `target`, oldest first.
     public static func hintRange(target: NodeID) -> KeyRange {
-        var w = VersionWriter()
+        var w = ByteWriter()
         w.u8(VersionFormat.keyspaceHint)
         w.nodeID(target)
         return KeyRange.prefix(w.bytes)

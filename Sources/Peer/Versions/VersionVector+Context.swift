@@ -8,6 +8,8 @@
 // unique, non-zero, no trailing bytes) so that one vector has exactly one encoding, and
 // bounded (at most VersionFormat.maxVectorEntries entries of at most 255-byte ids).
 
+import Bytes
+
 /// Why a context (or the vector inside a record) did not decode. The client sees
 /// `-ERR bad context`.
 public enum ContextError: Error, Equatable, Sendable {
@@ -26,7 +28,7 @@ extension VersionVector {
     /// The empty vector encodes as no bytes at all.
     public func encodeContext() -> [UInt8] {
         if entries.isEmpty { return [] }
-        var w = VersionWriter(capacity: 2 + entries.count * 16)
+        var w = ByteWriter(capacity: 2 + entries.count * 16)
         w.u8(VersionFormat.contextVersion1)
         appendEntries(to: &w)
         return w.bytes
@@ -42,7 +44,7 @@ extension VersionVector {
             self.init()
             return
         }
-        var r = VersionReader(bytes)
+        var r = ByteReader(bytes)
         guard let version = r.u8() else { throw .truncated(offset: 0) }
         guard version == VersionFormat.contextVersion1 else { throw .unknownVersion(version) }
         self = try VersionVector.readEntries(from: &r)
@@ -50,7 +52,7 @@ extension VersionVector {
     }
 
     /// `count:varint entry{count}` — shared by contexts and key records.
-    func appendEntries(to w: inout VersionWriter) {
+    func appendEntries(to w: inout ByteWriter) {
         w.varint(entries.count)
         for e in entries {
             w.nodeID(e.actor)
@@ -58,7 +60,7 @@ extension VersionVector {
         }
     }
 
-    static func readEntries(from r: inout VersionReader) throws(ContextError) -> VersionVector {
+    static func readEntries(from r: inout ByteReader) throws(ContextError) -> VersionVector {
         let countOffset = r.offset
         guard let rawCount = r.varint() else { throw .truncated(offset: countOffset) }
         guard rawCount <= UInt64(VersionFormat.maxVectorEntries) else { throw .tooManyEntries(Int(clamping: rawCount)) }

@@ -1,7 +1,7 @@
 import XCTest
-@testable import Storage
+import Bytes
 
-final class CodingTests: XCTestCase {
+final class UnsafeByteReaderTests: XCTestCase {
     private func encoded(_ v: UInt64) -> [UInt8] {
         var out = [UInt8]()
         out.appendVarint(v)
@@ -11,7 +11,7 @@ final class CodingTests: XCTestCase {
     private func decode(_ bytes: [UInt8]) -> (value: UInt64, next: Int)? {
         bytes.withUnsafeBytes { buf in
             var p = 0
-            guard let v = Coding.varint(buf, at: &p) else { return nil }
+            guard let v = UnsafeByteReader.varint(buf, at: &p) else { return nil }
             return (v, p)
         }
     }
@@ -65,7 +65,7 @@ final class CodingTests: XCTestCase {
     func testFailedDecodeDoesNotAdvanceOffset() {
         ([0x05, 0x80] as [UInt8]).withUnsafeBytes { buf in
             var p = 1
-            XCTAssertNil(Coding.varint(buf, at: &p))
+            XCTAssertNil(UnsafeByteReader.varint(buf, at: &p))
             XCTAssertEqual(p, 1)
         }
     }
@@ -73,27 +73,27 @@ final class CodingTests: XCTestCase {
     func testVarintIntRejectsValuesAboveLimit() {
         encoded(1 << 40).withUnsafeBytes { buf in
             var p = 0
-            XCTAssertNil(Coding.varintInt(buf, at: &p))
+            XCTAssertNil(UnsafeByteReader.varintInt(buf, at: &p))
         }
         encoded(300).withUnsafeBytes { buf in
             var p = 0
-            XCTAssertNil(Coding.varintInt(buf, at: &p, limit: 299))
+            XCTAssertNil(UnsafeByteReader.varintInt(buf, at: &p, limit: 299))
             p = 0
-            XCTAssertEqual(Coding.varintInt(buf, at: &p, limit: 300), 300)
+            XCTAssertEqual(UnsafeByteReader.varintInt(buf, at: &p, limit: 300), 300)
         }
     }
 
     func testFixedWidthIsLittleEndianAndShortBufferIsNil() {
         var out = [UInt8]()
-        out.appendFixed32(0x0403_0201)
-        out.appendFixed64(0x0c0b_0a09_0807_0605)
+        out.appendU32LE(0x0403_0201)
+        out.appendU64LE(0x0c0b_0a09_0807_0605)
         XCTAssertEqual(out, Array(1...12))
         out.withUnsafeBytes { buf in
-            XCTAssertEqual(Coding.fixed32(buf, at: 0), 0x0403_0201)
-            XCTAssertEqual(Coding.fixed64(buf, at: 4), 0x0c0b_0a09_0807_0605)
-            XCTAssertNil(Coding.fixed32(buf, at: 9))
-            XCTAssertNil(Coding.fixed64(buf, at: 5))
-            XCTAssertNil(Coding.fixed32(buf, at: -1))
+            XCTAssertEqual(UnsafeByteReader.u32LE(buf, at: 0), 0x0403_0201)
+            XCTAssertEqual(UnsafeByteReader.u64LE(buf, at: 4), 0x0c0b_0a09_0807_0605)
+            XCTAssertNil(UnsafeByteReader.u32LE(buf, at: 9))
+            XCTAssertNil(UnsafeByteReader.u64LE(buf, at: 5))
+            XCTAssertNil(UnsafeByteReader.u32LE(buf, at: -1))
         }
     }
 
@@ -102,19 +102,19 @@ final class CodingTests: XCTestCase {
         out.appendLengthPrefixed([1, 2, 3] as [UInt8])
         out.withUnsafeBytes { buf in
             var p = 0
-            XCTAssertEqual(Coding.lengthPrefixed(buf, at: &p), [1, 2, 3])
+            XCTAssertEqual(UnsafeByteReader.lengthPrefixed(buf, at: &p), [1, 2, 3])
             XCTAssertEqual(p, 4)
         }
         out.dropLast().withUnsafeBytes { buf in
             var p = 0
-            XCTAssertNil(Coding.lengthPrefixed(buf, at: &p))
+            XCTAssertNil(UnsafeByteReader.lengthPrefixed(buf, at: &p))
             XCTAssertEqual(p, 0)
         }
     }
 
     func testStoreFixed32OverwritesInPlace() {
         var out = [UInt8](repeating: 0xee, count: 6)
-        out.storeFixed32(0xdead_beef, at: 1)
+        out.storeU32LE(0xdead_beef, at: 1)
         XCTAssertEqual(out, [0xee, 0xef, 0xbe, 0xad, 0xde, 0xee])
     }
 }
