@@ -89,8 +89,8 @@ struct CompactionPicker {
     static func range(_ files: [FileMetaData]) -> (ArraySlice<UInt8>, ArraySlice<UInt8>) {
         var smallest = files[0].smallestUserKey, largest = files[0].largestUserKey
         for f in files.dropFirst() {
-            if Bytes.compare(f.smallestUserKey, smallest) < 0 { smallest = f.smallestUserKey }
-            if Bytes.compare(f.largestUserKey, largest) > 0 { largest = f.largestUserKey }
+            if Bytewise.compare(f.smallestUserKey, smallest) < 0 { smallest = f.smallestUserKey }
+            if Bytewise.compare(f.largestUserKey, largest) > 0 { largest = f.largestUserKey }
         }
         return (smallest, largest)
     }

@@ -61,8 +61,8 @@ public enum InternalKey {
     /// Compares two internal keys; keys shorter than a trailer sort by raw bytes first.
     @inlinable
     public static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
-        guard a.count >= 8, b.count >= 8 else { return Bytes.compare(a, b) }
-        let c = Bytes.compare(UnsafeRawBufferPointer(rebasing: a[0..<(a.count - 8)]),
+        guard a.count >= 8, b.count >= 8 else { return Bytewise.compare(a, b) }
+        let c = Bytewise.compare(UnsafeRawBufferPointer(rebasing: a[0..<(a.count - 8)]),
                               UnsafeRawBufferPointer(rebasing: b[0..<(b.count - 8)]))
         if c != 0 { return c }
         let ta = a.loadUnaligned(fromByteOffset: a.count - 8, as: UInt64.self)
@@ -78,7 +78,7 @@ public enum InternalKey {
 }
 
 /// Bytewise comparison helpers on raw bytes (memcmp, then length).
-public enum Bytes {
+public enum Bytewise {
     @inlinable
     public static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
         let n = min(a.count, b.count)

@@ -259,7 +259,7 @@ final class MemTable: @unchecked Sendable {
             guard let node = findGreaterOrEqual(UnsafeRawBufferPointer(target)) else { return .notFound }
             let key = MemTable.key(node)
             let user = UnsafeRawBufferPointer(rebasing: key[0..<(key.count - 8)])
-            guard Bytes.compare(user, userKey) == 0, let trailer = InternalKey.trailer(key) else { return .notFound }
+            guard Bytewise.compare(user, userKey) == 0, let trailer = InternalKey.trailer(key) else { return .notFound }
             let seq = trailer >> 8
             if trailer & 0xff == UInt64(ValueType.deletion.rawValue) { return .deleted(seq) }
             return .value(Array(MemTable.value(node)), seq)

@@ -50,8 +50,8 @@ public struct KeyRange: Sendable {
     }
 
     func contains<K: ContiguousBytes>(_ key: K) -> Bool {
-        if let start, Bytes.compare(key, start) < 0 { return false }
-        if let end, Bytes.compare(key, end) >= 0 { return false }
+        if let start, Bytewise.compare(key, start) < 0 { return false }
+        if let end, Bytewise.compare(key, end) >= 0 { return false }
         return true
     }
 }

@@ -287,10 +287,10 @@ struct BaseLevelChecker {
         guard fromLevel < Version.levelCount else { return true }
         for level in fromLevel..<Version.levelCount {
             let files = version.files[level]
-            while positions[level] < files.count, Bytes.compare(files[positions[level]].largestUserKey, userKey) < 0 {
+            while positions[level] < files.count, Bytewise.compare(files[positions[level]].largestUserKey, userKey) < 0 {
                 positions[level] += 1
             }
-            if positions[level] < files.count, Bytes.compare(files[positions[level]].smallestUserKey, userKey) <= 0 {
+            if positions[level] < files.count, Bytewise.compare(files[positions[level]].smallestUserKey, userKey) <= 0 {
                 return false
             }
         }

@@ -82,14 +82,14 @@ extension Store {
     }
 
     private func contains(_ manual: ManualCompaction, _ t: RangeTombstone) -> Bool {
-        (manual.start.map { Bytes.compare($0, t.start) <= 0 } ?? true) && (manual.end.map { Bytes.compare(t.end, $0) <= 0 } ?? true)
+        (manual.start.map { Bytewise.compare($0, t.start) <= 0 } ?? true) && (manual.end.map { Bytewise.compare(t.end, $0) <= 0 } ?? true)
     }
 
     /// Deletes every key in [start, end) at once: durable when this returns. Whole tables
     /// inside the range are dropped immediately; the rest is hidden by a range tombstone
     /// and reclaimed by compaction (`compactRange` finishes the job).
     public func deleteRange(start: [UInt8], end: [UInt8]) throws(StorageError) {
-        guard Bytes.compare(start, end) < 0 else { throw .invalidArgument("deleteRange needs start < end") }
+        guard Bytewise.compare(start, end) < 0 else { throw .invalidArgument("deleteRange needs start < end") }
         try withWriteLeadership { () throws(StorageError) in
             versions.lastSequence += 1
             let tombstone = RangeTombstone(sequence: versions.lastSequence, start: start, end: end)
@@ -99,7 +99,7 @@ extension Store {
             // iterator) may still read what they hold.
             for (level, files) in versions.current.files.enumerated() where snapshots.isEmpty {
                 for f in files where !compactingFiles.contains(f.number)
-                    && Bytes.compare(f.smallestUserKey, start) >= 0 && Bytes.compare(f.largestUserKey, end) < 0 {
+                    && Bytewise.compare(f.smallestUserKey, start) >= 0 && Bytewise.compare(f.largestUserKey, end) < 0 {
                     edit.deletedFiles.append((level, f.number))
                 }
             }

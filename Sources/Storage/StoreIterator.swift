@@ -39,7 +39,7 @@ public final class StoreIterator {
     /// Positions at the first live key >= `userKey` (and inside the range).
     public func seek(_ userKey: [UInt8]) throws(StorageError) {
         var target = userKey
-        if let start = range.start, Bytes.compare(target, start) < 0 { target = start }
+        if let start = range.start, Bytewise.compare(target, start) < 0 { target = start }
         if target.isEmpty {
             try input.seekToFirst()
         } else {

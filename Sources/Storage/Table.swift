@@ -67,7 +67,7 @@ public final class Table: Sendable {
         var cursor = BlockCursor(block: meta)
         try cursor.seekToFirst()
         while cursor.isValid {
-            if TableFormat.filterMetaKey.withUnsafeBytes({ Bytes.compare(cursor.keyBytes, $0) }) == 0 {
+            if TableFormat.filterMetaKey.withUnsafeBytes({ Bytewise.compare(cursor.keyBytes, $0) }) == 0 {
                 var p = 0
                 guard let handle = BlockHandle.decode(cursor.valueBytes, at: &p) else {
                     throw meta.corruption("bad filter handle in metaindex")
@@ -107,7 +107,7 @@ public final class Table: Sendable {
             if cursor.isValid {
                 let k = cursor.keyBytes
                 let same = k.count >= InternalKey.trailerSize
-                    && Bytes.compare(UnsafeRawBufferPointer(rebasing: k[0..<(k.count - InternalKey.trailerSize)]), user) == 0
+                    && Bytewise.compare(UnsafeRawBufferPointer(rebasing: k[0..<(k.count - InternalKey.trailerSize)]), user) == 0
                 return same ? body(k, cursor.valueBytes) : nil
             }
             // Every key of that block is < target: the answer is the next block's first.

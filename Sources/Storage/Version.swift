@@ -34,15 +34,15 @@ final class Version: @unchecked Sendable {
     /// `lookupKey` is `userKey` with the lookup trailer for `sequence`.
     func get(userKey: UnsafeRawBufferPointer, lookupKey: UnsafeRawBufferPointer, tables: TableCache) throws(StorageError) -> MemTable.Lookup {
         for f in files[0].reversed() {
-            let inRange = f.smallestUserKey.withUnsafeBytes { Bytes.compare($0, userKey) <= 0 }
-                && f.largestUserKey.withUnsafeBytes { Bytes.compare(userKey, $0) <= 0 }
+            let inRange = f.smallestUserKey.withUnsafeBytes { Bytewise.compare($0, userKey) <= 0 }
+                && f.largestUserKey.withUnsafeBytes { Bytewise.compare(userKey, $0) <= 0 }
             if inRange, let found = try lookup(f, userKey: userKey, lookupKey: lookupKey, tables: tables) { return found }
         }
         for level in 1..<Version.levelCount {
             let levelFiles = files[level]
             guard !levelFiles.isEmpty else { continue }
             let i = Version.findFile(levelFiles, lookupKey)
-            guard i < levelFiles.count, levelFiles[i].smallestUserKey.withUnsafeBytes({ Bytes.compare($0, userKey) <= 0 }) else { continue }
+            guard i < levelFiles.count, levelFiles[i].smallestUserKey.withUnsafeBytes({ Bytewise.compare($0, userKey) <= 0 }) else { continue }
             if let found = try lookup(levelFiles[i], userKey: userKey, lookupKey: lookupKey, tables: tables) { return found }
         }
         return .notFound
@@ -52,7 +52,7 @@ final class Version: @unchecked Sendable {
         let table = try tables.table(f.number)
         let found = try table.get(lookupKey) { key, value -> MemTable.Lookup? in
             guard let trailer = InternalKey.trailer(key),
-                  Bytes.compare(UnsafeRawBufferPointer(rebasing: key[0..<(key.count - 8)]), userKey) == 0 else { return nil }
+                  Bytewise.compare(UnsafeRawBufferPointer(rebasing: key[0..<(key.count - 8)]), userKey) == 0 else { return nil }
             let seq = trailer >> 8
             return trailer & 0xff == UInt64(ValueType.deletion.rawValue) ? .deleted(seq) : .value(Array(value), seq)
         }
@@ -76,8 +76,8 @@ final class Version: @unchecked Sendable {
     /// Files of `level` whose user-key range intersects [smallest, largest] (user keys).
     func overlapping(level: Int, smallest: ArraySlice<UInt8>?, largest: ArraySlice<UInt8>?) -> [FileMetaData] {
         files[level].filter { f in
-            (largest == nil || Bytes.compare(f.smallestUserKey, largest!) <= 0)
-                && (smallest == nil || Bytes.compare(f.largestUserKey, smallest!) >= 0)
+            (largest == nil || Bytewise.compare(f.smallestUserKey, largest!) <= 0)
+                && (smallest == nil || Bytewise.compare(f.largestUserKey, smallest!) >= 0)
         }
     }
 

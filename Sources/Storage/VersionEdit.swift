@@ -25,7 +25,7 @@ struct RangeTombstone: Equatable, Sendable {
     let end: [UInt8]
 
     func covers<K: ContiguousBytes>(_ userKey: K) -> Bool {
-        Bytes.compare(start, userKey) <= 0 && Bytes.compare(userKey, end) < 0
+        Bytewise.compare(start, userKey) <= 0 && Bytewise.compare(userKey, end) < 0
     }
 }
 

@@ -62,7 +62,7 @@ final class StoreModelTests: XCTestCase {
                 let a = Int.random(in: 0..<keySpace, using: &rng), b = Int.random(in: 0..<keySpace, using: &rng)
                 let range = KeyRange(start: key(min(a, b)), end: key(max(a, b)))
                 let got = try scanAll(store, range: range)
-                let want = model.filter { range.contains($0.key) }.sorted { Bytes.compare($0.key, $1.key) < 0 }
+                let want = model.filter { range.contains($0.key) }.sorted { Bytewise.compare($0.key, $1.key) < 0 }
                 check(got.map(\.0) == want.map(\.key) && got.map(\.1) == want.map(\.value),
                       "scan \(range) returned \(got.count) entries, model \(want.count)", op: op)
             case 975..<985:
@@ -82,7 +82,7 @@ final class StoreModelTests: XCTestCase {
             case 993..<996:
                 let a = Int.random(in: 0..<keySpace, using: &rng)
                 let start = key(a), end = key(a + Int.random(in: 1...50, using: &rng))
-                guard Bytes.compare(start, end) < 0 else { break }
+                guard Bytewise.compare(start, end) < 0 else { break }
                 try store.deleteRange(start: start, end: end)
                 for k in model.keys where KeyRange(start: start, end: end).contains(k) { model[k] = nil }
             default:
