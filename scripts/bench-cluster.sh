@@ -11,7 +11,8 @@
 # after each run: context switches and CPU (utime+stime) per operation, summed over the
 # system's processes, and the largest RSS of any one process after the run.
 # Then it prints issue 12's ratios against their targets.
-# chorus-3 and redis-always also run issue 13's rows: INCR and SET ... EX 3600 at -P 1 and -P 16,
+# chorus-3 and redis-always also run issue 13's rows: INCR and SET ... EX 3600 at -P 1 and -P 16
+# (between two SET runs, SET and SET-AFTER, whose mean they are compared with),
 # and SET/GET over RESP3 (-3) at -P 1.
 # Usage: scripts/bench.sh cluster [-n REQUESTS] [--only SYSTEM,...] [--bin CHORUS]   (default
 # 100000 requests, all four systems, this tree's release build). Stops what it starts.
@@ -124,10 +125,13 @@ each() {  # system port [quorum|-] [extras]: SET and GET at -P 1 and -P 16
   for p in 1 16; do
     if [ -z "$q" ]; then
       run "$1" "$2" SET "$p" -t set -d 100
-      # Issue 13's rows right after the SET they are compared with, on the same store state.
+      # Issue 13's rows between two SET runs. Each run leaves the store larger and later runs
+      # are slower (measured: on a fresh cluster the second run of 50,000 ran at 0.87x of the first),
+      # so SET EX and INCR are compared with the mean of the SET before and the SET after.
       if [ -n "${4:-}" ]; then
         run "$1" "$2" SET-EX "$p" SET "key:__rand_int__" "$value" EX 3600
         run "$1" "$2" INCR "$p" -t incr
+        run "$1" "$2" SET-AFTER "$p" -t set -d 100
       fi
       run "$1" "$2" GET "$p" -t get -d 100
     else
@@ -159,6 +163,11 @@ awk '
   { key = $1 " " $2 " " $3; rps[key] = $4; p99[key] = $6; sw[key] = $7; cpu[key] = $8; if ($9 > rss[$1]) rss[$1] = $9 }
   # Tested with "in" before any reference: awk creates an element when it is read.
   function ratio(a, b) { ran = (a in rps) && (b in rps); if (!ran) return 0; return (rps[b] > 0) ? rps[a] / rps[b] : 0 }
+  # Against the mean of the SET runs before and after (see each()).
+  function ratioSET(a, sys, p) {
+    ran = (a in rps) && ((sys " SET " p) in rps) && ((sys " SET-AFTER " p) in rps); if (!ran) return 0
+    m = (rps[sys " SET " p] + rps[sys " SET-AFTER " p]) / 2; return m > 0 ? rps[a] / m : 0
+  }
   function has(k) { ran = (k in rps); return 1 }
   # "ran" says whether the rows a target needs were measured (--only may leave some out).
   function line(what, got, target, ok) {
@@ -185,7 +194,7 @@ awk '
     has("chorus-3 GET 1"); line("3 peers CPU us per GET (-P 1)", cpu["chorus-3 GET 1"], "<= 25", cpu["chorus-3 GET 1"] <= 25)
     has("chorus-3 SET 1"); line("largest peer RSS MB, 3 peers", rss["chorus-3"], "<= 200", rss["chorus-3"] <= 200)
     for (p = 1; p <= 16; p += 15) {
-      r = ratio("chorus-3 INCR " p, "chorus-3 SET " p); line("3 peers INCR / own SET, -P " p, r, ">= 0.8", r >= 0.8)
-      r = ratio("chorus-3 SET-EX " p, "chorus-3 SET " p); line("3 peers SET EX / own SET, -P " p, r, ">= 0.9", r >= 0.9)
+      r = ratioSET("chorus-3 INCR " p, "chorus-3", p); line("3 peers INCR / own SET (mean of before, after), -P " p, r, ">= 0.8", r >= 0.8)
+      r = ratioSET("chorus-3 SET-EX " p, "chorus-3", p); line("3 peers SET EX / own SET (mean of before, after), -P " p, r, ">= 0.9", r >= 0.9)
     }
   }' "$results"
