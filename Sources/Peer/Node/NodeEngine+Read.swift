@@ -25,11 +25,18 @@ extension NodeEngine {
         // The TIMEOUT's timer, cancelled once the read has answered and every replica has
         // (or repair was decided): a pending timer would keep the request's state alive.
         let timer = RequestBox<UInt64?>(nil)
+        // The replicas' late deadlines, cancelled once the read has answered (after that
+        // they do nothing); nil once cancelled, so a later one is cancelled at once.
+        let lates = RequestBox<[UInt64]?>([])
 
         @Sendable func perform(_ actions: [ReadCoordinatorAction<KeyRecord>]) {
             defer {
-                if box.step({ $0.isFinished }), let id = timer.step({ t -> UInt64? in defer { t = nil }; return t }) {
+                let (finished, answered) = box.step { ($0.isFinished, $0.reply != nil) }
+                if finished, let id = timer.step({ t -> UInt64? in defer { t = nil }; return t }) {
                     scheduler.cancelCoarse(id)
+                }
+                if answered, let ids = lates.step({ l -> [UInt64]? in defer { l = nil }; return l }) {
+                    for id in ids { scheduler.cancelCoarse(id) }
                 }
             }
             for action in actions {
@@ -43,13 +50,20 @@ extension NodeEngine {
                     } else {
                         // Past its own deadline the replica is late: a spare is read too
                         // (ReadCoordinator.onLate) while this read goes on.
-                        scheduler.afterCoarse(ms: latency.deadlineMs(node, .replica)) { [self] in
+                        let late = scheduler.afterCoarseCancellable(ms: latency.deadlineMs(node, .replica)) { [self] in
                             let actions = box.step { c -> [ReadCoordinatorAction<KeyRecord>]? in
                                 c.hasAnswered(node) || c.reply != nil ? nil : c.onLate(node)
                             }
                             guard let actions else { return }
                             latency.missed(node)
                             perform(actions)
+                        }
+                        if let late, !lates.step({ l -> Bool in
+                            guard l != nil else { return false }
+                            l?.append(late)
+                            return true
+                        }) {
+                            scheduler.cancelCoarse(late)
                         }
                         readRemote(address, node: node, timeoutMs: resolved.timeoutMs, box: box, perform: perform)
                     }

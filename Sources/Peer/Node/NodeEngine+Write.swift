@@ -146,15 +146,31 @@ extension NodeEngine {
                                           timeoutMs: budget, writeID: request.writeID,
                                           applyByWallMs: forwardApplyBy(to: node, hopMs: hopMs), increment: request.increment?.delta,
                                           transform: request.transform)
-        // Exactly one of the answer and the hop's deadline moves the request on.
-        let settled = RequestBox(false)
-        @Sendable func settle() -> Bool { settled.step { done in defer { done = true }; return !done } }
+        // Exactly one of the answer and the hop's deadline moves the request on; an answer
+        // cancels the deadline's timer (it would do nothing, but hold this request).
+        let settled = RequestBox<(done: Bool, timer: UInt64?)>((false, nil))
+        @Sendable func settle(byTimer: Bool = false) -> Bool {
+            let (first, timer) = settled.step { s -> (Bool, UInt64?) in
+                defer { s.done = true; s.timer = nil }
+                return (!s.done, s.timer)
+            }
+            if first, !byTimer, let timer { scheduler.cancelCoarse(timer) }
+            return first
+        }
         let next: @Sendable (RouterDecision) -> Void = { [self] d in route(d, router: router, plan: plan, completion: completion) }
-        scheduler.afterCoarse(ms: hopMs) { [self] in
-            guard settle() else { return }
+        let hopTimer = scheduler.afterCoarseCancellable(ms: hopMs) { [self] in
+            guard settle(byTimer: true) else { return }
             latency.missed(node)
             counters.bump(counters.forwardFailovers)
             next(router.step { $0.onForwardTimedOut(to: node) })
+        }
+        if let hopTimer {
+            // Kept unless the answer came first (then settled, and the timer is dropped now).
+            let kept = settled.step { s -> Bool in
+                if !s.done { s.timer = hopTimer }
+                return !s.done
+            }
+            if !kept { scheduler.cancelCoarse(hopTimer) }
         }
         // The RPC itself may run for the whole budget: a late answer is still measured.
         transport.send(to: node, type: .forwardWrite, payload: message.encode(), timeoutMs: budget + 500) { [self] result in
@@ -216,6 +232,9 @@ extension NodeEngine {
             /// The TIMEOUT's timer, cancelled at the answer (after it, onTimeout does nothing)
             /// so that it does not keep this state alive for the rest of the TIMEOUT.
             var timeoutID: UInt64?
+            /// The replicas' late deadlines, cancelled at the answer too (after it they do
+            /// nothing): the timer thread then neither runs them nor frees this state.
+            var lateTimers: [UInt64] = []
         }
         let (address, request) = (plan.address, plan.request)
         let box = RequestBox(State(machine: WriteCoordinator(replicas: plan.replicas, localNode: nodeID, w: plan.resolved.spec.w,
@@ -223,11 +242,12 @@ extension NodeEngine {
         let value: SiblingValue = request.value.map { .value($0) } ?? .tombstone
 
         @Sendable func answer(_ error: ClientError?) {
-            let (first, timer) = box.step { s -> (Bool, UInt64?) in
-                defer { s.answered = true; s.timeoutID = nil }
-                return (!s.answered, s.timeoutID)
+            let (first, timer, lates) = box.step { s -> (Bool, UInt64?, [UInt64]) in
+                defer { s.answered = true; s.timeoutID = nil; s.lateTimers = [] }
+                return (!s.answered, s.timeoutID, s.lateTimers)
             }
             if let timer { scheduler.cancelCoarse(timer) }
+            for id in lates { scheduler.cancelCoarse(id) }
             if first { completion(error) }
         }
 
@@ -316,13 +336,19 @@ extension NodeEngine {
                     let message = ReplicaWriteMessage(address: address, record: bytes, hintFor: hintFor)
                     // Past its own deadline the target is late: a spare takes a hinted copy
                     // (WriteCoordinator.onLate) while the send goes on.
-                    scheduler.afterCoarse(ms: latency.deadlineMs(node, .replica)) { [self] in
+                    let late = scheduler.afterCoarseCancellable(ms: latency.deadlineMs(node, .replica)) { [self] in
                         let actions = box.step { s -> [WriteCoordinatorAction]? in
                             s.machine.hasAnswered(node) || s.machine.reply != nil ? nil : s.machine.onLate(node)
                         }
                         guard let actions else { return }
                         latency.missed(node)
                         perform(actions)
+                    }
+                    if let late, !box.step({ s -> Bool in
+                        if !s.answered { s.lateTimers.append(late) }
+                        return !s.answered
+                    }) {
+                        scheduler.cancelCoarse(late)
                     }
                     transport.send(to: node, type: .replicaWrite, payload: message.encode(), timeoutMs: timeoutMs) { result in
                         switch result {
