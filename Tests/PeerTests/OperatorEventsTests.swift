@@ -59,6 +59,19 @@ final class OperatorEventsTests: XCTestCase {
         XCTAssertTrue(e.observe(transfers: [a, b], nowMs: 44_000).isEmpty)
     }
 
+    func testHandoffThatFinishedBetweenTwoObservationsIsStillOneRound() {
+        var e = OperatorEvents()
+        var t = TransferStatus(id: TreeID(partition: 7, namespace: Array("default".utf8)), from: "n1", to: "n2")
+        t.state = .done
+        t.startedMs = 1_000
+        t.keys = 0
+        let events = e.observe(transfers: [t], nowMs: 1_150)
+        XCTAssertEqual(events.filter { $0.level == .info }.map(\.description),
+                       ["info handoff started transfers=1 from=n1", "info handoff finished transfers=1 keys=0 bytes=0 seconds=0.0"])
+        XCTAssertEqual(events.filter { $0.level == .debug }.map(\.msg), ["partition handoff started", "partition handoff finished"])
+        XCTAssertTrue(e.observe(transfers: [t], nowMs: 1_350).isEmpty, "seen once, logged once")
+    }
+
     func testHintBacklogAppearsAndDrainsOnce() {
         var e = OperatorEvents()
         XCTAssertEqual(e.observe(hintTargets: ["n3": 4]).map(\.description), ["info hints pending for target target=n3 hints=4"])

@@ -94,18 +94,21 @@ struct OperatorEvents {
             let base = [("partition", String(t.id.partition)), ("namespace", ns), ("from", t.from)]
             let before = transfers[t.id]
             if state != .done { active += 1 }
-            if before == nil, state != .done {
+            // A transfer first seen done ran between two observations (an empty range takes
+            // less than a tick): it still is a round, started and finished.
+            if before == nil {
                 if round == nil {
                     round = (nowMs, [])
-                    let sources = Set(now.filter { $0.state != .done }.map(\.from)).sorted().joined(separator: ",")
+                    let fresh = now.filter { $0.state != .done || transfers[$0.id] == nil }
+                    let sources = Set(fresh.map(\.from)).sorted().joined(separator: ",")
                     events.append(Event(level: .info, msg: "handoff started", fields: [
-                        ("transfers", String(now.filter { $0.state != .done }.count)), ("from", sources),
+                        ("transfers", String(fresh.count)), ("from", sources),
                     ]))
                 }
                 round?.ids.insert(t.id)
                 events.append(Event(level: .debug, msg: "partition handoff started", fields: base))
             }
-            if state == .done, before.map({ $0.state != .done }) ?? false {
+            if state == .done, before.map({ $0.state != .done }) ?? true {
                 let seconds = t.startedMs > 0 ? Double(nowMs - t.startedMs) / 1000 : 0
                 events.append(Event(level: .debug, msg: "partition handoff finished", fields: base + [
                     ("keys", String(t.keys)), ("bytes", String(t.bytes)), ("seconds", format1(seconds)),
