@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSystem
 
 /// A joinable OS thread running one closure (the store's flush/compaction and sync loops).
 final class BackgroundThread: @unchecked Sendable {
@@ -13,7 +14,8 @@ final class BackgroundThread: @unchecked Sendable {
     }
 
     init(name: String, _ body: @escaping () -> Void) {
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        // The OS name (the kernel keeps 15 bytes) is what top -H and perf show for the thread.
+        let box = Unmanaged.passRetained(Box({ chorus_set_thread_name(name); body() })).toOpaque()
         let rc = pthread_create(&thread, nil, { raw in
             guard let raw else { return nil }
             let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()

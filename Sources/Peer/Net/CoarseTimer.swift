@@ -1,6 +1,7 @@
 import Net
 import Foundation
 import Synchronization
+import CSystem
 
 /// Runs work at deadlines that may be late by up to `granularityMs`, all from one thread: the
 /// per-request timers of the coordinators (request TIMEOUTs, forward and replica deadlines).
@@ -36,7 +37,10 @@ final class CoarseTimer: @unchecked Sendable {
 
     init(granularityMs: Int64 = 10, name: String = "chorus.timer") {
         self.granularityMs = max(1, granularityMs)
-        let t = Thread { [self] in loop() }
+        let t = Thread { [self] in
+            chorus_set_thread_name(name)
+            loop()
+        }
         t.name = name
         t.start()
     }
