@@ -22,6 +22,9 @@ private let currentLoopKey: pthread_key_t = {
     return key
 }()
 
+/// How many loops this process has made (`EventLoop.ordinal`).
+private let loopsMade = Atomic<Int>(0)
+
 /// An epoll event loop running on one dedicated thread.
 public final class EventLoop: @unchecked Sendable {
     /// Event bits for `register` and `modify`, and as `handleEvents` gets them.
@@ -42,9 +45,13 @@ public final class EventLoop: @unchecked Sendable {
     private var pendingFlush: [EventLoopFlushable] = []
     private var flushing: [EventLoopFlushable] = []
     public let name: String
+    /// This loop's number among the loops made in this process, from 0: an index for state
+    /// kept per loop elsewhere (timer shards).
+    public let ordinal: Int
 
     public init(name: String) throws(SocketError) {
         self.name = name
+        ordinal = loopsMade.wrappingAdd(1, ordering: .relaxed).oldValue
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epollFD >= 0 else { throw .system(operation: "epoll_create1", errno: errno) }
         wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))

@@ -73,4 +73,48 @@ final class CoarseTimerTests: XCTestCase {
         XCTAssertEqual(done.wait(timeout: .now() + 5), .success, "uncancelled work still runs")
         XCTAssertEqual(ran.withLock { $0 }, 0)
     }
+
+    /// A slot freed by a cancel is reused; the old id names the old generation and cancels
+    /// nothing, so a late duplicate cancel cannot drop the new timer.
+    func testStaleIdDoesNotCancelTheTimerThatReusedItsSlot() {
+        let timer = CoarseTimer(granularityMs: 5)
+        defer { timer.stop() }
+        let old = timer.after(ms: 60_000) {}
+        timer.cancel(old)
+        let done = DispatchSemaphore(value: 0)
+        let reused = timer.after(ms: 10) { done.signal() }
+        XCTAssertNotEqual(old, reused)
+        timer.cancel(old)
+        XCTAssertEqual(timer.pendingCount, 1)
+        XCTAssertEqual(done.wait(timeout: .now() + 5), .success, "the new timer still runs")
+    }
+
+    /// Timers armed on event loops live in those loops' shards; a cancel from any other thread
+    /// finds them, and the ones left run.
+    func testTimersArmedOnLoopsAreCancelledFromAnotherThread() throws {
+        let timer = CoarseTimer(granularityMs: 5)
+        defer { timer.stop() }
+        let loops = try (0..<3).map { try EventLoop(name: "timer-test-\($0)") }
+        for loop in loops { try loop.start() }
+        defer { for loop in loops { loop.stop(); loop.join() } }
+        let ids = Mutex<[UInt64]>([])
+        let ran = Mutex<[Int]>([])
+        let armed = DispatchSemaphore(value: 0)
+        let fired = DispatchSemaphore(value: 0)
+        for (i, loop) in loops.enumerated() {
+            loop.execute {
+                let cancelled = timer.after(ms: 30) { ran.withLock { $0.append(-1) } }
+                ids.withLock { $0.append(cancelled) }
+                timer.after(ms: 30) { ran.withLock { $0.append(i) }; fired.signal() }
+                armed.signal()
+            }
+        }
+        for _ in loops { XCTAssertEqual(armed.wait(timeout: .now() + 5), .success) }
+        XCTAssertEqual(Set(ids.withLock { $0.map { $0 >> 56 } }).count, 3, "one shard per loop")
+        for id in ids.withLock({ $0 }) { timer.cancel(id) }
+        for _ in loops { XCTAssertEqual(fired.wait(timeout: .now() + 5), .success) }
+        usleep(50_000)
+        XCTAssertEqual(ran.withLock { $0.sorted() }, [0, 1, 2], "only the uncancelled timers ran")
+        XCTAssertEqual(timer.pendingCount, 0)
+    }
 }

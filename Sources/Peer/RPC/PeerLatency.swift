@@ -97,20 +97,25 @@ public struct PeerLatency: Sendable {
     public init(config: Config = Config()) { self.config = config }
 
     /// A round trip to `peer` that got an answer (any answer: the peer is alive).
+    // The mutations below go through `peers[peer, default:]` in place: a copy taken out and
+    // stored back would copy the estimates and their sample windows on every round trip.
     public mutating func observe(_ peer: String, _ kind: Kind, rttMs: Double, atUs now: Int64 = 0) {
-        var p = peers[peer] ?? Peer()
-        p.estimates[kind.rawValue].observe(max(0, rttMs), config: config)
-        p.consecutiveMisses = 0
-        p.lastAnswerUs = max(p.lastAnswerUs, now)
-        peers[peer] = p
+        let config = config
+        Self.update(&peers[peer, default: Peer()]) { p in
+            p.estimates[kind.rawValue].observe(max(0, rttMs), config: config)
+            p.consecutiveMisses = 0
+            p.lastAnswerUs = max(p.lastAnswerUs, now)
+        }
     }
+
+    private static func update(_ peer: inout Peer, _ body: (inout Peer) -> Void) { body(&peer) }
 
     /// `peer` answered a request whose time is no sample (a large batch, a scan): it is alive.
     public mutating func heard(_ peer: String, atUs now: Int64 = 0) {
-        var p = peers[peer] ?? Peer()
-        p.consecutiveMisses = 0
-        p.lastAnswerUs = max(p.lastAnswerUs, now)
-        peers[peer] = p
+        Self.update(&peers[peer, default: Peer()]) { p in
+            p.consecutiveMisses = 0
+            p.lastAnswerUs = max(p.lastAnswerUs, now)
+        }
     }
 
     /// True when `peer` answered something since `sinceUs`: direct evidence that it is up,
@@ -122,10 +127,10 @@ public struct PeerLatency: Sendable {
 
     /// A deadline to `peer` passed without an answer.
     public mutating func missed(_ peer: String) {
-        var p = peers[peer] ?? Peer()
-        p.consecutiveMisses += 1
-        p.totalMisses += 1
-        peers[peer] = p
+        Self.update(&peers[peer, default: Peer()]) { p in
+            p.consecutiveMisses += 1
+            p.totalMisses += 1
+        }
     }
 
     /// How long to wait for `peer` before trying the next replica, in whole ms (at least 1).
