@@ -58,18 +58,22 @@ final class Condition: @unchecked Sendable {
     /// Background threads: waits for `signalWork` (or `milliseconds`); lock held.
     func waitForWork() { pthread_cond_wait(workCond, mutex) }
     func waitForWork(milliseconds: Int) { timedWait(workCond, milliseconds) }
+    func waitForWork(microseconds: Int) { timedWait(workCond, nanoseconds: microseconds * 1000) }
 
     /// Wakes the background threads: there is new work (or the store is closing).
     func signalWork() { pthread_cond_broadcast(workCond) }
 
     private func timedWait(_ c: UnsafeMutablePointer<pthread_cond_t>, _ milliseconds: Int) {
+        timedWait(c, nanoseconds: milliseconds * 1_000_000)
+    }
+
+    private func timedWait(_ c: UnsafeMutablePointer<pthread_cond_t>, nanoseconds: Int) {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
-        var nanos = Int(now.tv_nsec) + (milliseconds % 1000) * 1_000_000
+        let nanos = Int(now.tv_nsec) + nanoseconds % 1_000_000_000
         var deadline = timespec()
-        deadline.tv_sec = now.tv_sec + milliseconds / 1000 + nanos / 1_000_000_000
-        nanos %= 1_000_000_000
-        deadline.tv_nsec = nanos
+        deadline.tv_sec = now.tv_sec + nanoseconds / 1_000_000_000 + nanos / 1_000_000_000
+        deadline.tv_nsec = nanos % 1_000_000_000
         pthread_cond_timedwait(c, mutex, &deadline)
     }
 

@@ -53,6 +53,9 @@ public struct StorageOptions: Sendable {
     public var createIfMissing = true
     public var errorIfExists = false
     public var sync: SyncPolicy = .always
+    /// Under `.always`, how long the syncer may let deferred writes gather before an fsync,
+    /// once the last fsync covered writes from several writers; 0 never waits (WALSyncer).
+    public var syncGatherMaxUs = 1_000
     /// Size at which the memtable becomes immutable and is flushed.
     public var memtableSizeBytes = 4 << 20
     public var blockSizeBytes = 4096

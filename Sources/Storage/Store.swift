@@ -97,7 +97,7 @@ public final class Store: @unchecked Sendable {
             store.syncer = BackgroundThread(name: "chorus-walsync") { store.syncLoop(intervalMs: ms) }
         }
         if options.sync == .always {
-            store.walSyncer = WALSyncer(name: "chorus-syncer", sync: { () throws(StorageError) -> SequenceNumber in
+            store.walSyncer = WALSyncer(name: "chorus-syncer", gatherMaxUs: options.syncGatherMaxUs, sync: { () throws(StorageError) -> SequenceNumber in
                 try store.syncForSyncer()
             }, durableFloor: { store.durableFloorForSyncer() })
         }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Dispatch
+import Foundation
 import Synchronization
 import XCTest
 @testable import Storage
@@ -127,5 +128,63 @@ final class StoreDeferredSyncTests: XCTestCase {
         }
         XCTAssertTrue(called.withLock { $0 }, "no syncer under .never: the callback runs before write returns")
         try store.close()
+    }
+
+    /// Writers that each wait for their write to be durable before the next one (as loops'
+    /// clients do): `writers` threads, `rounds` writes each; returns the fsyncs they took.
+    private func closedLoopSyncs(gatherMaxUs: Int, writers: Int, rounds: Int) throws -> (syncs: UInt64, seconds: Double) {
+        let fs = MemoryFileSystem()
+        var o = options(fs)
+        o.syncGatherMaxUs = gatherMaxUs
+        let store = try Store.open(path: "/db", options: o)
+        let start = DispatchTime.now().uptimeNanoseconds
+        // Threads of their own: concurrentPerform runs only as many at once as there are cores.
+        let finished = DispatchGroup()
+        for t in 0..<writers {
+            finished.enter()
+            Thread {
+                defer { finished.leave() }
+                for j in 0..<rounds {
+                var batch = WriteBatch()
+                batch.put(Array("k\(t).\(j)".utf8), Array("v".utf8))
+                let done = DispatchSemaphore(value: 0)
+                do {
+                    try store.write(batch) { error in
+                        XCTAssertNil(error)
+                        done.signal()
+                    }
+                } catch {
+                    XCTFail("write threw \(error)")
+                    return
+                }
+                XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+                }
+            }.start()
+        }
+        XCTAssertEqual(finished.wait(timeout: .now() + 60), .success)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let syncs = store.stats().walSyncs
+        try store.close()
+        return (syncs, seconds)
+    }
+
+    /// Several writers waiting on their fsyncs: a round lets their next writes gather, so one
+    /// fsync covers several of them. Measured here: 103-134 fsyncs for the 800 writes with
+    /// gathering, 266-336 with it off (the writes that came in while the syncer woke).
+    func testConcurrentWritersShareFsyncs() throws {
+        let writers = 8, rounds = 100
+        let gathered = try closedLoopSyncs(gatherMaxUs: 1_000, writers: writers, rounds: rounds)
+        XCTAssertLessThanOrEqual(gathered.syncs, UInt64(writers * rounds / 5),
+                                 "fsyncs for \(writers * rounds) closed-loop writes from \(writers) writers")
+    }
+
+    /// A lone writer is never held back by the gathering: its round covers one write, and
+    /// the next round does not wait for company that is not coming.
+    func testALoneWriterIsNotHeldBack() throws {
+        let rounds = 200
+        let alone = try closedLoopSyncs(gatherMaxUs: 1_000, writers: 1, rounds: rounds)
+        XCTAssertEqual(alone.syncs, UInt64(rounds), "one fsync per write when there is only one writer")
+        // Held back, 200 writes would take at least 200 windows of 100 µs (20 ms) or more.
+        XCTAssertLessThan(alone.seconds, Double(rounds) * 100e-6 * 5, "a lone writer waited for gathering")
     }
 }
