@@ -41,6 +41,10 @@ public final class ClusterView: @unchecked Sendable {
         state.withLock { ClusterSnapshot(localID: localID, ring: $0.ring, namespaces: $0.namespaces, members: $0.members, lists: $0.lists) }
     }
 
+    /// The ring alone (nil before one is adopted), for checks that need nothing else: cheaper
+    /// than a whole snapshot on every peer request.
+    public var ring: Ring? { state.withLock { $0.ring } }
+
     public func update(member: MemberInfo) { state.withLock { $0.members[member.id] = member } }
 
     /// Adopts `ring` if it is newer (or wins the tie-break); true when the ring changed.

@@ -29,7 +29,7 @@ final class PeerRequestCheck: Sendable {
         if address.key.isEmpty || address.key.count > maxKeyBytes {
             return "ERR peer request for a key of \(address.key.count) bytes (1 to \(maxKeyBytes))"
         }
-        guard let ring = cluster.snapshot().ring else { return nil }
+        guard let ring = cluster.ring else { return nil }
         let p = ring.partition(namespace: address.namespace, key: address.key)
         guard p == Int(address.partition) else {
             refused.wrappingAdd(1, ordering: .relaxed)
@@ -40,7 +40,7 @@ final class PeerRequestCheck: Sendable {
 
     /// Why `partition` does not exist in this cluster's ring, or nil.
     func unknownPartition(_ partition: UInt32) -> String? {
-        guard let ring = cluster.snapshot().ring, Int(partition) >= ring.partitionCount else { return nil }
+        guard let ring = cluster.ring, Int(partition) >= ring.partitionCount else { return nil }
         refused.wrappingAdd(1, ordering: .relaxed)
         return "ERR peer request for partition \(partition) of a \(ring.partitionCount)-partition ring"
     }
