@@ -42,6 +42,8 @@ final class MemTable: @unchecked Sendable {
     private let prev: UnsafeMutablePointer<Node>
     /// The node inserted last (writer-only).
     private var lastInserted: Node?
+    /// User key -> newest node, for point lookups (MemTableIndex.swift).
+    private let index = MemTableIndex()
 
     /// `capacityBytes` (the flush threshold) is accepted for symmetry with the store's
     /// options; the arena grows in `arenaBlockSize` blocks whatever it is.
@@ -56,6 +58,7 @@ final class MemTable: @unchecked Sendable {
         head = h
         prev = .allocate(capacity: MemTable.maxHeight)
         prev.initialize(repeating: h, count: MemTable.maxHeight)
+        memoryUsage.store(MemTableIndex.initialBytes, ordering: .relaxed)
     }
 
     deinit {
@@ -218,8 +221,9 @@ final class MemTable: @unchecked Sendable {
             prev[l] = node
         }
         lastInserted = node
+        let grown = index.add(node)
         entryCount.add(1, ordering: .relaxed)
-        memoryUsage.add(size, ordering: .relaxed)
+        memoryUsage.add(size + grown, ordering: .relaxed)
         if sequence > largest.load(ordering: .relaxed) { largest.store(sequence, ordering: .relaxed) }
     }
 
@@ -252,6 +256,14 @@ final class MemTable: @unchecked Sendable {
     }
 
     func get(userKey: UnsafeRawBufferPointer, sequence: SequenceNumber) -> Lookup {
+        // The index names the newest entry of the key; it is the answer unless it is newer
+        // than `sequence` (a snapshot read, or a write that raced this read), and then the
+        // skiplist below finds the older one.
+        guard let newest = index.newest(userKey) else { return .notFound }
+        if let trailer = InternalKey.trailer(MemTable.key(newest)), trailer >> 8 <= sequence {
+            if trailer & 0xff == UInt64(ValueType.deletion.rawValue) { return .deleted(trailer >> 8) }
+            return .value(Array(MemTable.value(newest)), trailer >> 8)
+        }
         let n = userKey.count + 8
         return withUnsafeTemporaryAllocation(byteCount: n, alignment: 8) { target -> Lookup in
             if let k = userKey.baseAddress, userKey.count > 0 { target.baseAddress.unsafelyUnwrapped.copyMemory(from: k, byteCount: userKey.count) }

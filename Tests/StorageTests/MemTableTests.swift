@@ -166,4 +166,67 @@ final class MemTableTests: XCTestCase {
             XCTAssertEqual(get(t, key, at: SequenceNumber(total)), "v-\(key)")
         }
     }
+
+    /// Point lookups go through the hash index (MemTableIndex): many keys over several table
+    /// growths, each found with its newest visible entry; absent keys, including ones that
+    /// share a hash slot's neighbourhood, are not found; an older sequence still sees the
+    /// older entry (the index names only the newest; the skiplist answers for older ones).
+    func testPointLookupsThroughTheIndexAcrossGrowths() {
+        let t = MemTable()
+        let keys = 5_000
+        var seq: SequenceNumber = 0
+        for i in 0..<keys {
+            seq += 1
+            add(t, "key:\(i)", seq, "v1-\(i)")
+        }
+        let firstRound = seq
+        for i in stride(from: 0, to: keys, by: 3) {
+            seq += 1
+            add(t, "key:\(i)", seq, i % 2 == 0 ? nil : "v2-\(i)")
+        }
+        for i in 0..<keys {
+            let newest: String? = i % 3 != 0 ? "v1-\(i)" : (i % 2 == 0 ? nil : "v2-\(i)")
+            XCTAssertEqual(get(t, "key:\(i)", at: seq), newest, "key:\(i) at the newest sequence")
+            XCTAssertEqual(get(t, "key:\(i)", at: firstRound), "v1-\(i)", "key:\(i) at the first round's sequence")
+            XCTAssertEqual(get(t, "key:\(i)x", at: seq), "<none>")
+            XCTAssertEqual(get(t, "kez:\(i)", at: seq), "<none>")
+        }
+        XCTAssertEqual(get(t, "key:0", at: 0), "<none>", "nothing is visible before its sequence")
+    }
+
+    /// Readers look keys up while the writer adds and the index grows under them: every key
+    /// added before a reader's look is found, with its value whole.
+    func testLookupsWhileTheIndexGrows() {
+        let t = MemTable()
+        let total = 20_000
+        let published = Atomic<Int>(0)
+        let failures = Mutex<[String]>([])
+        let group = DispatchGroup()
+        add(t, "k0", 1, "v-k0")
+        published.store(1, ordering: .releasing)
+        for r in 0..<3 {
+            DispatchQueue.global().async(group: group) {
+                var rng = SeededRandom(seed: UInt64(0x1DE7 + r))
+                var checked = 0
+                while checked < 30_000 {
+                    let upTo = published.load(ordering: .acquiring)
+                    let i = Int(rng.next() % UInt64(upTo))
+                    let key = "k\(i)"
+                    let got = self.get(t, key, at: SequenceNumber(total + 1))
+                    if got != "v-\(key)" {
+                        failures.withLock { $0.append("reader \(r): \(key) gave \(got ?? "deleted")") }
+                        return
+                    }
+                    checked += 1
+                    if upTo == total && checked > 1_000 { return }
+                }
+            }
+        }
+        for i in 1..<total {
+            add(t, "k\(i)", SequenceNumber(i + 1), "v-k\(i)")
+            published.store(i + 1, ordering: .releasing)
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
+        XCTAssertEqual(failures.withLock { $0 }, [])
+    }
 }
