@@ -259,10 +259,12 @@ final class MemTable: @unchecked Sendable {
         // The index names the newest entry of the key; it is the answer unless it is newer
         // than `sequence` (a snapshot read, or a write that raced this read), and then the
         // skiplist below finds the older one.
-        guard let newest = index.newest(userKey) else { return .notFound }
-        if let trailer = InternalKey.trailer(MemTable.key(newest)), trailer >> 8 <= sequence {
-            if trailer & 0xff == UInt64(ValueType.deletion.rawValue) { return .deleted(trailer >> 8) }
-            return .value(Array(MemTable.value(newest)), trailer >> 8)
+        if index.isUsable {
+            guard let newest = index.newest(userKey) else { return .notFound }
+            if let trailer = InternalKey.trailer(MemTable.key(newest)), trailer >> 8 <= sequence {
+                if trailer & 0xff == UInt64(ValueType.deletion.rawValue) { return .deleted(trailer >> 8) }
+                return .value(Array(MemTable.value(newest)), trailer >> 8)
+            }
         }
         let n = userKey.count + 8
         return withUnsafeTemporaryAllocation(byteCount: n, alignment: 8) { target -> Lookup in

@@ -9,8 +9,9 @@ import Synchronization
 /// known absent at once. perf on a 3-peer GET showed the descent at 14% of a loop's samples.
 ///
 /// Thread-safety, as the skiplist's: one writer (the memtable's `add`), lock-free readers.
-/// A table is an open-addressing array of node pointers (0: empty), linear probing, at most
-/// half full; the writer grows it by building a twice-as-large copy and publishing it with a
+/// A table is an open-addressing array of slots (0: empty), linear probing, at most half
+/// full; a slot holds a node pointer in its low 48 bits and 16 bits of the key's hash above
+/// them, so a probe past another key rarely touches that key's node (a cache miss); the writer grows it by building a twice-as-large copy and publishing it with a
 /// releasing store. Old tables are kept until the memtable is gone, so a reader that loaded
 /// one keeps a valid array. A slot is set (release) only after its node is linked, and
 /// replaced only by a newer node of the same user key. Readers take their sequence before
@@ -61,6 +62,22 @@ final class MemTableIndex: @unchecked Sendable {
         return (UInt64(crc) | UInt64(userKey.count) << 32) &* 0x9E37_79B9_7F4A_7C15
     }
 
+    private static let pointerBits: UInt = (1 << 48) - 1
+
+    /// The slot word for `node` with `hash`'s tag.
+    @inline(__always)
+    private static func word(_ node: MemTable.Node, _ hash: UInt64) -> UInt {
+        UInt(bitPattern: node) | UInt(truncatingIfNeeded: hash & 0xFFFF) << 48
+    }
+
+    @inline(__always)
+    private static func tagMatches(_ word: UInt, _ hash: UInt64) -> Bool {
+        word >> 48 == UInt(truncatingIfNeeded: hash & 0xFFFF)
+    }
+
+    @inline(__always)
+    private static func node(_ word: UInt) -> MemTable.Node { MemTable.Node(bitPattern: word & pointerBits).unsafelyUnwrapped }
+
     @inline(__always)
     private static func userKeyEquals(_ node: MemTable.Node, _ userKey: UnsafeRawBufferPointer) -> Bool {
         let n = MemTable.keyCount(node) &- 8
@@ -73,18 +90,32 @@ final class MemTableIndex: @unchecked Sendable {
     func newest(_ userKey: UnsafeRawBufferPointer) -> MemTable.Node? {
         let table = UnsafeMutablePointer<UInt>(bitPattern: current.load(ordering: .acquiring)).unsafelyUnwrapped
         let mask = Int(table[0]) &- 1
-        var i = Int(truncatingIfNeeded: MemTableIndex.hash(userKey) >> 20) & mask
+        let h = MemTableIndex.hash(userKey)
+        var i = Int(truncatingIfNeeded: h >> 20) & mask
         while true {
             let bits = MemTableIndex.slot(table, i).pointee.load(ordering: .acquiring)
-            guard let node = MemTable.Node(bitPattern: bits) else { return nil }
-            if MemTableIndex.userKeyEquals(node, userKey) { return node }
+            if bits == 0 { return nil }
+            if MemTableIndex.tagMatches(bits, h) {
+                let node = MemTableIndex.node(bits)
+                if MemTableIndex.userKeyEquals(node, userKey) { return node }
+            }
             i = (i &+ 1) & mask
         }
     }
 
+    /// False once a node's address did not fit in a slot's 48 pointer bits (an address space
+    /// wider than x86-64's and arm64's usual 47-48 bits): from then on the memtable does not
+    /// use the index, and lookups take the skiplist.
+    var isUsable: Bool { usable.load(ordering: .acquiring) }
+    private let usable = Atomic<Bool>(true)
+
     /// Records `node` (just linked into the skiplist) as the newest for its user key; returns
     /// the bytes of a table grown to hold it (0 mostly), for the memtable's size.
     func add(_ node: MemTable.Node) -> Int {
+        guard UInt(bitPattern: node) & ~MemTableIndex.pointerBits == 0 else {
+            usable.store(false, ordering: .releasing)
+            return 0
+        }
         let userKey = UnsafeRawBufferPointer(start: node + MemTable.nodeHeader, count: MemTable.keyCount(node) - 8)
         let table = UnsafeMutablePointer<UInt>(bitPattern: current.load(ordering: .relaxed)).unsafelyUnwrapped
         if MemTableIndex.insert(node, userKey: userKey, into: table) { keys += 1 }
@@ -95,16 +126,17 @@ final class MemTableIndex: @unchecked Sendable {
     /// True when the key was new to `table`.
     private static func insert(_ node: MemTable.Node, userKey: UnsafeRawBufferPointer, into table: UnsafeMutablePointer<UInt>) -> Bool {
         let mask = Int(table[0]) &- 1
-        var i = Int(truncatingIfNeeded: hash(userKey) >> 20) & mask
+        let h = hash(userKey)
+        var i = Int(truncatingIfNeeded: h >> 20) & mask
         while true {
             let s = slot(table, i)
             let bits = s.pointee.load(ordering: .relaxed)
             if bits == 0 {
-                s.pointee.store(UInt(bitPattern: node), ordering: .releasing)
+                s.pointee.store(word(node, h), ordering: .releasing)
                 return true
             }
-            if userKeyEquals(MemTable.Node(bitPattern: bits).unsafelyUnwrapped, userKey) {
-                s.pointee.store(UInt(bitPattern: node), ordering: .releasing)
+            if tagMatches(bits, h) && userKeyEquals(self.node(bits), userKey) {
+                s.pointee.store(word(node, h), ordering: .releasing)
                 return false
             }
             i = (i &+ 1) & mask
@@ -116,7 +148,8 @@ final class MemTableIndex: @unchecked Sendable {
         let bigger = MemTableIndex.makeTable(slots: count * 2)
         for i in 0..<count {
             let bits = MemTableIndex.slot(old, i).pointee.load(ordering: .relaxed)
-            guard let node = MemTable.Node(bitPattern: bits) else { continue }
+            guard bits != 0 else { continue }
+            let node = MemTableIndex.node(bits)
             let userKey = UnsafeRawBufferPointer(start: node + MemTable.nodeHeader, count: MemTable.keyCount(node) - 8)
             _ = MemTableIndex.insert(node, userKey: userKey, into: bigger)
         }
