@@ -47,6 +47,7 @@ final class CoarseTimer: @unchecked Sendable {
         let state = Mutex(State())
     }
     private static let shardCount = 8
+    private static let drainBatch = 64
     private let shards: [Shard] = (0..<CoarseTimer.shardCount).map { _ in Shard() }
     /// Set by the timer thread just before it sleeps with every shard empty; `after` clears
     /// it and signals. Sequentially consistent, with the shard locks between, so either the
@@ -140,14 +141,25 @@ final class CoarseTimer: @unchecked Sendable {
             var due: [(atMs: Int64, work: @Sendable () -> Void)] = []
             var empty = true
             for shard in shards {
-                shard.state.withLock { s in
-                    while let first = s.heap.first, first.atMs <= now {
-                        if let w = Self.release(&s, slot: Int(first.slot), generation: first.generation) {
-                            due.append((first.atMs, w))
+                // Due entries (most of them cancelled timers) leave in batches, the lock
+                // released between them: a loop arming a timer waits at most one batch
+                // (perf: loops blocked in the kernel on this lock while the thread drained
+                // thousands of entries at once).
+                var more = true
+                while more {
+                    more = shard.state.withLock { s -> Bool in
+                        var popped = 0
+                        while let first = s.heap.first, first.atMs <= now {
+                            if popped == Self.drainBatch { return true }
+                            if let w = Self.release(&s, slot: Int(first.slot), generation: first.generation) {
+                                due.append((first.atMs, w))
+                            }
+                            Self.popFirst(&s.heap)
+                            popped += 1
                         }
-                        Self.popFirst(&s.heap)
+                        if !s.heap.isEmpty { empty = false }
+                        return false
                     }
-                    if !s.heap.isEmpty { empty = false }
                 }
             }
             // Shards are drained one after another; deadline order across them is restored here.
