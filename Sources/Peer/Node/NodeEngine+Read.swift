@@ -20,6 +20,18 @@ extension NodeEngine {
         // answered this peer within the last second is up.
         let replicas = latency.correcting(gossipReplicas)
         let address = KeyAddress(namespace: Array(ns.name.utf8), partition: UInt32(partition), key: key)
+        // The key's only replica is this node (N=1, as on a one-peer cluster) and R is 1:
+        // the read is the local one and nothing can be stale, so no coordinator, timer or
+        // repair is needed (issue 12: the one-peer path's cost per GET).
+        if replicas.count == 1, replicas[0].node == nodeID, resolved.spec.r == 1 {
+            do {
+                return completion(.success(try replica.read(address)))
+            } catch {
+                counters.bump(counters.failedRequests)
+                let failure = CoordinatorFailure(reason: .failedReplies, operation: .read, answered: 0, required: 1, strict: resolved.strict)
+                return completion(.failure(ClientError(failure.message)))
+            }
+        }
         let machine = ReadCoordinator<KeyRecord>(replicas: replicas, localNode: nodeID, r: resolved.spec.r,
                                                  strict: resolved.strict, timeoutMs: resolved.timeoutMs)
         ReadRequest(engine: self, machine: machine, address: address, timeoutMs: resolved.timeoutMs, completion: completion).start()
