@@ -11,12 +11,10 @@ import Synchronization
 final class ReadRequest: @unchecked Sendable {
     private struct State {
         var machine: ReadCoordinator<KeyRecord>
-        /// The TIMEOUT's timer, cancelled once the read is finished (a pending timer would
-        /// keep this object alive until it fires).
-        var timer: UInt64?
-        /// The replicas' late deadlines, cancelled once the read has answered (after that
-        /// they do nothing); nil once cancelled, so one armed later is cancelled at once.
-        var lates: [UInt64]? = []
+        /// The TIMEOUT and the remote replicas' late deadlines, served by one timer: late
+        /// deadlines are dropped at the answer, everything once the read is finished (a
+        /// pending timer would keep this object alive until it fires).
+        var deadlines = RequestDeadlines()
     }
 
     private let state: Mutex<State>
@@ -40,17 +38,40 @@ final class ReadRequest: @unchecked Sendable {
         state.withLock { body(&$0.machine) }
     }
 
+    private func nowMs() -> Int64 { engine.latency.nowUs() / 1000 }
+
     private func perform(_ actions: [ReadCoordinatorAction<KeyRecord>]) {
+        // Deadlines first (all of a read's are known at its start: one timer armed, not one
+        // re-armed), and the timer settled for them, before any action runs.
+        var now: Int64?
         for action in actions {
             switch action {
             case .scheduleTimeout(let ms):
-                let id = engine.scheduler.afterCoarseCancellable(ms: ms) { [self] in perform(step { $0.onTimeout() }) }
-                state.withLock { $0.timer = id }
+                let t = now ?? nowMs()
+                now = t
+                state.withLock { $0.deadlines.setTimeout(atMs: t + Int64(ms)) }
+            case .read(let node) where node != engine.nodeID:
+                // Past its own deadline the replica is late: a spare is read too
+                // (ReadCoordinator.onLate) while this read goes on.
+                let t = now ?? nowMs()
+                now = t
+                let at = t + Int64(engine.latency.deadlineMs(node, .replica))
+                state.withLock { $0.deadlines.addLate(node, atMs: at) }
+            default:
+                break
+            }
+        }
+        // Armed before any request leaves: at equal deadlines the TIMEOUT then fires before
+        // the RPCs' own timeouts (armed after it), and the client is told TIMEOUT.
+        settleTimer()
+        for action in actions {
+            switch action {
+            case .scheduleTimeout:
+                break
             case .read(let node):
                 if node == engine.nodeID {
                     readLocal(node)
                 } else {
-                    armLate(node)
                     readRemote(node)
                 }
             case .reply(let reply):
@@ -66,34 +87,41 @@ final class ReadRequest: @unchecked Sendable {
                 engine.repair(address, record: merged, on: nodes, timeoutMs: timeoutMs)
             }
         }
-        let (timer, lates) = state.withLock { s -> (UInt64?, [UInt64]?) in
-            var timer: UInt64?, lates: [UInt64]?
-            if s.machine.isFinished { timer = s.timer; s.timer = nil }
-            if s.machine.reply != nil { lates = s.lates; s.lates = nil }
-            return (timer, lates)
-        }
-        if let timer { engine.scheduler.cancelCoarse(timer) }
-        for id in lates ?? [] { engine.scheduler.cancelCoarse(id) }
+        settleTimer()
     }
 
-    /// Past its own deadline the replica is late: a spare is read too (ReadCoordinator.onLate)
-    /// while this read goes on.
-    private func armLate(_ node: String) {
-        let ms = engine.latency.deadlineMs(node, .replica)
-        guard let late = engine.scheduler.afterCoarseCancellable(ms: ms, { [self] in
-            let actions = state.withLock { s -> [ReadCoordinatorAction<KeyRecord>]? in
+    /// Arms, keeps or cancels the one timer for what is still pending.
+    private func settleTimer() {
+        let (cancel, arm) = state.withLock { s -> (UInt64?, (generation: UInt64, atMs: Int64)?) in
+            if s.machine.isFinished {
+                s.deadlines.dropAll()
+            } else if s.machine.reply != nil {
+                s.deadlines.dropLates()
+            }
+            return s.deadlines.settle()
+        }
+        if let cancel { engine.scheduler.cancelCoarse(cancel) }
+        guard let arm else { return }
+        let id = engine.scheduler.afterCoarseCancellable(ms: max(0, Int(arm.atMs - nowMs()))) { [self] in fire(arm.generation) }
+        if !state.withLock({ $0.deadlines.armedID(id, generation: arm.generation) }), let id {
+            engine.scheduler.cancelCoarse(id)
+        }
+    }
+
+    private func fire(_ generation: UInt64) {
+        let now = nowMs()
+        guard let due = state.withLock({ $0.deadlines.fired(generation: generation, nowMs: now) }) else { return }
+        var actions: [ReadCoordinatorAction<KeyRecord>] = []
+        for node in due.lates {
+            let more = state.withLock { s -> [ReadCoordinatorAction<KeyRecord>]? in
                 s.machine.hasAnswered(node) || s.machine.reply != nil ? nil : s.machine.onLate(node)
             }
-            guard let actions else { return }
+            guard let more else { continue }
             engine.latency.missed(node)
-            perform(actions)
-        }) else { return }
-        let kept = state.withLock { s -> Bool in
-            guard s.lates != nil else { return false }
-            s.lates?.append(late)
-            return true
+            actions += more
         }
-        if !kept { engine.scheduler.cancelCoarse(late) }
+        if due.timeout { actions += step { $0.onTimeout() } }
+        perform(actions)
     }
 
     private func readLocal(_ node: String) {

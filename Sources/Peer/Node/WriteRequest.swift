@@ -16,12 +16,9 @@ final class WriteRequest: @unchecked Sendable {
         /// arrived (from the syncer) before the versioning was reported.
         var versioned = false
         var earlyDurable: Bool?
-        /// The TIMEOUT's timer, cancelled at the answer (after it, onTimeout does nothing)
-        /// so that it does not keep this request alive for the rest of the TIMEOUT.
-        var timeoutID: UInt64?
-        /// The replicas' late deadlines, cancelled at the answer too (after it they do
-        /// nothing): the timer thread then neither runs them nor frees this request.
-        var lateTimers: [UInt64] = []
+        /// The TIMEOUT and the replicas' late deadlines, served by one timer and dropped at the
+        /// answer (after it neither does anything), so no timer keeps this request alive.
+        var deadlines = RequestDeadlines()
     }
 
     private let state: Mutex<State>
@@ -45,30 +42,51 @@ final class WriteRequest: @unchecked Sendable {
 
     private func step<R>(_ body: (inout State) -> R) -> R { state.withLock { body(&$0) } }
 
+    private func nowMs() -> Int64 { engine.latency.nowUs() / 1000 }
+
     private func answer(_ error: ClientError?) {
-        let (first, timer, lates) = step { s -> (Bool, UInt64?, [UInt64]) in
-            defer { s.answered = true; s.timeoutID = nil; s.lateTimers = [] }
-            return (!s.answered, s.timeoutID, s.lateTimers)
+        let first = step { s -> Bool in
+            defer { s.answered = true }
+            return !s.answered
         }
-        if let timer { engine.scheduler.cancelCoarse(timer) }
-        for id in lates { engine.scheduler.cancelCoarse(id) }
+        settleTimer()
         if first { completion(error) }
     }
 
     private func perform(_ actions: [WriteCoordinatorAction]) {
+        // Deadlines first, and the timer settled for them, before any action runs.
+        var now: Int64?
         for action in actions {
             switch action {
             case .scheduleTimeout(let ms):
-                let id = engine.scheduler.afterCoarseCancellable(ms: ms) { [self] in perform(step { $0.machine.onTimeout() }) }
-                let kept = step { s -> Bool in
-                    if !s.answered { s.timeoutID = id }
-                    return !s.answered
-                }
-                if !kept, let id { engine.scheduler.cancelCoarse(id) }
+                let t = now ?? nowMs()
+                now = t
+                step { s in if !s.answered { s.deadlines.setTimeout(atMs: t + Int64(ms)) } }
+            case .replicate(let node, _):
+                // Past its own deadline the target is late: a spare takes a hinted copy
+                // (WriteCoordinator.onLate) while the send goes on.
+                let t = now ?? nowMs()
+                now = t
+                let at = t + Int64(engine.latency.deadlineMs(node, .replica))
+                step { s in if !s.answered { s.deadlines.addLate(node, atMs: at) } }
+            default:
+                break
+            }
+        }
+        // Armed before any request leaves: at equal deadlines the TIMEOUT then fires before
+        // the RPCs' own timeouts (armed after it), and the client is told TIMEOUT.
+        settleTimer()
+        for action in actions {
+            switch action {
+            case .scheduleTimeout:
+                break
             case .applyLocally(nil, _) where EventLoop.current != nil:
                 applyDeferred()
             case .applyLocally(let hintFor, _):
-                if applyBlocking(hintFor: hintFor) { return }
+                if applyBlocking(hintFor: hintFor) {
+                    settleTimer()
+                    return
+                }
             case .replicate(let node, let hintFor):
                 replicate(to: node, hintFor: hintFor)
             case .reply(let reply):
@@ -80,6 +98,37 @@ final class WriteRequest: @unchecked Sendable {
                 }
             }
         }
+        settleTimer()
+    }
+
+    /// Arms, keeps or cancels the one timer for what is still pending.
+    private func settleTimer() {
+        let (cancel, arm) = step { s -> (UInt64?, (generation: UInt64, atMs: Int64)?) in
+            if s.answered { s.deadlines.dropAll() }
+            return s.deadlines.settle()
+        }
+        if let cancel { engine.scheduler.cancelCoarse(cancel) }
+        guard let arm else { return }
+        let id = engine.scheduler.afterCoarseCancellable(ms: max(0, Int(arm.atMs - nowMs()))) { [self] in fire(arm.generation) }
+        if !step({ $0.deadlines.armedID(id, generation: arm.generation) }), let id {
+            engine.scheduler.cancelCoarse(id)
+        }
+    }
+
+    private func fire(_ generation: UInt64) {
+        let now = nowMs()
+        guard let due = step({ $0.deadlines.fired(generation: generation, nowMs: now) }) else { return }
+        var actions: [WriteCoordinatorAction] = []
+        for node in due.lates {
+            let more = step { s -> [WriteCoordinatorAction]? in
+                s.machine.hasAnswered(node) || s.machine.reply != nil ? nil : s.machine.onLate(node)
+            }
+            guard let more else { continue }
+            engine.latency.missed(node)
+            actions += more
+        }
+        if due.timeout { actions += step { $0.machine.onTimeout() } }
+        perform(actions)
     }
 
     /// On a loop: applied now, durable when the syncer says so; the replica frames leave
@@ -164,22 +213,6 @@ final class WriteRequest: @unchecked Sendable {
     private func replicate(to node: String, hintFor: String?) {
         let bytes = step { $0.record }
         let message = ReplicaWriteMessage(address: plan.address, record: bytes, hintFor: hintFor)
-        // Past its own deadline the target is late: a spare takes a hinted copy
-        // (WriteCoordinator.onLate) while the send goes on.
-        let late = engine.scheduler.afterCoarseCancellable(ms: engine.latency.deadlineMs(node, .replica)) { [self] in
-            let actions = step { s -> [WriteCoordinatorAction]? in
-                s.machine.hasAnswered(node) || s.machine.reply != nil ? nil : s.machine.onLate(node)
-            }
-            guard let actions else { return }
-            engine.latency.missed(node)
-            perform(actions)
-        }
-        if let late, !step({ s -> Bool in
-            if !s.answered { s.lateTimers.append(late) }
-            return !s.answered
-        }) {
-            engine.scheduler.cancelCoarse(late)
-        }
         engine.transport.send(to: node, type: .replicaWrite, payload: message.encode(), timeoutMs: timeoutMs) { [self] result in
             switch result {
             case .success: perform(step { $0.machine.onAck(from: node) })
