@@ -99,3 +99,17 @@ public struct RequestDeadlines: Equatable, Sendable {
         return (due, timeout)
     }
 }
+
+extension NodeScheduler {
+    /// Carries out what `RequestDeadlines.settle()` decided: cancels the timer it names, arms
+    /// the one it asks for (`fire` gets its generation), and hands the new id to `record`,
+    /// which says whether that timer is still wanted (if not, it is cancelled at once).
+    func settle(_ decided: (cancel: UInt64?, arm: (generation: UInt64, atMs: Int64)?), nowMs: Int64,
+                fire: @escaping @Sendable (UInt64) -> Void, record: (UInt64?, UInt64) -> Bool) {
+        if let cancel = decided.cancel { cancelCoarse(cancel) }
+        guard let arm = decided.arm else { return }
+        let generation = arm.generation
+        let id = afterCoarseCancellable(ms: max(0, Int(arm.atMs - nowMs))) { fire(generation) }
+        if !record(id, generation), let id { cancelCoarse(id) }
+    }
+}

@@ -100,12 +100,8 @@ final class ReadRequest: @unchecked Sendable {
             }
             return s.deadlines.settle()
         }
-        if let cancel { engine.scheduler.cancelCoarse(cancel) }
-        guard let arm else { return }
-        let id = engine.scheduler.afterCoarseCancellable(ms: max(0, Int(arm.atMs - nowMs()))) { [self] in fire(arm.generation) }
-        if !state.withLock({ $0.deadlines.armedID(id, generation: arm.generation) }), let id {
-            engine.scheduler.cancelCoarse(id)
-        }
+        engine.scheduler.settle((cancel, arm), nowMs: nowMs(), fire: { [self] in fire($0) },
+                                record: { id, g in state.withLock { $0.deadlines.armedID(id, generation: g) } })
     }
 
     private func fire(_ generation: UInt64) {

@@ -107,12 +107,8 @@ final class WriteRequest: @unchecked Sendable {
             if s.answered { s.deadlines.dropAll() }
             return s.deadlines.settle()
         }
-        if let cancel { engine.scheduler.cancelCoarse(cancel) }
-        guard let arm else { return }
-        let id = engine.scheduler.afterCoarseCancellable(ms: max(0, Int(arm.atMs - nowMs()))) { [self] in fire(arm.generation) }
-        if !step({ $0.deadlines.armedID(id, generation: arm.generation) }), let id {
-            engine.scheduler.cancelCoarse(id)
-        }
+        engine.scheduler.settle((cancel, arm), nowMs: nowMs(), fire: { [self] in fire($0) },
+                                record: { id, g in step { $0.deadlines.armedID(id, generation: g) } })
     }
 
     private func fire(_ generation: UInt64) {
