@@ -48,6 +48,10 @@ public final class EventLoop: @unchecked Sendable {
     /// This loop's number among the loops made in this process, from 0: an index for state
     /// kept per loop elsewhere (timer shards).
     public let ordinal: Int
+    /// Monotonic ms when this loop's current iteration began (its epoll_wait returned): for
+    /// bookkeeping on the loop thread that needs milliseconds, not a fresh clock read per use
+    /// (a connection's last activity). Read it only on the loop's thread.
+    public private(set) var iterationMs: Int64 = EventLoop.nowMs()
 
     public init(name: String) throws(SocketError) {
         self.name = name
@@ -207,6 +211,7 @@ public final class EventLoop: @unchecked Sendable {
         defer { events.deallocate() }
         while !stopping.load(ordering: .acquiring) {
             let n = epoll_wait(epollFD, events, Int32(capacity), waitTimeoutMs())
+            iterationMs = EventLoop.nowMs()
             if n > 0 {
                 for i in 0..<Int(n) {
                     let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: events[i].data.u64))

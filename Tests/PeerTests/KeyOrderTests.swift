@@ -80,4 +80,32 @@ final class KeyOrderTests: XCTestCase {
         h.done("r2")
         XCTAssertEqual(h.started, ["w", "r1", "r2", "w2"])
     }
+
+    /// A command alone on an idle connection is kept aside (no key maps); one that arrives
+    /// while it is in flight moves it into the maps and still waits for it; once both are done
+    /// the connection is idle again and the next command starts at once.
+    func testALoneCommandThenAPipelinedOneThenIdleAgain() {
+        let h = Harness()
+        for i in 0..<3 {
+            h.run("solo\(i)", .write([k]))
+            XCTAssertEqual(h.started.last, "solo\(i)", "a lone command starts at once")
+            h.done("solo\(i)")
+        }
+        h.run("a", .write([k]))
+        h.run("b", .read([k]))
+        XCTAssertEqual(h.started.suffix(1), ["a"], "b waits for the lone write it arrived behind")
+        h.done("a")
+        XCTAssertEqual(h.started.suffix(2), ["a", "b"])
+        h.done("b")
+        h.run("c", .write([k]))
+        h.run("d", .write([j]))
+        XCTAssertEqual(h.started.suffix(2), ["c", "d"], "idle again: c alone, d unrelated")
+        h.run("e", .read([k]))
+        XCTAssertEqual(h.started.last, "d", "e waits for c, which was moved into the maps")
+        h.done("c")
+        XCTAssertEqual(h.started.last, "e")
+        h.done("d")
+        h.done("e")
+        XCTAssertEqual(h.order.waitingCount, 0)
+    }
 }

@@ -36,13 +36,32 @@ public final class KeyOrder: Sendable {
         let start: @Sendable () -> Void
     }
 
+    /// The one command in flight on an otherwise idle connection (every command without
+    /// pipelining): kept aside, so that it costs no hashing of its keys; a second command
+    /// moves it into the maps before anything is decided.
+    private struct Solo {
+        let id: UInt64
+        let access: Access
+    }
+
     private struct State {
+        var solo: Solo?
         var reads: [[UInt8]: Int] = [:]
         var writes: [[UInt8]: Int] = [:]
         var writesInFlight = 0
         var readAllsInFlight = 0
         var waiting: [Waiting] = []
         var nextID: UInt64 = 0
+
+        var isIdle: Bool {
+            solo == nil && writesInFlight == 0 && readAllsInFlight == 0 && reads.isEmpty && writes.isEmpty && waiting.isEmpty
+        }
+
+        mutating func unpackSolo() {
+            guard let one = solo else { return }
+            solo = nil
+            register(one.access, 1)
+        }
 
         func conflicts(_ access: Access) -> Bool {
             switch access {
@@ -76,31 +95,46 @@ public final class KeyOrder: Sendable {
     /// `body` receives the `done` to call when the command has finished (its reply sent).
     public func run(_ access: Access, later: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void,
                     _ body: @escaping @Sendable (_ done: @escaping @Sendable () -> Void) -> Void) {
-        let done: @Sendable () -> Void = { [self] in finish(access) }
-        let startNow = state.withLock { s -> Bool in
+        let done: @Sendable () -> Void = { [self] in finish(access, solo: nil) }
+        enum Start { case solo(UInt64), now, later }
+        let start = state.withLock { s -> Start in
+            if s.isIdle {
+                s.nextID += 1
+                s.solo = Solo(id: s.nextID, access: access)
+                return .solo(s.nextID)
+            }
+            s.unpackSolo()
             // Fast path: nothing waits and nothing in flight conflicts.
             if s.waiting.isEmpty && !s.conflicts(access) {
                 s.register(access, 1)
-                return true
+                return .now
             }
             var blocked = s
             for w in s.waiting { blocked.register(w.access, 1) }
             if !blocked.conflicts(access) {
                 s.register(access, 1)
-                return true
+                return .now
             }
             s.nextID += 1
             s.waiting.append(Waiting(id: s.nextID, access: access, start: { later { body(done) } }))
-            return false
+            return .later
         }
-        if startNow { body(done) }
+        switch start {
+        case .solo(let id): body({ [self] in finish(access, solo: id) })
+        case .now: body(done)
+        case .later: break
+        }
     }
 
     /// Commands waiting (tests and INFO-style counters).
     public var waitingCount: Int { state.withLock { $0.waiting.count } }
 
-    private func finish(_ access: Access) {
+    private func finish(_ access: Access, solo id: UInt64?) {
         let ready = state.withLock { s -> [@Sendable () -> Void] in
+            if let id, s.solo?.id == id {
+                s.solo = nil
+                return []
+            }
             s.register(access, -1)
             var starts: [@Sendable () -> Void] = []
             var stillWaiting: [Waiting] = []

@@ -108,7 +108,7 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
         guard let n = read else { return }  // drained: epoll says when there is more
         if n > 0 {
             parser.append(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
-            lastActivityMs = EventLoop.nowMs()
+            lastActivityMs = loop.iterationMs
             if shard.configuration.requiresAuth, parser.bufferedBytes > shard.configuration.preAuthMaxBufferBytes, !context.authenticated {
                 // A stranger may not make us hold a big frame before it has authenticated.
                 refuseUnauthenticatedInput()
@@ -276,11 +276,11 @@ final class RESPServerConnection: EventLoopHandler, @unchecked Sendable {
         // nil: the kernel's buffer is full; EPOLLOUT brings us back.
         if let n = written, n > 0 {
             outputStart += n
-            lastSendProgressMs = EventLoop.nowMs()
+            lastSendProgressMs = loop.iterationMs
             if outputStart == output.count {
                 output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
                 outputStart = 0
-                lastActivityMs = EventLoop.nowMs()
+                lastActivityMs = loop.iterationMs
             } else if outputStart >= 1 << 20 && outputStart * 2 >= output.count {
                 output.removeSubrange(0..<outputStart)
                 outputStart = 0
